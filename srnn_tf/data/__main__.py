@@ -1,0 +1,67 @@
+"""`python -m srnn_tf.data describe`: statistics of a corpus or of any input file.
+
+    python -m srnn_tf.data describe --dataset=jsb [--data_version=srnn2016] [--data_dir=DIR]
+    python -m srnn_tf.data describe --file=PATH   # .pickle/.pkl, .npz, .mid, or a MIDI folder
+
+On bad input it prints one line naming the file and the problem, and exits with status 1.
+"""
+
+import json
+import sys
+
+from absl import app
+from absl import flags
+
+from srnn_tf.data import corpus as corpus_lib
+from srnn_tf.data import registry
+from srnn_tf.data.errors import DataError
+
+_DATASET = flags.DEFINE_enum('dataset', None, registry.CORPORA, 'Corpus to describe.')
+_DATA_VERSION = flags.DEFINE_enum('data_version', registry.DEFAULT_VERSION, registry.VERSIONS,
+                                  'Version of the corpus.')
+_DATA_DIR = flags.DEFINE_string('data_dir', None, 'Data directory (default: $SRNN_TF_DATA_DIR, '
+                                'then the user cache directory).')
+_FILE = flags.DEFINE_string('file', None, 'A pickle, npz, MIDI file or folder of MIDI files.')
+_FRAMES_PER_QUARTER = flags.DEFINE_integer('frames_per_quarter', 4,
+                                           'Frame grid for MIDI input.')
+_JSON = flags.DEFINE_bool('json', False, 'Print the statistics as JSON.')
+
+
+def format_stats(corpus: corpus_lib.Corpus) -> str:
+  lines = [f'{corpus.name}  ({corpus.source})',
+           f'{"split":<6} {"sequences":>9} {"frames":>9} {"notes/frame":>11} {"note range":>11}']
+  for split, s in corpus.stats().items():
+    rng = f'{s["lowest_note"]}..{s["highest_note"]}' if s['lowest_note'] is not None else '-'
+    extra = (f'  ({s["chunks"]} chunks of {s["frames"] // s["chunks"]} frames, '
+             f'as {s["sequences"]} streams)' if 'chunks' in s else '')
+    lines.append(f'{split:<6} {s["sequences"]:>9,} {s["frames"]:>9,} '
+                 f'{s["notes_per_frame"]:>11.2f} {rng:>11}{extra}')
+  if corpus.out_of_range_notes:
+    lines.append(f'notes outside the 88 piano keys, left out: {corpus.out_of_range_notes}')
+  return '\n'.join(lines)
+
+
+def main(argv):
+  if len(argv) != 2 or argv[1] != 'describe':
+    raise app.UsageError('usage: python -m srnn_tf.data describe (--dataset=NAME | --file=PATH)')
+  if bool(_DATASET.value) == bool(_FILE.value):
+    raise app.UsageError('give exactly one of --dataset and --file')
+  try:
+    if _FILE.value:
+      corpus = corpus_lib.load_file(_FILE.value, _FRAMES_PER_QUARTER.value)
+    else:
+      corpus = corpus_lib.load_corpus(_DATASET.value, _DATA_VERSION.value, _DATA_DIR.value)
+  except DataError as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 1
+  if _JSON.value:
+    print(json.dumps({'name': corpus.name, 'source': corpus.source,
+                      'out_of_range_notes': corpus.out_of_range_notes,
+                      'splits': corpus.stats()}, indent=2))
+  else:
+    print(format_stats(corpus))
+  return 0
+
+
+if __name__ == '__main__':
+  app.run(main)

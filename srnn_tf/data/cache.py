@@ -1,0 +1,79 @@
+"""The data directory: where corpus files are found, and downloaded to when missing.
+
+Resolution order: an explicit `data_dir` argument (the scripts' `--data_dir` flag), then the
+environment variable ``SRNN_TF_DATA_DIR``, then the user's cache directory
+(``~/.cache/srnn_tf`` on Linux). The layout is ``boulanger/<canonical file name>`` and
+``srnn2016/<npz name>``, so a local copy laid out that way (such as ``../shared/data``) works
+as the cache as it is.
+"""
+
+import hashlib
+import os
+import pathlib
+import tempfile
+import urllib.error
+import urllib.request
+
+import platformdirs
+from absl import logging
+
+from srnn_tf.data.errors import DataError
+from srnn_tf.data.registry import CorpusFile
+
+ENV_VAR = 'SRNN_TF_DATA_DIR'
+_TIMEOUT_S = 60
+
+
+def data_dir(explicit: str | os.PathLike | None = None) -> pathlib.Path:
+  """Returns the data directory (see the module docstring for the order of precedence)."""
+  if explicit:
+    return pathlib.Path(explicit).expanduser()
+  if os.environ.get(ENV_VAR):
+    return pathlib.Path(os.environ[ENV_VAR]).expanduser()
+  return pathlib.Path(platformdirs.user_cache_dir('srnn_tf'))
+
+
+def sha256sum(path: str | os.PathLike) -> str:
+  h = hashlib.sha256()
+  with open(path, 'rb') as f:
+    for block in iter(lambda: f.read(1 << 20), b''):
+      h.update(block)
+  return h.hexdigest()
+
+
+def fetch(spec: CorpusFile, directory: str | os.PathLike | None = None,
+          download: bool = True) -> pathlib.Path:
+  """Returns the local path of `spec`'s file, downloading it into the cache if missing.
+
+  The download goes to a temporary file beside the target, is checked against the known
+  sha256, and only then renamed into place, so an interrupted download leaves nothing behind.
+
+  Raises:
+    DataError: the file is missing and cannot be downloaded (the message gives the URL and
+      where to put the file by hand), or its hash is wrong.
+  """
+  root = data_dir(directory)
+  path = root / spec.relpath
+  if path.exists():
+    return path
+  where = (f'Download it yourself and save it as {path} (or point --data_dir or '
+           f'${ENV_VAR} at a directory holding {spec.relpath}).')
+  if not download:
+    raise DataError(f'{path}: corpus file not found. {where}')
+  path.parent.mkdir(parents=True, exist_ok=True)
+  logging.info('Downloading %s to %s', spec.url, path)
+  fd, tmp = tempfile.mkstemp(dir=path.parent, prefix='.' + path.name, suffix='.part')
+  try:
+    with os.fdopen(fd, 'wb') as out, urllib.request.urlopen(spec.url, timeout=_TIMEOUT_S) as r:
+      while block := r.read(1 << 20):
+        out.write(block)
+    if spec.sha256 and (got := sha256sum(tmp)) != spec.sha256:
+      raise DataError(f'{spec.url}: downloaded file has sha256 {got}, expected {spec.sha256}. '
+                      f'{where}')
+    os.replace(tmp, path)
+  except (urllib.error.URLError, OSError, TimeoutError) as e:
+    raise DataError(f'Could not download {spec.url} ({e}). {where}') from None
+  finally:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+  return path

@@ -1,0 +1,283 @@
+"""Keras layers of the stochastic recurrent models.
+
+Notation (Fraccaro et al. 2016, [1]): `u_t` the input (previous frame), `x_t` the frame to
+model, `d_t` the deterministic GRU state, `a_t` the inference network's state, `z_t` the
+stochastic state. `B` is the batch, `T` time, `H` hidden units.
+
+Speed comes from doing in parallel over time everything that is not recurrent: the GRUs
+project their inputs for all steps in one matmul, and the z-chain's MLPs apply the part of
+their first layer that sees `d_t`/`a_t` for all steps at once, so the loops hold only
+`state @ recurrent_kernel` and what depends on it.
+
+[1] M. Fraccaro, S. K. Sønderby, U. Paquet, O. Winther. Sequential Neural Models with
+    Stochastic Layers. NIPS 2016. arXiv:1605.07571.
+"""
+
+import keras
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+tfd = tfp.distributions
+
+VARIANCE_FLOOR = 1e-6
+
+
+def clipped_leaky_relu(x):
+  """The paper's "clipped very leaky ReLU": slope 1/3 below 0, clipped to [-3, 3]."""
+  return tf.clip_by_value(tf.nn.leaky_relu(x, alpha=1.0 / 3.0), -3.0, 3.0)
+
+
+def dense(units, activation=None, name=None):
+  """A Dense layer with the paper's initialisation (Glorot normal weights, zero biases)."""
+  return keras.layers.Dense(units, activation=activation, name=name,
+                            kernel_initializer='glorot_normal', bias_initializer='zeros')
+
+
+def scale_from_log_var(log_var):
+  """sigma = sqrt(exp(log sigma^2) + 1e-6): the floor keeps the variance off zero."""
+  return tf.sqrt(tf.exp(log_var) + VARIANCE_FLOOR)
+
+
+def diag_gaussian(mean, log_var):
+  """`MultivariateNormalDiag` with batch shape `mean.shape[:-1]`, event shape `[Z]`."""
+  return tfd.MultivariateNormalDiag(loc=mean, scale_diag=scale_from_log_var(log_var))
+
+
+def bernoulli_frames(logits):
+  """Independent Bernoulli over the 88 keys: batch shape `logits.shape[:-1]`, event `[88]`."""
+  return tfd.Independent(tfd.Bernoulli(logits=logits), reinterpreted_batch_ndims=1)
+
+
+class MLP(keras.layers.Layer):
+  """Hidden layers with the clipped leaky ReLU, then an optional linear output layer."""
+
+  def __init__(self, hidden_units, output_units=None, output_activation=False, **kwargs):
+    super().__init__(**kwargs)
+    self.hidden_units = tuple(hidden_units)
+    self.output_units = output_units
+    self.output_activation = output_activation
+    self.hidden = [dense(h, clipped_leaky_relu, name=f'hidden_{i}')
+                   for i, h in enumerate(self.hidden_units)]
+    self.out = None
+    if output_units:
+      self.out = dense(output_units, clipped_leaky_relu if output_activation else None,
+                       name='out')
+
+  def build(self, input_shape):
+    shape = input_shape
+    for layer in self.hidden + ([self.out] if self.out else []):
+      layer.build(shape)
+      shape = (*shape[:-1], layer.units)
+
+  def call(self, inputs):
+    h = inputs
+    for layer in self.hidden + ([self.out] if self.out else []):
+      h = layer(h)
+    return h
+
+  def get_config(self):
+    return {**super().get_config(), 'hidden_units': self.hidden_units,
+            'output_units': self.output_units, 'output_activation': self.output_activation}
+
+
+class ProjectedGRU(keras.layers.Layer):
+  """A GRU whose input projection runs for all time steps at once, before the loop.
+
+  The weights have the layout of `keras.layers.GRUCell(reset_after=True)`: `kernel`
+  `[D, 3H]`, `recurrent_kernel` `[H, 3H]`, `bias` `[2, 3H]` (input and recurrent bias), gates
+  in the order update, reset, candidate, so results can be checked against Keras's own cell.
+  """
+
+  def __init__(self, units, **kwargs):
+    super().__init__(**kwargs)
+    self.units = units
+
+  def build(self, input_shape):
+    h = self.units
+    self.kernel = self.add_weight(name='kernel', shape=(input_shape[-1], 3 * h),
+                                  initializer='orthogonal')
+    self.recurrent_kernel = self.add_weight(name='recurrent_kernel', shape=(h, 3 * h),
+                                            initializer='orthogonal')
+    self.bias = self.add_weight(name='bias', shape=(2, 3 * h), initializer='zeros')
+
+  def project(self, inputs):
+    """`[..., D]` -> `[..., 3H]`: the input half of every gate."""
+    return tf.matmul(inputs, self.kernel) + self.bias[0]
+
+  def step(self, projected_t, h_prev):
+    """One GRU update from a projected input `[B, 3H]` and state `[B, H]`."""
+    n = self.units
+    recurrent = tf.matmul(h_prev, self.recurrent_kernel) + self.bias[1]
+    gates = tf.sigmoid(projected_t[:, :2 * n] + recurrent[:, :2 * n])
+    update, reset = gates[:, :n], gates[:, n:]
+    candidate = tf.tanh(projected_t[:, 2 * n:] + reset * recurrent[:, 2 * n:])
+    return candidate + update * (h_prev - candidate)
+
+  def call(self, inputs, frame_mask=None, reverse=False, initial_state=None):
+    """Runs the GRU over `inputs` `[B, T, D]`.
+
+    Args:
+      inputs: `[B, T, D]`.
+      frame_mask: optional `[B, T]`; where 0 the state is held. Sequences are padded at the end,
+        so a reversed GRU starts each sequence from the zero state at its own last frame.
+      reverse: run backwards in time (`h_t` depends on `t..T`).
+      initial_state: `[B, H]`, zeros by default.
+
+    Returns:
+      States `[B, T, H]` (`h_t` after reading step `t`).
+    """
+    projected = tf.transpose(self.project(inputs), [1, 0, 2])  # time-major for the loop
+    if initial_state is None:
+      initial_state = tf.zeros([tf.shape(inputs)[0], self.units], inputs.dtype)
+    if frame_mask is None:
+      states = tf.scan(lambda h, p: self.step(p, h), projected, initial_state,
+                       reverse=reverse)
+    else:
+      keep = tf.transpose(frame_mask)[:, :, None]
+
+      def masked_step(h, elems):
+        p, m = elems
+        return h + m * (self.step(p, h) - h)
+
+      states = tf.scan(masked_step, (projected, keep), initial_state, reverse=reverse)
+    return tf.transpose(states, [1, 0, 2])
+
+  def get_config(self):
+    return {**super().get_config(), 'units': self.units}
+
+
+class GaussianMLP(keras.layers.Layer):
+  """A diagonal Gaussian over `z_t` given a context `c_t` and the previous `z_{t-1}`.
+
+  The mean and the log-variance each have their own one-hidden-layer MLP on `[c_t, z_{t-1}]`.
+  Their first layers split into a context part (computed for all `t` at once by `hoist`)
+  and a `z` part (inside the loop).
+  """
+
+  def __init__(self, z_dim, hidden_units, **kwargs):
+    super().__init__(**kwargs)
+    self.z_dim = z_dim
+    self.hidden_units = hidden_units
+    self.mean_hidden = dense(hidden_units, name='mean_hidden')
+    self.mean_out = dense(z_dim, name='mean_out')
+    self.log_var_hidden = dense(hidden_units, name='log_var_hidden')
+    self.log_var_out = dense(z_dim, name='log_var_out')
+
+  def build(self, input_shape):
+    context_shape, z_shape = input_shape
+    joint = (*context_shape[:-1], context_shape[-1] + z_shape[-1])
+    for hidden, out in ((self.mean_hidden, self.mean_out),
+                        (self.log_var_hidden, self.log_var_out)):
+      hidden.build(joint)
+      out.build((*joint[:-1], self.hidden_units))
+    self.context_dim = context_shape[-1]
+
+  def call(self, inputs):
+    """`(c [..., C], z_prev [..., Z])` -> `(mean, log_var)`, each `[..., Z]`."""
+    c, z_prev = inputs
+    joint = tf.concat([c, z_prev], axis=-1)
+    return (self.mean_out(clipped_leaky_relu(self.mean_hidden(joint))),
+            self.log_var_out(clipped_leaky_relu(self.log_var_hidden(joint))))
+
+  # The split of the first layer: hidden = act(c @ K[:C] + z @ K[C:] + b).
+  def hoist(self, c, heads=('mean', 'log_var')):
+    """The context part of the heads' first layers: `[..., C]` -> `[..., len(heads) * H]`."""
+    layers = [getattr(self, f'{h}_hidden') for h in heads]
+    kernel = tf.concat([l.kernel.value[:self.context_dim] for l in layers], axis=1)
+    bias = tf.concat([l.bias.value for l in layers], axis=0)
+    return tf.matmul(c, kernel) + bias
+
+  def z_kernel(self, heads=('mean', 'log_var')):
+    """The `z` part of the heads' first layers, `[Z, len(heads) * H]`."""
+    return tf.concat([getattr(self, f'{h}_hidden').kernel.value[self.context_dim:] for h in heads],
+                     axis=1)
+
+  def out_kernels(self, heads=('mean', 'log_var')):
+    """The heads' output layers stacked: kernels `[len(heads), H, Z]`, biases `[len, Z]`."""
+    layers = [getattr(self, f'{h}_out') for h in heads]
+    return tf.stack([l.kernel.value for l in layers]), tf.stack([l.bias.value for l in layers])
+
+  def get_config(self):
+    return {**super().get_config(), 'z_dim': self.z_dim, 'hidden_units': self.hidden_units}
+
+
+class StochasticTransition(keras.layers.Layer):
+  """The z chain: prior `p(z_t | z_{t-1}, d_t)` and posterior `q(z_t | z_{t-1}, a_t)`.
+
+  With `resq`, the posterior mean is a residual on the prior mean: `mu_q = mu_p + delta`.
+  `posterior_chain` samples `z_{1:T}` from q by reparameterisation (`z_0 = 0`); the loop
+  holds only the `z`-dependent half of the MLPs. The prior given a sampled chain is then
+  computed in parallel over time by `prior`.
+  """
+
+  def __init__(self, z_dim, hidden_units, resq=True, **kwargs):
+    super().__init__(**kwargs)
+    self.z_dim = z_dim
+    self.hidden_units = hidden_units
+    self.resq = resq
+    self.prior_net = GaussianMLP(z_dim, hidden_units, name='prior')
+    self.posterior_net = GaussianMLP(z_dim, hidden_units, name='posterior')
+
+  def build(self, input_shape):
+    d_shape, a_shape = input_shape
+    z_shape = (*d_shape[:-1], self.z_dim)
+    self.prior_net.build((d_shape, z_shape))
+    self.posterior_net.build((a_shape, z_shape))
+
+  def prior(self, d, z_prev):
+    """`p(z_t | z_{t-1}, d_t)` for all `t` at once: `(mean, log_var)`, each `[B, T, Z]`."""
+    return self.prior_net((d, z_prev))
+
+  def posterior(self, a, z_prev, prior_mean=None):
+    """`q(z_t | z_{t-1}, a_t)` given `z_{t-1}` (no sampling): `(mean, log_var)`.
+
+    With `resq`, `prior_mean` (`mu_p` for the same `z_{t-1}`) is added to the mean.
+    """
+    mean, log_var = self.posterior_net((a, z_prev))
+    return (mean + prior_mean if self.resq else mean), log_var
+
+  def posterior_chain(self, d, a, noise, z_0=None):
+    """Samples `z_{1:T} ~ q` given `d`, `a` `[B, T, *]` and standard normal noise `[B, T, Z]`.
+
+    `z_0` `[B, Z]` is the state before the first step (zeros by default).
+
+    Returns:
+      `(z, mean_q, log_var_q)`, each `[B, T, Z]`.
+    """
+    if not self.built:
+      self.build((d.shape, a.shape))
+    post = self.posterior_net
+    hoisted = [post.hoist(a)]
+    z_kernels = [post.z_kernel()]
+    out_k, out_b = post.out_kernels()
+    if self.resq:
+      prior = self.prior_net
+      hoisted.append(prior.hoist(d, heads=('mean',)))
+      z_kernels.append(prior.z_kernel(heads=('mean',)))
+      pk, pb = prior.out_kernels(heads=('mean',))
+      out_k, out_b = tf.concat([out_k, pk], 0), tf.concat([out_b, pb], 0)
+    hoisted = tf.transpose(tf.concat(hoisted, -1), [1, 0, 2])   # [T, B, heads * H]
+    z_kernel = tf.concat(z_kernels, axis=1)                      # [Z, heads * H]
+    num_heads = out_k.shape[0]
+    noise = tf.transpose(noise, [1, 0, 2])
+
+    def step(carry, elems):
+      z_prev = carry[0]
+      hoisted_t, eps_t = elems
+      hidden = clipped_leaky_relu(hoisted_t + tf.matmul(z_prev, z_kernel))
+      hidden = tf.reshape(hidden, [-1, num_heads, self.hidden_units])
+      heads = tf.einsum('bkh,khz->kbz', hidden, out_k) + out_b[:, None, :]
+      mean, log_var = heads[0], heads[1]
+      if self.resq:
+        mean = mean + heads[2]
+      z = mean + scale_from_log_var(log_var) * eps_t
+      return z, mean, log_var
+
+    zeros = tf.zeros_like(noise[0])
+    z_0 = zeros if z_0 is None else z_0
+    z, mean, log_var = tf.scan(step, (hoisted, noise), (z_0, zeros, zeros))
+    return tuple(tf.transpose(v, [1, 0, 2]) for v in (z, mean, log_var))
+
+  def get_config(self):
+    return {**super().get_config(), 'z_dim': self.z_dim, 'hidden_units': self.hidden_units,
+            'resq': self.resq}

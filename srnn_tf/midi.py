@@ -1,0 +1,117 @@
+"""Piano rolls <-> MIDI files, with pretty_midi.
+
+A piano roll is a binary array ``roll[t, k]`` of shape ``(T, 88)``: key ``k`` (MIDI note
+``21 + k``, A0..C8) sounds in frame ``t``. Frames lie on a beat-relative grid of
+``frames_per_quarter`` frames per quarter note, computed from MIDI ticks, so tempo changes
+do not stretch the grid. Reading merges all non-drum instruments; notes outside the 88 keys
+are counted and reported, never silently dropped.
+"""
+
+import dataclasses
+import os
+import warnings
+
+import numpy as np
+import pretty_midi
+
+from srnn_tf.data.errors import DataError
+
+LOWEST_NOTE = 21   # A0
+NUM_KEYS = 88      # A0..C8
+HIGHEST_NOTE = LOWEST_NOTE + NUM_KEYS - 1
+
+
+@dataclasses.dataclass(frozen=True)
+class MidiRoll:
+  """A MIDI file read onto the frame grid.
+
+  Attributes:
+    roll: uint8 array `[T, 88]`.
+    num_notes: notes read from non-drum instruments.
+    out_of_range: how many of them lie outside MIDI notes 21..108 (not in `roll`).
+    source: the file read.
+  """
+  roll: np.ndarray
+  num_notes: int
+  out_of_range: int
+  source: str
+
+
+def _load_pretty_midi(path: str) -> pretty_midi.PrettyMIDI:
+  if not os.path.isfile(path):
+    raise DataError(f'{path}: no such MIDI file')
+  if os.path.getsize(path) == 0:
+    raise DataError(f'{path}: empty file, not a MIDI file')
+  try:
+    with warnings.catch_warnings():
+      warnings.simplefilter('ignore')  # pretty_midi warns about meta events on other tracks
+      return pretty_midi.PrettyMIDI(path)
+  except Exception as e:  # mido and pretty_midi raise a zoo of types for corrupt files
+    raise DataError(f'{path}: not a readable MIDI file ({type(e).__name__}: {e})') from None
+
+
+def read_midi(path: str | os.PathLike, frames_per_quarter: int = 4) -> MidiRoll:
+  """Reads a MIDI file into a piano roll on a grid of `frames_per_quarter` per quarter note.
+
+  A note covers frames `[round(start / f), round(end / f))` with `f` the ticks per frame,
+  and at least the frame it starts in.
+
+  Raises:
+    DataError: naming the file, if it is missing, empty, unreadable or has no notes.
+  """
+  path = os.fspath(path)
+  pm = _load_pretty_midi(path)
+  ticks_per_frame = pm.resolution / frames_per_quarter
+  spans, out_of_range = [], 0
+  for inst in pm.instruments:
+    if inst.is_drum:
+      continue
+    for note in inst.notes:
+      if not LOWEST_NOTE <= note.pitch <= HIGHEST_NOTE:
+        out_of_range += 1
+        continue
+      start = int(round(pm.time_to_tick(note.start) / ticks_per_frame))
+      end = max(start + 1, int(round(pm.time_to_tick(note.end) / ticks_per_frame)))
+      spans.append((note.pitch - LOWEST_NOTE, start, end))
+  num_notes = len(spans) + out_of_range
+  if num_notes == 0:
+    raise DataError(f'{path}: MIDI file has no notes (outside drum tracks)')
+  if not spans:
+    raise DataError(f'{path}: all {num_notes} notes lie outside the piano range '
+                    f'{LOWEST_NOTE}..{HIGHEST_NOTE}')
+  roll = np.zeros((max(end for _, _, end in spans), NUM_KEYS), np.uint8)
+  for key, start, end in spans:
+    roll[start:end, key] = 1
+  return MidiRoll(roll, num_notes, out_of_range, path)
+
+
+def roll_to_midi(roll, frames_per_quarter: int = 4, tempo: float = 120.0,
+                 program: int = 0, velocity: int = 80) -> pretty_midi.PrettyMIDI:
+  """Turns a binary piano roll `[T, 88]` into a one-instrument `PrettyMIDI` at constant tempo.
+
+  Each run of consecutive active frames of a key becomes one note (a roll cannot tell a held
+  note from a repeated one). The tick resolution is a multiple of `frames_per_quarter`, so
+  `read_midi` of the result gives back the same roll.
+  """
+  roll = np.asarray(roll)
+  if roll.ndim != 2 or roll.shape[1] != NUM_KEYS:
+    raise ValueError(f'piano roll must have shape [T, {NUM_KEYS}], got {roll.shape}')
+  pm = pretty_midi.PrettyMIDI(resolution=96 * frames_per_quarter, initial_tempo=tempo)
+  inst = pretty_midi.Instrument(program=program)
+  seconds_per_frame = 60.0 / (tempo * frames_per_quarter)
+  # Pad with silence so every run has a rising and a falling edge.
+  edges = np.diff(np.pad(roll > 0, ((1, 1), (0, 0))).astype(np.int8), axis=0)
+  for key in range(NUM_KEYS):
+    starts, = np.nonzero(edges[:, key] == 1)
+    ends, = np.nonzero(edges[:, key] == -1)
+    for s, e in zip(starts, ends):
+      inst.notes.append(pretty_midi.Note(velocity, LOWEST_NOTE + key,
+                                         s * seconds_per_frame, e * seconds_per_frame))
+  inst.notes.sort(key=lambda n: (n.start, n.pitch))
+  pm.instruments.append(inst)
+  return pm
+
+
+def write_midi(roll, path: str | os.PathLike, **kwargs) -> None:
+  """Writes `roll` to the MIDI file `path` (keyword arguments as for `roll_to_midi`)."""
+  roll_to_midi(roll, **kwargs).write(os.fspath(path))

@@ -1,0 +1,4 @@
+"""Models: the SRNN and its baselines, all on one base (`SequenceModel`)."""
+
+from srnn_tf.models.base import SequenceModel, standardize_features
+from srnn_tf.models.srnn import SRNN

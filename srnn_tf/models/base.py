@@ -1,0 +1,177 @@
+"""What every sequence model here shares: the feature dict, the training and evaluation
+steps, KL annealing, gradient clipping, metrics, and carried (stateful) training.
+
+A model implements `compute_terms(features, training, initial_state)` returning per-frame
+`log_px` and `kl` `[B, T]` (and its final recurrent state); this class turns them into the
+annealed per-frame ELBO that `fit` maximises and the metrics it logs.
+"""
+
+import keras
+import tensorflow as tf
+
+from srnn_tf.midi import NUM_KEYS
+
+
+def standardize_features(data):
+  """Accepts what `fit`/`evaluate`/`predict` hand over and returns the feature dict.
+
+  `data` is a feature dict `{'x', 'u'?, 'mask'?}`, a piano-roll tensor `x` `[B, T, 88]`, or a
+  tuple whose first element is one of these (Keras packs `(x,)` or `(x, y)`). Missing `u`
+  is `x` shifted by one frame with `u_1 = 0`; a missing mask is all ones.
+  """
+  if isinstance(data, (tuple, list)):
+    data = data[0]
+  if not isinstance(data, dict):
+    data = {'x': data}
+  x = tf.convert_to_tensor(data['x'])
+  x = tf.cast(x, tf.float32)
+  u = data.get('u')
+  if u is None:
+    u = tf.pad(x[:, :-1], [[0, 0], [1, 0], [0, 0]])
+  mask = data.get('mask')
+  if mask is None:
+    mask = tf.ones(tf.shape(x)[:2], tf.float32)
+  return {'x': x, 'u': tf.cast(u, tf.float32), 'mask': tf.cast(mask, tf.float32)}
+
+
+class SequenceModel(keras.Model):
+  """Base class: annealed-ELBO training and ELBO evaluation over masked piano rolls.
+
+  Args:
+    kl_start: KL weight (temperature) at the first training step.
+    kl_anneal_steps: steps over which the KL weight rises linearly to 1 (0: always 1).
+    clip_norm: gradients are rescaled to this total norm (0: off) ...
+    clip_value: ... then clipped elementwise to +-clip_value (0: off).
+    stateful_batch_size: if > 0, training carries the recurrent state from each batch (of
+      exactly this size) to the next: the release's stateful training, where row b of batch
+      k+1 continues row b of batch k. Call `reset_carried_state()` at each epoch start
+      (train.py's callback does). Evaluation always starts from the zero state.
+    seed: seed of the model's noise.
+  """
+
+  def __init__(self, kl_start=0.2, kl_anneal_steps=0, clip_norm=1.0, clip_value=10.0,
+               stateful_batch_size=0, seed=None, **kwargs):
+    super().__init__(**kwargs)
+    self.kl_start = kl_start
+    self.kl_anneal_steps = kl_anneal_steps
+    self.clip_norm = clip_norm
+    self.clip_value = clip_value
+    self.stateful_batch_size = stateful_batch_size
+    self.seed = seed
+    self.seed_generator = keras.random.SeedGenerator(seed)
+    self._carried = []
+    self.loss_tracker = keras.metrics.Mean(name='loss')
+    self.elbo_tracker = keras.metrics.Mean(name='elbo')
+    self.recon_tracker = keras.metrics.Mean(name='recon')
+    self.kl_tracker = keras.metrics.Mean(name='kl')
+
+  # -- to implement ----------------------------------------------------------------------------
+
+  def compute_terms(self, features, training=False, initial_state=None, noise=None):
+    """Returns `{'log_px': [B, T], 'kl': [B, T], 'final_state': nested [B, *]}`."""
+    raise NotImplementedError
+
+  def state_sizes(self):
+    """Sizes of the recurrent state carried between batches (a tuple of ints)."""
+    raise NotImplementedError
+
+  # -- building --------------------------------------------------------------------------------
+
+  def build(self, input_shape=None):
+    """Creates all weights by running the model once on a two-frame dummy batch."""
+    if self.built:
+      return
+    dummy = tf.zeros([1, 2, NUM_KEYS])
+    self.compute_terms(standardize_features(dummy))
+    if self.stateful_batch_size:
+      self._carried = [self.add_weight(name=f'carried_state_{i}', initializer='zeros',
+                                       shape=(self.stateful_batch_size, n), trainable=False)
+                       for i, n in enumerate(self.state_sizes())]
+    super().build(input_shape)
+
+  @property
+  def metrics(self):
+    return [self.loss_tracker, self.elbo_tracker, self.recon_tracker, self.kl_tracker]
+
+  # -- the objective ---------------------------------------------------------------------------
+
+  def kl_weight(self):
+    """The KL temperature: linear from `kl_start` to 1 over `kl_anneal_steps` steps."""
+    if not self.kl_anneal_steps or self.optimizer is None:
+      return tf.constant(1.0)
+    progress = tf.cast(self.optimizer.iterations, tf.float32) / float(self.kl_anneal_steps)
+    return tf.minimum(1.0, self.kl_start + (1.0 - self.kl_start) * progress)
+
+  def reset_carried_state(self):
+    for v in self._carried:
+      v.assign(tf.zeros_like(v))
+
+  def _objective(self, features, training, kl_weight):
+    state = [v.value for v in self._carried] if training and self._carried else None
+    terms = self.compute_terms(features, training=training, initial_state=state)
+    mask = features['mask']
+    frames = tf.maximum(tf.reduce_sum(mask), 1.0)
+    log_px = tf.reduce_sum(terms['log_px'] * mask) / frames
+    kl = tf.reduce_sum(terms['kl'] * mask) / frames
+    loss = -(log_px - kl_weight * kl)
+    return loss, log_px, kl, frames, terms
+
+  def _update_metrics(self, loss, log_px, kl, frames):
+    self.loss_tracker.update_state(loss)
+    self.elbo_tracker.update_state(log_px - kl, sample_weight=frames)
+    self.recon_tracker.update_state(-log_px, sample_weight=frames)
+    self.kl_tracker.update_state(kl, sample_weight=frames)
+    return {m.name: m.result() for m in self.metrics}
+
+  def train_step(self, data):
+    features = standardize_features(data)
+    kl_weight = self.kl_weight()
+    with tf.GradientTape() as tape:
+      loss, log_px, kl, frames, terms = self._objective(features, True, kl_weight)
+      # Keras scales only compiled losses for distribution; ours is the per-replica mean.
+      scaled = loss / tf.distribute.get_strategy().num_replicas_in_sync
+    grads = tape.gradient(scaled, self.trainable_variables)
+    if self.clip_norm:
+      grads, _ = tf.clip_by_global_norm(grads, self.clip_norm)
+    if self.clip_value:
+      grads = [tf.clip_by_value(g, -self.clip_value, self.clip_value) for g in grads]
+    self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+    if self._carried:
+      for v, s in zip(self._carried, tf.nest.flatten(terms['final_state'])):
+        v.assign(tf.stop_gradient(s))
+    logs = self._update_metrics(loss, log_px, kl, frames)
+    logs['kl_weight'] = kl_weight
+    logs['learning_rate'] = self.optimizer.learning_rate
+    return logs
+
+  def test_step(self, data):
+    features = standardize_features(data)
+    loss, log_px, kl, frames, _ = self._objective(features, False, tf.constant(1.0))
+    return self._update_metrics(loss, log_px, kl, frames)
+
+  def call(self, inputs, training=False):
+    """Per-sequence ELBO terms, one posterior sample (what `predict` returns).
+
+    Args:
+      inputs: a piano roll `[B, T, 88]` or a feature dict (see `standardize_features`).
+
+    Returns:
+      A dict of `[B]` tensors: `elbo` (sum over frames), `log_px` (reconstruction
+      log-likelihood), `kl`, `frames` (unmasked frames), and `elbo_per_step` = elbo / frames.
+    """
+    features = standardize_features(inputs)
+    terms = self.compute_terms(features, training=training)
+    return self.summarize(terms, features['mask'])
+
+  @staticmethod
+  def summarize(terms, mask):
+    log_px = tf.reduce_sum(terms['log_px'] * mask, axis=1)
+    kl = tf.reduce_sum(terms['kl'] * mask, axis=1)
+    frames = tf.reduce_sum(mask, axis=1)
+    return {'elbo': log_px - kl, 'log_px': log_px, 'kl': kl, 'frames': frames,
+            'elbo_per_step': (log_px - kl) / tf.maximum(frames, 1.0)}
+
+  def get_config(self):
+    return {**super().get_config(), 'kl_start': self.kl_start,
+            'kl_anneal_steps': self.kl_anneal_steps, 'clip_norm': self.clip_norm,
+            'clip_value': self.clip_value, 'stateful_batch_size': self.stateful_batch_size, 'seed': self.seed}

@@ -1,0 +1,132 @@
+"""The SRNN of Fraccaro et al. (2016) [1]: a state-space model stacked on a GRU.
+
+Generative model (`u_t = x_{t-1}`, `u_1 = 0`; `e` an embedding MLP 88 -> 500 -> 500):
+
+    d_t = GRU_d(d_{t-1}, e(u_t))                                   d_0 = 0
+    p(z_t | z_{t-1}, d_t) = N(mu_p, sigma_p^2),  [mu_p, log sigma_p^2] = MLP_p([d_t, z_{t-1}])
+    p(x_t | z_t, d_t)     = Bernoulli(logits = MLP_x([d_t, z_t]))
+
+Inference network ("smoothing"; "filtering" replaces the backward GRU by an MLP):
+
+    a_t = GRU_a<-(a_{t+1}, [d_t, e(x_t)])                          a_{T+1} = 0
+    q(z_t | z_{t-1}, a_t) = N(mu_q, sigma_q^2),  [delta, log sigma_q^2] = MLP_q([a_t, z_{t-1}])
+    mu_q = mu_p + delta                                            ("Resq"; else mu_q = delta)
+
+ELBO = sum_t E_q[log p(x_t | z_t, d_t)] - E_q[KL(q(z_t | .) || p(z_t | .))], one
+reparameterised sample of the z chain, the KL in closed form (TFP).
+
+Paper settings: d, z, a = 300, 100, 300; MLPs of one hidden layer of 500 units; the test
+ELBO per time step the paper reports on the srnn2016 data is -4.74 (JSB), -2.94
+(Nottingham), -6.28 (MuseData), -8.20 (Piano-midi.de).
+
+[1] M. Fraccaro, S. K. Sønderby, U. Paquet, O. Winther. Sequential Neural Models with
+    Stochastic Layers. NIPS 2016. arXiv:1605.07571.
+"""
+
+import keras
+import tensorflow as tf
+
+from srnn_tf import layers
+from srnn_tf.models.base import SequenceModel
+from srnn_tf.midi import NUM_KEYS
+
+INFERENCE = ('smoothing', 'filtering')
+
+
+@keras.saving.register_keras_serializable(package='srnn_tf')
+class SRNN(SequenceModel):
+  """Stochastic recurrent neural network (Fraccaro et al. 2016).
+
+  Args:
+    z_dim, d_dim, a_dim: sizes of the stochastic state z, the deterministic state d and the
+      inference state a.
+    hidden_units: units of the hidden layer of every MLP (prior, posterior, emission).
+    embed_units: layer sizes of the embedding MLP e(.) of u_t and x_t (shared weights).
+    inference: 'smoothing' (backward GRU over [d_t, e(x_t)]) or 'filtering' (an MLP).
+    resq: posterior mean as a residual on the prior mean.
+    **kwargs: training options of `SequenceModel` (annealing, clipping, statefulness, seed).
+  """
+
+  def __init__(self, z_dim=100, d_dim=300, a_dim=300, hidden_units=500,
+               embed_units=(500, 500), inference='smoothing', resq=True, **kwargs):
+    super().__init__(**kwargs)
+    if inference not in INFERENCE:
+      raise ValueError(f'inference must be one of {INFERENCE}, got {inference!r}')
+    self.z_dim, self.d_dim, self.a_dim = z_dim, d_dim, a_dim
+    self.hidden_units = hidden_units
+    self.embed_units = tuple(embed_units)
+    self.inference = inference
+    self.resq = resq
+    self.embed = layers.MLP(self.embed_units, name='embed')
+    self.gru_d = layers.ProjectedGRU(d_dim, name='gru_d')
+    if inference == 'smoothing':
+      self.gru_a = layers.ProjectedGRU(a_dim, name='gru_a')
+    else:
+      self.mlp_a = layers.MLP((a_dim,), name='mlp_a')
+    self.transition = layers.StochasticTransition(z_dim, hidden_units, resq, name='transition')
+    self.emission = layers.MLP((hidden_units,), NUM_KEYS, name='emission')
+
+  def state_sizes(self):
+    return (self.d_dim, self.z_dim)
+
+  # -- the parts, for all time steps at once ---------------------------------------------------
+
+  def deterministic_states(self, u, initial_d=None):
+    """`d_{1:T}` `[B, T, D]` from inputs `u` `[B, T, 88]`."""
+    return self.gru_d(self.embed(u), initial_state=initial_d)
+
+  def inference_states(self, d, x, mask):
+    """`a_{1:T}` `[B, T, A]` from `d` and the frames `x` (backwards in time if smoothing)."""
+    inputs = tf.concat([d, self.embed(x)], axis=-1)
+    if self.inference == 'smoothing':
+      return self.gru_a(inputs, frame_mask=mask, reverse=True)
+    return self.mlp_a(inputs)
+
+  def prior(self, d, z_prev):
+    """`p(z_t | z_{t-1}, d_t)` as a TFP distribution, batch shape `[B, T]`, event `[Z]`."""
+    return layers.diag_gaussian(*self.transition.prior(d, z_prev))
+
+  def decoder(self, d, z):
+    """`p(x_t | z_t, d_t)`: independent Bernoulli, batch shape `[B, T]`, event `[88]`."""
+    return layers.bernoulli_frames(self.emission(tf.concat([d, z], axis=-1)))
+
+  def sample_posterior(self, features, initial_state=None, noise=None):
+    """One reparameterised sample of `z_{1:T} ~ q(z | x)`.
+
+    Returns:
+      `(d, z, z_prev, q)`: `d` `[B, T, D]`, `z` and `z_prev` (`z` shifted, `z_0` first)
+      `[B, T, Z]`, and `q` the posterior as a TFP distribution with batch shape `[B, T]`.
+    """
+    x, u, mask = features['x'], features['u'], features['mask']
+    initial_d, z_0 = initial_state if initial_state is not None else (None, None)
+    d = self.deterministic_states(u, initial_d)
+    a = self.inference_states(d, x, mask)
+    if noise is None:
+      noise = keras.random.normal(tf.concat([tf.shape(x)[:2], [self.z_dim]], 0),
+                                  seed=self.seed_generator)
+    z, mean_q, log_var_q = self.transition.posterior_chain(d, a, noise, z_0)
+    if z_0 is None:
+      z_0 = tf.zeros_like(z[:, 0])
+    z_prev = tf.concat([z_0[:, None], z[:, :-1]], axis=1)
+    return d, z, z_prev, layers.diag_gaussian(mean_q, log_var_q)
+
+  def compute_terms(self, features, training=False, initial_state=None, noise=None):
+    """Per-frame ELBO terms with one posterior sample.
+
+    Args:
+      features: {'x', 'u': `[B, T, 88]`, 'mask': `[B, T]`}.
+      initial_state: optional `(d_0, z_0)`, `[B, D]` and `[B, Z]` (carried training).
+      noise: optional standard normal `[B, T, Z]` for the z chain (default: drawn).
+
+    Returns:
+      {'log_px': `[B, T]`, 'kl': `[B, T]`, 'final_state': `(d_T, z_T)`}.
+    """
+    d, z, z_prev, q = self.sample_posterior(features, initial_state, noise)
+    log_px = self.decoder(d, z).log_prob(features['x'])
+    kl = q.kl_divergence(self.prior(d, z_prev))
+    return {'log_px': log_px, 'kl': kl, 'final_state': (d[:, -1], z[:, -1])}
+
+  def get_config(self):
+    return {**super().get_config(), 'z_dim': self.z_dim, 'd_dim': self.d_dim,
+            'a_dim': self.a_dim, 'hidden_units': self.hidden_units,
+            'embed_units': self.embed_units, 'inference': self.inference, 'resq': self.resq}

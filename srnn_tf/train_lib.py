@@ -1,0 +1,145 @@
+"""`train_and_evaluate(config, workdir)`: one training run under the paper's protocol.
+
+The work directory holds everything a run needs to resume and be inspected:
+
+    backup/           Keras BackupAndRestore state (weights + optimizer + epoch): resume point
+    tensorboard/      TensorBoard logs
+    history.csv       one row of metrics per epoch
+    model.keras       the final model (written only if training finished with finite weights)
+    saved_model/      the final model as a SavedModel, with metadata.json
+    run.json          config, final train/valid/test metrics, throughput
+
+Rerunning with the same work directory resumes from the last completed epoch; a run that has
+finished is not trained again.
+"""
+
+import dataclasses
+import json
+import os
+import shutil
+import time
+
+import keras
+import numpy as np
+from absl import logging
+
+from srnn_tf import bounds
+from srnn_tf import configs
+from srnn_tf import export
+from srnn_tf import training
+from srnn_tf.data import corpus as corpus_lib
+from srnn_tf.data import pipeline
+from srnn_tf.models import SRNN
+
+MODELS = ('srnn',)
+
+
+def build_model(config: configs.Config, steps_per_epoch: int) -> keras.Model:
+  """The model of `config`, compiled with the paper's optimiser and schedules."""
+  common = dict(kl_start=config.kl_start,
+                kl_anneal_steps=config.kl_anneal_epochs * steps_per_epoch,
+                clip_norm=config.clip_norm, clip_value=config.clip_value,
+                stateful_batch_size=config.batch_size if config.carry_state else 0,
+                seed=config.seed)
+  if config.model == 'srnn':
+    model = SRNN(z_dim=config.z_dim, d_dim=config.d_dim, a_dim=config.a_dim,
+                 hidden_units=config.hidden_units, embed_units=config.embed_units,
+                 inference=config.inference, resq=config.resq, **common)
+  else:
+    raise ValueError(f'unknown model {config.model!r}; choose one of {", ".join(MODELS)}')
+  schedule = training.ConstantThenExponentialDecay(
+      config.learning_rate, steps_per_epoch, config.lr_constant_epochs, config.lr_decay)
+  model.compile(optimizer=keras.optimizers.Adam(
+      schedule, beta_1=config.adam_beta1, beta_2=config.adam_beta2,
+      epsilon=config.adam_epsilon))
+  model.build()
+  return model
+
+
+def _evaluate_splits(model, corpus, config, splits=('valid', 'test')) -> dict:
+  results = {}
+  for split in splits:
+    seqs = corpus.splits[split]
+    results[split] = bounds.evaluate_elbo(model, seqs, config.eval_samples,
+                                          batch_size=config.batch_size)
+    if split == 'test':
+      results['test_leaky_first_frame'] = bounds.evaluate_elbo(
+          model, seqs, config.eval_samples, batch_size=config.batch_size,
+          leaky_first_frame=True)
+  return results
+
+
+def train_and_evaluate(config: configs.Config, workdir: str, results_dir: str | None = None,
+                       verbose: int | str = 'auto') -> dict:
+  """Trains `config` in `workdir` (resuming if it holds a backup), evaluates, writes files.
+
+  Returns:
+    The run summary that is also written to `workdir/run.json`.
+  """
+  os.makedirs(workdir, exist_ok=True)
+  run_json = os.path.join(workdir, 'run.json')
+  if os.path.exists(run_json) and os.path.exists(os.path.join(workdir, 'model.keras')):
+    logging.info('%s already finished; not training again.', workdir)
+    with open(run_json) as f:
+      return json.load(f)
+
+  training.set_threads(config.intra_op_threads, config.inter_op_threads)
+  keras.utils.set_random_seed(config.seed)
+  corpus = corpus_lib.load_corpus(config.dataset, config.data_version, config.data_dir)
+  if config.carry_state:
+    train_ds, steps = pipeline.stream_dataset(corpus.splits['train'], config.seq_len,
+                                              config.batch_size, config.seed)
+  else:
+    train_ds, steps = pipeline.train_dataset(corpus.splits['train'], config.seq_len,
+                                             config.batch_size, config.seed)
+  valid_ds = pipeline.eval_dataset(corpus.splits['valid'], config.batch_size)
+  model = build_model(config, steps)
+
+  callbacks = [
+      training.NanGuard(),  # first: raises before any later callback saves broken weights
+      training.Throughput(config.batch_size * config.seq_len),
+      training.SafeBackupAndRestore(os.path.join(workdir, 'backup'), double_checkpoint=True,
+                                    delete_checkpoint=False),
+      keras.callbacks.CSVLogger(os.path.join(workdir, 'history.csv'), append=True),
+      keras.callbacks.TensorBoard(os.path.join(workdir, 'tensorboard')),
+  ]
+  if config.carry_state:
+    callbacks.insert(1, training.ResetCarriedState())
+  with open(os.path.join(workdir, 'config.json'), 'w') as f:
+    json.dump(dataclasses.asdict(config), f, indent=2)
+
+  start = time.time()
+  history = model.fit(train_ds, epochs=config.epochs, steps_per_epoch=steps,
+                      validation_data=valid_ds, validation_freq=config.validation_freq,
+                      callbacks=callbacks, verbose=verbose)
+  train_seconds = time.time() - start
+  if not training.weights_are_finite(model):
+    raise training.NonFiniteLossError('training ended with non-finite weights; nothing saved')
+
+  results = _evaluate_splits(model, corpus, config)
+  hist = history.history
+  speeds = hist.get('steps_per_sec', [])
+  summary = {
+      'config': dataclasses.asdict(config),
+      'corpus': {'name': corpus.name, 'source': corpus.source, **{
+          f'{k}_sequences': len(v) for k, v in corpus.splits.items()}},
+      'steps_per_epoch': steps,
+      'parameters': model.count_params(),
+      'train_seconds_this_session': train_seconds,
+      'train_steps_per_sec_median': float(np.median(speeds[1:] or speeds)) if speeds else None,
+      'final_train': {k: float(v[-1]) for k, v in hist.items() if not k.startswith('val_')},
+      **results,
+  }
+  export.save_keras_atomic(model, os.path.join(workdir, 'model.keras'))
+  export.export_saved_model(model, os.path.join(workdir, 'saved_model'), metadata={
+      'model': config.model, 'config': dataclasses.asdict(config),
+      'frames_per_quarter': None, 'test': results.get('test')})
+  with open(run_json, 'w') as f:
+    json.dump(summary, f, indent=2)
+  if results_dir:
+    os.makedirs(results_dir, exist_ok=True)
+    name = os.path.basename(os.path.normpath(workdir))
+    shutil.copy(run_json, os.path.join(results_dir, f'{name}.json'))
+    shutil.copy(os.path.join(workdir, 'history.csv'),
+                os.path.join(results_dir, f'{name}.history.csv'))
+  return summary

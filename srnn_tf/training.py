@@ -1,0 +1,104 @@
+"""Training protocol pieces: the paper's learning-rate schedule and the callbacks that make
+long runs safe (NaN guard, NaN-proof backups, carried-state resets, throughput)."""
+
+import math
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+
+@keras.saving.register_keras_serializable(package='srnn_tf')
+class ConstantThenExponentialDecay(keras.optimizers.schedules.LearningRateSchedule):
+  """`lr0` for `constant_epochs` epochs, then divided by `decay_factor` each epoch.
+
+  Epoch `e` (0-based) runs at `lr0 * decay_factor ** -max(0, e - constant_epochs)`, as in the
+  SRNN release (constant through epoch 20, then /1.2 per epoch).
+  """
+
+  def __init__(self, initial_learning_rate, steps_per_epoch, constant_epochs=20,
+               decay_factor=1.2):
+    self.initial_learning_rate = initial_learning_rate
+    self.steps_per_epoch = steps_per_epoch
+    self.constant_epochs = constant_epochs
+    self.decay_factor = decay_factor
+
+  def __call__(self, step):
+    epoch = tf.floor(tf.cast(step, tf.float32) / float(self.steps_per_epoch))
+    decays = tf.maximum(0.0, epoch - float(self.constant_epochs))
+    return self.initial_learning_rate * tf.pow(float(self.decay_factor), -decays)
+
+  def get_config(self):
+    return {'initial_learning_rate': self.initial_learning_rate,
+            'steps_per_epoch': self.steps_per_epoch,
+            'constant_epochs': self.constant_epochs, 'decay_factor': self.decay_factor}
+
+
+class NonFiniteLossError(FloatingPointError):
+  """Training produced a NaN or inf; the run stopped before saving anything."""
+
+
+class NanGuard(keras.callbacks.Callback):
+  """Stops training at the first non-finite loss by raising, so no later callback (backup,
+  checkpoint, model export) runs on broken weights. Put it first in the callback list."""
+
+  def on_train_batch_end(self, batch, logs=None):
+    loss = (logs or {}).get('loss')
+    if loss is not None and not math.isfinite(float(loss)):
+      raise NonFiniteLossError(
+          f'non-finite training loss ({loss}) at batch {batch}; stopped. The last good '
+          'checkpoint is kept: lower --learning_rate or check the data, then rerun to resume.')
+
+
+def weights_are_finite(model) -> bool:
+  return all(np.all(np.isfinite(w)) for w in model.get_weights())
+
+
+class SafeBackupAndRestore(keras.callbacks.BackupAndRestore):
+  """`BackupAndRestore` that refuses to overwrite a good backup with non-finite weights."""
+
+  def _save_model(self):
+    if not weights_are_finite(self.model):
+      raise NonFiniteLossError('model weights are NaN or inf; the last good backup in '
+                               f'{self.backup_dir} is kept.')
+    super()._save_model()
+
+
+class ResetCarriedState(keras.callbacks.Callback):
+  """Zeroes the carried recurrent state at each epoch start (stateful training)."""
+
+  def on_epoch_begin(self, epoch, logs=None):
+    self.model.reset_carried_state()
+
+
+class Throughput(keras.callbacks.Callback):
+  """Adds `steps_per_sec` (time steps: batch x frames per second of training) to the logs."""
+
+  def __init__(self, frames_per_batch):
+    super().__init__()
+    self.frames_per_batch = frames_per_batch
+
+  def on_epoch_begin(self, epoch, logs=None):
+    self._start, self._batches = time.perf_counter(), 0
+
+  def on_train_batch_end(self, batch, logs=None):
+    self._batches += 1
+
+  def on_test_begin(self, logs=None):
+    self._train_time = time.perf_counter() - self._start
+
+  def on_epoch_end(self, epoch, logs=None):
+    elapsed = getattr(self, '_train_time', None) or time.perf_counter() - self._start
+    self._train_time = None
+    if logs is not None:
+      logs['steps_per_sec'] = self._batches * self.frames_per_batch / elapsed
+    logging.info('epoch %d: %.0f time steps/s', epoch + 1,
+                 self._batches * self.frames_per_batch / elapsed)
+
+
+def set_threads(intra_op: int, inter_op: int) -> None:
+  """TF thread pools (0: TF's default). Must run before TF executes anything."""
+  tf.config.threading.set_intra_op_parallelism_threads(intra_op)
+  tf.config.threading.set_inter_op_parallelism_threads(inter_op)

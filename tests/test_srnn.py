@@ -1,0 +1,155 @@
+"""The SRNN's maths: fast model == per-step oracle (values and gradients), closed-form KL
+== Monte Carlo, a tiny model == numpy, finite gradients, option coverage."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import keras
+
+import oracle
+from srnn_tf import layers
+from srnn_tf.models import SRNN, standardize_features
+
+
+def _batch(batch=3, steps=7, seed=0, pad=True):
+  rng = np.random.default_rng(seed)
+  x = (rng.random((batch, steps, 88)) < 0.1).astype(np.float32)
+  mask = np.ones((batch, steps), np.float32)
+  if pad:  # ragged lengths: padding at the end, as the eval pipeline makes it
+    for b in range(1, batch):
+      mask[b, steps - 2 * b:] = 0
+    x *= mask[..., None]
+  f = standardize_features({'x': x, 'mask': mask})
+  return {k: v.numpy() for k, v in f.items()}
+
+
+def _model(**kwargs):
+  sizes = dict(z_dim=5, d_dim=8, a_dim=6, hidden_units=11, embed_units=(9, 7), seed=3)
+  model = SRNN(**{**sizes, **kwargs})
+  model.build()
+  # Non-zero biases, so the oracle checks that they enter where they should.
+  rng = np.random.default_rng(1)
+  for v in model.trainable_variables:
+    if 'bias' in v.path:
+      v.assign(rng.normal(0, 0.3, v.shape).astype(np.float32))
+  return model
+
+
+@pytest.mark.parametrize('inference,resq', [('smoothing', True), ('smoothing', False),
+                                            ('filtering', True)])
+def test_fast_model_matches_per_step_oracle(inference, resq):
+  model = _model(inference=inference, resq=resq)
+  f = _batch()
+  noise = np.random.default_rng(2).normal(size=(3, 7, 5)).astype(np.float32)
+
+  with tf.GradientTape(persistent=True) as tape:
+    fast = model.compute_terms(f, noise=noise)
+    fast_elbo = tf.reduce_sum((fast['log_px'] - fast['kl']) * f['mask'])
+    slow_log_px, slow_kl = oracle.srnn_terms(model, f['x'], f['u'], f['mask'], noise,
+                                             xp=oracle.TF)
+    slow_elbo = tf.reduce_sum((slow_log_px - slow_kl) * f['mask'])
+
+  m = f['mask'].astype(bool)
+  np.testing.assert_allclose(fast['log_px'].numpy()[m], slow_log_px.numpy()[m], atol=1e-4)
+  np.testing.assert_allclose(fast['kl'].numpy()[m], slow_kl.numpy()[m], atol=1e-4)
+  assert abs(float(fast_elbo) - float(slow_elbo)) < 1e-4 * abs(float(slow_elbo))
+
+  variables = model.trainable_variables
+  fast_grads = tape.gradient(fast_elbo, variables)
+  slow_grads = tape.gradient(slow_elbo, variables)
+  for v, g_fast, g_slow in zip(variables, fast_grads, slow_grads):
+    assert g_fast is not None and g_slow is not None, v.path
+    np.testing.assert_allclose(g_fast.numpy(), g_slow.numpy(), atol=1e-4, rtol=1e-3,
+                               err_msg=v.path)
+
+
+def test_tiny_model_matches_numpy():
+  """Fixed weights, float64 numpy reference built only from the weights."""
+  model = _model()
+  f = _batch(batch=2, steps=5, seed=4)
+  noise = np.random.default_rng(5).normal(size=(2, 5, 5)).astype(np.float32)
+  fast = model.compute_terms(f, noise=noise)
+  log_px, kl = oracle.srnn_terms(model, f['x'], f['u'], f['mask'], noise, xp=oracle.NUMPY)
+  m = f['mask'].astype(bool)
+  np.testing.assert_allclose(fast['log_px'].numpy()[m], log_px[m], rtol=1e-5, atol=1e-4)
+  np.testing.assert_allclose(fast['kl'].numpy()[m], kl[m], rtol=1e-5, atol=1e-4)
+  summary = model.summarize(fast, f['mask'])
+  np.testing.assert_allclose(summary['elbo'].numpy(),
+                             ((log_px - kl) * f['mask']).sum(1), rtol=1e-5)
+
+
+def test_projected_gru_matches_keras_gru_cell():
+  gru = layers.ProjectedGRU(6)
+  x = tf.random.stateless_normal([2, 9, 4], seed=[1, 2])
+  out = gru(x)
+  cell = keras.layers.GRUCell(6, reset_after=True)
+  cell.build((None, 4))
+  cell.set_weights([gru.kernel.numpy(), gru.recurrent_kernel.numpy(),
+                    np.random.default_rng(0).normal(size=(2, 18)).astype(np.float32)])
+  gru.bias.assign(cell.bias.numpy())
+  out = gru(x)
+  h = tf.zeros([2, 6])
+  for t in range(9):
+    h, _ = cell(x[:, t], [h])
+    np.testing.assert_allclose(out[:, t].numpy(), h.numpy(), atol=1e-5)
+
+
+def test_closed_form_kl_matches_monte_carlo():
+  rng = np.random.default_rng(0)
+  mq, mp = rng.normal(size=(2, 4)).astype(np.float32)
+  lq, lp = rng.normal(0, 0.5, size=(2, 4)).astype(np.float32)
+  q, p = layers.diag_gaussian(mq, lq), layers.diag_gaussian(mp, lp)
+  closed = float(q.kl_divergence(p))
+  z = q.sample(400_000, seed=7)
+  log_ratio = (q.log_prob(z) - p.log_prob(z)).numpy()
+  stderr = log_ratio.std() / np.sqrt(len(log_ratio))
+  assert abs(log_ratio.mean() - closed) < 4 * stderr, (log_ratio.mean(), closed, stderr)
+  # And the variance floor is part of the distribution: sigma^2 = exp(log_var) + 1e-6.
+  tiny = layers.diag_gaussian(np.zeros(3, np.float32), np.full(3, -80.0, np.float32))
+  np.testing.assert_allclose(tiny.stddev().numpy(), np.sqrt(1e-6), rtol=1e-4)
+
+
+def test_bernoulli_likelihood_is_cross_entropy():
+  logits = np.random.default_rng(0).normal(size=(2, 3, 88)).astype(np.float32)
+  x = (np.random.default_rng(1).random((2, 3, 88)) < 0.3).astype(np.float32)
+  got = layers.bernoulli_frames(logits).log_prob(x).numpy()
+  p = 1 / (1 + np.exp(-logits.astype(np.float64)))
+  want = (x * np.log(p) + (1 - x) * np.log(1 - p)).sum(-1)
+  np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+def test_clipped_leaky_relu():
+  v = tf.constant([-20.0, -3.0, 0.0, 1.5, 9.0])
+  np.testing.assert_allclose(layers.clipped_leaky_relu(v).numpy(), [-3.0, -1.0, 0.0, 1.5, 3.0])
+
+
+def test_padding_does_not_change_a_sequence_score():
+  """A sequence scores the same alone and padded in a batch with longer ones."""
+  model = _model()
+  f = _batch(batch=3, steps=7, pad=True)
+  noise = np.random.default_rng(2).normal(size=(3, 7, 5)).astype(np.float32)
+  full = model.summarize(model.compute_terms(f, noise=noise), f['mask'])
+  n = int(f['mask'][2].sum())
+  alone = {k: v[2:, :n] for k, v in f.items()}
+  single = model.summarize(model.compute_terms(alone, noise=noise[2:, :n]), alone['mask'])
+  np.testing.assert_allclose(full['elbo'][2].numpy(), single['elbo'][0].numpy(), rtol=1e-5)
+
+
+def test_gradients_are_finite_and_reach_every_weight():
+  model = _model()
+  f = _batch()
+  with tf.GradientTape() as tape:
+    loss = -tf.reduce_mean(model(f, training=True)['elbo_per_step'])
+  grads = tape.gradient(loss, model.trainable_variables)
+  assert len(grads) == len(model.trainable_variables) > 0
+  for v, g in zip(model.trainable_variables, grads):
+    assert g is not None, v.path
+    assert np.all(np.isfinite(g.numpy())), v.path
+    assert np.any(g.numpy() != 0), v.path
+
+
+def test_paper_configuration_size():
+  model = SRNN()
+  model.build()
+  # embed 88-500-500, GRU d, GRU a, 4 Gaussian MLPs, emission: 3,255,588 weights.
+  assert model.count_params() == 3_255_588

@@ -1,0 +1,115 @@
+"""Train a model on a polyphonic-music corpus under the SRNN paper's protocol.
+
+    python train.py --dataset=piano --z_dim=100                 # paper protocol, Boulanger data
+    python train.py --dataset=jsb --data_version=srnn2016       # the SRNN paper's data
+    python train.py --config=small --dataset=jsb --epochs=1     # a tiny smoke run
+
+Flags default to the `--config` preset (`paper`: SPEC §5); flags given explicitly override
+it. Output goes to `--output_dir` (default `runs/<dataset>_<version>_<model>_z<z>_d<d>`):
+checkpoints for resuming, TensorBoard logs, history.csv, model.keras, saved_model/, run.json.
+Rerun the same command to resume an interrupted run. A copy of run.json and history.csv goes
+to `--results_dir`.
+"""
+
+import dataclasses
+import os
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+
+from srnn_tf import configs
+from srnn_tf.data import registry
+from srnn_tf.data.errors import DataError
+
+_DEFAULT = configs.Config()
+_CONFIG = flags.DEFINE_enum('config', 'paper', list(configs.CONFIGS), 'Preset to start from.')
+flags.DEFINE_string('dataset', _DEFAULT.dataset,
+                    f'Corpus: one of {", ".join(registry.CORPORA)}, or a path to a pickle, '
+                    'npz, or folder of MIDI files.')
+flags.DEFINE_enum('data_version', _DEFAULT.data_version, registry.VERSIONS, 'Data version.')
+flags.DEFINE_string('data_dir', None, 'Data directory / download cache (default: '
+                    '$SRNN_TF_DATA_DIR, then the user cache dir).')
+flags.DEFINE_enum('model', _DEFAULT.model, ['srnn'], 'Model.')
+flags.DEFINE_integer('z_dim', _DEFAULT.z_dim, 'Size of the stochastic state z.')
+flags.DEFINE_integer('d_dim', _DEFAULT.d_dim, 'Size of the deterministic GRU state d.')
+flags.DEFINE_integer('a_dim', _DEFAULT.a_dim, 'Size of the inference state a.')
+flags.DEFINE_integer('hidden_units', _DEFAULT.hidden_units, 'Hidden units of every MLP.')
+flags.DEFINE_list('embed_units', list(map(str, _DEFAULT.embed_units)),
+                  'Layer sizes of the embedding MLP.')
+flags.DEFINE_enum('inference', _DEFAULT.inference, ['smoothing', 'filtering'],
+                  'Inference network: backward GRU (smoothing) or MLP (filtering).')
+flags.DEFINE_bool('resq', _DEFAULT.resq, 'Posterior mean as a residual on the prior mean.')
+flags.DEFINE_integer('epochs', _DEFAULT.epochs, 'Training epochs.')
+flags.DEFINE_integer('batch_size', _DEFAULT.batch_size, 'Sequences per batch.')
+flags.DEFINE_integer('seq_len', _DEFAULT.seq_len, 'Frames per training window.')
+flags.DEFINE_bool('carry_state', _DEFAULT.carry_state,
+                  'Carry d and z across consecutive windows (the release\'s stateful '
+                  'training, no shuffling); false: shuffled independent windows.')
+flags.DEFINE_float('learning_rate', _DEFAULT.learning_rate, 'Adam learning rate.')
+flags.DEFINE_float('adam_beta1', _DEFAULT.adam_beta1, 'Adam beta_1.')
+flags.DEFINE_float('adam_beta2', _DEFAULT.adam_beta2, 'Adam beta_2.')
+flags.DEFINE_float('adam_epsilon', _DEFAULT.adam_epsilon, 'Adam epsilon.')
+flags.DEFINE_integer('lr_constant_epochs', _DEFAULT.lr_constant_epochs,
+                     'Epochs at constant learning rate before the decay.')
+flags.DEFINE_float('lr_decay', _DEFAULT.lr_decay, 'Learning rate divided by this per epoch '
+                   'after --lr_constant_epochs.')
+flags.DEFINE_float('kl_start', _DEFAULT.kl_start, 'Initial KL weight (temperature).')
+flags.DEFINE_integer('kl_anneal_epochs', _DEFAULT.kl_anneal_epochs,
+                     'Epochs over which the KL weight rises linearly to 1 (per batch).')
+flags.DEFINE_float('clip_norm', _DEFAULT.clip_norm, 'Rescale gradients to this total norm.')
+flags.DEFINE_float('clip_value', _DEFAULT.clip_value, 'Then clip each element to +-this.')
+flags.DEFINE_integer('seed', _DEFAULT.seed, 'Random seed (weights, noise, data order).')
+flags.DEFINE_integer('validation_freq', _DEFAULT.validation_freq, 'Validate every N epochs.')
+flags.DEFINE_integer('eval_samples', _DEFAULT.eval_samples,
+                     'Posterior samples averaged in the final valid/test ELBO.')
+flags.DEFINE_integer('intra_op_threads', _DEFAULT.intra_op_threads,
+                     'TF intra-op threads (0: TF default).')
+flags.DEFINE_integer('inter_op_threads', _DEFAULT.inter_op_threads,
+                     'TF inter-op threads (0: TF default).')
+_OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Run directory (default: runs/<name>).')
+_RESULTS_DIR = flags.DEFINE_string('results_dir', 'results/runs',
+                                   'Where to copy run.json and history.csv ("" for nowhere).')
+
+FLAGS = flags.FLAGS
+
+
+def config_from_flags() -> configs.Config:
+  """The `--config` preset with every explicitly given flag applied on top."""
+  overrides = {}
+  for field in dataclasses.fields(configs.Config):
+    if field.name in FLAGS and FLAGS[field.name].present:
+      value = FLAGS[field.name].value
+      overrides[field.name] = tuple(int(v) for v in value) if field.name == 'embed_units' \
+          else value
+  return configs.get_config(_CONFIG.value, **overrides)
+
+
+def default_run_name(c: configs.Config) -> str:
+  name = os.path.splitext(os.path.basename(os.path.normpath(c.dataset)))[0]
+  variant = '' if (c.inference, c.resq) == ('smoothing', True) else \
+      f'_{c.inference}{"" if c.resq else "_noresq"}'
+  return f'{name}_{c.data_version}_{c.model}{variant}_z{c.z_dim}_d{c.d_dim}'
+
+
+def main(argv):
+  del argv
+  from srnn_tf import train_lib, training  # after flag parsing: imports TensorFlow
+  config = config_from_flags()
+  workdir = _OUTPUT_DIR.value or os.path.join('runs', default_run_name(config))
+  logging.info('Run directory: %s', workdir)
+  try:
+    summary = train_lib.train_and_evaluate(config, workdir, _RESULTS_DIR.value or None)
+  except (DataError, training.NonFiniteLossError) as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 1
+  test = summary['test']
+  print(f'test ELBO per step: {test["elbo_per_step"]:.4f} (paper convention), '
+        f'{test["elbo_total_per_step"]:.4f} (total/total); with the leaky first frame: '
+        f'{summary["test_leaky_first_frame"]["elbo_per_step"]:.4f}. Run: {workdir}')
+  return 0
+
+
+if __name__ == '__main__':
+  app.run(main)
