@@ -117,7 +117,8 @@ def eval_dataset(sequences: list[np.ndarray], batch_size: int = 16,
   spec = {'x': tf.TensorSpec([None, None, NUM_KEYS], tf.float32),
           'u': tf.TensorSpec([None, None, NUM_KEYS], tf.float32),
           'mask': tf.TensorSpec([None, None], tf.float32)}
-  return tf.data.Dataset.from_generator(lambda: iter(batches), output_signature=spec)
+  ds = tf.data.Dataset.from_generator(lambda: iter(batches), output_signature=spec)
+  return ds.apply(tf.data.experimental.assert_cardinality(len(batches)))
 
 
 def pack_streams(sequences: list[np.ndarray], num_streams: int,

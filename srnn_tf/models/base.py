@@ -110,14 +110,16 @@ class SequenceModel(keras.Model):
     state = [v.value for v in self._carried] if training and self._carried else None
     terms = self.compute_terms(features, training=training, initial_state=state)
     mask = features['mask']
-    frames = tf.maximum(tf.reduce_sum(mask), 1.0)
-    log_px = tf.reduce_sum(terms['log_px'] * mask) / frames
-    kl = tf.reduce_sum(terms['kl'] * mask) / frames
+    frames = tf.reduce_sum(mask)
+    log_px = tf.math.divide_no_nan(tf.reduce_sum(terms['log_px'] * mask), frames)
+    kl = tf.math.divide_no_nan(tf.reduce_sum(terms['kl'] * mask), frames)
     loss = -(log_px - kl_weight * kl)
     return loss, log_px, kl, frames, terms
 
   def _update_metrics(self, loss, log_px, kl, frames):
-    self.loss_tracker.update_state(loss)
+    # Weighted by frames, like the others: a batch with no frames (Keras may run an empty
+    # final step on datasets of unknown size) must not count.
+    self.loss_tracker.update_state(loss, sample_weight=frames)
     self.elbo_tracker.update_state(log_px - kl, sample_weight=frames)
     self.recon_tracker.update_state(-log_px, sample_weight=frames)
     self.kl_tracker.update_state(kl, sample_weight=frames)

@@ -1,0 +1,82 @@
+"""Evaluate a trained run on valid/test data: the ELBO per time step and its two terms.
+
+    python eval.py --run=runs/jsb_srnn2016_srnn_z100_d300
+    python eval.py --run=runs/.../model.keras --dataset=jsb --data_version=srnn2016 \
+        --num_samples=10 --leaky_first_frame
+
+Reports the paper's convention (each sequence's ELBO / its length, mean over sequences) and
+total ELBO / total frames, with the reconstruction cross-entropy and KL separately, averaged
+over --num_samples posterior samples. --leaky_first_frame reproduces the srnn2016 release's
+`u_test`, whose first input frame is the first target frame (as the paper's numbers were
+measured). Writes the numbers as JSON (default: <run>/eval_<split>.json).
+"""
+
+import json
+import os
+import sys
+
+from absl import app
+from absl import flags
+
+from srnn_tf.data import registry
+from srnn_tf.data.errors import DataError
+
+_RUN = flags.DEFINE_string('run', None, 'Run directory or .keras file.', required=True)
+_DATASET = flags.DEFINE_string('dataset', None, 'Corpus (default: the run\'s).')
+_DATA_VERSION = flags.DEFINE_enum('data_version', None, registry.VERSIONS,
+                                  'Data version (default: the run\'s).')
+_DATA_DIR = flags.DEFINE_string('data_dir', None, 'Data directory (default: the run\'s, then '
+                                '$SRNN_TF_DATA_DIR, then the user cache dir).')
+_SPLITS = flags.DEFINE_list('splits', ['valid', 'test'], 'Splits to evaluate.')
+_NUM_SAMPLES = flags.DEFINE_integer('num_samples', 1, 'Posterior samples to average.')
+_LEAKY = flags.DEFINE_bool('leaky_first_frame', False,
+                           'u_1 = x_1, as in the srnn2016 release\'s u_test.')
+_BATCH_SIZE = flags.DEFINE_integer('batch_size', 16, 'Sequences per evaluation batch.')
+_SEED = flags.DEFINE_integer('seed', 0, 'Seed of the posterior samples.')
+_OUTPUT = flags.DEFINE_string('output', None, 'JSON output path (default: in the run dir).')
+
+
+def main(argv):
+  del argv
+  import keras
+  from srnn_tf import bounds, runs
+  from srnn_tf.data import corpus as corpus_lib
+  try:
+    model, config = runs.load_run(_RUN.value)
+  except (FileNotFoundError, ValueError) as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 1
+  dataset = _DATASET.value or (config and config.dataset)
+  version = _DATA_VERSION.value or (config and config.data_version) or registry.DEFAULT_VERSION
+  if not dataset:
+    print('error: the run has no config.json: give --dataset', file=sys.stderr)
+    return 1
+  keras.utils.set_random_seed(_SEED.value)
+  try:
+    corpus = corpus_lib.load_corpus(dataset, version,
+                                    _DATA_DIR.value or (config and config.data_dir))
+  except DataError as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 1
+  results = {'run': _RUN.value, 'dataset': dataset, 'data_version': version,
+             'leaky_first_frame': _LEAKY.value}
+  for split in _SPLITS.value:
+    results[split] = bounds.evaluate_elbo(model, corpus.splits[split], _NUM_SAMPLES.value,
+                                          batch_size=_BATCH_SIZE.value,
+                                          leaky_first_frame=_LEAKY.value)
+    r = results[split]
+    print(f'{split}: ELBO/step {r["elbo_per_step"]:.4f} (per-sequence mean), '
+          f'{r["elbo_total_per_step"]:.4f} (total/total); cross-entropy '
+          f'{r["recon_per_step"]:.4f}, KL {r["kl_per_step"]:.4f}; {r["sequences"]} sequences, '
+          f'{r["frames"]} frames, {r["num_samples"]} sample(s)')
+  run_dir = _RUN.value if os.path.isdir(_RUN.value) else os.path.dirname(_RUN.value)
+  suffix = '_leaky' if _LEAKY.value else ''
+  output = _OUTPUT.value or os.path.join(run_dir, f'eval_{"_".join(_SPLITS.value)}{suffix}.json')
+  with open(output, 'w') as f:
+    json.dump(results, f, indent=2)
+  print(f'wrote {output}')
+  return 0
+
+
+if __name__ == '__main__':
+  app.run(main)
