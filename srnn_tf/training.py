@@ -99,6 +99,12 @@ class Throughput(keras.callbacks.Callback):
 
 
 def set_threads(intra_op: int, inter_op: int) -> None:
-  """TF thread pools (0: TF's default). Must run before TF executes anything."""
-  tf.config.threading.set_intra_op_parallelism_threads(intra_op)
-  tf.config.threading.set_inter_op_parallelism_threads(inter_op)
+  """TF thread pools (0: TF's default). Only possible before TF has run anything; later
+  (e.g. a second run in one process) the pools stay as they are, with a warning."""
+  try:
+    tf.config.threading.set_intra_op_parallelism_threads(intra_op)
+    tf.config.threading.set_inter_op_parallelism_threads(inter_op)
+  except RuntimeError:
+    if (tf.config.threading.get_intra_op_parallelism_threads(),
+        tf.config.threading.get_inter_op_parallelism_threads()) != (intra_op, inter_op):
+      logging.warning('TensorFlow is already initialised; thread settings unchanged.')

@@ -1,0 +1,170 @@
+"""End to end: train + evaluate on real JSB, resume after a kill, determinism, NaN guard,
+`.keras` round trip."""
+
+import csv
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from srnn_tf import configs, runs, train_lib, training
+from srnn_tf.data import pipeline
+from srnn_tf.models import SRNN, standardize_features
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+UNTRAINED_ELBO = -88 * np.log(2.0)   # about what a model at initialisation scores per frame
+
+
+def _small(data_dir, **kw):
+  return configs.get_config('small', data_dir=str(data_dir), **kw)
+
+
+def _history(workdir):
+  with open(os.path.join(workdir, 'history.csv')) as f:
+    return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope='module')
+def trained_run(data_dir, tmp_path_factory):
+  workdir = str(tmp_path_factory.mktemp('run') / 'jsb_small')
+  summary = train_lib.train_and_evaluate(
+      _small(data_dir, dataset='jsb', epochs=2), workdir, verbose=0)
+  return workdir, summary
+
+
+def test_train_and_evaluate_on_real_jsb(trained_run):
+  workdir, summary = trained_run
+  for name in ('model.keras', 'saved_model/saved_model.pb', 'saved_model/metadata.json',
+               'history.csv', 'run.json', 'config.json', 'backup'):
+    assert os.path.exists(os.path.join(workdir, name)), name
+  assert len(_history(workdir)) == 2
+  test = summary['test']
+  assert test['sequences'] == 77 and test['frames'] == 4725    # Boulanger JSB test split
+  # Two short epochs of a tiny model already beat an untrained one (about -61 per frame)
+  # by far (about -42 here).
+  assert UNTRAINED_ELBO + 10 < test['elbo_per_step'] < 0
+  assert test['recon_per_step'] > 0 and test['kl_per_step'] >= 0
+  np.testing.assert_allclose(test['elbo_per_step'],
+                             -test['recon_per_step'] - test['kl_per_step'], rtol=1e-6)
+  assert summary['test_leaky_first_frame']['elbo_per_step'] != test['elbo_per_step']
+  with open(os.path.join(workdir, 'run.json')) as f:
+    assert json.load(f)['test'] == test
+
+
+def test_finished_run_is_not_retrained(trained_run):
+  workdir, summary = trained_run
+  mtime = os.path.getmtime(os.path.join(workdir, 'model.keras'))
+  again = train_lib.train_and_evaluate(configs.get_config('small'), workdir, verbose=0)
+  assert again['test'] == summary['test']
+  assert os.path.getmtime(os.path.join(workdir, 'model.keras')) == mtime
+
+
+def test_eval_script_on_the_run(trained_run, tmp_path):
+  workdir, summary = trained_run
+  out = tmp_path / 'eval.json'
+  result = subprocess.run(
+      [sys.executable, 'eval.py', f'--run={workdir}', '--splits=test', '--num_samples=3',
+       f'--output={out}'], cwd=ROOT, capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-2000:]
+  test = json.loads(out.read_text())['test']
+  assert test['num_samples'] == 3 and test['sequences'] == 77
+  # Different posterior draws, same model: close to the training run's own evaluation.
+  assert abs(test['elbo_per_step'] - summary['test']['elbo_per_step']) < 0.5
+
+
+def test_keras_file_round_trip(trained_run):
+  workdir, _ = trained_run
+  model, config = runs.load_run(workdir)
+  assert isinstance(model, SRNN) and config.z_dim == model.z_dim
+  again = keras.saving.load_model(os.path.join(workdir, 'model.keras'), compile=False)
+  f = standardize_features((np.random.default_rng(0).random((2, 30, 88)) < 0.1)
+                           .astype(np.float32))
+  noise = np.random.default_rng(1).normal(size=(2, 30, model.z_dim)).astype(np.float32)
+  a, b = model.compute_terms(f, noise=noise), again.compute_terms(f, noise=noise)
+  np.testing.assert_array_equal(a['log_px'].numpy(), b['log_px'].numpy())
+  np.testing.assert_array_equal(a['kl'].numpy(), b['kl'].numpy())
+
+
+def test_same_seed_same_metrics(data_dir, tmp_path):
+  config = _small(data_dir, dataset='jsb', data_version='srnn2016', epochs=1, seed=7)
+  a = train_lib.train_and_evaluate(config, str(tmp_path / 'a'), verbose=0)
+  b = train_lib.train_and_evaluate(config, str(tmp_path / 'b'), verbose=0)
+  for key in ('elbo', 'recon', 'kl', 'loss'):
+    assert a['final_train'][key] == b['final_train'][key], key
+  assert a['test'] == b['test'] and a['valid'] == b['valid']
+
+
+def _train_cmd(data_dir, workdir, epochs):
+  return [sys.executable, 'train.py', '--config=small', '--dataset=jsb',
+          '--data_version=srnn2016', f'--data_dir={data_dir}', f'--epochs={epochs}',
+          '--seq_len=20', f'--output_dir={workdir}', '--results_dir=']
+
+
+def test_killed_run_resumes_and_continues_its_epoch_count(data_dir, tmp_path):
+  workdir = tmp_path / 'run'
+  meta = workdir / 'backup' / 'training_metadata.json'
+  proc = subprocess.Popen(_train_cmd(data_dir, workdir, 6), cwd=ROOT,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  deadline = time.time() + 240
+  while time.time() < deadline:   # wait for the backup of epoch 2, then kill mid-epoch 3
+    if meta.exists() and json.loads(meta.read_text() or '{}').get('epoch', 0) >= 2:
+      break
+    time.sleep(0.2)
+  proc.send_signal(signal.SIGKILL)
+  proc.wait()
+  killed_at = json.loads(meta.read_text())['epoch']
+  assert 2 <= killed_at < 6 and not (workdir / 'model.keras').exists()
+
+  result = subprocess.run(_train_cmd(data_dir, workdir, 6), cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-2000:]
+  epochs = [int(row['epoch']) for row in _history(workdir)]
+  # Every epoch 0..5 is in the history; the second process started at the backup's epoch.
+  assert set(epochs) == set(range(6))
+  assert f'Epoch {killed_at + 1}/6' in result.stdout
+  assert 'Epoch 1/6' not in result.stdout
+  assert (workdir / 'model.keras').exists() and (workdir / 'run.json').exists()
+
+
+def test_nan_stops_training_and_keeps_the_last_good_backup(tmp_path):
+  rolls = (np.random.default_rng(0).random((32, 20, 88)) < 0.1).astype(np.float32)
+  model = SRNN(z_dim=2, d_dim=4, a_dim=4, hidden_units=8, embed_units=(8,), seed=0)
+  model.compile(optimizer=keras.optimizers.Adam(1e-3))
+  model.build()
+  backup = tmp_path / 'backup'
+  callbacks = lambda: [training.NanGuard(), training.SafeBackupAndRestore(
+      str(backup), double_checkpoint=True, delete_checkpoint=False)]
+  model.fit(rolls, batch_size=16, epochs=1, callbacks=callbacks(), verbose=0)
+  weights = backup / 'latest.weights.h5'
+  good = weights.read_bytes()
+
+  poisoned = rolls.copy()
+  poisoned[20, 3, 5] = np.nan   # user data that skipped validation
+  with pytest.raises(training.NonFiniteLossError, match='non-finite training loss'):
+    model.fit(poisoned, batch_size=16, epochs=3, callbacks=callbacks(), verbose=0)
+  assert weights.read_bytes() == good
+
+
+def test_carried_state_flows_between_batches(data_dir):
+  """With carry_state, the second batch starts from the first batch's final (d, z)."""
+  config = _small(data_dir, dataset='jsb', data_version='srnn2016')
+  ds, steps = pipeline.stream_dataset([np.eye(88, dtype=np.uint8)[np.arange(40) % 88]] * 16,
+                                      seq_len=20, batch_size=16)
+  model = train_lib.build_model(config, steps)
+  batches = iter(ds)
+  first = next(batches)
+  model.train_on_batch(first)
+  carried = [v.numpy().copy() for v in model._carried]
+  assert all(np.any(c != 0) for c in carried)
+  terms = model.compute_terms(standardize_features(first), training=True)
+  model.reset_carried_state()
+  assert all(np.all(v.numpy() == 0) for v in model._carried)
+  assert len(carried) == 2 and carried[0].shape == (16, config.d_dim)
+  del terms
