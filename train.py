@@ -31,7 +31,8 @@ flags.DEFINE_string('dataset', _DEFAULT.dataset,
 flags.DEFINE_enum('data_version', _DEFAULT.data_version, registry.VERSIONS, 'Data version.')
 flags.DEFINE_string('data_dir', None, 'Data directory / download cache (default: '
                     '$SRNN_TF_DATA_DIR, then the user cache dir).')
-flags.DEFINE_enum('model', _DEFAULT.model, ['srnn'], 'Model.')
+flags.DEFINE_enum('model', _DEFAULT.model, ['rnn', 'vrnn', 'srnn'],
+                  'Model: the SRNN, or the RNN / VRNN baselines (d_dim is their GRU size).')
 flags.DEFINE_integer('z_dim', _DEFAULT.z_dim, 'Size of the stochastic state z.')
 flags.DEFINE_integer('d_dim', _DEFAULT.d_dim, 'Size of the deterministic GRU state d.')
 flags.DEFINE_integer('a_dim', _DEFAULT.a_dim, 'Size of the inference state a.')
@@ -88,7 +89,9 @@ def config_from_flags() -> configs.Config:
 
 def default_run_name(c: configs.Config) -> str:
   name = os.path.splitext(os.path.basename(os.path.normpath(c.dataset)))[0]
-  variant = '' if (c.inference, c.resq) == ('smoothing', True) else \
+  if c.model == 'rnn':
+    return f'{name}_{c.data_version}_rnn_d{c.d_dim}'
+  variant = '' if c.model != 'srnn' or (c.inference, c.resq) == ('smoothing', True) else \
       f'_{c.inference}{"" if c.resq else "_noresq"}'
   return f'{name}_{c.data_version}_{c.model}{variant}_z{c.z_dim}_d{c.d_dim}'
 

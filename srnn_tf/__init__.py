@@ -3,4 +3,4 @@ music, with RNN and VRNN baselines, in Keras 3 (TensorFlow backend) and TFP."""
 
 __version__ = '0.1.0'
 
-from srnn_tf.models import SRNN, SequenceModel
+from srnn_tf.models import RNN, SRNN, VRNN, SequenceModel

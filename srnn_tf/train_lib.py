@@ -29,9 +29,9 @@ from srnn_tf import export
 from srnn_tf import training
 from srnn_tf.data import corpus as corpus_lib
 from srnn_tf.data import pipeline
-from srnn_tf.models import SRNN
+from srnn_tf.models import RNN, SRNN, VRNN
 
-MODELS = ('srnn',)
+MODELS = ('rnn', 'vrnn', 'srnn')
 
 
 def build_model(config: configs.Config, steps_per_epoch: int) -> keras.Model:
@@ -45,6 +45,12 @@ def build_model(config: configs.Config, steps_per_epoch: int) -> keras.Model:
     model = SRNN(z_dim=config.z_dim, d_dim=config.d_dim, a_dim=config.a_dim,
                  hidden_units=config.hidden_units, embed_units=config.embed_units,
                  inference=config.inference, resq=config.resq, **common)
+  elif config.model == 'vrnn':
+    model = VRNN(z_dim=config.z_dim, h_dim=config.d_dim, hidden_units=config.hidden_units,
+                 embed_units=config.embed_units, **common)
+  elif config.model == 'rnn':
+    model = RNN(d_dim=config.d_dim, hidden_units=config.hidden_units,
+                embed_units=config.embed_units, **common)
   else:
     raise ValueError(f'unknown model {config.model!r}; choose one of {", ".join(MODELS)}')
   schedule = training.ConstantThenExponentialDecay(

@@ -1,0 +1,54 @@
+"""The deterministic baseline: a GRU over the inputs and a Bernoulli emission.
+
+    d_t = GRU_d(d_{t-1}, e(u_t)),   p(x_t | d_t) = Bernoulli(logits = MLP_x(d_t))
+
+There are no latent variables: its log-likelihood is exact, and the `kl` term is zero, so it
+goes through the same training, evaluation and reporting code as the latent models.
+"""
+
+import keras
+import tensorflow as tf
+
+from srnn_tf import layers
+from srnn_tf.midi import NUM_KEYS
+from srnn_tf.models.base import SequenceModel
+
+
+@keras.saving.register_keras_serializable(package='srnn_tf')
+class RNN(SequenceModel):
+  """GRU baseline with the SRNN's embedding, GRU and emission sizes.
+
+  Args:
+    d_dim: GRU state size.
+    hidden_units: hidden units of the emission MLP.
+    embed_units: layer sizes of the embedding MLP e(.) of u_t.
+    **kwargs: training options of `SequenceModel`.
+  """
+
+  def __init__(self, d_dim=300, hidden_units=500, embed_units=(500, 500), **kwargs):
+    super().__init__(**kwargs)
+    self.d_dim = d_dim
+    self.hidden_units = hidden_units
+    self.embed_units = tuple(embed_units)
+    self.embed = layers.MLP(self.embed_units, name='embed')
+    self.gru_d = layers.ProjectedGRU(d_dim, name='gru_d')
+    self.emission = layers.MLP((hidden_units,), NUM_KEYS, name='emission')
+
+  def state_sizes(self):
+    return (self.d_dim,)
+
+  def decoder(self, d):
+    """`p(x_t | d_t)`: independent Bernoulli, batch shape `[B, T]`, event `[88]`."""
+    return layers.bernoulli_frames(self.emission(d))
+
+  def compute_terms(self, features, training=False, initial_state=None, noise=None):
+    """Exact per-frame log-likelihood: {'log_px', 'kl' (zeros): `[B, T]`, 'final_state'}."""
+    del training, noise
+    initial_d = initial_state[0] if initial_state is not None else None
+    d = self.gru_d(self.embed(features['u']), initial_state=initial_d)
+    log_px = self.decoder(d).log_prob(features['x'])
+    return {'log_px': log_px, 'kl': tf.zeros_like(log_px), 'final_state': (d[:, -1],)}
+
+  def get_config(self):
+    return {**super().get_config(), 'd_dim': self.d_dim, 'hidden_units': self.hidden_units,
+            'embed_units': self.embed_units}

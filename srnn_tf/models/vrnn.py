@@ -1,0 +1,128 @@
+"""The VRNN of Chung et al. (2015) [1]: a latent variable inside the recurrence.
+
+    h_t = GRU(h_{t-1}, [phi_x(x_t), phi_z(z_t)])                   h_0 = 0
+    p(z_t | h_{t-1})      = N(mu_p, sigma_p^2),  [mu_p, log sigma_p^2] = MLP_p(h_{t-1})
+    q(z_t | x_t, h_{t-1}) = N(mu_q, sigma_q^2),  [mu_q, log sigma_q^2] = MLP_q([phi_x(x_t), h_{t-1}])
+    p(x_t | z_t, h_{t-1}) = Bernoulli(logits = MLP_x([phi_z(z_t), h_{t-1}]))
+
+Unlike the SRNN, the sampled z_t feeds the recurrence, so the GRU runs inside the z loop;
+as there, everything that depends only on x (phi_x, its share of the GRU's input projection
+and of q's first layer) is computed for all steps before the loop, and the prior, emission
+and KL after it.
+
+[1] J. Chung, K. Kastner, L. Dinh, K. Goel, A. Courville, Y. Bengio. A Recurrent Latent
+    Variable Model for Sequential Data. NIPS 2015. arXiv:1506.02216.
+"""
+
+import keras
+import tensorflow as tf
+
+from srnn_tf import layers
+from srnn_tf.midi import NUM_KEYS
+from srnn_tf.models.base import SequenceModel
+
+
+@keras.saving.register_keras_serializable(package='srnn_tf')
+class VRNN(SequenceModel):
+  """Variational RNN (Chung et al. 2015) with GRU recurrence.
+
+  Args:
+    z_dim: size of z_t.
+    h_dim: GRU state size (plays the role of the SRNN's d).
+    hidden_units: units of the hidden layer of every MLP, and the size of phi_z(z).
+    embed_units: layer sizes of phi_x.
+    **kwargs: training options of `SequenceModel`.
+  """
+
+  def __init__(self, z_dim=100, h_dim=300, hidden_units=500, embed_units=(500, 500),
+               **kwargs):
+    super().__init__(**kwargs)
+    self.z_dim, self.h_dim = z_dim, h_dim
+    self.hidden_units = hidden_units
+    self.embed_units = tuple(embed_units)
+    self.phi_x = layers.MLP(self.embed_units, name='phi_x')
+    self.phi_z = layers.MLP((hidden_units,), name='phi_z')
+    self.gru_h = layers.ProjectedGRU(h_dim, name='gru_h')
+    self.prior_net = layers.GaussianMLP(z_dim, hidden_units, name='prior')
+    self.posterior_net = layers.GaussianMLP(z_dim, hidden_units, name='posterior')
+    self.emission = layers.MLP((hidden_units,), NUM_KEYS, name='emission')
+
+  def state_sizes(self):
+    return (self.h_dim,)
+
+  def build(self, input_shape=None):
+    if not self.built:
+      e, h, z = self.embed_units[-1], self.h_dim, self.z_dim
+      self.phi_x.build((None, NUM_KEYS))
+      self.phi_z.build((None, z))
+      self.gru_h.build((None, e + self.hidden_units))
+      # The prior sees only h_{t-1}: a context of width 0 keeps GaussianMLP's layout.
+      self.prior_net.build(((None, 0), (None, h)))
+      self.posterior_net.build(((None, e), (None, h)))
+      self.emission.build((None, self.hidden_units + h))
+    super().build(input_shape)
+
+  def prior(self, h_prev):
+    """`p(z_t | h_{t-1})`, batch shape `[B, T]`, event `[Z]`."""
+    empty = h_prev[..., :0]
+    return layers.diag_gaussian(*self.prior_net((empty, h_prev)))
+
+  def decoder(self, z, h_prev):
+    """`p(x_t | z_t, h_{t-1})`: independent Bernoulli, batch shape `[B, T]`, event `[88]`."""
+    return layers.bernoulli_frames(self.emission(tf.concat([self.phi_z(z), h_prev], -1)))
+
+  def sample_posterior(self, features, initial_state=None, noise=None):
+    """One reparameterised sample of `z_{1:T} ~ q`, running the recurrence with it.
+
+    Returns:
+      `(h_prev, z, q)`: `h_{t-1}` `[B, T, H]`, `z` `[B, T, Z]`, and `q` (batch `[B, T]`).
+    """
+    x = features['x']
+    if noise is None:
+      noise = keras.random.normal(tf.concat([tf.shape(x)[:2], [self.z_dim]], 0),
+                                  seed=self.seed_generator)
+    e = self.embed_units[-1]
+    phi_x = self.phi_x(x)
+    q_hoisted = self.posterior_net.hoist(phi_x)                     # [B, T, 2 * hidden]
+    gru_hoisted = tf.matmul(phi_x, self.gru_h.kernel.value[:e]) + self.gru_h.bias.value[0]
+    q_h_kernel = self.posterior_net.z_kernel()                      # [H, 2 * hidden]
+    out_k, out_b = self.posterior_net.out_kernels()
+    gru_z_kernel = self.gru_h.kernel.value[e:]
+    phi_z_layer = self.phi_z.hidden[0]
+    phi_z_kernel, phi_z_bias = phi_z_layer.kernel.value, phi_z_layer.bias.value
+    time_major = lambda v: tf.transpose(v, [1, 0, 2])
+
+    def step(carry, elems):
+      h_prev = carry[0]
+      q_t, gru_t, eps_t = elems
+      hidden = layers.clipped_leaky_relu(q_t + tf.matmul(h_prev, q_h_kernel))
+      hidden = tf.reshape(hidden, [-1, 2, self.hidden_units])
+      heads = tf.einsum('bkh,khz->kbz', hidden, out_k) + out_b[:, None, :]
+      z = heads[0] + layers.scale_from_log_var(heads[1]) * eps_t
+      phi_z = layers.clipped_leaky_relu(tf.matmul(z, phi_z_kernel) + phi_z_bias)
+      h = self.gru_h.step(gru_t + tf.matmul(phi_z, gru_z_kernel), h_prev)
+      return h, z, heads[0], heads[1]
+
+    batch = tf.shape(x)[0]
+    h_0 = initial_state[0] if initial_state is not None else tf.zeros([batch, self.h_dim])
+    zeros = tf.zeros([batch, self.z_dim])
+    h, z, mean, log_var = (time_major(v) for v in tf.scan(
+        step, (time_major(q_hoisted), time_major(gru_hoisted), time_major(noise)),
+        (h_0, zeros, zeros, zeros)))
+    h_prev = tf.concat([h_0[:, None], h[:, :-1]], axis=1)
+    return h_prev, z, layers.diag_gaussian(mean, log_var), h[:, -1]
+
+  def compute_terms(self, features, training=False, initial_state=None, noise=None):
+    """Per-frame ELBO terms with one posterior sample.
+
+    Returns:
+      {'log_px': `[B, T]`, 'kl': `[B, T]`, 'final_state': `(h_T,)`}.
+    """
+    h_prev, z, q, h_last = self.sample_posterior(features, initial_state, noise)
+    log_px = self.decoder(z, h_prev).log_prob(features['x'])
+    kl = q.kl_divergence(self.prior(h_prev))
+    return {'log_px': log_px, 'kl': kl, 'final_state': (h_last,)}
+
+  def get_config(self):
+    return {**super().get_config(), 'z_dim': self.z_dim, 'h_dim': self.h_dim,
+            'hidden_units': self.hidden_units, 'embed_units': self.embed_units}
