@@ -105,3 +105,38 @@ def srnn_terms(model, x, u, mask, noise, xp=NUMPY):
                          + (1.0 - x[:, t]) * xp.log_sigmoid(-logits)))
   stack = (lambda vs: np.stack(vs, 1)) if xp is NUMPY else (lambda vs: tf.stack(vs, 1))
   return stack(log_px), stack(kl)
+
+
+def vrnn_terms(model, x, mask, noise, xp=NUMPY):
+  """Per-frame `log p(x_t | z_t, h_{t-1})` and `KL(q || p)` `[B, T]` of a `VRNN`."""
+  del mask  # padding sits at the end: it cannot change earlier frames
+  x, noise = xp.asarray(x), xp.asarray(noise)
+  batch, steps = x.shape[0], x.shape[1]
+  h = xp.zeros(batch, model.h_dim)
+  log_px, kl = [], []
+  for t in range(steps):
+    phi_x = _mlp(xp, model.phi_x, x[:, t])
+    mean_p, var_p = _gaussian(xp, model.prior_net, h[:, :0], h)
+    mean_q, var_q = _gaussian(xp, model.posterior_net, phi_x, h)
+    z = mean_q + xp.sqrt(var_q) * noise[:, t]
+    kl.append(0.5 * xp.sum(xp.log(var_p) - xp.log(var_q)
+                           + (var_q + (mean_q - mean_p) ** 2) / var_p - 1.0))
+    phi_z = _mlp(xp, model.phi_z, z)
+    logits = _mlp(xp, model.emission, xp.concat([phi_z, h]))
+    log_px.append(xp.sum(x[:, t] * xp.log_sigmoid(logits)
+                         + (1.0 - x[:, t]) * xp.log_sigmoid(-logits)))
+    h = _gru_step(xp, model.gru_h, xp.concat([phi_x, phi_z]), h)
+  stack = (lambda vs: np.stack(vs, 1)) if xp is NUMPY else (lambda vs: tf.stack(vs, 1))
+  return stack(log_px), stack(kl)
+
+
+def rnn_log_px(model, x, u, xp=NUMPY):
+  """Exact per-frame `log p(x_t | d_t)` `[B, T]` of an `RNN`."""
+  x, u = xp.asarray(x), xp.asarray(u)
+  d, out = xp.zeros(x.shape[0], model.d_dim), []
+  for t in range(x.shape[1]):
+    d = _gru_step(xp, model.gru_d, _mlp(xp, model.embed, u[:, t]), d)
+    logits = _mlp(xp, model.emission, d)
+    out.append(xp.sum(x[:, t] * xp.log_sigmoid(logits)
+                      + (1.0 - x[:, t]) * xp.log_sigmoid(-logits)))
+  return np.stack(out, 1) if xp is NUMPY else tf.stack(out, 1)
