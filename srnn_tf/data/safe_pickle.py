@@ -3,10 +3,16 @@
 A pickle is a program: `pickle.load` will call any importable function the file names
 (`os.system`, say). Corpus pickles need none of that: they hold dicts, lists, tuples and ints,
 or numpy integer scalars in some copies found in the wild. `load` admits exactly those.
+
+It also uses the pure-Python unpickler: the C one preallocates its memo table from the index
+a file asks for, so a few corrupt bytes (`LONG_BINPUT 0x5d945d94`) can make it allocate
+tens of GB; the Python one keeps the memo in a dict. It is about 4x slower (2.5 s for the
+largest corpus, MuseData), a price paid once per run.
 """
 
 import io
 import pickle
+import struct
 
 import numpy as np
 
@@ -27,14 +33,22 @@ def _numpy_scalar(dtype, data=None):
   return np.frombuffer(data, dtype=dtype, count=1)[0]
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
+def _numpy_dtype(name, align=False, copy=True):
+  """`numpy.dtype`, restricted to plain numeric type codes such as 'i8' or 'f4'."""
+  del align, copy
+  if not isinstance(name, str) or len(name) > 4 or name[:1] not in _ALLOWED_SCALAR_KINDS:
+    raise pickle.UnpicklingError(f'refusing numpy dtype {name!r}')
+  return np.dtype(name)
+
+
+class _RestrictedUnpickler(pickle._Unpickler):  # pylint: disable=protected-access
   """Resolves only numpy's scalar constructor and dtype; every other global is refused."""
 
   def find_class(self, module, name):
     if module in _NUMPY_SCALAR_MODULES and name == 'scalar':
       return _numpy_scalar
     if module == 'numpy' and name == 'dtype':
-      return np.dtype
+      return _numpy_dtype
     if module in ('builtins', '__builtin__') and name in ('set', 'frozenset'):
       return {'set': set, 'frozenset': frozenset}[name]
     raise pickle.UnpicklingError(f'refusing to load global {module}.{name}')
@@ -53,7 +67,7 @@ def loads(data: bytes, source: str = '<bytes>'):
   except pickle.UnpicklingError as e:
     raise DataError(f'{source}: unsafe or corrupt pickle: {e}') from None
   except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
-          MemoryError, UnicodeDecodeError, OverflowError) as e:
+          MemoryError, UnicodeDecodeError, OverflowError, struct.error, SystemError) as e:
     raise DataError(f'{source}: not a readable pickle ({type(e).__name__}: {e})') from None
 
 
