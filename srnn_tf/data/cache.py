@@ -8,6 +8,7 @@ as the cache as it is.
 """
 
 import hashlib
+import http.client
 import os
 import pathlib
 import tempfile
@@ -71,7 +72,7 @@ def fetch(spec: CorpusFile, directory: str | os.PathLike | None = None,
       raise DataError(f'{spec.url}: downloaded file has sha256 {got}, expected {spec.sha256}. '
                       f'{where}')
     os.replace(tmp, path)
-  except (urllib.error.URLError, OSError, TimeoutError) as e:
+  except (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError) as e:
     raise DataError(f'Could not download {spec.url} ({e}). {where}') from None
   finally:
     if os.path.exists(tmp):

@@ -153,13 +153,14 @@ def load_npz(path: str | os.PathLike, name: str | None = None) -> Corpus:
   """Loads an srnn2016-release npz (only `x_*` and `mask_test`; `u_*` are ignored)."""
   path = os.fspath(path)
   try:
-    with np.load(path, allow_pickle=False) as f:
-      missing = [k for k in ('x_train', 'x_valid', 'x_test', 'mask_test') if k not in f.files]
-      if missing:
-        raise DataError(f'{path}: missing array(s) {", ".join(missing)} (has {f.files})')
-      arrays = {k: f[k] for k in ('x_train', 'x_valid', 'x_test', 'mask_test')}
+    with open(path, 'rb') as raw, np.load(raw, allow_pickle=False) as f:
+      files = list(f.files)
+      arrays = {k: f[k] for k in ('x_train', 'x_valid', 'x_test', 'mask_test') if k in files}
   except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
     raise DataError(f'{path}: not a readable npz file ({type(e).__name__}: {e})') from None
+  missing = [k for k in ('x_train', 'x_valid', 'x_test', 'mask_test') if k not in arrays]
+  if missing:
+    raise DataError(f'{path}: missing array(s) {", ".join(missing)} (has {files})')
   x = {k: _binary(v, path, k) for k, v in arrays.items()}
   splits = {
       'train': _unchunk(x['x_train'], path, 'x_train'),

@@ -41,6 +41,13 @@ def _numpy_dtype(name, align=False, copy=True):
   return np.dtype(name)
 
 
+def _codecs_encode(text, encoding='utf-8'):
+  """`_codecs.encode` as Python 3 uses it in protocols 0-2 to store bytes (latin1 only)."""
+  if not isinstance(text, str) or encoding not in ('latin1', 'latin-1'):
+    raise pickle.UnpicklingError('refusing _codecs.encode beyond str -> latin1 bytes')
+  return text.encode('latin1')
+
+
 class _RestrictedUnpickler(pickle._Unpickler):  # pylint: disable=protected-access
   """Resolves only numpy's scalar constructor and dtype; every other global is refused."""
 
@@ -49,6 +56,8 @@ class _RestrictedUnpickler(pickle._Unpickler):  # pylint: disable=protected-acce
       return _numpy_scalar
     if module == 'numpy' and name == 'dtype':
       return _numpy_dtype
+    if module == '_codecs' and name == 'encode':
+      return _codecs_encode
     if module in ('builtins', '__builtin__') and name in ('set', 'frozenset'):
       return {'set': set, 'frozenset': frozenset}[name]
     raise pickle.UnpicklingError(f'refusing to load global {module}.{name}')
