@@ -54,7 +54,8 @@ def main(argv):
   keras.utils.set_random_seed(_SEED.value)
   try:
     corpus = corpus_lib.load_corpus(dataset, version,
-                                    _DATA_DIR.value or (config and config.data_dir))
+                                    _DATA_DIR.value or (config and config.data_dir),
+                                    frames_per_quarter=config.frames_per_quarter if config else 4)
   except DataError as e:
     print(f'error: {e}', file=sys.stderr)
     return 1

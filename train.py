@@ -31,6 +31,8 @@ flags.DEFINE_string('dataset', _DEFAULT.dataset,
 flags.DEFINE_enum('data_version', _DEFAULT.data_version, registry.VERSIONS, 'Data version.')
 flags.DEFINE_string('data_dir', None, 'Data directory / download cache (default: '
                     '$SRNN_TF_DATA_DIR, then the user cache dir).')
+flags.DEFINE_integer('frames_per_quarter', _DEFAULT.frames_per_quarter,
+                     'Frame grid when --dataset is a folder of MIDI files.')
 flags.DEFINE_enum('model', _DEFAULT.model, ['rnn', 'vrnn', 'srnn'],
                   'Model: the SRNN, or the RNN / VRNN baselines (d_dim is their GRU size).')
 flags.DEFINE_integer('z_dim', _DEFAULT.z_dim, 'Size of the stochastic state z.')

@@ -11,6 +11,7 @@ class Config:
   dataset: str = 'jsb'
   data_version: str = 'boulanger'
   data_dir: str | None = None
+  frames_per_quarter: int = 4     # grid for MIDI-folder corpora
   # Model.
   model: str = 'srnn'
   z_dim: int = 100

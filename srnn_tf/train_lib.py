@@ -91,7 +91,8 @@ def train_and_evaluate(config: configs.Config, workdir: str, results_dir: str | 
 
   training.set_threads(config.intra_op_threads, config.inter_op_threads)
   keras.utils.set_random_seed(config.seed)
-  corpus = corpus_lib.load_corpus(config.dataset, config.data_version, config.data_dir)
+  corpus = corpus_lib.load_corpus(config.dataset, config.data_version, config.data_dir,
+                                  frames_per_quarter=config.frames_per_quarter)
   if config.carry_state:
     train_ds, steps = pipeline.stream_dataset(corpus.splits['train'], config.seq_len,
                                               config.batch_size, config.seed)

@@ -235,14 +235,16 @@ def load_file(path: str | os.PathLike, frames_per_quarter: int = 4) -> Corpus:
 
 
 def load_corpus(name: str, version: str = registry.DEFAULT_VERSION,
-                data_dir: str | os.PathLike | None = None, download: bool = True) -> Corpus:
+                data_dir: str | os.PathLike | None = None, download: bool = True,
+                frames_per_quarter: int = 4) -> Corpus:
   """Loads corpus `name` ('jsb', 'muse', 'nottingham', 'piano') in data version `version`.
 
   The file is looked up in the data directory (see `cache.data_dir`) and downloaded from its
-  canonical URL if missing. `name` may also be a path to a file or folder (see `load_file`).
+  canonical URL if missing. `name` may also be a path to a file or folder (see `load_file`;
+  MIDI input is read on a grid of `frames_per_quarter` frames per quarter note).
   """
   if name not in registry.CORPORA and os.path.exists(name):
-    return load_file(name)
+    return load_file(name, frames_per_quarter)
   spec = registry.corpus_file(name, version)
   path = cache.fetch(spec, data_dir, download=download)
   corpus = load_npz(path, name) if version == 'srnn2016' else load_pickle(path, name)
