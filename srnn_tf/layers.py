@@ -13,6 +13,8 @@ their first layer that sees `d_t`/`a_t` for all steps at once, so the loops hold
     Stochastic Layers. NIPS 2016. arXiv:1605.07571.
 """
 
+import math
+
 import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
@@ -41,6 +43,17 @@ def scale_from_log_var(log_var):
 def diag_gaussian(mean, log_var):
   """`MultivariateNormalDiag` with batch shape `mean.shape[:-1]`, event shape `[Z]`."""
   return tfd.MultivariateNormalDiag(loc=mean, scale_diag=scale_from_log_var(log_var))
+
+
+def diag_gaussian_log_prob(z, mean, log_var):
+  """log N(z; mean, exp(log_var) + 1e-6), summed over the last axis."""
+  var = tf.exp(log_var) + VARIANCE_FLOOR
+  return -0.5 * tf.reduce_sum(tf.math.log(2.0 * math.pi * var) + tf.square(z - mean) / var, -1)
+
+
+def bernoulli_log_prob(x, logits):
+  """log Bernoulli(x; sigmoid(logits)), summed over the last axis (the 88 keys)."""
+  return -tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits), -1)
 
 
 def bernoulli_frames(logits):
@@ -105,12 +118,12 @@ class ProjectedGRU(keras.layers.Layer):
     return tf.matmul(inputs, self.kernel) + self.bias[0]
 
   def step(self, projected_t, h_prev):
-    """One GRU update from a projected input `[B, 3H]` and state `[B, H]`."""
+    """One GRU update from a projected input `[..., 3H]` and state `[..., H]`."""
     n = self.units
     recurrent = tf.matmul(h_prev, self.recurrent_kernel) + self.bias[1]
-    gates = tf.sigmoid(projected_t[:, :2 * n] + recurrent[:, :2 * n])
-    update, reset = gates[:, :n], gates[:, n:]
-    candidate = tf.tanh(projected_t[:, 2 * n:] + reset * recurrent[:, 2 * n:])
+    gates = tf.sigmoid(projected_t[..., :2 * n] + recurrent[..., :2 * n])
+    update, reset = gates[..., :n], gates[..., n:]
+    candidate = tf.tanh(projected_t[..., 2 * n:] + reset * recurrent[..., 2 * n:])
     return candidate + update * (h_prev - candidate)
 
   def call(self, inputs, frame_mask=None, reverse=False, initial_state=None):
@@ -196,6 +209,18 @@ class GaussianMLP(keras.layers.Layer):
     """The heads' output layers stacked: kernels `[len(heads), H, Z]`, biases `[len, Z]`."""
     layers = [getattr(self, f'{h}_out') for h in heads]
     return tf.stack([l.kernel.value for l in layers]), tf.stack([l.bias.value for l in layers])
+
+  def from_hoisted(self, hoisted, z_prev, heads=('mean', 'log_var')):
+    """The heads given `hoist(c)` `[..., len(heads) * H]` and `z_prev` `[..., Z_in]`.
+
+    Returns:
+      A list of `[..., Z]` tensors, one per head.
+    """
+    hidden = clipped_leaky_relu(hoisted + tf.matmul(z_prev, self.z_kernel(heads)))
+    out_k, out_b = self.out_kernels(heads)
+    shape = tf.concat([tf.shape(hidden)[:-1], [len(heads), self.hidden_units]], 0)
+    hidden = tf.reshape(hidden, shape)
+    return [tf.matmul(hidden[..., i, :], out_k[i]) + out_b[i] for i in range(len(heads))]
 
   def get_config(self):
     return {**super().get_config(), 'z_dim': self.z_dim, 'hidden_units': self.hidden_units}

@@ -126,6 +126,53 @@ class SRNN(SequenceModel):
     kl = q.kl_divergence(self.prior(d, z_prev))
     return {'log_px': log_px, 'kl': kl, 'final_state': (d[:, -1], z[:, -1])}
 
+  # -- particles: the z chain one step at a time, for IWAE and SMC (bounds.py) -----------------
+
+  def particle_inputs(self, features):
+    """What every particle's step needs, computed once per sequence: dict of `[B, T, ...]`.
+
+    `d` and `a` depend on x only, so all particles share them: the hoisted (d- or a-only)
+    parts of the prior, posterior and emission MLPs' first layers, and the frames x.
+    """
+    d = self.deterministic_states(features['u'])
+    a = self.inference_states(d, features['x'], features['mask'])
+    hidden = self.emission.hidden[0]
+    return {'prior': self.transition.prior_net.hoist(d),
+            'posterior': self.transition.posterior_net.hoist(a),
+            'emission': tf.matmul(d, hidden.kernel.value[:self.d_dim]) + hidden.bias.value,
+            'x': features['x']}
+
+  def particle_initial_state(self, batch_size, num_particles):
+    """`z_0 = 0` for every particle: `[B, K, Z]`."""
+    return tf.zeros([batch_size, num_particles, self.z_dim])
+
+  def particle_step(self, z_prev, inputs, noise):
+    """Proposes `z_t ~ q(z_t | z_{t-1}, a_t)` for every particle and weighs it.
+
+    Args:
+      z_prev: `[B, K, Z]`.
+      inputs: one time step of `particle_inputs`, each `[B, ...]`.
+      noise: standard normal `[B, K, Z]`.
+
+    Returns:
+      `(z_t, log_alpha)`: `[B, K, Z]` and the incremental log-weights `[B, K]`,
+      `log p(x_t | z_t, d_t) + log p(z_t | z_{t-1}, d_t) - log q(z_t | z_{t-1}, a_t)`.
+    """
+    transition = self.transition
+    mean_p, log_var_p = transition.prior_net.from_hoisted(inputs['prior'][:, None], z_prev)
+    delta, log_var_q = transition.posterior_net.from_hoisted(inputs['posterior'][:, None],
+                                                            z_prev)
+    mean_q = mean_p + delta if self.resq else delta
+    z = mean_q + layers.scale_from_log_var(log_var_q) * noise
+    hidden = self.emission.hidden[0]
+    logits = self.emission.out(layers.clipped_leaky_relu(
+        inputs['emission'][:, None] + tf.matmul(z, hidden.kernel.value[self.d_dim:])))
+    x = tf.broadcast_to(inputs['x'][:, None], tf.shape(logits))
+    log_alpha = (layers.bernoulli_log_prob(x, logits)
+                 + layers.diag_gaussian_log_prob(z, mean_p, log_var_p)
+                 - layers.diag_gaussian_log_prob(z, mean_q, log_var_q))
+    return z, log_alpha
+
   def get_config(self):
     return {**super().get_config(), 'z_dim': self.z_dim, 'd_dim': self.d_dim,
             'a_dim': self.a_dim, 'hidden_units': self.hidden_units,

@@ -123,6 +123,41 @@ class VRNN(SequenceModel):
     kl = q.kl_divergence(self.prior(h_prev))
     return {'log_px': log_px, 'kl': kl, 'final_state': (h_last,)}
 
+  # -- particles: one step at a time, for IWAE and SMC (bounds.py) -----------------------------
+
+  def particle_inputs(self, features):
+    """The x-only parts of each step, shared by all particles: dict of `[B, T, ...]`."""
+    e = self.embed_units[-1]
+    phi_x = self.phi_x(features['x'])
+    return {'posterior': self.posterior_net.hoist(phi_x),
+            'gru': tf.matmul(phi_x, self.gru_h.kernel.value[:e]) + self.gru_h.bias.value[0],
+            'x': features['x']}
+
+  def particle_initial_state(self, batch_size, num_particles):
+    """`h_0 = 0` for every particle: `[B, K, H]`."""
+    return tf.zeros([batch_size, num_particles, self.h_dim])
+
+  def particle_step(self, h_prev, inputs, noise):
+    """Proposes `z_t ~ q(z_t | x_t, h_{t-1})` per particle, weighs it, advances `h`.
+
+    Returns:
+      `(h_t, log_alpha)`: `[B, K, H]` and `[B, K]` = `log p(x_t | z_t, h_{t-1})
+      + log p(z_t | h_{t-1}) - log q(z_t | x_t, h_{t-1})`.
+    """
+    e = self.embed_units[-1]
+    mean_p, log_var_p = self.prior_net.from_hoisted(
+        self.prior_net.hoist(h_prev[..., :0]), h_prev)
+    mean_q, log_var_q = self.posterior_net.from_hoisted(inputs['posterior'][:, None], h_prev)
+    z = mean_q + layers.scale_from_log_var(log_var_q) * noise
+    phi_z = self.phi_z(z)
+    logits = self.emission(tf.concat([phi_z, h_prev], -1))
+    x = tf.broadcast_to(inputs['x'][:, None], tf.shape(logits))
+    log_alpha = (layers.bernoulli_log_prob(x, logits)
+                 + layers.diag_gaussian_log_prob(z, mean_p, log_var_p)
+                 - layers.diag_gaussian_log_prob(z, mean_q, log_var_q))
+    gru_in = inputs['gru'][:, None] + tf.matmul(phi_z, self.gru_h.kernel.value[e:])
+    return self.gru_h.step(gru_in, h_prev), log_alpha
+
   def get_config(self):
     return {**super().get_config(), 'z_dim': self.z_dim, 'h_dim': self.h_dim,
             'hidden_units': self.hidden_units, 'embed_units': self.embed_units}

@@ -1,0 +1,146 @@
+"""The estimators on a model whose log p(x) is known exactly (z of dimension 1, four steps,
+p(x) by numerical integration): ELBO <= IWAE_K <= log p(x) in expectation, IWAE_K and SMC_K
+approach log p(x) as K grows, and exp(estimate) is unbiased for p(x)."""
+
+import keras
+import numpy as np
+import pytest
+
+import exact_loglik
+from srnn_tf import bounds
+from srnn_tf.models import RNN, SRNN, VRNN, standardize_features
+
+REPEATS = 4000   # independent draws, run as a batch of copies of the same sequence
+
+
+def _tiny_srnn(seed):
+  keras.utils.set_random_seed(seed)
+  model = SRNN(z_dim=1, d_dim=4, a_dim=4, hidden_units=8, embed_units=(8,), seed=0)
+  model.build()
+  x = (np.random.default_rng(0).random((1, 4, 88)) < 0.1).astype(np.float32)
+  features = {k: v.numpy() for k, v in standardize_features(x).items()}
+  return model, features
+
+
+def _copies(features, n=REPEATS):
+  return {k: np.repeat(v, n, axis=0) for k, v in features.items()}
+
+
+@pytest.fixture(scope='module')
+def tiny():
+  model, features = _tiny_srnn(seed=0)
+  return model, features, float(exact_loglik.srnn_log_px(model, features)[0])
+
+
+def test_exact_log_likelihood_is_converged_in_the_grid(tiny):
+  model, features, log_p = tiny
+  finer = exact_loglik.srnn_log_px(model, features, np.linspace(-16, 16, 5001))[0]
+  assert abs(finer - log_p) < 1e-4
+
+
+def _estimates(model, features, bound, k, seed):
+  return bounds.particle_log_likelihood(model, _copies(features), k, resample=bound == 'smc',
+                                        seed=(seed, k)).numpy()
+
+
+def test_bounds_are_ordered_in_expectation(tiny):
+  model, features, log_p = tiny
+  terms = model.compute_terms(standardize_features(_copies(features)))
+  elbo = (terms['log_px'] - terms['kl']).numpy().sum(1)
+  means, stderrs = {}, {}
+  for k in (1, 10, 100):
+    est = _estimates(model, features, 'iwae', k, seed=1)
+    means[k], stderrs[k] = est.mean(), est.std() / np.sqrt(REPEATS)
+  tol = lambda *ks: 4 * np.sqrt(sum(stderrs[k] ** 2 for k in ks))
+  # The K=1 importance weight is the ELBO with a sampled KL: same expectation.
+  assert abs(elbo.mean() - means[1]) < 4 * np.hypot(elbo.std() / np.sqrt(REPEATS), stderrs[1])
+  assert elbo.mean() < log_p
+  assert means[1] < means[10] + tol(1, 10)
+  assert means[10] < means[100] + tol(10, 100)
+  assert means[100] < log_p + tol(100)
+  # The gap closes: from about 0.35 nats at K=1 to a few hundredths at K=100.
+  assert log_p - means[1] > 0.1
+  assert log_p - means[100] < 0.05
+
+
+@pytest.mark.parametrize('bound', ['iwae', 'smc'])
+def test_estimates_approach_log_p_as_k_grows(tiny, bound):
+  model, features, log_p = tiny
+  gaps = [log_p - _estimates(model, features, bound, k, seed=2).mean() for k in (1, 10, 100)]
+  assert gaps[0] > gaps[1] > gaps[2] > -0.01
+  assert gaps[2] < 0.05
+
+
+@pytest.mark.parametrize('bound,k', [('iwae', 1), ('iwae', 10), ('smc', 10), ('smc', 30)])
+def test_likelihood_estimate_is_unbiased(tiny, bound, k):
+  model, features, log_p = tiny
+  ratio = np.exp(_estimates(model, features, bound, k, seed=3) - log_p)   # p_hat / p(x)
+  stderr = ratio.std() / np.sqrt(REPEATS)
+  assert stderr < 0.03   # informative: the test could tell a 10% bias
+  assert abs(ratio.mean() - 1.0) < 4 * stderr, (ratio.mean(), stderr)
+
+
+def test_smc_resamples_and_stays_valid_on_a_long_sequence():
+  """On 60 frames the IWAE weights degenerate; SMC resamples and does better."""
+  model, _ = _tiny_srnn(seed=1)
+  x = (np.random.default_rng(5).random((1, 60, 88)) < 0.08).astype(np.float32)
+  f = {k: v.numpy() for k, v in standardize_features(x).items()}
+  copies = _copies(f, 200)
+  iwae = bounds.particle_log_likelihood(model, copies, 20, resample=False, seed=(4, 0)).numpy()
+  smc = bounds.particle_log_likelihood(model, copies, 20, resample=True, seed=(4, 0)).numpy()
+  assert np.all(np.isfinite(smc))
+  assert smc.mean() > iwae.mean()
+  assert smc.std() < iwae.std()
+
+
+def test_same_seed_same_estimate(tiny):
+  model, features, _ = tiny
+  a = _estimates(model, features, 'smc', 10, seed=9)
+  b = _estimates(model, features, 'smc', 10, seed=9)
+  np.testing.assert_array_equal(a, b)
+
+
+def test_padding_does_not_change_estimates(tiny):
+  model, features, _ = tiny
+  padded = {k: np.concatenate([v, np.zeros_like(v)], axis=1) for k, v in features.items()}
+  for resample in (False, True):
+    a = bounds.particle_log_likelihood(model, features, 7, resample, seed=(3, 3)).numpy()
+    b = bounds.particle_log_likelihood(model, padded, 7, resample, seed=(3, 3)).numpy()
+    np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_vrnn_bounds_are_ordered():
+  keras.utils.set_random_seed(0)
+  model = VRNN(z_dim=2, h_dim=6, hidden_units=8, embed_units=(8,), seed=0)
+  model.build()
+  x = (np.random.default_rng(1).random((1, 6, 88)) < 0.1).astype(np.float32)
+  f = {k: v.numpy() for k, v in standardize_features(x).items()}
+  copies = _copies(f, 1000)
+  terms = model.compute_terms(standardize_features(copies))
+  elbo = (terms['log_px'] - terms['kl']).numpy().sum(1).mean()
+  iwae = [bounds.particle_log_likelihood(model, copies, k, False, seed=(0, k)).numpy().mean()
+          for k in (1, 10, 100)]
+  smc = bounds.particle_log_likelihood(model, copies, 100, True, seed=(1, 0)).numpy().mean()
+  assert abs(elbo - iwae[0]) < 0.1
+  assert iwae[0] < iwae[1] < iwae[2]
+  assert abs(smc - iwae[2]) < 0.1
+
+
+def test_rnn_estimators_are_its_exact_log_likelihood():
+  keras.utils.set_random_seed(0)
+  model = RNN(d_dim=6, hidden_units=8, embed_units=(8,))
+  model.build()
+  seqs = list((np.random.default_rng(0).random((3, 9, 88)) < 0.1).astype(np.uint8))
+  exact = bounds.evaluate_bound(model, seqs, 'elbo', 1, progress=False)['elbo_per_step']
+  for bound in ('iwae', 'smc'):
+    r = bounds.evaluate_bound(model, seqs, bound, 5, progress=False)
+    assert r['log_p_per_step'] == pytest.approx(exact, rel=1e-6)
+
+
+def test_evaluate_bound_reports_both_conventions(tiny):
+  model, _, _ = tiny
+  rng = np.random.default_rng(0)
+  seqs = [(rng.random((n, 88)) < 0.1).astype(np.uint8) for n in (3, 8, 5)]
+  r = bounds.evaluate_bound(model, seqs, 'smc', 16, progress=False)
+  assert r['sequences'] == 3 and r['frames'] == 16 and r['num_particles'] == 16
+  assert r['log_p_per_step'] != r['log_p_total_per_step']
