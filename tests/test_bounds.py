@@ -39,7 +39,9 @@ def test_exact_log_likelihood_is_converged_in_the_grid(tiny):
 
 
 def _estimates(model, features, bound, k, seed):
-  return bounds.particle_log_likelihood(model, _copies(features), k, resample=bound == 'smc',
+  # 'smc_always' resamples at every step (ESS threshold 1), so resampling is surely tested.
+  return bounds.particle_log_likelihood(model, _copies(features), k, resample=bound != 'iwae',
+                                        ess_threshold=1.0 if bound == 'smc_always' else 0.5,
                                         seed=(seed, k)).numpy()
 
 
@@ -63,7 +65,7 @@ def test_bounds_are_ordered_in_expectation(tiny):
   assert log_p - means[100] < 0.05
 
 
-@pytest.mark.parametrize('bound', ['iwae', 'smc'])
+@pytest.mark.parametrize('bound', ['iwae', 'smc', 'smc_always'])
 def test_estimates_approach_log_p_as_k_grows(tiny, bound):
   model, features, log_p = tiny
   gaps = [log_p - _estimates(model, features, bound, k, seed=2).mean() for k in (1, 10, 100)]
@@ -71,7 +73,8 @@ def test_estimates_approach_log_p_as_k_grows(tiny, bound):
   assert gaps[2] < 0.05
 
 
-@pytest.mark.parametrize('bound,k', [('iwae', 1), ('iwae', 10), ('smc', 10), ('smc', 30)])
+@pytest.mark.parametrize('bound,k', [('iwae', 1), ('iwae', 10), ('smc', 10), ('smc', 30),
+                                     ('smc_always', 10)])
 def test_likelihood_estimate_is_unbiased(tiny, bound, k):
   model, features, log_p = tiny
   ratio = np.exp(_estimates(model, features, bound, k, seed=3) - log_p)   # p_hat / p(x)
