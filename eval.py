@@ -3,12 +3,15 @@
     python eval.py --run=runs/jsb_srnn2016_srnn_z100_d300
     python eval.py --run=runs/.../model.keras --dataset=jsb --data_version=srnn2016 \
         --num_samples=10 --leaky_first_frame
+    python eval.py --run=runs/jsb_srnn2016_srnn_z100_d300 --bound=smc --num_particles=100
 
 Reports the paper's convention (each sequence's ELBO / its length, mean over sequences) and
 total ELBO / total frames, with the reconstruction cross-entropy and KL separately, averaged
 over --num_samples posterior samples. --leaky_first_frame reproduces the srnn2016 release's
 `u_test`, whose first input frame is the first target frame (as the paper's numbers were
-measured). Writes the numbers as JSON (default: <run>/eval_<split>.json).
+measured). --bound=iwae|smc estimates log p(x) with K = --num_particles particles instead
+(importance-weighted, or a resampling particle filter: tighter lower bounds than the ELBO).
+Writes the numbers as JSON (default: <run>/eval_<bound>_<splits>.json).
 """
 
 import json
@@ -28,7 +31,11 @@ _DATA_VERSION = flags.DEFINE_enum('data_version', None, registry.VERSIONS,
 _DATA_DIR = flags.DEFINE_string('data_dir', None, 'Data directory (default: the run\'s, then '
                                 '$SRNN_TF_DATA_DIR, then the user cache dir).')
 _SPLITS = flags.DEFINE_list('splits', ['valid', 'test'], 'Splits to evaluate.')
-_NUM_SAMPLES = flags.DEFINE_integer('num_samples', 1, 'Posterior samples to average.')
+_BOUND = flags.DEFINE_enum('bound', 'elbo', ['elbo', 'iwae', 'smc'],
+                           'Estimator: ELBO, IWAE or SMC (FIVO).')
+_NUM_SAMPLES = flags.DEFINE_integer('num_samples', 1, 'ELBO: posterior samples to average.')
+_NUM_PARTICLES = flags.DEFINE_integer('num_particles', 100, 'IWAE/SMC: particles K.')
+_ESS = flags.DEFINE_float('ess_threshold', 0.5, 'SMC: resample when ESS < this * K.')
 _LEAKY = flags.DEFINE_bool('leaky_first_frame', False,
                            'u_1 = x_1, as in the srnn2016 release\'s u_test.')
 _BATCH_SIZE = flags.DEFINE_integer('batch_size', 16, 'Sequences per evaluation batch.')
@@ -60,19 +67,28 @@ def main(argv):
     print(f'error: {e}', file=sys.stderr)
     return 1
   results = {'run': _RUN.value, 'dataset': dataset, 'data_version': version,
-             'leaky_first_frame': _LEAKY.value}
+             'leaky_first_frame': _LEAKY.value, 'bound': _BOUND.value}
   for split in _SPLITS.value:
-    results[split] = bounds.evaluate_elbo(model, corpus.splits[split], _NUM_SAMPLES.value,
-                                          batch_size=_BATCH_SIZE.value,
-                                          leaky_first_frame=_LEAKY.value)
-    r = results[split]
-    print(f'{split}: ELBO/step {r["elbo_per_step"]:.4f} (per-sequence mean), '
-          f'{r["elbo_total_per_step"]:.4f} (total/total); cross-entropy '
-          f'{r["recon_per_step"]:.4f}, KL {r["kl_per_step"]:.4f}; {r["sequences"]} sequences, '
-          f'{r["frames"]} frames, {r["num_samples"]} sample(s)')
+    seqs = corpus.splits[split]
+    if _BOUND.value == 'elbo':
+      r = bounds.evaluate_elbo(model, seqs, _NUM_SAMPLES.value, batch_size=_BATCH_SIZE.value,
+                               leaky_first_frame=_LEAKY.value)
+      print(f'{split}: ELBO/step {r["elbo_per_step"]:.4f} (per-sequence mean), '
+            f'{r["elbo_total_per_step"]:.4f} (total/total); cross-entropy '
+            f'{r["recon_per_step"]:.4f}, KL {r["kl_per_step"]:.4f}; {r["sequences"]} '
+            f'sequences, {r["frames"]} frames, {r["num_samples"]} sample(s)')
+    else:
+      r = bounds.evaluate_bound(model, seqs, _BOUND.value, _NUM_PARTICLES.value,
+                                batch_size=_BATCH_SIZE.value, leaky_first_frame=_LEAKY.value,
+                                ess_threshold=_ESS.value, seed=_SEED.value)
+      print(f'{split}: {_BOUND.value.upper()} (K={_NUM_PARTICLES.value}) log p(x)/step '
+            f'{r["log_p_per_step"]:.4f} (per-sequence mean), {r["log_p_total_per_step"]:.4f} '
+            f'(total/total); {r["sequences"]} sequences, {r["frames"]} frames')
+    results[split] = r
   run_dir = _RUN.value if os.path.isdir(_RUN.value) else os.path.dirname(_RUN.value)
   suffix = '_leaky' if _LEAKY.value else ''
-  output = _OUTPUT.value or os.path.join(run_dir, f'eval_{"_".join(_SPLITS.value)}{suffix}.json')
+  output = _OUTPUT.value or os.path.join(
+      run_dir, f'eval_{_BOUND.value}_{"_".join(_SPLITS.value)}{suffix}.json')
   with open(output, 'w') as f:
     json.dump(results, f, indent=2)
   print(f'wrote {output}')

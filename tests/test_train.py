@@ -79,6 +79,19 @@ def test_eval_script_on_the_run(trained_run, tmp_path):
   assert abs(test['elbo_per_step'] - summary['test']['elbo_per_step']) < 0.5
 
 
+def test_eval_script_smc_bound_is_above_the_elbo(trained_run, tmp_path):
+  workdir, summary = trained_run
+  out = tmp_path / 'smc.json'
+  result = subprocess.run(
+      [sys.executable, 'eval.py', f'--run={workdir}', '--splits=test', '--bound=smc',
+       '--num_particles=16', f'--output={out}'], cwd=ROOT, capture_output=True, text=True,
+      timeout=300)
+  assert result.returncode == 0, result.stderr[-2000:]
+  test = json.loads(out.read_text())['test']
+  assert test['bound'] == 'smc' and test['num_particles'] == 16
+  assert test['log_p_per_step'] > summary['test']['elbo_per_step']
+
+
 def test_keras_file_round_trip(trained_run):
   workdir, _ = trained_run
   model, config = runs.load_run(workdir)
