@@ -165,6 +165,44 @@ class SequenceModel(keras.Model):
     terms = self.compute_terms(features, training=training)
     return self.summarize(terms, features['mask'])
 
+  # -- generation ------------------------------------------------------------------------------
+  # A model implements `generation_state(features, seed)` (the state after reading `features`,
+  # or the initial state if None) and `generation_step(state, noise_z, uniform)`.
+
+  def generate(self, num_steps, batch_size=1, seed=(0, 0), prime=None):
+    """Samples piano rolls from the generative model, `x_t ~ Bernoulli`, `u_{t+1} = x_t`.
+
+    Args:
+      num_steps: frames to generate, T.
+      batch_size: pieces to generate (ignored when `prime` is given: one per primer).
+      seed: two ints; the same seed gives the same pieces (stateless random numbers).
+      prime: optional piano rolls `[B, P, 88]` (or a feature dict): the model reads them
+        (latent models through their inference network) and continues from there.
+
+    Returns:
+      float32 `[B, T, 88]` of 0/1: the generated frames (after the primer, if any).
+    """
+    seed = tf.cast(tf.convert_to_tensor(seed), tf.int32)
+    if prime is not None:
+      prime = standardize_features(prime)
+      batch_size = tf.shape(prime['x'])[0]
+    state = self.generation_state(prime, batch_size, seed + [0, 1])
+    shape = tf.stack([num_steps, batch_size])
+    noise_z = tf.random.stateless_normal(tf.concat([shape, [max(self.latent_size(), 1)]], 0),
+                                         seed=seed + [0, 2])
+    uniform = tf.random.stateless_uniform(tf.concat([shape, [NUM_KEYS]], 0), seed=seed + [0, 3])
+
+    def step(carry, elems):
+      new_state, x = self.generation_step(carry[0], *elems)
+      return new_state, x
+
+    _, frames = tf.scan(step, (noise_z, uniform), (state, tf.zeros([batch_size, NUM_KEYS])))
+    return tf.transpose(frames, [1, 0, 2])
+
+  def latent_size(self):
+    """Size of the latent variable per step (0: none)."""
+    return getattr(self, 'z_dim', 0)
+
   @staticmethod
   def summarize(terms, mask):
     log_px = tf.reduce_sum(terms['log_px'] * mask, axis=1)

@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from srnn_tf import layers
 from srnn_tf.midi import NUM_KEYS
-from srnn_tf.models.base import SequenceModel
+from srnn_tf.models.base import SequenceModel, standardize_features
 
 
 @keras.saving.register_keras_serializable(package='srnn_tf')
@@ -48,6 +48,27 @@ class RNN(SequenceModel):
     d = self.gru_d(self.embed(features['u']), initial_state=initial_d)
     log_px = self.decoder(d).log_prob(features['x'])
     return {'log_px': log_px, 'kl': tf.zeros_like(log_px), 'final_state': (d[:, -1],)}
+
+  def generation_state(self, prime, batch_size, seed):
+    """`(d, x)` after reading `prime` (zeros and silence without a primer)."""
+    del seed
+    if prime is None:
+      return tf.zeros([batch_size, self.d_dim]), tf.zeros([batch_size, NUM_KEYS])
+    d = self.gru_d(self.embed(prime['u']))
+    return d[:, -1], prime['x'][:, -1]
+
+  def generation_step(self, state, noise_z, uniform):
+    del noise_z
+    d_prev, x_prev = state
+    d = self.gru_d.step(self.gru_d.project(self.embed(x_prev)), d_prev)
+    x = tf.cast(uniform < tf.sigmoid(self.emission(d)), tf.float32)
+    return (d, x), x
+
+  def reconstruct(self, inputs, noise=None):
+    """`p(x_t | x_{<t})` for every frame: Bernoulli probabilities `[B, T, 88]`."""
+    del noise
+    features = standardize_features(inputs)
+    return self.decoder(self.gru_d(self.embed(features['u']))).mean()
 
   def get_config(self):
     return {**super().get_config(), 'd_dim': self.d_dim, 'hidden_units': self.hidden_units,

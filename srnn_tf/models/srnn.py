@@ -27,7 +27,7 @@ import keras
 import tensorflow as tf
 
 from srnn_tf import layers
-from srnn_tf.models.base import SequenceModel
+from srnn_tf.models.base import SequenceModel, standardize_features
 from srnn_tf.midi import NUM_KEYS
 
 INFERENCE = ('smoothing', 'filtering')
@@ -125,6 +125,46 @@ class SRNN(SequenceModel):
     log_px = self.decoder(d, z).log_prob(features['x'])
     kl = q.kl_divergence(self.prior(d, z_prev))
     return {'log_px': log_px, 'kl': kl, 'final_state': (d[:, -1], z[:, -1])}
+
+  # -- generation and reconstruction -----------------------------------------------------------
+
+  def generation_state(self, prime, batch_size, seed):
+    """`(d, z, x)` after reading `prime` through q (zeros and silence without a primer)."""
+    if prime is None:
+      return (tf.zeros([batch_size, self.d_dim]), tf.zeros([batch_size, self.z_dim]),
+              tf.zeros([batch_size, NUM_KEYS]))
+    noise = tf.random.stateless_normal(tf.concat([tf.shape(prime['x'])[:2], [self.z_dim]], 0),
+                                       seed=seed)
+    d, z, _, _ = self.sample_posterior(prime, noise=noise)
+    return d[:, -1], z[:, -1], prime['x'][:, -1]
+
+  def generation_step(self, state, noise_z, uniform):
+    """One step of the generative model: `d_t`, then `z_t ~ p(z_t | z_{t-1}, d_t)`, then
+    `x_t ~ p(x_t | z_t, d_t)` (with the given standard normal and uniform noise)."""
+    d_prev, z_prev, x_prev = state
+    d = self.gru_d.step(self.gru_d.project(self.embed(x_prev)), d_prev)
+    mean, log_var = self.transition.prior(d, z_prev)
+    z = mean + layers.scale_from_log_var(log_var) * noise_z
+    logits = self.emission(tf.concat([d, z], -1))
+    x = tf.cast(uniform < tf.sigmoid(logits), tf.float32)
+    return (d, z, x), x
+
+  def reconstruct(self, inputs, noise=None):
+    """Encodes a piece with q and decodes `p(x_t | z_t, d_t)` (report figure 1c).
+
+    Args:
+      inputs: piano rolls `[B, T, 88]` or a feature dict.
+      noise: standard normal `[B, T, Z]` for the z chain; None uses zeros, i.e. the chain of
+        posterior means (deterministic).
+
+    Returns:
+      Bernoulli probabilities `[B, T, 88]`.
+    """
+    features = standardize_features(inputs)
+    if noise is None:
+      noise = tf.zeros(tf.concat([tf.shape(features['x'])[:2], [self.z_dim]], 0))
+    d, z, _, _ = self.sample_posterior(features, noise=noise)
+    return self.decoder(d, z).mean()
 
   # -- particles: the z chain one step at a time, for IWAE and SMC (bounds.py) -----------------
 

@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from srnn_tf import layers
 from srnn_tf.midi import NUM_KEYS
-from srnn_tf.models.base import SequenceModel
+from srnn_tf.models.base import SequenceModel, standardize_features
 
 
 @keras.saving.register_keras_serializable(package='srnn_tf')
@@ -122,6 +122,35 @@ class VRNN(SequenceModel):
     log_px = self.decoder(z, h_prev).log_prob(features['x'])
     kl = q.kl_divergence(self.prior(h_prev))
     return {'log_px': log_px, 'kl': kl, 'final_state': (h_last,)}
+
+  # -- generation and reconstruction -----------------------------------------------------------
+
+  def generation_state(self, prime, batch_size, seed):
+    """`h` after reading `prime` through q (zeros without a primer)."""
+    if prime is None:
+      return tf.zeros([batch_size, self.h_dim])
+    noise = tf.random.stateless_normal(tf.concat([tf.shape(prime['x'])[:2], [self.z_dim]], 0),
+                                       seed=seed)
+    *_, h_last = self.sample_posterior(prime, noise=noise)
+    return h_last
+
+  def generation_step(self, h_prev, noise_z, uniform):
+    """`z_t ~ p(z_t | h_{t-1})`, `x_t ~ p(x_t | z_t, h_{t-1})`, then `h_t`."""
+    mean, log_var = self.prior_net.from_hoisted(self.prior_net.hoist(h_prev[..., :0]), h_prev)
+    z = mean + layers.scale_from_log_var(log_var) * noise_z
+    phi_z = self.phi_z(z)
+    logits = self.emission(tf.concat([phi_z, h_prev], -1))
+    x = tf.cast(uniform < tf.sigmoid(logits), tf.float32)
+    h = self.gru_h.step(self.gru_h.project(tf.concat([self.phi_x(x), phi_z], -1)), h_prev)
+    return h, x
+
+  def reconstruct(self, inputs, noise=None):
+    """Encodes with q (posterior means by default) and decodes: probabilities `[B, T, 88]`."""
+    features = standardize_features(inputs)
+    if noise is None:
+      noise = tf.zeros(tf.concat([tf.shape(features['x'])[:2], [self.z_dim]], 0))
+    h_prev, z, _, _ = self.sample_posterior(features, noise=noise)
+    return self.decoder(z, h_prev).mean()
 
   # -- particles: one step at a time, for IWAE and SMC (bounds.py) -----------------------------
 
