@@ -138,9 +138,8 @@ def train_and_evaluate(config: configs.Config, workdir: str, results_dir: str | 
       **results,
   }
   export.save_keras_atomic(model, os.path.join(workdir, 'model.keras'))
-  export.export_saved_model(model, os.path.join(workdir, 'saved_model'), metadata={
-      'model': config.model, 'config': dataclasses.asdict(config),
-      'frames_per_quarter': None, 'test': results.get('test')})
+  export.export_saved_model(model, os.path.join(workdir, 'saved_model'),
+                            export.metadata(model, config, results))
   with open(run_json, 'w') as f:
     json.dump(summary, f, indent=2)
   if results_dir:

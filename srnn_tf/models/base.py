@@ -203,6 +203,16 @@ class SequenceModel(keras.Model):
     """Size of the latent variable per step (0: none)."""
     return getattr(self, 'z_dim', 0)
 
+  def score(self, inputs, seed=(0, 0)):
+    """Per-sequence ELBO terms (as `call`) with noise drawn statelessly from `seed`, so the
+    same inputs and seed always give the same numbers (what the serving signatures use)."""
+    features = standardize_features(inputs)
+    noise = None
+    if self.latent_size():
+      shape = tf.concat([tf.shape(features['x'])[:2], [self.latent_size()]], 0)
+      noise = tf.random.stateless_normal(shape, seed=tf.cast(seed, tf.int32))
+    return self.summarize(self.compute_terms(features, noise=noise), features['mask'])
+
   @staticmethod
   def summarize(terms, mask):
     log_px = tf.reduce_sum(terms['log_px'] * mask, axis=1)
