@@ -89,6 +89,16 @@ class SequenceModel(keras.Model):
                        for i, n in enumerate(self.state_sizes())]
     super().build(input_shape)
 
+  def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+    # Keras's symbolic build averages a first batch across replicas with strategy.reduce,
+    # which MultiWorkerMirroredStrategy cannot do for dict batches. Our weights come from
+    # `build()`; only the optimizer's slots are left to create, in the strategy's scope.
+    if not self.built:
+      return super()._maybe_symbolic_build(iterator, data_batch)
+    if self.optimizer is not None and not self.optimizer.built:
+      with self.distribute_strategy.scope():
+        self.optimizer.build(self.trainable_variables)
+
   @property
   def metrics(self):
     return [self.loss_tracker, self.elbo_tracker, self.recon_tracker, self.kl_tracker]
@@ -106,14 +116,38 @@ class SequenceModel(keras.Model):
     for v in self._carried:
       v.assign(tf.zeros_like(v))
 
+  def _training_noise(self, features):
+    """Noise for a training step: drawn statelessly from (seed, step) for the global batch,
+    each replica taking its rows, so training is the same under any distribution strategy
+    (and after a resume, which restores the step)."""
+    if not self.latent_size():
+      return None
+    ctx = tf.distribute.get_replica_context()
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    local = tf.shape(features['x'])[0]
+    shape = tf.concat([[local * replicas], tf.shape(features['x'])[1:2], [self.latent_size()]], 0)
+    seed = tf.stack([tf.constant(self.seed or 0, tf.int64),
+                     tf.cast(self.optimizer.iterations, tf.int64)])
+    noise = tf.random.stateless_normal(shape, seed=seed)
+    start = local * tf.cast(ctx.replica_id_in_sync_group, tf.int32) if ctx else 0
+    return noise[start:start + local]
+
   def _objective(self, features, training, kl_weight):
+    """Loss = -(log p(x|z) - beta * KL) summed over this replica's frames, divided by the
+    frames of the whole (global) batch: summed over replicas it is the per-frame loss of the
+    global batch, exactly as on one device."""
     state = [v.value for v in self._carried] if training and self._carried else None
-    terms = self.compute_terms(features, training=training, initial_state=state)
+    noise = self._training_noise(features) if training else None
+    terms = self.compute_terms(features, training=training, initial_state=state, noise=noise)
     mask = features['mask']
     frames = tf.reduce_sum(mask)
-    log_px = tf.math.divide_no_nan(tf.reduce_sum(terms['log_px'] * mask), frames)
-    kl = tf.math.divide_no_nan(tf.reduce_sum(terms['kl'] * mask), frames)
-    loss = -(log_px - kl_weight * kl)
+    ctx = tf.distribute.get_replica_context()
+    global_frames = ctx.all_reduce('sum', frames) if ctx else frames
+    log_px_sum = tf.reduce_sum(terms['log_px'] * mask)
+    kl_sum = tf.reduce_sum(terms['kl'] * mask)
+    loss = -tf.math.divide_no_nan(log_px_sum - kl_weight * kl_sum, global_frames)
+    log_px = tf.math.divide_no_nan(log_px_sum, frames)
+    kl = tf.math.divide_no_nan(kl_sum, frames)
     return loss, log_px, kl, frames, terms
 
   def _update_metrics(self, loss, log_px, kl, frames):
@@ -129,15 +163,23 @@ class SequenceModel(keras.Model):
     features = standardize_features(data)
     kl_weight = self.kl_weight()
     with tf.GradientTape() as tape:
-      loss, log_px, kl, frames, terms = self._objective(features, True, kl_weight)
-      # Keras scales only compiled losses for distribution; ours is the per-replica mean.
-      scaled = loss / tf.distribute.get_strategy().num_replicas_in_sync
-    grads = tape.gradient(scaled, self.trainable_variables)
+      # This replica's share of the global per-frame loss (see `_objective`).
+      share, log_px, kl, frames, terms = self._objective(features, True, kl_weight)
+    grads = tape.gradient(share, self.trainable_variables)
+    # Keras clips before its cross-replica sum, i.e. per replica; clip the summed gradient
+    # instead, then hand the optimizer 1/R of it: its own sum restores the clipped total.
+    ctx = tf.distribute.get_replica_context()
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    if replicas > 1:
+      grads = ctx.all_reduce('sum', grads)
     if self.clip_norm:
       grads, _ = tf.clip_by_global_norm(grads, self.clip_norm)
     if self.clip_value:
       grads = [tf.clip_by_value(g, -self.clip_value, self.clip_value) for g in grads]
+    if replicas > 1:
+      grads = [g / replicas for g in grads]
     self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+    loss = ctx.all_reduce('sum', share) if replicas > 1 else share
     if self._carried:
       for v, s in zip(self._carried, tf.nest.flatten(terms['final_state'])):
         v.assign(tf.stop_gradient(s))
