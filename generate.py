@@ -1,0 +1,72 @@
+"""Sample music from a trained model: MIDI files, piano-roll PNGs, and WAVs when fluidsynth
+and a General MIDI soundfont are installed.
+
+    python generate.py --run=runs/jsb_srnn2016_srnn_z100_d300 --num_pieces=4 --num_steps=128
+    python generate.py --run=runs/... --prime_midi=song.mid --prime_frames=32 --seed=3
+
+The model runs forward, `x_t ~ Bernoulli`, `u_{t+1} = x_t`. With --prime_midi, it first reads
+the file's first --prime_frames frames (latent models through their inference network) and
+continues from there; the written piece is the primer followed by the continuation. The same
+--seed gives the same pieces.
+"""
+
+import os
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+
+_RUN = flags.DEFINE_string('run', None, 'Run directory or .keras file.', required=True)
+_NUM_PIECES = flags.DEFINE_integer('num_pieces', 4, 'Pieces to sample (without a primer).')
+_NUM_STEPS = flags.DEFINE_integer('num_steps', 128, 'Frames to generate per piece.')
+_SEED = flags.DEFINE_integer('seed', 0, 'Random seed.')
+_PRIME = flags.DEFINE_string('prime_midi', None, 'MIDI file to continue.')
+_PRIME_FRAMES = flags.DEFINE_integer('prime_frames', 32, 'Frames of the primer to read.')
+_FPQ = flags.DEFINE_integer('frames_per_quarter', 4, 'Frames per quarter note (MIDI grid).')
+_TEMPO = flags.DEFINE_float('tempo', 100.0, 'Tempo of the written MIDI, quarter notes/min.')
+_PROGRAM = flags.DEFINE_integer('program', 0, 'General MIDI program (0: piano).')
+_WAV = flags.DEFINE_bool('wav', True, 'Also render WAV files (needs fluidsynth).')
+_OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Default: <run>/samples.')
+
+
+def main(argv):
+  del argv
+  import numpy as np
+  from srnn_tf import audio, midi, plots, runs
+  from srnn_tf.data.errors import DataError
+  model, _ = runs.load_run(_RUN.value)
+  run_dir = _RUN.value if os.path.isdir(_RUN.value) else os.path.dirname(_RUN.value)
+  out = _OUTPUT_DIR.value or os.path.join(run_dir, 'samples')
+  os.makedirs(out, exist_ok=True)
+  prefix = None
+  if _PRIME.value:
+    try:
+      roll = midi.read_midi(_PRIME.value, _FPQ.value).roll
+    except DataError as e:
+      print(f'error: {e}', file=sys.stderr)
+      return 1
+    prefix = roll[:_PRIME_FRAMES.value].astype(np.float32)
+    pieces = model.generate(_NUM_STEPS.value, seed=(_SEED.value, 0),
+                            prime=prefix[None]).numpy()
+  else:
+    pieces = model.generate(_NUM_STEPS.value, _NUM_PIECES.value, seed=(_SEED.value, 0)).numpy()
+  wav_problem = audio.unavailable_reason() if _WAV.value else None
+  if wav_problem:
+    logging.warning('Not writing WAV files: %s', wav_problem)
+  for i, piece in enumerate(pieces):
+    roll = np.concatenate([prefix, piece]) if prefix is not None else piece
+    name = os.path.join(out, f'sample_seed{_SEED.value}_{i}')
+    midi.write_midi(roll.astype(np.uint8), name + '.mid', frames_per_quarter=_FPQ.value,
+                    tempo=_TEMPO.value, program=_PROGRAM.value)
+    title = (f'{os.path.basename(os.path.normpath(run_dir))}: sample {i}, seed {_SEED.value}'
+             + (f' (first {len(prefix)} frames: primer)' if prefix is not None else ''))
+    plots.save_piano_rolls(name + '.png', [roll], [title])
+    if _WAV.value and not wav_problem:
+      audio.render_wav(name + '.mid', name + '.wav')
+    print(f'wrote {name}.mid, .png' + ('' if wav_problem or not _WAV.value else ', .wav'))
+  return 0
+
+
+if __name__ == '__main__':
+  app.run(main)

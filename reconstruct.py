@@ -1,0 +1,60 @@
+"""Reconstruct a piece with a trained model (the report's figure 1c): encode it with q,
+decode p(x_t | z_t, d_t), and write the input and the reconstruction probabilities side by
+side as a PNG, plus the MIDI of the reconstruction thresholded at --threshold.
+
+    python reconstruct.py --run=runs/jsb_srnn2016_srnn_z100_d300 --split=test --index=0
+    python reconstruct.py --run=runs/... --midi=song.mid
+"""
+
+import os
+import sys
+
+from absl import app
+from absl import flags
+
+_RUN = flags.DEFINE_string('run', None, 'Run directory or .keras file.', required=True)
+_MIDI = flags.DEFINE_string('midi', None, 'A MIDI file to reconstruct (else a corpus piece).')
+_SPLIT = flags.DEFINE_enum('split', 'test', ['train', 'valid', 'test'], 'Corpus split.')
+_INDEX = flags.DEFINE_integer('index', 0, 'Piece index in the split.')
+_MAX_FRAMES = flags.DEFINE_integer('max_frames', 200, 'Frames to show (from the start).')
+_THRESHOLD = flags.DEFINE_float('threshold', 0.5, 'Probability above which a key sounds.')
+_FPQ = flags.DEFINE_integer('frames_per_quarter', 4, 'Frame grid for --midi.')
+_DATA_DIR = flags.DEFINE_string('data_dir', None, 'Data directory (default: the run\'s).')
+_OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Default: <run>/reconstructions.')
+
+
+def main(argv):
+  del argv
+  import numpy as np
+  from srnn_tf import midi, plots, runs
+  from srnn_tf.data import corpus as corpus_lib
+  from srnn_tf.data.errors import DataError
+  model, config = runs.load_run(_RUN.value)
+  run_dir = _RUN.value if os.path.isdir(_RUN.value) else os.path.dirname(_RUN.value)
+  try:
+    if _MIDI.value:
+      roll, name = midi.read_midi(_MIDI.value, _FPQ.value).roll, os.path.basename(_MIDI.value)
+    else:
+      corpus = corpus_lib.load_corpus(config.dataset, config.data_version,
+                                      _DATA_DIR.value or config.data_dir)
+      roll = corpus.splits[_SPLIT.value][_INDEX.value]
+      name = f'{config.dataset} {config.data_version} {_SPLIT.value} piece {_INDEX.value}'
+  except DataError as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 1
+  roll = roll[:_MAX_FRAMES.value].astype(np.float32)
+  probs = model.reconstruct(roll[None]).numpy()[0]
+  score = model.score(roll[None])
+  out = _OUTPUT_DIR.value or os.path.join(run_dir, 'reconstructions')
+  os.makedirs(out, exist_ok=True)
+  stem = os.path.join(out, name.replace(' ', '_').replace('.', '_'))
+  title = (f'{type(model).__name__} ({os.path.basename(os.path.normpath(run_dir))}): {name}, '
+           f'ELBO {float(score["elbo_per_step"][0]):.2f} nats/frame')
+  plots.save_reconstruction(stem + '.png', roll, probs, title)
+  midi.write_midi((probs > _THRESHOLD.value).astype(np.uint8), stem + '_reconstruction.mid')
+  print(f'wrote {stem}.png and {stem}_reconstruction.mid')
+  return 0
+
+
+if __name__ == '__main__':
+  app.run(main)
