@@ -67,6 +67,9 @@ flags.DEFINE_integer('seed', _DEFAULT.seed, 'Random seed (weights, noise, data o
 flags.DEFINE_integer('validation_freq', _DEFAULT.validation_freq, 'Validate every N epochs.')
 flags.DEFINE_integer('eval_samples', _DEFAULT.eval_samples,
                      'Posterior samples averaged in the final valid/test ELBO.')
+flags.DEFINE_enum('strategy', _DEFAULT.strategy, ['default', 'mirrored', 'multi_worker'],
+                  'tf.distribute strategy: one device, all local devices, or the workers of '
+                  '$TF_CONFIG (see BUILD_NOTES.md). Needs --nocarry_state.')
 flags.DEFINE_integer('intra_op_threads', _DEFAULT.intra_op_threads,
                      'TF intra-op threads (0: TF default).')
 flags.DEFINE_integer('inter_op_threads', _DEFAULT.inter_op_threads,
@@ -106,7 +109,7 @@ def main(argv):
   logging.info('Run directory: %s', workdir)
   try:
     summary = train_lib.train_and_evaluate(config, workdir, _RESULTS_DIR.value or None)
-  except (DataError, training.NonFiniteLossError) as e:
+  except (DataError, training.NonFiniteLossError, ValueError) as e:
     print(f'error: {e}', file=sys.stderr)
     return 1
   test = summary['test']

@@ -40,6 +40,7 @@ class Config:
   seed: int = 0
   validation_freq: int = 1
   eval_samples: int = 1
+  strategy: str = 'default'       # 'mirrored' (local devices) or 'multi_worker' (TF_CONFIG)
   intra_op_threads: int = 1       # 1/2 beat TF's defaults by 15-35% on 2 cores
   inter_op_threads: int = 2
 

@@ -21,6 +21,7 @@ import time
 
 import keras
 import numpy as np
+import tensorflow as tf
 from absl import logging
 
 from srnn_tf import bounds
@@ -32,6 +33,17 @@ from srnn_tf.data import pipeline
 from srnn_tf.models import RNN, SRNN, VRNN
 
 MODELS = ('rnn', 'vrnn', 'srnn')
+
+
+def make_strategy(name: str):
+  """The tf.distribute strategy of `--strategy`."""
+  if name == 'default':
+    return tf.distribute.get_strategy()
+  if name == 'mirrored':
+    return tf.distribute.MirroredStrategy()
+  if name == 'multi_worker':
+    return tf.distribute.MultiWorkerMirroredStrategy()
+  raise ValueError(f'unknown strategy {name!r}; choose default, mirrored or multi_worker')
 
 
 def build_model(config: configs.Config, steps_per_epoch: int) -> keras.Model:
@@ -100,7 +112,12 @@ def train_and_evaluate(config: configs.Config, workdir: str, results_dir: str | 
     train_ds, steps = pipeline.train_dataset(corpus.splits['train'], config.seq_len,
                                              config.batch_size, config.seed)
   valid_ds = pipeline.eval_dataset(corpus.splits['valid'], config.batch_size)
-  model = build_model(config, steps)
+  strategy = make_strategy(config.strategy)
+  if config.carry_state and strategy.num_replicas_in_sync > 1:
+    raise ValueError('--carry_state (stateful training) needs one replica; use '
+                     '--nocarry_state with --strategy=' + config.strategy)
+  with strategy.scope():
+    model = build_model(config, steps)
 
   callbacks = [
       training.NanGuard(),  # first: raises before any later callback saves broken weights

@@ -28,3 +28,33 @@ def test_mirrored_strategy_step_equals_single_device_step(tmp_path):
     np.testing.assert_allclose(mirrored[f'w_{i}'], single[f'w_{i}'], atol=1e-5)
     assert not np.allclose(single[f'w_{i}'], single[f'init_{i}'])  # the step did move it
   np.testing.assert_allclose(mirrored['loss'], single['loss'], rtol=1e-5)
+
+
+def test_multi_worker_step_equals_single_device_step(tmp_path):
+  import json
+  import os
+  import socket
+  ports = []
+  for _ in range(2):
+    with socket.socket() as s:
+      s.bind(('127.0.0.1', 0))
+      ports.append(s.getsockname()[1])
+  cluster = {'worker': [f'127.0.0.1:{p}' for p in ports]}
+  workers = []
+  for index in range(2):
+    env = dict(os.environ, TF_CONFIG=json.dumps(
+        {'cluster': cluster, 'task': {'type': 'worker', 'index': index}}))
+    workers.append(subprocess.Popen(
+        [sys.executable, str(HELPER), 'multi_worker', str(tmp_path / f'worker{index}.npz')],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+  for w in workers:
+    _, err = w.communicate(timeout=300)
+    assert w.returncode == 0, err[-3000:]
+  single = _run('single', tmp_path / 'single.npz')
+  n = len([k for k in single.files if k.startswith('w_')])
+  for index in range(2):
+    worker = np.load(tmp_path / f'worker{index}.npz')
+    assert int(worker['replicas']) == 2
+    np.testing.assert_allclose(worker['loss'], single['loss'], rtol=1e-5)
+    for i in range(n):
+      np.testing.assert_allclose(worker[f'w_{i}'], single[f'w_{i}'], atol=1e-5)

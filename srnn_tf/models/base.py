@@ -150,6 +150,14 @@ class SequenceModel(keras.Model):
     kl = tf.math.divide_no_nan(kl_sum, frames)
     return loss, log_px, kl, frames, terms
 
+  @staticmethod
+  def _step_logs(logs):
+    # Keras 3 reduces multi-worker step logs with strategy.reduce('MEAN', v, axis=0), which
+    # fails on scalars: give them a length-1 axis there (the reduction removes it again).
+    if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+      return {k: tf.reshape(v, [1]) for k, v in logs.items()}
+    return logs
+
   def _update_metrics(self, loss, log_px, kl, frames):
     # Weighted by frames, like the others: a batch with no frames (Keras may run an empty
     # final step on datasets of unknown size) must not count.
@@ -185,13 +193,13 @@ class SequenceModel(keras.Model):
         v.assign(tf.stop_gradient(s))
     logs = self._update_metrics(loss, log_px, kl, frames)
     logs['kl_weight'] = kl_weight
-    logs['learning_rate'] = self.optimizer.learning_rate
-    return logs
+    logs['learning_rate'] = tf.convert_to_tensor(self.optimizer.learning_rate)
+    return self._step_logs(logs)
 
   def test_step(self, data):
     features = standardize_features(data)
     loss, log_px, kl, frames, _ = self._objective(features, False, tf.constant(1.0))
-    return self._update_metrics(loss, log_px, kl, frames)
+    return self._step_logs(self._update_metrics(loss, log_px, kl, frames))
 
   def call(self, inputs, training=False):
     """Per-sequence ELBO terms, one posterior sample (what `predict` returns).
