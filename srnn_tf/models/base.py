@@ -90,13 +90,13 @@ class SequenceModel(keras.Model):
     super().build(input_shape)
 
   def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+    del iterator, data_batch
     # Keras's symbolic build averages a first batch across replicas with strategy.reduce,
-    # which MultiWorkerMirroredStrategy cannot do for dict batches. Our weights come from
-    # `build()`; only the optimizer's slots are left to create, in the strategy's scope.
-    if not self.built:
-      return super()._maybe_symbolic_build(iterator, data_batch)
-    if self.optimizer is not None and not self.optimizer.built:
-      with self.distribute_strategy.scope():
+    # which MultiWorkerMirroredStrategy cannot do for dict batches. `build()` makes all our
+    # weights without data; then only the optimizer's slots are left, in the strategy's scope.
+    with self.distribute_strategy.scope():
+      self.build()
+      if self.optimizer is not None and not self.optimizer.built:
         self.optimizer.build(self.trainable_variables)
 
   @property

@@ -1,0 +1,46 @@
+"""Every model works as a plain Keras model from user code: compile, fit on numpy arrays and
+on tf.data, callbacks, evaluate, predict, .keras save and load."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import srnn_tf
+from srnn_tf.data import pipeline
+
+MODELS = {
+    'SRNN': dict(z_dim=3, d_dim=8, a_dim=8, hidden_units=9, embed_units=(7,)),
+    'VRNN': dict(z_dim=3, h_dim=8, hidden_units=9, embed_units=(7,)),
+    'RNN': dict(d_dim=8, hidden_units=9, embed_units=(7,)),
+}
+
+
+@pytest.mark.parametrize('name', list(MODELS))
+def test_fit_evaluate_predict_save_load(name, tmp_path):
+  keras.utils.set_random_seed(0)
+  rolls = (np.random.default_rng(0).random((32, 20, 88)) < 0.1).astype(np.float32)
+  model = getattr(srnn_tf, name)(**MODELS[name])
+  model.compile(optimizer=keras.optimizers.Adam(1e-2, epsilon=1e-4))
+  csv = tmp_path / 'history.csv'
+  first = model.fit(rolls, batch_size=8, epochs=2, verbose=0,
+                    callbacks=[keras.callbacks.CSVLogger(str(csv))])
+  assert first.history['loss'][1] < first.history['loss'][0]    # it learns
+  assert csv.read_text().count('\n') == 3
+  ds, steps = pipeline.train_dataset(list(rolls.astype(np.uint8)), seq_len=10, batch_size=8)
+  model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0)
+  results = model.evaluate(pipeline.eval_dataset(list(rolls.astype(np.uint8)), 8),
+                           return_dict=True, verbose=0)
+  assert set(results) >= {'loss', 'elbo', 'recon', 'kl'}
+  assert results['loss'] == pytest.approx(-results['elbo'], rel=1e-5)
+  predicted = model.predict(rolls[:5], batch_size=5, verbose=0)
+  assert set(predicted) == {'elbo', 'log_px', 'kl', 'frames', 'elbo_per_step'}
+  assert predicted['elbo'].shape == (5,)
+  np.testing.assert_allclose(predicted['elbo_per_step'], predicted['elbo'] / 20, rtol=1e-5)
+  path = str(tmp_path / 'model.keras')
+  model.save(path)
+  again = keras.saving.load_model(path)
+  assert type(again) is type(model)
+  np.testing.assert_allclose(again.score(rolls[:3])['elbo'], model.score(rolls[:3])['elbo'],
+                             rtol=1e-6)
+  again.fit(rolls, batch_size=8, epochs=1, verbose=0)   # a loaded model trains on
