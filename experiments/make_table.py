@@ -14,6 +14,7 @@ from absl import flags
 
 _RUNS = flags.DEFINE_string('runs', 'results/runs', 'Folder of run JSONs.')
 _OUTPUT = flags.DEFINE_string('output', 'results/TABLE.md', 'Markdown file to write.')
+_RUN_DIRS = flags.DEFINE_string('run_dirs', 'runs', 'Run directories, to report runs in progress.')
 
 CORPORA = ('jsb', 'nottingham', 'muse', 'piano')
 TITLES = {'jsb': 'JSB', 'nottingham': 'Nottingham', 'muse': 'MuseData', 'piano': 'Piano'}
@@ -46,9 +47,28 @@ def load_runs(folder):
   return runs
 
 
-def table(runs, version, z_dim=100, d_dim=300):
+def in_progress(run_dirs):
+  """{(variant, dataset, version): 'running (epoch k/n)'} for unfinished paper runs."""
+  status = {}
+  for meta in glob.glob(os.path.join(run_dirs, '*', 'backup', 'training_metadata.json')):
+    run_dir = os.path.dirname(os.path.dirname(meta))
+    config_path = os.path.join(run_dir, 'config.json')
+    if os.path.exists(os.path.join(run_dir, 'run.json')) or not os.path.exists(config_path):
+      continue
+    with open(config_path) as f:
+      c = json.load(f)
+    with open(meta) as f:
+      epoch = json.load(f).get('epoch', 0)
+    if _paper_protocol(c) and c.get('z_dim') == 100 and c['d_dim'] == 300:
+      status[(_variant(c), c['dataset'], c['data_version'])] = \
+          f'running (epoch {epoch}/{c["epochs"]})'
+  return status
+
+
+def table(runs, version, z_dim=100, d_dim=300, running=None):
   """Markdown rows: one per model variant, a cell per corpus."""
-  cells = {}
+  cells = {(v, d): (text, None) for (v, d, ver), text in (running or {}).items()
+           if ver == version}
   for run in runs:
     c = run['config']
     if (c['data_version'], c.get('z_dim'), c['d_dim']) != (version, z_dim, d_dim) \
@@ -72,7 +92,7 @@ def table(runs, version, z_dim=100, d_dim=300):
   else:
     lines.append('| RNN-NADE (Boulanger-Lewandowski et al. 2012) | ' +
                  ' | '.join(f'{RNN_NADE[c]:.2f}' for c in CORPORA) + ' |')
-  sources = sorted({f for _, f in cells.values()})
+  sources = sorted({f for _, f in cells.values() if f})
   return '\n'.join(lines), sources
 
 
@@ -87,7 +107,7 @@ def main(argv):
          '`python -m experiments.make_table` from the run JSONs listed under each table.', '']
   for version, title in (('srnn2016', 'SRNN 2016 release data (the paper\'s table)'),
                          ('boulanger', 'Boulanger-Lewandowski (2012) splits')):
-    body, sources = table(runs, version)
+    body, sources = table(runs, version, running=in_progress(_RUN_DIRS.value))
     out += [f'## {title}', '', body, '', 'Runs: ' + (', '.join(f'`{s}`' for s in sources)
                                                      or 'none yet'), '']
   os.makedirs(os.path.dirname(_OUTPUT.value) or '.', exist_ok=True)
