@@ -56,6 +56,23 @@ def bernoulli_log_prob(x, logits):
   return -tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits), -1)
 
 
+def importance_log_weight(x, logits, z, prior, posterior):
+  """`log p(x | .) + log p(z | .) - log q(z | .)` for one step of every particle.
+
+  Args:
+    x: the frame `[B, 88]`, shared by the particles.
+    logits: emission logits `[B, K, 88]`.
+    z: the particles' samples `[B, K, Z]`.
+    prior, posterior: `(mean, log_var)` pairs, each `[B, K, Z]`.
+
+  Returns:
+    `[B, K]` log-weights.
+  """
+  x = tf.broadcast_to(x[:, None], tf.shape(logits))
+  return (bernoulli_log_prob(x, logits) + diag_gaussian_log_prob(z, *prior)
+          - diag_gaussian_log_prob(z, *posterior))
+
+
 def bernoulli_frames(logits):
   """Independent Bernoulli over the 88 keys: batch shape `logits.shape[:-1]`, event `[88]`."""
   return tfd.Independent(tfd.Bernoulli(logits=logits), reinterpreted_batch_ndims=1)

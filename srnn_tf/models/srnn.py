@@ -207,11 +207,8 @@ class SRNN(SequenceModel):
     hidden = self.emission.hidden[0]
     logits = self.emission.out(layers.clipped_leaky_relu(
         inputs['emission'][:, None] + tf.matmul(z, hidden.kernel.value[self.d_dim:])))
-    x = tf.broadcast_to(inputs['x'][:, None], tf.shape(logits))
-    log_alpha = (layers.bernoulli_log_prob(x, logits)
-                 + layers.diag_gaussian_log_prob(z, mean_p, log_var_p)
-                 - layers.diag_gaussian_log_prob(z, mean_q, log_var_q))
-    return z, log_alpha
+    return z, layers.importance_log_weight(inputs['x'], logits, z, (mean_p, log_var_p),
+                                           (mean_q, log_var_q))
 
   def get_config(self):
     return {**super().get_config(), 'z_dim': self.z_dim, 'd_dim': self.d_dim,

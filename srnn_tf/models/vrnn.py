@@ -180,10 +180,8 @@ class VRNN(SequenceModel):
     z = mean_q + layers.scale_from_log_var(log_var_q) * noise
     phi_z = self.phi_z(z)
     logits = self.emission(tf.concat([phi_z, h_prev], -1))
-    x = tf.broadcast_to(inputs['x'][:, None], tf.shape(logits))
-    log_alpha = (layers.bernoulli_log_prob(x, logits)
-                 + layers.diag_gaussian_log_prob(z, mean_p, log_var_p)
-                 - layers.diag_gaussian_log_prob(z, mean_q, log_var_q))
+    log_alpha = layers.importance_log_weight(inputs['x'], logits, z, (mean_p, log_var_p),
+                                             (mean_q, log_var_q))
     gru_in = inputs['gru'][:, None] + tf.matmul(phi_z, self.gru_h.kernel.value[e:])
     return self.gru_h.step(gru_in, h_prev), log_alpha
 
