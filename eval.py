@@ -16,6 +16,7 @@ Writes the numbers as JSON (default: <run>/eval_<bound>_<splits>.json).
 
 import json
 import os
+import shutil
 import sys
 
 from absl import app
@@ -41,6 +42,8 @@ _LEAKY = flags.DEFINE_bool('leaky_first_frame', False,
 _BATCH_SIZE = flags.DEFINE_integer('batch_size', 16, 'Sequences per evaluation batch.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the posterior samples.')
 _OUTPUT = flags.DEFINE_string('output', None, 'JSON output path (default: in the run dir).')
+_RESULTS_DIR = flags.DEFINE_string('results_dir', 'results/runs', 'Also copy the JSON here, '
+                                   'as <run name>.<file name> ("" for nowhere).')
 
 
 def main(argv):
@@ -92,6 +95,10 @@ def main(argv):
   with open(output, 'w') as f:
     json.dump(results, f, indent=2)
   print(f'wrote {output}')
+  if _RESULTS_DIR.value and os.path.isdir(_RUN.value):
+    os.makedirs(_RESULTS_DIR.value, exist_ok=True)
+    name = os.path.basename(os.path.normpath(_RUN.value))
+    shutil.copy(output, os.path.join(_RESULTS_DIR.value, f'{name}.{os.path.basename(output)}'))
   return 0
 
 

@@ -96,6 +96,33 @@ def table(runs, version, z_dim=100, d_dim=300, running=None):
   return '\n'.join(lines), sources
 
 
+def bounds_table(runs, version):
+  """Test log-likelihood bounds per step of finished SRNN runs: ELBO, IWAE_K, SMC_K."""
+  lines = ['| corpus | model | ELBO | IWAE | SMC | SMC - ELBO |', '|---|---|---|---|---|---|']
+  sources = []
+  for run in runs:
+    c = run['config']
+    if c['data_version'] != version or not _paper_protocol(c):
+      continue
+    stem = run['_file'][:-len('.json')]
+    found = {}
+    for bound in ('iwae', 'smc'):
+      path = f'{stem}.eval_{bound}_test.json'
+      if os.path.exists(path):
+        with open(path) as f:
+          r = json.load(f)['test']
+        found[bound] = (r['log_p_per_step'], r['num_particles'])
+        sources.append(path)
+    if not found:
+      continue
+    elbo = run['test']['elbo_per_step']
+    cell = lambda b: (f'{found[b][0]:.3f} (K={found[b][1]})' if b in found else 'not run')
+    gap = f'{found["smc"][0] - elbo:+.3f}' if 'smc' in found else ''
+    lines.append(f'| {TITLES.get(c["dataset"], c["dataset"])} | {_variant(c)} | {elbo:.3f} | '
+                 f'{cell("iwae")} | {cell("smc")} | {gap} |')
+  return '\n'.join(lines), sources
+
+
 def main(argv):
   del argv
   runs = load_runs(_RUNS.value)
@@ -110,6 +137,12 @@ def main(argv):
     body, sources = table(runs, version, running=in_progress(_RUN_DIRS.value))
     out += [f'## {title}', '', body, '', 'Runs: ' + (', '.join(f'`{s}`' for s in sources)
                                                      or 'none yet'), '']
+  body, sources = bounds_table(runs, 'srnn2016')
+  out += ['## Tighter bounds on the test sets (srnn2016, per step, paper convention)', '',
+          'The ELBO of the runs above against importance-weighted (IWAE) and particle-filter '
+          '(SMC/FIVO, resampling at ESS < K/2) estimates of log p(x) with K particles, from '
+          '`python eval.py --run=RUN --bound=iwae|smc --num_particles=K --splits=test`.', '',
+          body, '', 'Evaluations: ' + (', '.join(f'`{s}`' for s in sources) or 'none yet'), '']
   os.makedirs(os.path.dirname(_OUTPUT.value) or '.', exist_ok=True)
   with open(_OUTPUT.value, 'w') as f:
     f.write('\n'.join(out))
