@@ -50,6 +50,10 @@ flags.DEFINE_integer('seq_len', _DEFAULT.seq_len, 'Frames per training window.')
 flags.DEFINE_bool('carry_state', _DEFAULT.carry_state,
                   'Carry d and z across consecutive windows (the release\'s stateful '
                   'training, no shuffling); false: shuffled independent windows.')
+flags.DEFINE_enum('objective', _DEFAULT.objective, ['elbo', 'iwae', 'fivo'],
+                  'Training objective: the annealed ELBO, or the IWAE / FIVO (SMC) bound with '
+                  '--num_particles particles (needs --nocarry_state).')
+flags.DEFINE_integer('num_particles', _DEFAULT.num_particles, 'K for --objective=iwae|fivo.')
 flags.DEFINE_float('learning_rate', _DEFAULT.learning_rate, 'Adam learning rate.')
 flags.DEFINE_float('adam_beta1', _DEFAULT.adam_beta1, 'Adam beta_1.')
 flags.DEFINE_float('adam_beta2', _DEFAULT.adam_beta2, 'Adam beta_2.')
@@ -98,6 +102,8 @@ def default_run_name(c: configs.Config) -> str:
     return f'{name}_{c.data_version}_rnn_d{c.d_dim}'
   variant = '' if c.model != 'srnn' or (c.inference, c.resq) == ('smoothing', True) else \
       f'_{c.inference}{"" if c.resq else "_noresq"}'
+  if c.objective != 'elbo':
+    variant += f'_{c.objective}{c.num_particles}'
   return f'{name}_{c.data_version}_{c.model}{variant}_z{c.z_dim}_d{c.d_dim}'
 
 

@@ -26,10 +26,12 @@ RNN_NADE = {'jsb': -5.19, 'nottingham': -2.31, 'muse': -5.60, 'piano': -7.05}   
 
 def _variant(config):
   model = config['model']
+  objective = config.get('objective', 'elbo')
+  suffix = '' if objective == 'elbo' else f' ({objective.upper()}, K={config["num_particles"]})'
   if model != 'srnn':
-    return model.upper()
+    return model.upper() + suffix
   label = 'SRNN ' + ('smooth' if config['inference'] == 'smoothing' else 'filter')
-  return label + (' + Resq' if config['resq'] else '')
+  return label + (' + Resq' if config['resq'] else '') + suffix
 
 
 def _paper_protocol(config):

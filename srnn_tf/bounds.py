@@ -113,20 +113,15 @@ def particle_log_likelihood(model, features, num_particles, resample=True,
   mask = tf.transpose(features['mask'])
   batch, steps = tf.shape(mask)[1], tf.shape(mask)[0]
   seed = tf.cast(tf.convert_to_tensor(seed), tf.int32)
-  state = model.particle_initial_state(batch, k)
-  log_w = tf.fill([batch, k], -math.log(k))   # normalised log-weights, log sum exp = 0
-  log_z = tf.zeros([batch])
-  uniform = tf.fill([batch, k], -math.log(k))
+  uniform = tf.fill([batch, k], -math.log(k))   # normalised log-weights: log sum exp = 0
   identity = tf.broadcast_to(tf.range(k, dtype=tf.int64), [batch, k])
-  for t in tf.range(steps):
-    tf.autograph.experimental.set_loop_options(
-        shape_invariants=[(state, tf.TensorShape([None, k, None]))])
+
+  def step(t, state, log_w, log_z):
     noise = tf.random.stateless_normal([batch, k, model.z_dim], seed=seed + [0, 2 * t])
-    step_inputs = tf.nest.map_structure(lambda v: v[t], inputs)
-    state, log_alpha = model.particle_step(state, step_inputs, noise)
+    state, log_alpha = model.particle_step(state, tf.nest.map_structure(lambda v: v[t], inputs),
+                                           noise)
     log_w = log_w + log_alpha * mask[t][:, None]     # padded steps weigh nothing
     increment = tf.reduce_logsumexp(log_w, axis=1)
-    log_z += increment
     log_w -= increment[:, None]
     if resample:
       ess = 1.0 / tf.reduce_sum(tf.exp(2.0 * log_w), axis=1)
@@ -135,6 +130,12 @@ def particle_log_likelihood(model, features, num_particles, resample=True,
       ancestors = tf.where(needed[:, None], ancestors, identity)
       state = tf.gather(state, ancestors, batch_dims=1)
       log_w = tf.where(needed[:, None], uniform, log_w)
+    return t + 1, state, log_w, log_z + increment
+
+  # An explicit while_loop (not AutoGraph): Keras traces train steps without AutoGraph.
+  _, _, _, log_z = tf.while_loop(
+      lambda t, *_: t < steps, step,
+      (tf.constant(0), model.particle_initial_state(batch, k), uniform, tf.zeros([batch])))
   return log_z
 
 

@@ -26,6 +26,8 @@ class Config:
   batch_size: int = 16
   seq_len: int = 100
   carry_state: bool = True        # the release's stateful training; False: shuffled windows
+  objective: str = 'elbo'         # or 'iwae' / 'fivo' with num_particles (needs no carry_state)
+  num_particles: int = 1
   learning_rate: float = 1e-3
   adam_beta1: float = 0.9
   adam_beta2: float = 0.999

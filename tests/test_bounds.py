@@ -147,3 +147,21 @@ def test_evaluate_bound_reports_both_conventions(tiny):
   r = bounds.evaluate_bound(model, seqs, 'smc', 16, progress=False)
   assert r['sequences'] == 3 and r['frames'] == 16 and r['num_particles'] == 16
   assert r['log_p_per_step'] != r['log_p_total_per_step']
+
+
+@pytest.mark.parametrize('objective', ['iwae', 'fivo'])
+def test_particle_objectives_train_and_are_tighter_than_the_elbo(objective):
+  keras.utils.set_random_seed(0)
+  rolls = (np.random.default_rng(0).random((32, 20, 88)) < 0.1).astype(np.float32)
+  model = SRNN(z_dim=3, d_dim=8, a_dim=8, hidden_units=9, embed_units=(7,), seed=1,
+               objective=objective, num_particles=8)
+  model.compile(optimizer=keras.optimizers.Adam(1e-2))
+  history = model.fit(rolls, batch_size=8, epochs=3, verbose=0).history
+  assert history['loss'][-1] < history['loss'][0] - 5          # it learns
+  # The bound it maximises is above the ELBO it logs: loss < -elbo in every epoch.
+  assert all(loss < -elbo for loss, elbo in zip(history['loss'], history['elbo']))
+
+
+def test_particle_objectives_refuse_carried_state():
+  with pytest.raises(ValueError, match='nocarry_state'):
+    SRNN(z_dim=2, d_dim=4, a_dim=4, objective='fivo', num_particles=4, stateful_batch_size=16)

@@ -47,11 +47,24 @@ class SequenceModel(keras.Model):
       k+1 continues row b of batch k. Call `reset_carried_state()` at each epoch start
       (train.py's callback does). Evaluation always starts from the zero state.
     seed: seed of the model's noise.
+    objective: what training maximises: 'elbo' (annealed, closed-form KL), or the IWAE or
+      FIVO (SMC) bound with `num_particles` particles (see bounds.py; no annealing, and the
+      logged elbo/recon/kl are then monitoring only, from a separate ELBO pass).
+    num_particles: K for the 'iwae' and 'fivo' objectives.
   """
 
+  OBJECTIVES = ('elbo', 'iwae', 'fivo')
+
   def __init__(self, kl_start=0.2, kl_anneal_steps=0, clip_norm=1.0, clip_value=10.0,
-               stateful_batch_size=0, seed=None, **kwargs):
+               stateful_batch_size=0, seed=None, objective='elbo', num_particles=1, **kwargs):
     super().__init__(**kwargs)
+    if objective not in self.OBJECTIVES:
+      raise ValueError(f'objective must be one of {self.OBJECTIVES}, got {objective!r}')
+    if objective != 'elbo' and stateful_batch_size:
+      raise ValueError(f'the {objective} objective starts every window from the zero state; '
+                       'it cannot carry state between batches (use --nocarry_state)')
+    self.objective = objective
+    self.num_particles = num_particles
     self.kl_start = kl_start
     self.kl_anneal_steps = kl_anneal_steps
     self.clip_norm = clip_norm
@@ -145,7 +158,16 @@ class SequenceModel(keras.Model):
     global_frames = ctx.all_reduce('sum', frames) if ctx else frames
     log_px_sum = tf.reduce_sum(terms['log_px'] * mask)
     kl_sum = tf.reduce_sum(terms['kl'] * mask)
-    loss = -tf.math.divide_no_nan(log_px_sum - kl_weight * kl_sum, global_frames)
+    if training and self.objective != 'elbo':
+      from srnn_tf import bounds  # pylint: disable=import-outside-toplevel (cycle)
+      seed = tf.stack([tf.constant(self.seed or 0, tf.int32),
+                       tf.cast(self.optimizer.iterations, tf.int32)])
+      log_z = bounds.particle_log_likelihood(self, features, self.num_particles,
+                                             resample=self.objective == 'fivo', seed=seed)
+      loss = -tf.math.divide_no_nan(tf.reduce_sum(log_z), global_frames)
+      log_px_sum, kl_sum = tf.stop_gradient(log_px_sum), tf.stop_gradient(kl_sum)
+    else:
+      loss = -tf.math.divide_no_nan(log_px_sum - kl_weight * kl_sum, global_frames)
     log_px = tf.math.divide_no_nan(log_px_sum, frames)
     kl = tf.math.divide_no_nan(kl_sum, frames)
     return loss, log_px, kl, frames, terms
@@ -274,4 +296,5 @@ class SequenceModel(keras.Model):
   def get_config(self):
     return {**super().get_config(), 'kl_start': self.kl_start,
             'kl_anneal_steps': self.kl_anneal_steps, 'clip_norm': self.clip_norm,
-            'clip_value': self.clip_value, 'stateful_batch_size': self.stateful_batch_size, 'seed': self.seed}
+            'clip_value': self.clip_value, 'stateful_batch_size': self.stateful_batch_size,
+            'seed': self.seed, 'objective': self.objective, 'num_particles': self.num_particles}
