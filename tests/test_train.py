@@ -176,11 +176,9 @@ def test_carried_state_flows_between_batches(data_dir):
   model.train_on_batch(first)
   carried = [v.numpy().copy() for v in model._carried]
   assert all(np.any(c != 0) for c in carried)
-  terms = model.compute_terms(standardize_features(first), training=True)
   model.reset_carried_state()
   assert all(np.all(v.numpy() == 0) for v in model._carried)
   assert len(carried) == 2 and carried[0].shape == (16, config.d_dim)
-  del terms
 
 
 def test_generate_script_writes_reproducible_midi_and_png(trained_run, tmp_path):
