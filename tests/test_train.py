@@ -209,3 +209,4 @@ def test_reconstruct_script_on_a_real_midi_file(trained_run, data_dir, tmp_path)
   assert result.returncode == 0, result.stderr[-2000:]
   assert (tmp_path / 'test03_mid.png').stat().st_size > 1000
   assert midi.read_midi(tmp_path / 'test03_mid_reconstruction.mid').roll.shape[1] == 88
+
