@@ -88,7 +88,7 @@ def main(argv):
             f'{r["log_p_per_step"]:.4f} (per-sequence mean), {r["log_p_total_per_step"]:.4f} '
             f'(total/total); {r["sequences"]} sequences, {r["frames"]} frames')
     results[split] = r
-  run_dir = _RUN.value if os.path.isdir(_RUN.value) else os.path.dirname(_RUN.value)
+  run_dir = runs.run_dir(_RUN.value)
   suffix = '_leaky' if _LEAKY.value else ''
   output = _OUTPUT.value or os.path.join(
       run_dir, f'eval_{_BOUND.value}_{"_".join(_SPLITS.value)}{suffix}.json')

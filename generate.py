@@ -36,7 +36,7 @@ def main(argv):
   from srnn_tf import audio, midi, plots, runs
   from srnn_tf.data.errors import DataError
   model, _ = runs.load_run(_RUN.value)
-  run_dir = _RUN.value if os.path.isdir(_RUN.value) else os.path.dirname(_RUN.value)
+  run_dir = runs.run_dir(_RUN.value)
   out = _OUTPUT_DIR.value or os.path.join(run_dir, 'samples')
   os.makedirs(out, exist_ok=True)
   prefix = None

@@ -30,7 +30,7 @@ def main(argv):
   from srnn_tf.data import corpus as corpus_lib
   from srnn_tf.data.errors import DataError
   model, config = runs.load_run(_RUN.value)
-  run_dir = _RUN.value if os.path.isdir(_RUN.value) else os.path.dirname(_RUN.value)
+  run_dir = runs.run_dir(_RUN.value)
   try:
     if _MIDI.value:
       roll, name = midi.read_midi(_MIDI.value, _FPQ.value).roll, os.path.basename(_MIDI.value)

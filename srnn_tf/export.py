@@ -149,7 +149,7 @@ def main(argv):
   from srnn_tf import runs
   flags_ = flags.FLAGS
   model, config = runs.load_run(flags_.run)
-  run_dir = flags_.run if os.path.isdir(flags_.run) else os.path.dirname(flags_.run)
+  run_dir = runs.run_dir(flags_.run)
   metrics = None
   if os.path.exists(os.path.join(run_dir, 'run.json')):
     with open(os.path.join(run_dir, 'run.json')) as f:

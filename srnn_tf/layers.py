@@ -13,8 +13,6 @@ their first layer that sees `d_t`/`a_t` for all steps at once, so the loops hold
     Stochastic Layers. NIPS 2016. arXiv:1605.07571.
 """
 
-import math
-
 import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
@@ -45,17 +43,6 @@ def diag_gaussian(mean, log_var):
   return tfd.MultivariateNormalDiag(loc=mean, scale_diag=scale_from_log_var(log_var))
 
 
-def diag_gaussian_log_prob(z, mean, log_var):
-  """log N(z; mean, exp(log_var) + 1e-6), summed over the last axis."""
-  var = tf.exp(log_var) + VARIANCE_FLOOR
-  return -0.5 * tf.reduce_sum(tf.math.log(2.0 * math.pi * var) + tf.square(z - mean) / var, -1)
-
-
-def bernoulli_log_prob(x, logits):
-  """log Bernoulli(x; sigmoid(logits)), summed over the last axis (the 88 keys)."""
-  return -tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits), -1)
-
-
 def importance_log_weight(x, logits, z, prior, posterior):
   """`log p(x | .) + log p(z | .) - log q(z | .)` for one step of every particle.
 
@@ -69,8 +56,8 @@ def importance_log_weight(x, logits, z, prior, posterior):
     `[B, K]` log-weights.
   """
   x = tf.broadcast_to(x[:, None], tf.shape(logits))
-  return (bernoulli_log_prob(x, logits) + diag_gaussian_log_prob(z, *prior)
-          - diag_gaussian_log_prob(z, *posterior))
+  return (bernoulli_frames(logits).log_prob(x) + diag_gaussian(*prior).log_prob(z)
+          - diag_gaussian(*posterior).log_prob(z))
 
 
 def bernoulli_frames(logits):
