@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Runs the paper protocol on every corpus and data version, one training at a time.
-# Finished runs are skipped and interrupted ones resume: rerun this script to continue.
+# The long experiments, one training at a time, in priority order. Finished runs are skipped
+# and interrupted ones resume: rerun this script to continue (see BUILD_NOTES, "Long experiments").
 set -u
 cd "$(dirname "$0")"
 export TF_CPP_MIN_LOG_LEVEL=2
+sweep() { .venv/bin/python -m experiments.sweep --results_dir="${RESULTS_DIR:-results/runs}" "$@" >> logs/queue.log 2>&1; }
 mkdir -p logs
-for version in srnn2016 boulanger; do
-  for dataset in jsb piano nottingham muse; do
-    .venv/bin/python train.py --dataset=$dataset --data_version=$version "$@" \
-      >> logs/${dataset}_${version}.log 2>&1 || echo "$dataset $version failed" >> logs/queue.log
-  done
-done
+sweep --grid=paper --datasets=muse                                   # issue 3
+sweep --grid=baselines --datasets=jsb                                # issues 4, 5
+sweep --grid=paper --datasets=jsb --data_version=boulanger           # issue 3
+sweep --grid=z,d --datasets=jsb                                      # issue 8
+sweep --grid=paper --datasets=piano,nottingham,muse --data_version=boulanger
+sweep --grid=z,d --datasets=piano
+sweep --grid=baselines --datasets=piano,nottingham,muse
+sweep --grid=z,d --datasets=nottingham,muse

@@ -96,22 +96,11 @@ def config_from_flags() -> configs.Config:
   return configs.get_config(_CONFIG.value, **overrides)
 
 
-def default_run_name(c: configs.Config) -> str:
-  name = os.path.splitext(os.path.basename(os.path.normpath(c.dataset)))[0]
-  if c.model == 'rnn':
-    return f'{name}_{c.data_version}_rnn_d{c.d_dim}'
-  variant = '' if c.model != 'srnn' or (c.inference, c.resq) == ('smoothing', True) else \
-      f'_{c.inference}{"" if c.resq else "_noresq"}'
-  if c.objective != 'elbo':
-    variant += f'_{c.objective}{c.num_particles}'
-  return f'{name}_{c.data_version}_{c.model}{variant}_z{c.z_dim}_d{c.d_dim}'
-
-
 def main(argv):
   del argv
   from srnn_tf import train_lib, training  # after flag parsing: imports TensorFlow
   config = config_from_flags()
-  workdir = _OUTPUT_DIR.value or os.path.join('runs', default_run_name(config))
+  workdir = _OUTPUT_DIR.value or os.path.join('runs', configs.run_name(config))
   logging.info('Run directory: %s', workdir)
   try:
     summary = train_lib.train_and_evaluate(config, workdir, _RESULTS_DIR.value or None)

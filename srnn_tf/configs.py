@@ -2,6 +2,7 @@
 model for tests and smoke runs. Scripts start from one and override fields with flags."""
 
 import dataclasses
+import os
 
 
 @dataclasses.dataclass
@@ -58,3 +59,15 @@ def get_config(name: str, **overrides) -> Config:
   if name not in CONFIGS:
     raise ValueError(f'unknown config {name!r}; choose one of {", ".join(CONFIGS)}')
   return dataclasses.replace(CONFIGS[name], **overrides)
+
+
+def run_name(c: Config) -> str:
+  """The default run directory name: `<dataset>_<version>_<model>[_variant]_z<z>_d<d>`."""
+  name = os.path.splitext(os.path.basename(os.path.normpath(c.dataset)))[0]
+  if c.model == 'rnn':
+    return f'{name}_{c.data_version}_rnn_d{c.d_dim}'
+  variant = '' if c.model != 'srnn' or (c.inference, c.resq) == ('smoothing', True) else \
+      f'_{c.inference}{"" if c.resq else "_noresq"}'
+  if c.objective != 'elbo':
+    variant += f'_{c.objective}{c.num_particles}'
+  return f'{name}_{c.data_version}_{c.model}{variant}_z{c.z_dim}_d{c.d_dim}'

@@ -1,0 +1,151 @@
+"""Runs a grid of paper-protocol trainings, resumably: finished runs are skipped, interrupted
+runs resume from their checkpoints (train.py does that when rerun with the same flags).
+
+    python -m experiments.sweep --grid=z,d --datasets=jsb,piano --data_version=srnn2016
+    python -m experiments.sweep --grid=baselines --datasets=jsb --jobs=2
+    python -m experiments.sweep --grid=z --dry_run          # list the runs and their status
+
+Grids (the report's and the paper's experiments):
+  paper      SRNN (smoothing + Resq), z=100, d=300
+  z          z in {2, 10, 25, 50, 100, 200} at d=300
+  d          d in {50, 300, 500} at z=100
+  baselines  RNN, VRNN, SRNN filtering, SRNN without Resq (z=100, d=300)
+
+Each run is one `train.py` process writing `runs/<name>/` and copying its run JSON and history
+to `--results_dir`; its output goes to `logs/<name>.log`. A run counts as finished when its
+`run.json` exists. One line per run reports its progress.
+"""
+
+import concurrent.futures
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import time
+
+from absl import app
+from absl import flags
+
+from srnn_tf import configs
+
+_GRIDS = flags.DEFINE_list('grid', ['paper'], 'Grids to run: paper, z, d, baselines.')
+_DATASETS = flags.DEFINE_list('datasets', ['jsb', 'piano', 'nottingham', 'muse'],
+                              'Corpora, in the order to run them.')
+_DATA_VERSION = flags.DEFINE_enum('data_version', 'srnn2016', ['srnn2016', 'boulanger'],
+                                  'Data version.')
+_JOBS = flags.DEFINE_integer('jobs', 1, 'Trainings in parallel (one per 2 cores is best).')
+_DRY_RUN = flags.DEFINE_bool('dry_run', False, 'Only list the runs and their status.')
+_RUNS_DIR = flags.DEFINE_string('runs_dir', 'runs', 'Where run directories go.')
+_LOGS_DIR = flags.DEFINE_string('logs_dir', 'logs', 'Where each run\'s output goes.')
+_RESULTS_DIR = flags.DEFINE_string('results_dir', 'results/runs',
+                                   'Where train.py copies run JSONs and histories.')
+_EXTRA = flags.DEFINE_list('train_flags', [], 'Extra train.py flags for every run, e.g. '
+                           '--train_flags=--epochs=10,--data_dir=/data.')
+
+Z_GRID = (2, 10, 25, 50, 100, 200)
+D_GRID = (50, 300, 500)
+BASELINES = ({'model': 'rnn'}, {'model': 'vrnn'}, {'inference': 'filtering'}, {'resq': False})
+
+
+def grid_overrides(grid: str) -> list[dict]:
+  """The config fields that vary over one grid (everything else: the paper preset)."""
+  if grid == 'paper':
+    return [{}]
+  if grid == 'z':
+    return [{'z_dim': z} for z in Z_GRID]
+  if grid == 'd':
+    return [{'d_dim': d} for d in D_GRID]
+  if grid == 'baselines':
+    return list(BASELINES)
+  raise ValueError(f'unknown grid {grid!r}; choose from paper, z, d, baselines')
+
+
+def _flag(name, value):
+  if isinstance(value, bool):
+    return f'--{name}' if value else f'--no{name}'
+  return f'--{name}={value}'
+
+
+@dataclasses.dataclass
+class Run:
+  config: configs.Config
+  args: list[str]
+
+  @property
+  def name(self):
+    return configs.run_name(self.config)
+
+  def status(self, runs_dir):
+    directory = os.path.join(runs_dir, self.name)
+    if os.path.exists(os.path.join(directory, 'run.json')):
+      with open(os.path.join(directory, 'run.json')) as f:
+        test = json.load(f)['test']['elbo_per_step']
+      return f'finished, test ELBO/step {test:.3f}'
+    meta = os.path.join(directory, 'backup', 'training_metadata.json')
+    if os.path.exists(meta):
+      with open(meta) as f:
+        epoch = json.load(f).get('epoch', 0)   # epochs completed
+      return f'interrupted after epoch {epoch}/{self.config.epochs}'
+    return 'not started'
+
+
+def plan(grids, datasets, version) -> list[Run]:
+  """Runs in order (dataset-major), each distinct run once."""
+  runs, seen = [], set()
+  for dataset in datasets:
+    for grid in grids:
+      for override in grid_overrides(grid):
+        config = configs.get_config('paper', dataset=dataset, data_version=version, **override)
+        name = configs.run_name(config)
+        if name in seen:
+          continue
+        seen.add(name)
+        args = [_flag('dataset', dataset), _flag('data_version', version)]
+        args += [_flag(k, v) for k, v in override.items()]
+        runs.append(Run(config, args))
+  return runs
+
+
+def _execute(run: Run, index: int, total: int) -> tuple[str, int, float]:
+  os.makedirs(_LOGS_DIR.value, exist_ok=True)
+  log_path = os.path.join(_LOGS_DIR.value, f'{run.name}.log')
+  command = [sys.executable, 'train.py', *run.args, *_EXTRA.value,
+             f'--output_dir={os.path.join(_RUNS_DIR.value, run.name)}',
+             f'--results_dir={_RESULTS_DIR.value}']
+  print(f'[{index}/{total}] {run.name}: started ({run.status(_RUNS_DIR.value)}); '
+        f'log: {log_path}', flush=True)
+  start = time.time()
+  with open(log_path, 'a') as log:
+    code = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT,
+                           env={**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2'})
+  return run.name, code, time.time() - start
+
+
+def main(argv):
+  del argv
+  runs = plan(_GRIDS.value, _DATASETS.value, _DATA_VERSION.value)
+  todo = []
+  for run in runs:
+    status = run.status(_RUNS_DIR.value)
+    print(f'{run.name:45s} {status}')
+    if not status.startswith('finished'):
+      todo.append(run)
+  print(f'{len(runs)} runs, {len(runs) - len(todo)} finished, {len(todo)} to run.', flush=True)
+  if _DRY_RUN.value or not todo:
+    return 0
+  failures = 0
+  with concurrent.futures.ThreadPoolExecutor(max_workers=_JOBS.value) as pool:
+    futures = [pool.submit(_execute, run, i + 1, len(todo)) for i, run in enumerate(todo)]
+    for future in concurrent.futures.as_completed(futures):
+      name, code, seconds = future.result()
+      run = next(r for r in todo if r.name == name)
+      outcome = run.status(_RUNS_DIR.value) if code == 0 else \
+          f'FAILED (exit {code}; see {_LOGS_DIR.value}/{name}.log)'
+      failures += code != 0
+      print(f'{name}: {outcome}, {seconds / 60:.1f} min', flush=True)
+  return 1 if failures else 0
+
+
+if __name__ == '__main__':
+  app.run(main)
