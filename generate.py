@@ -21,6 +21,10 @@ _RUN = flags.DEFINE_string('run', None, 'Run directory or .keras file.', require
 _NUM_PIECES = flags.DEFINE_integer('num_pieces', 4, 'Pieces to sample (without a primer).')
 _NUM_STEPS = flags.DEFINE_integer('num_steps', 128, 'Frames to generate per piece.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Random seed.')
+_BURN_IN = flags.DEFINE_integer(
+    'burn_in', 0, 'Without a primer: generate this many frames more and drop them. The first '
+    'frames from silence are the least typical (under the paper\'s stateful training the model '
+    'sees a fresh start only once per stream and epoch).')
 _PRIME = flags.DEFINE_string('prime_midi', None, 'MIDI file to continue.')
 _PRIME_FRAMES = flags.DEFINE_integer('prime_frames', 32, 'Frames of the primer to read.')
 _FPQ = flags.DEFINE_integer('frames_per_quarter', 4, 'Frames per quarter note (MIDI grid).')
@@ -50,7 +54,8 @@ def main(argv):
     pieces = model.generate(_NUM_STEPS.value, seed=(_SEED.value, 0),
                             prime=prefix[None]).numpy()
   else:
-    pieces = model.generate(_NUM_STEPS.value, _NUM_PIECES.value, seed=(_SEED.value, 0)).numpy()
+    pieces = model.generate(_BURN_IN.value + _NUM_STEPS.value, _NUM_PIECES.value,
+                            seed=(_SEED.value, 0)).numpy()[:, _BURN_IN.value:]
   wav_problem = audio.unavailable_reason() if _WAV.value else None
   if wav_problem:
     logging.warning('Not writing WAV files: %s', wav_problem)

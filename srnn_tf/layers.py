@@ -7,7 +7,8 @@ stochastic state. `B` is the batch, `T` time, `H` hidden units.
 Speed comes from doing in parallel over time everything that is not recurrent: the GRUs
 project their inputs for all steps in one matmul, and the z-chain's MLPs apply the part of
 their first layer that sees `d_t`/`a_t` for all steps at once, so the loops hold only
-`state @ recurrent_kernel` and what depends on it.
+`state @ recurrent_kernel` and what depends on it. The loops themselves, with hand-written
+backward passes whose loops carry only the state's gradient, are in `recurrences.py`.
 
 [1] M. Fraccaro, S. K. Sønderby, U. Paquet, O. Winther. Sequential Neural Models with
     Stochastic Layers. NIPS 2016. arXiv:1605.07571.
@@ -17,9 +18,18 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from srnn_tf import recurrences
+from srnn_tf.recurrences import linear  # noqa: F401  (part of this module's API)
+
 tfd = tfp.distributions
 
-VARIANCE_FLOOR = 1e-6
+VARIANCE_FLOOR = recurrences.VARIANCE_FLOOR
+
+def multi_head(hidden, kernels, biases):
+  """Per-head output layers: `hidden` `[..., K * H]` split into K heads, head `k` times
+  `kernels[k]` `[H, Z]` plus `biases[k]`. Returns a list of K `[..., Z]` tensors."""
+  parts = tf.split(hidden, len(kernels), axis=-1)
+  return [linear(h, k, b) for h, k, b in zip(parts, kernels, biases)]
 
 
 def clipped_leaky_relu(x):
@@ -119,16 +129,11 @@ class ProjectedGRU(keras.layers.Layer):
 
   def project(self, inputs):
     """`[..., D]` -> `[..., 3H]`: the input half of every gate."""
-    return tf.matmul(inputs, self.kernel) + self.bias[0]
+    return linear(inputs, self.kernel, self.bias[0])
 
   def step(self, projected_t, h_prev):
     """One GRU update from a projected input `[..., 3H]` and state `[..., H]`."""
-    n = self.units
-    recurrent = tf.matmul(h_prev, self.recurrent_kernel) + self.bias[1]
-    gates = tf.sigmoid(projected_t[..., :2 * n] + recurrent[..., :2 * n])
-    update, reset = gates[..., :n], gates[..., n:]
-    candidate = tf.tanh(projected_t[..., 2 * n:] + reset * recurrent[..., 2 * n:])
-    return candidate + update * (h_prev - candidate)
+    return recurrences.gru_step(projected_t, h_prev, self.recurrent_kernel.value, self.bias[1])
 
   def call(self, inputs, frame_mask=None, reverse=False, initial_state=None):
     """Runs the GRU over `inputs` `[B, T, D]`.
@@ -147,16 +152,11 @@ class ProjectedGRU(keras.layers.Layer):
     if initial_state is None:
       initial_state = tf.zeros([tf.shape(inputs)[0], self.units], inputs.dtype)
     if frame_mask is None:
-      states = tf.scan(lambda h, p: self.step(p, h), projected, initial_state,
-                       reverse=reverse)
+      keep = tf.ones_like(projected[..., :1])
     else:
-      keep = tf.transpose(frame_mask)[:, :, None]
-
-      def masked_step(h, elems):
-        p, m = elems
-        return h + m * (self.step(p, h) - h)
-
-      states = tf.scan(masked_step, (projected, keep), initial_state, reverse=reverse)
+      keep = tf.transpose(tf.cast(frame_mask, projected.dtype))[:, :, None]
+    states = recurrences.gru(projected, initial_state, self.recurrent_kernel.value,
+                             self.bias[1], keep, reverse=reverse)
     return tf.transpose(states, [1, 0, 2])
 
   def get_config(self):
@@ -202,7 +202,7 @@ class GaussianMLP(keras.layers.Layer):
     layers = [getattr(self, f'{h}_hidden') for h in heads]
     kernel = tf.concat([l.kernel.value[:self.context_dim] for l in layers], axis=1)
     bias = tf.concat([l.bias.value for l in layers], axis=0)
-    return tf.matmul(c, kernel) + bias
+    return linear(c, kernel, bias)
 
   def z_kernel(self, heads=('mean', 'log_var')):
     """The `z` part of the heads' first layers, `[Z, len(heads) * H]`."""
@@ -210,9 +210,9 @@ class GaussianMLP(keras.layers.Layer):
                      axis=1)
 
   def out_kernels(self, heads=('mean', 'log_var')):
-    """The heads' output layers stacked: kernels `[len(heads), H, Z]`, biases `[len, Z]`."""
+    """The heads' output layers: lists of kernels `[H, Z]` and biases `[Z]`."""
     layers = [getattr(self, f'{h}_out') for h in heads]
-    return tf.stack([l.kernel.value for l in layers]), tf.stack([l.bias.value for l in layers])
+    return [l.kernel.value for l in layers], [l.bias.value for l in layers]
 
   def from_hoisted(self, hoisted, z_prev, heads=('mean', 'log_var')):
     """The heads given `hoist(c)` `[..., len(heads) * H]` and `z_prev` `[..., Z_in]`.
@@ -220,11 +220,8 @@ class GaussianMLP(keras.layers.Layer):
     Returns:
       A list of `[..., Z]` tensors, one per head.
     """
-    hidden = clipped_leaky_relu(hoisted + tf.matmul(z_prev, self.z_kernel(heads)))
-    out_k, out_b = self.out_kernels(heads)
-    shape = tf.concat([tf.shape(hidden)[:-1], [len(heads), self.hidden_units]], 0)
-    hidden = tf.reshape(hidden, shape)
-    return [tf.matmul(hidden[..., i, :], out_k[i]) + out_b[i] for i in range(len(heads))]
+    hidden = clipped_leaky_relu(hoisted + linear(z_prev, self.z_kernel(heads)))
+    return multi_head(hidden, *self.out_kernels(heads))
 
   def get_config(self):
     return {**super().get_config(), 'z_dim': self.z_dim, 'hidden_units': self.hidden_units}
@@ -284,28 +281,13 @@ class StochasticTransition(keras.layers.Layer):
       hoisted.append(prior.hoist(d, heads=('mean',)))
       z_kernels.append(prior.z_kernel(heads=('mean',)))
       pk, pb = prior.out_kernels(heads=('mean',))
-      out_k, out_b = tf.concat([out_k, pk], 0), tf.concat([out_b, pb], 0)
+      out_k, out_b = out_k + pk, out_b + pb
     hoisted = tf.transpose(tf.concat(hoisted, -1), [1, 0, 2])   # [T, B, heads * H]
-    z_kernel = tf.concat(z_kernels, axis=1)                      # [Z, heads * H]
-    num_heads = out_k.shape[0]
     noise = tf.transpose(noise, [1, 0, 2])
-
-    def step(carry, elems):
-      z_prev = carry[0]
-      hoisted_t, eps_t = elems
-      hidden = clipped_leaky_relu(hoisted_t + tf.matmul(z_prev, z_kernel))
-      hidden = tf.reshape(hidden, [-1, num_heads, self.hidden_units])
-      heads = tf.einsum('bkh,khz->kbz', hidden, out_k) + out_b[:, None, :]
-      mean, log_var = heads[0], heads[1]
-      if self.resq:
-        mean = mean + heads[2]
-      z = mean + scale_from_log_var(log_var) * eps_t
-      return z, mean, log_var
-
-    zeros = tf.zeros_like(noise[0])
-    z_0 = zeros if z_0 is None else z_0
-    z, mean, log_var = tf.scan(step, (hoisted, noise), (z_0, zeros, zeros))
-    return tuple(tf.transpose(v, [1, 0, 2]) for v in (z, mean, log_var))
+    z_0 = tf.zeros_like(noise[0]) if z_0 is None else z_0
+    chain = recurrences.gaussian_chain(hoisted, noise, z_0, tf.concat(z_kernels, axis=1),
+                                       out_k, out_b, self.resq)
+    return tuple(tf.transpose(v, [1, 0, 2]) for v in chain)
 
   def get_config(self):
     return {**super().get_config(), 'z_dim': self.z_dim, 'hidden_units': self.hidden_units,

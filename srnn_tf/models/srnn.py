@@ -179,7 +179,7 @@ class SRNN(SequenceModel):
     hidden = self.emission.hidden[0]
     return {'prior': self.transition.prior_net.hoist(d),
             'posterior': self.transition.posterior_net.hoist(a),
-            'emission': tf.matmul(d, hidden.kernel.value[:self.d_dim]) + hidden.bias.value,
+            'emission': layers.linear(d, hidden.kernel.value[:self.d_dim], hidden.bias.value),
             'x': features['x']}
 
   def particle_initial_state(self, batch_size, num_particles):
@@ -206,7 +206,7 @@ class SRNN(SequenceModel):
     z = mean_q + layers.scale_from_log_var(log_var_q) * noise
     hidden = self.emission.hidden[0]
     logits = self.emission.out(layers.clipped_leaky_relu(
-        inputs['emission'][:, None] + tf.matmul(z, hidden.kernel.value[self.d_dim:])))
+        inputs['emission'][:, None] + layers.linear(z, hidden.kernel.value[self.d_dim:])))
     return z, layers.importance_log_weight(inputs['x'], logits, z, (mean_p, log_var_p),
                                            (mean_q, log_var_q))
 

@@ -17,7 +17,7 @@ and KL after it.
 import keras
 import tensorflow as tf
 
-from srnn_tf import layers
+from srnn_tf import layers, recurrences
 from srnn_tf.midi import NUM_KEYS
 from srnn_tf.models.base import SequenceModel, standardize_features
 
@@ -84,7 +84,7 @@ class VRNN(SequenceModel):
     e = self.embed_units[-1]
     phi_x = self.phi_x(x)
     q_hoisted = self.posterior_net.hoist(phi_x)                     # [B, T, 2 * hidden]
-    gru_hoisted = tf.matmul(phi_x, self.gru_h.kernel.value[:e]) + self.gru_h.bias.value[0]
+    gru_hoisted = layers.linear(phi_x, self.gru_h.kernel.value[:e], self.gru_h.bias.value[0])
     q_h_kernel = self.posterior_net.z_kernel()                      # [H, 2 * hidden]
     out_k, out_b = self.posterior_net.out_kernels()
     gru_z_kernel = self.gru_h.kernel.value[e:]
@@ -96,8 +96,7 @@ class VRNN(SequenceModel):
       h_prev = carry[0]
       q_t, gru_t, eps_t = elems
       hidden = layers.clipped_leaky_relu(q_t + tf.matmul(h_prev, q_h_kernel))
-      hidden = tf.reshape(hidden, [-1, 2, self.hidden_units])
-      heads = tf.einsum('bkh,khz->kbz', hidden, out_k) + out_b[:, None, :]
+      heads = layers.multi_head(hidden, out_k, out_b)
       z = heads[0] + layers.scale_from_log_var(heads[1]) * eps_t
       phi_z = layers.clipped_leaky_relu(tf.matmul(z, phi_z_kernel) + phi_z_bias)
       h = self.gru_h.step(gru_t + tf.matmul(phi_z, gru_z_kernel), h_prev)
@@ -106,7 +105,7 @@ class VRNN(SequenceModel):
     batch = tf.shape(x)[0]
     h_0 = initial_state[0] if initial_state is not None else tf.zeros([batch, self.h_dim])
     zeros = tf.zeros([batch, self.z_dim])
-    h, z, mean, log_var = (time_major(v) for v in tf.scan(
+    h, z, mean, log_var = (time_major(v) for v in recurrences.time_scan(
         step, (time_major(q_hoisted), time_major(gru_hoisted), time_major(noise)),
         (h_0, zeros, zeros, zeros)))
     h_prev = tf.concat([h_0[:, None], h[:, :-1]], axis=1)
@@ -159,7 +158,7 @@ class VRNN(SequenceModel):
     e = self.embed_units[-1]
     phi_x = self.phi_x(features['x'])
     return {'posterior': self.posterior_net.hoist(phi_x),
-            'gru': tf.matmul(phi_x, self.gru_h.kernel.value[:e]) + self.gru_h.bias.value[0],
+            'gru': layers.linear(phi_x, self.gru_h.kernel.value[:e], self.gru_h.bias.value[0]),
             'x': features['x']}
 
   def particle_initial_state(self, batch_size, num_particles):
@@ -182,7 +181,7 @@ class VRNN(SequenceModel):
     logits = self.emission(tf.concat([phi_z, h_prev], -1))
     log_alpha = layers.importance_log_weight(inputs['x'], logits, z, (mean_p, log_var_p),
                                              (mean_q, log_var_q))
-    gru_in = inputs['gru'][:, None] + tf.matmul(phi_z, self.gru_h.kernel.value[e:])
+    gru_in = inputs['gru'][:, None] + layers.linear(phi_z, self.gru_h.kernel.value[e:])
     return self.gru_h.step(gru_in, h_prev), log_alpha
 
   def get_config(self):

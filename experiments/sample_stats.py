@@ -1,0 +1,138 @@
+"""Sample quality: music statistics of generated pieces against held-out data.
+
+    python -m experiments.sample_stats --runs=runs/jsb_srnn2016_srnn_z100_d300,\
+runs/jsb_srnn2016_vrnn_z100_d300,runs/jsb_srnn2016_rnn_d300 --dataset=jsb \
+--data_version=srnn2016
+
+Samples `--num_pieces` pieces of `--num_steps` frames from each run (seeded, from silence),
+computes the statistics of `srnn_tf.music_stats` (notes per frame, pitch range and
+histogram, pitch classes, note durations, repeated frames) for the samples and for the
+held-out split, and writes `<output>.md` (a table), `<output>.png` (one figure with the four
+histograms) and `<output>.json`. Distances are total-variation distances from the held-out
+histograms (0: identical, 1: disjoint).
+"""
+
+import json
+import os
+
+import numpy as np
+from absl import app
+from absl import flags
+
+from srnn_tf import music_stats
+from srnn_tf.data import registry
+
+_RUNS = flags.DEFINE_list('runs', None, 'Run directories (or .keras files) to sample from.',
+                          required=True)
+_DATASET = flags.DEFINE_string('dataset', 'jsb', 'Corpus of the held-out pieces.')
+_VERSION = flags.DEFINE_enum('data_version', 'srnn2016', registry.VERSIONS, 'Data version.')
+_SPLIT = flags.DEFINE_enum('split', 'test', ['valid', 'test'], 'Held-out split.')
+_DATA_DIR = flags.DEFINE_string('data_dir', None, 'Data directory.')
+_NUM_PIECES = flags.DEFINE_integer('num_pieces', 100, 'Pieces sampled per run.')
+_NUM_STEPS = flags.DEFINE_integer('num_steps', 128, 'Frames per sampled piece.')
+_SEED = flags.DEFINE_integer('seed', 0, 'Sampling seed.')
+_OUTPUT = flags.DEFINE_string('output', None,
+                              'Output path without extension (default: '
+                              'results/music/stats_<dataset>_<version>).')
+
+
+def label_of(run_path, config):
+  if config is None:
+    return os.path.basename(os.path.normpath(run_path))
+  if config.model != 'srnn':
+    return config.model.upper()
+  return 'SRNN' + ('' if (config.inference, config.resq) == ('smoothing', True)
+                   else f' ({config.inference}{", no Resq" if not config.resq else ""})')
+
+
+def collect(runs, held_out, num_pieces, num_steps, seed):
+  """{label: (RollStats, first-frame notes)} for the held-out pieces and every run."""
+  from srnn_tf import runs as runs_lib   # imports TensorFlow
+  results = {f'held-out ({_SPLIT.value})': (music_stats.roll_stats(held_out),
+                                            float(np.mean([r[0].sum() for r in held_out])))}
+  for path in runs:
+    model, config = runs_lib.load_run(path)
+    pieces = model.generate(num_steps, num_pieces, seed=(seed, 0)).numpy()
+    results[label_of(path, config)] = (music_stats.roll_stats(list(pieces)),
+                                       float(pieces[:, 0].sum(-1).mean()))
+  return results
+
+
+def markdown(results, title):
+  reference = next(iter(results.values()))[0]
+  lines = [f'# {title}', '',
+           'Statistics of sampled pieces against the held-out pieces. TV: total-variation '
+           'distance of a histogram from the held-out one (0 identical, 1 disjoint). '
+           '"1st frame": mean notes in the first frame.', '',
+           '| source | frames | notes/frame | silent | mean pitch (std) | range | '
+           'mean duration | repeated frames | 1st frame | TV polyphony | TV pitch | '
+           'TV pitch class | TV duration |',
+           '|---|---|---|---|---|---|---|---|---|---|---|---|---|']
+  for label, (stats, first) in results.items():
+    s, d = stats.summary(), music_stats.compare(stats, reference)
+    low, high = s['pitch_range'] or (0, 0)
+    lines.append(
+        f'| {label} | {stats.frames:,} | {s["notes_per_frame"]:.2f} | '
+        f'{100 * s["silent_frames"]:.1f}% | {s["mean_pitch"]:.1f} ({s["pitch_std"]:.1f}) | '
+        f'{low}-{high} | {s["mean_duration"]:.2f} | {100 * s["repetition"]:.1f}% | '
+        f'{first:.1f} | {d["tv_polyphony"]:.3f} | {d["tv_pitch"]:.3f} | '
+        f'{d["tv_pitch_class"]:.3f} | {d["tv_duration"]:.3f} |')
+  return '\n'.join(lines) + '\n'
+
+
+def figure(results, path, title):
+  from srnn_tf import plots   # noqa: F401  (selects the Agg backend)
+  import matplotlib.pyplot as plt
+  fig, axes = plt.subplots(2, 2, figsize=(13, 8))
+  width = 0.8 / len(results)
+  for i, (label, (stats, _)) in enumerate(results.items()):
+    style = dict(label=label, lw=2.5 if i == 0 else 1.5, color='k' if i == 0 else f'C{i}')
+    x = np.arange(music_stats.MAX_POLYPHONY + 1)
+    axes[0, 0].bar(x + (i - len(results) / 2 + 0.5) * width, stats.polyphony, width,
+                   color=style['color'], label=label)
+    axes[0, 1].plot(np.arange(88) + 21, stats.pitch, **style)
+    axes[1, 0].bar(np.arange(12) + (i - len(results) / 2 + 0.5) * width, stats.pitch_class,
+                   width, color=style['color'], label=label)
+    axes[1, 1].plot(np.arange(1, music_stats.MAX_DURATION + 1), stats.duration, **style)
+  axes[0, 0].set(title='notes per frame', xlabel=f'notes ({music_stats.MAX_POLYPHONY}: or more)',
+                 ylabel='fraction of frames')
+  axes[0, 1].set(title='pitch', xlabel='MIDI note', ylabel='fraction of note-frames')
+  axes[1, 0].set(title='pitch class', ylabel='fraction of note-frames')
+  axes[1, 0].set_xticks(range(12), music_stats.PITCH_CLASS_NAMES)
+  axes[1, 1].set(title='note duration', xlabel=f'frames ({music_stats.MAX_DURATION}: or more)',
+                 ylabel='fraction of notes', yscale='log')
+  axes[0, 0].legend()
+  fig.suptitle(title)
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+  plt.close(fig)
+
+
+def main(argv):
+  del argv
+  from srnn_tf.data import corpus as corpus_lib
+  corpus = corpus_lib.load_corpus(_DATASET.value, _VERSION.value, _DATA_DIR.value)
+  held_out = [np.asarray(r) for r in corpus.splits[_SPLIT.value]]
+  results = collect(_RUNS.value, held_out, _NUM_PIECES.value, _NUM_STEPS.value, _SEED.value)
+  output = _OUTPUT.value or os.path.join('results', 'music',
+                                         f'stats_{_DATASET.value}_{_VERSION.value}')
+  os.makedirs(os.path.dirname(output) or '.', exist_ok=True)
+  title = (f'{_DATASET.value} ({_VERSION.value}): {_NUM_PIECES.value} samples of '
+           f'{_NUM_STEPS.value} frames per model (seed {_SEED.value}) vs the {_SPLIT.value} '
+           'split')
+  with open(output + '.md', 'w') as f:
+    f.write(markdown(results, title))
+  figure(results, output + '.png', title)
+  with open(output + '.json', 'w') as f:
+    json.dump({label: {**stats.summary(), 'first_frame_notes': first, 'frames': stats.frames,
+                       **music_stats.compare(stats, next(iter(results.values()))[0]),
+                       'histograms': {k: getattr(stats, k).tolist() for k in
+                                      ('polyphony', 'pitch', 'pitch_class', 'duration')}}
+               for label, (stats, first) in results.items()}, f, indent=1)
+  print(markdown(results, title))
+  print(f'wrote {output}.md, .png, .json')
+  return 0
+
+
+if __name__ == '__main__':
+  app.run(main)

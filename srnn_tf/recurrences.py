@@ -1,0 +1,233 @@
+"""The recurrent loops of the SRNN with hand-written backward passes.
+
+Automatic differentiation of a loop over time stores every step's intermediate tensors on
+stacks and computes each step's weight gradients inside the backward loop: many tiny
+matmuls, each dominated by its fixed cost on CPU. Here the backward loops carry only the
+gradient of the recurrent state, with one small matmul per step; everything else is done for
+all time steps at once after (or before) the loop:
+
+- the gates / hidden activations are recomputed from the forward states in one large matmul;
+- the weight gradients are one large matmul each (`sum_t h_{t-1}^T dgates_t`);
+- the input gradients are elementwise over all steps.
+
+All tensors are time-major here (`[T, B, ...]`). `tests/test_srnn.py` checks values and
+gradients against a straightforward per-step implementation differentiated by TensorFlow.
+"""
+
+import tensorflow as tf
+
+# Loops over at most this many static time steps are unrolled into the graph; longer or
+# dynamic ones (whole pieces at evaluation) run as a tf.scan. 0: never unroll.
+MAX_UNROLL = 0
+
+_LEAK = 1.0 / 3.0
+_CLIP = 3.0
+VARIANCE_FLOOR = 1e-6
+
+
+def time_scan(step, elems, initializer, reverse=False):
+  """`tf.scan` over the leading (time) axis; unrolled when that axis is static and at most
+  `MAX_UNROLL` long. Same contract: `step(carry, elems_t) -> carry`, returns stacked carries.
+  """
+  flat = tf.nest.flatten(elems)
+  num_steps = flat[0].shape[0]
+  if num_steps is None or num_steps > MAX_UNROLL:
+    return tf.scan(step, elems, initializer, reverse=reverse)
+  per_step = [tf.unstack(e, num=num_steps) for e in flat]
+  order = range(num_steps - 1, -1, -1) if reverse else range(num_steps)
+  carry, outputs = initializer, [None] * num_steps
+  for t in order:
+    carry = step(carry, tf.nest.pack_sequence_as(elems, [e[t] for e in per_step]))
+    outputs[t] = carry
+  return tf.nest.map_structure(lambda *steps: tf.stack(steps), *outputs)
+
+
+def linear(x, kernel, bias=None):
+  """`x [..., I] @ kernel [I, O] (+ bias [O])` as one 2-D matmul.
+
+  `tf.matmul` on a `[B, T, I]` tensor becomes a broadcasting batched matmul, several times
+  slower on CPU (oneDNN) than the same product on `[B * T, I]`.
+  """
+  if x.shape.rank == 2:
+    y = tf.matmul(x, kernel)
+  else:
+    y = tf.reshape(tf.matmul(tf.reshape(x, [-1, x.shape[-1]]), kernel),
+                   tf.concat([tf.shape(x)[:-1], tf.shape(kernel)[-1:]], 0))
+  return y if bias is None else y + bias
+
+
+def _weight_grad(inputs, grads):
+  """`sum over all leading axes of inputs^T @ grads`: `[..., I]`, `[..., O]` -> `[I, O]`."""
+  return tf.matmul(tf.reshape(inputs, [-1, inputs.shape[-1]]),
+                   tf.reshape(grads, [-1, grads.shape[-1]]), transpose_a=True)
+
+
+def _shift(states, first, reverse):
+  """The state before each step: `first` then `states[:-1]` (the mirror image if reverse)."""
+  if reverse:
+    return tf.concat([states[1:], first[None]], 0)
+  return tf.concat([first[None], states[:-1]], 0)
+
+
+# -- GRU ---------------------------------------------------------------------------------------
+
+def _gru_gates(projected, recurrent):
+  """Update gate, reset gate, candidate and the candidate's recurrent part, all `[..., H]`."""
+  p_gates, p_candidate = tf.split(projected, [-1, recurrent.shape[-1] // 3], axis=-1)
+  r_gates, r_candidate = tf.split(recurrent, [-1, recurrent.shape[-1] // 3], axis=-1)
+  update, reset = tf.split(tf.sigmoid(p_gates + r_gates), 2, axis=-1)
+  candidate = tf.tanh(p_candidate + reset * r_candidate)
+  return update, reset, candidate, r_candidate
+
+
+def gru_step(projected_t, h_prev, kernel, bias):
+  """One GRU update (Keras `GRUCell(reset_after=True)` maths).
+
+  Args:
+    projected_t: the input part of the gates `x_t @ W + b_in`, `[..., 3H]` (update, reset,
+      candidate).
+    h_prev: `[..., H]`.
+    kernel, bias: the recurrent kernel `[H, 3H]` and bias `[3H]`.
+  """
+  update, _, candidate, _ = _gru_gates(projected_t, linear(h_prev, kernel, bias))
+  return candidate + update * (h_prev - candidate)
+
+
+def gru(projected, h_0, kernel, bias, keep, reverse=False):
+  """Runs a GRU over time.
+
+  Args:
+    projected: input part of the gates for every step, `[T, B, 3H]`.
+    h_0: the initial state `[B, H]`.
+    kernel, bias: recurrent kernel `[H, 3H]` and bias `[3H]`.
+    keep: `[T, B, 1]`, 1 where the step updates the state, 0 where it holds it (padding).
+    reverse: run from the last step to the first.
+
+  Returns:
+    States `[T, B, H]`, differentiable in all arguments but `keep`.
+  """
+
+  @tf.custom_gradient
+  def run(projected, h_0, kernel, bias):
+    def step(h_prev, elems):
+      p_t, keep_t = elems
+      return h_prev + keep_t * (gru_step(p_t, h_prev, kernel, bias) - h_prev)
+
+    states = time_scan(step, (projected, keep), h_0, reverse=reverse)
+
+    def grad(d_states):
+      h_prev = _shift(states, h_0, reverse)
+      update, reset, candidate, r_candidate = _gru_gates(projected, linear(h_prev, kernel, bias))
+      # d h_t = dh (1 - u) d c + dh (h_prev - c) d u + u d h_prev; per block of the gates'
+      # pre-activations, the factor that multiplies d h_t:
+      d_candidate = (1.0 - update) * (1.0 - tf.square(candidate))
+      coef_update = (h_prev - candidate) * update * (1.0 - update)
+      coef_reset = d_candidate * r_candidate * reset * (1.0 - reset)
+      coef_recurrent = tf.concat([coef_update, coef_reset, d_candidate * reset], -1)
+
+      def back(carry, elems):
+        dh_next = carry[0]            # from the step that read this state
+        d_up, keep_t, coef_t, update_t = elems
+        dh = d_up + dh_next
+        dh_step = keep_t * dh
+        d_rec = tf.tile(dh_step, [1, 3]) * coef_t
+        dh_prev = dh - dh_step + dh_step * update_t + tf.matmul(d_rec, kernel, transpose_b=True)
+        return dh_prev, dh_step
+
+      zeros = tf.zeros_like(h_0)
+      dh_prev, dh_step = time_scan(back, (d_states, keep, coef_recurrent, update),
+                                   (zeros, zeros), reverse=not reverse)
+      d_recurrent = tf.tile(dh_step, [1, 1, 3]) * coef_recurrent
+      d_projected = tf.concat([d_recurrent[..., :-dh_step.shape[-1]], dh_step * d_candidate], -1)
+      d_h0 = dh_prev[-1] if not reverse else dh_prev[0]
+      return (d_projected, d_h0, _weight_grad(h_prev, d_recurrent),
+              tf.reduce_sum(d_recurrent, [0, 1]))
+
+    return states, grad
+
+  return run(projected, h_0, kernel, bias)
+
+
+# -- the z chain -------------------------------------------------------------------------------
+
+def _activation(x):
+  """The paper's clipped very leaky ReLU and its derivative."""
+  leaky = tf.where(x > 0.0, x, _LEAK * x)
+  slope = tf.where(x > 0.0, 1.0, _LEAK) * tf.cast(tf.abs(leaky) <= _CLIP, x.dtype)
+  return tf.clip_by_value(leaky, -_CLIP, _CLIP), slope
+
+
+def gaussian_chain(hoisted, noise, z_0, z_kernel, out_kernels, out_biases, resq):
+  """Samples the chain `z_t = mu_t + sigma_t * eps_t`, each step's Gaussian an MLP of z_{t-1}.
+
+  Per step: `hidden = act(hoisted_t + z_{t-1} @ z_kernel)` `[B, K * H]` split into K heads;
+  head k is `hidden_k @ out_kernels[k] + out_biases[k]`; head 0 is the mean, head 1 the
+  log-variance, and with `resq` head 2 (the prior mean) is added to the mean.
+
+  Args:
+    hoisted: the context part of the first layers, `[T, B, K * H]` (bias included).
+    noise: standard normal `eps`, `[T, B, Z]`.
+    z_0: `[B, Z]`.
+    z_kernel: `[Z, K * H]`.
+    out_kernels, out_biases: K kernels `[H, Z]` and biases `[Z]`.
+    resq: whether head 2 exists and adds to the mean.
+
+  Returns:
+    `(z, mean, log_var)`, each `[T, B, Z]`, differentiable in every argument.
+  """
+  num_heads = len(out_kernels)
+  z_dim = z_0.shape[-1]
+
+  def heads_of(hidden, kernels, biases):
+    parts = tf.split(hidden, num_heads, axis=-1)
+    heads = [linear(h, k, b) for h, k, b in zip(parts, kernels, biases)]
+    mean = heads[0] + heads[2] if resq else heads[0]
+    return mean, heads[1]
+
+  @tf.custom_gradient
+  def run(hoisted, noise, z_0, z_kernel, *out_params):
+    kernels, biases = out_params[:num_heads], out_params[num_heads:]
+
+    def step(carry, elems):
+      hoisted_t, eps_t = elems
+      hidden, _ = _activation(hoisted_t + tf.matmul(carry[0], z_kernel))
+      mean, log_var = heads_of(hidden, kernels, biases)
+      return mean + tf.sqrt(tf.exp(log_var) + VARIANCE_FLOOR) * eps_t, mean, log_var
+
+    zeros = tf.zeros_like(z_0)
+    z, mean, log_var = time_scan(step, (hoisted, noise), (z_0, zeros, zeros))
+
+    def grad(dz_up, d_mean_up, d_log_var_up):
+      z_prev = _shift(z, z_0, reverse=False)
+      hidden, slope = _activation(hoisted + linear(z_prev, z_kernel))
+      variance = tf.exp(log_var)
+      scale = tf.sqrt(variance + VARIANCE_FLOOR)
+      coef_log_var = noise * variance / (2.0 * scale)          # d z / d log_var
+      # [d mean, d log_var] -> d hidden in one matmul: a block matrix of the heads' kernels.
+      blocks = [[kernels[0], tf.zeros_like(kernels[1])], [tf.zeros_like(kernels[0]), kernels[1]]]
+      if resq:
+        blocks.append([kernels[2], tf.zeros_like(kernels[2])])
+      back_kernel = tf.transpose(tf.concat([tf.concat(row, 1) for row in blocks], 0))
+
+      def back(carry, elems):
+        dz_next = carry[0]                     # via z_t's role as the next step's z_prev
+        dz_up_t, d_mean_t, d_log_var_t, coef_t, slope_t = elems
+        dz = dz_up_t + dz_next
+        d_heads = tf.concat([d_mean_t + dz, d_log_var_t + dz * coef_t], -1)
+        d_pre = tf.matmul(d_heads, back_kernel) * slope_t
+        return tf.matmul(d_pre, z_kernel, transpose_b=True), dz, d_heads, d_pre
+
+      zeros_heads = tf.zeros_like(tf.concat([z_0, z_0], -1))
+      dz_prev, dz, d_heads, d_pre = time_scan(
+          back, (dz_up, d_mean_up, d_log_var_up, coef_log_var, slope),
+          (zeros, zeros, zeros_heads, tf.zeros_like(hoisted[0])), reverse=True)
+      d_mean, d_log_var = d_heads[..., :z_dim], d_heads[..., z_dim:]
+      d_head = [d_mean, d_log_var] + ([d_mean] if resq else [])
+      parts = tf.split(hidden, num_heads, axis=-1)
+      d_kernels = [_weight_grad(h, d) for h, d in zip(parts, d_head)]
+      d_biases = [tf.reduce_sum(d, [0, 1]) for d in d_head]
+      return (d_pre, dz * scale, dz_prev[0], _weight_grad(z_prev, d_pre), *d_kernels, *d_biases)
+
+    return (z, mean, log_var), grad
+
+  return run(hoisted, noise, z_0, z_kernel, *out_kernels, *out_biases)
