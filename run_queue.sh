@@ -9,6 +9,10 @@ mkdir -p logs
 sweep --grid=paper --datasets=muse                                   # issue 3
 sweep --grid=baselines --datasets=jsb                                # issues 4, 5
 sweep --grid=paper --datasets=jsb --data_version=boulanger           # issue 3
+# Issue 3's diagnostic: is JSB's gap to the paper a matter of training time?
+.venv/bin/python train.py --dataset=jsb --data_version=srnn2016 --epochs=200 \
+  --lr_constant_epochs=150 --output_dir=runs/diag_jsb_srnn2016_200ep \
+  --results_dir="${RESULTS_DIR:-results/runs}" >> logs/diag_jsb_srnn2016_200ep.log 2>&1
 sweep --grid=z,d --datasets=jsb                                      # issue 8
 sweep --grid=paper --datasets=piano,nottingham,muse --data_version=boulanger
 sweep --grid=z,d --datasets=piano
