@@ -7,13 +7,14 @@ export TF_CPP_MIN_LOG_LEVEL=2
 sweep() { .venv/bin/python -m experiments.sweep --results_dir="${RESULTS_DIR:-results/runs}" "$@" >> logs/queue.log 2>&1; }
 mkdir -p logs
 sweep --grid=paper --datasets=muse                                   # issue 3
-sweep --grid=baselines --datasets=jsb                                # issues 4, 5
+sweep --grid=rnn,vrnn --datasets=jsb                                 # issues 4, 5
+sweep --grid=z,d --datasets=jsb                                      # issues 3, 8
+sweep --grid=ablations --datasets=jsb                                # issue 4
 sweep --grid=paper --datasets=jsb --data_version=boulanger           # issue 3
 # Issue 3's diagnostic: is JSB's gap to the paper a matter of training time?
 .venv/bin/python train.py --dataset=jsb --data_version=srnn2016 --epochs=200 \
   --lr_constant_epochs=150 --output_dir=runs/diag_jsb_srnn2016_200ep \
   --results_dir="${RESULTS_DIR:-results/runs}" >> logs/diag_jsb_srnn2016_200ep.log 2>&1
-sweep --grid=z,d --datasets=jsb                                      # issue 8
 sweep --grid=paper --datasets=piano,nottingham,muse --data_version=boulanger
 sweep --grid=z,d --datasets=piano
 sweep --grid=baselines --datasets=piano,nottingham,muse

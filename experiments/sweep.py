@@ -9,7 +9,9 @@ Grids (the report's and the paper's experiments):
   paper      SRNN (smoothing + Resq), z=100, d=300
   z          z in {2, 10, 25, 50, 100, 200} at d=300
   d          d in {50, 300, 500} at z=100
-  baselines  RNN, VRNN, SRNN filtering, SRNN without Resq (z=100, d=300)
+  rnn, vrnn  the baselines (d=300; VRNN z=100)
+  ablations  SRNN filtering, SRNN smoothing without Resq (z=100, d=300)
+  baselines  rnn + vrnn + ablations
 
 Each run is one `train.py` process writing `runs/<name>/` and copying its run JSON and history
 to `--results_dir`; its output goes to `logs/<name>.log`. A run counts as finished when its
@@ -29,7 +31,7 @@ from absl import flags
 
 from srnn_tf import configs
 
-_GRIDS = flags.DEFINE_list('grid', ['paper'], 'Grids to run: paper, z, d, baselines.')
+_GRIDS = flags.DEFINE_list('grid', ['paper'], 'Grids to run: paper, z, d, rnn, vrnn, ablations, baselines.')
 _DATASETS = flags.DEFINE_list('datasets', ['jsb', 'piano', 'nottingham', 'muse'],
                               'Corpora, in the order to run them.')
 _DATA_VERSION = flags.DEFINE_enum('data_version', 'srnn2016', ['srnn2016', 'boulanger'],
@@ -45,20 +47,22 @@ _EXTRA = flags.DEFINE_list('train_flags', [], 'Extra train.py flags for every ru
 
 Z_GRID = (2, 10, 25, 50, 100, 200)
 D_GRID = (50, 300, 500)
-BASELINES = ({'model': 'rnn'}, {'model': 'vrnn'}, {'inference': 'filtering'}, {'resq': False})
+GRIDS = {
+    'paper': [{}],
+    'z': [{'z_dim': z} for z in Z_GRID],
+    'd': [{'d_dim': d} for d in D_GRID],
+    'rnn': [{'model': 'rnn'}],
+    'vrnn': [{'model': 'vrnn'}],
+    'ablations': [{'inference': 'filtering'}, {'resq': False}],
+}
+GRIDS['baselines'] = GRIDS['rnn'] + GRIDS['vrnn'] + GRIDS['ablations']
 
 
 def grid_overrides(grid: str) -> list[dict]:
   """The config fields that vary over one grid (everything else: the paper preset)."""
-  if grid == 'paper':
-    return [{}]
-  if grid == 'z':
-    return [{'z_dim': z} for z in Z_GRID]
-  if grid == 'd':
-    return [{'d_dim': d} for d in D_GRID]
-  if grid == 'baselines':
-    return list(BASELINES)
-  raise ValueError(f'unknown grid {grid!r}; choose from paper, z, d, baselines')
+  if grid not in GRIDS:
+    raise ValueError(f'unknown grid {grid!r}; choose from {", ".join(GRIDS)}')
+  return GRIDS[grid]
 
 
 def _flag(name, value):
