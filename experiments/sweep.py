@@ -90,7 +90,7 @@ class Run:
     if os.path.exists(meta):
       with open(meta) as f:
         epoch = json.load(f).get('epoch', 0)   # epochs completed
-      return f'interrupted after epoch {epoch}/{self.config.epochs}'
+      return f'{epoch}/{self.config.epochs} epochs done'
     return 'not started'
 
 

@@ -1,0 +1,69 @@
+"""The sweep runner and the report builder, on fake run records (no training)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from experiments import sweep
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_plan_lists_each_distinct_run_once():
+  runs = sweep.plan(['z', 'd', 'paper'], ['jsb', 'piano'], 'srnn2016')
+  names = [r.name for r in runs]
+  assert len(names) == len(set(names)) == 2 * (len(sweep.Z_GRID) + len(sweep.D_GRID) - 1)
+  assert names[0] == 'jsb_srnn2016_srnn_z2_d300'
+  assert 'piano_srnn2016_srnn_z100_d500' in names
+  baselines = [r.name for r in sweep.plan(['baselines'], ['jsb'], 'boulanger')]
+  assert baselines == ['jsb_boulanger_rnn_d300', 'jsb_boulanger_vrnn_z100_d300',
+                       'jsb_boulanger_srnn_filtering_z100_d300',
+                       'jsb_boulanger_srnn_smoothing_noresq_z100_d300']
+  with pytest.raises(ValueError, match='unknown grid'):
+    sweep.plan(['q'], ['jsb'], 'srnn2016')
+
+
+def _fake_run(runs_dir, results_dir, name, elbo, epochs_done=None):
+  os.makedirs(os.path.join(runs_dir, name, 'backup'), exist_ok=True)
+  if epochs_done is not None:
+    with open(os.path.join(runs_dir, name, 'backup', 'training_metadata.json'), 'w') as f:
+      json.dump({'epoch': epochs_done, 'batch': 0}, f)
+    return
+  record = {'config': {}, 'test': {'elbo_per_step': elbo, 'recon_per_step': -elbo - 1},
+            'test_leaky_first_frame': {'elbo_per_step': elbo + 0.1}}
+  for path in (os.path.join(runs_dir, name, 'run.json'),
+               os.path.join(results_dir, f'{name}.json')):
+    with open(path, 'w') as f:
+      json.dump(record, f)
+  with open(os.path.join(results_dir, f'{name}.history.csv'), 'w') as f:
+    f.write('epoch,elbo,val_elbo\n' + ''.join(f'{e},{elbo - 1 / (e + 1)},{elbo - 2 / (e + 1)}\n'
+                                              for e in range(5)))
+
+
+def test_dry_run_and_report_from_fake_runs(tmp_path):
+  runs_dir, results_dir = tmp_path / 'runs', tmp_path / 'results'
+  results_dir.mkdir()
+  _fake_run(runs_dir, results_dir, 'jsb_srnn2016_srnn_z10_d300', -4.9876)
+  _fake_run(runs_dir, results_dir, 'jsb_srnn2016_srnn_z100_d300', -5.4321)
+  _fake_run(runs_dir, results_dir, 'jsb_srnn2016_srnn_z2_d300', None, epochs_done=7)
+  common = [f'--runs_dir={runs_dir}', f'--results_dir={results_dir}', '--datasets=jsb']
+  listing = subprocess.run([sys.executable, '-m', 'experiments.sweep', '--grid=z,d',
+                            '--dry_run', *common], cwd=ROOT, capture_output=True, text=True)
+  assert listing.returncode == 0, listing.stderr
+  assert 'jsb_srnn2016_srnn_z2_d300                     7/50 epochs done' in listing.stdout
+  assert 'finished, test ELBO/step -4.988' in listing.stdout
+  assert '8 runs, 2 finished, 6 to run.' in listing.stdout
+  report = tmp_path / 'REPORT.md'
+  built = subprocess.run([sys.executable, '-m', 'experiments.make_report', *common,
+                          f'--output={report}', f'--figures_dir={tmp_path / "fig"}',
+                          '--noreconstructions'], cwd=ROOT, capture_output=True, text=True)
+  assert built.returncode == 0, built.stderr
+  text = report.read_text()
+  assert '| 10 | -4.988 (-4.888) / -4.819 |' in text
+  assert '| 2 | _7/50 epochs done_ / -4.866 |' in text
+  assert '| JSB | z=10: -4.988 (-4.888) | z=10: -4.819 |' in text
+  assert (tmp_path / 'fig' / 'elbo_curves.png').stat().st_size > 10_000
+  assert (tmp_path / 'fig' / 'cross_entropy.png').stat().st_size > 10_000
