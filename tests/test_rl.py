@@ -1,0 +1,137 @@
+"""RL tuning: the policy's log-probability, the policy-gradient estimator, KL control, rewards."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from srnn_tf import layers
+from srnn_tf.models import SRNN
+from srnn_tf.rl import policy, rewards, tuning
+
+tfd = tfp.distributions
+
+
+def small_srnn(seed=0):
+  keras.utils.set_random_seed(seed)
+  m = SRNN(z_dim=3, d_dim=8, a_dim=8, hidden_units=9, embed_units=(7,))
+  m.build()
+  return m
+
+
+def test_trajectory_log_prob_is_the_sum_of_per_step_log_probs():
+  model = small_srnn()
+  x, z = policy.sample_trajectories(model, 10, 4, seed=(3, 4))
+  fast = policy.trajectory_log_prob(model, x, z).numpy()
+  # Independently: step by step, with TFP distributions built here.
+  d = tf.zeros([4, 8])
+  z_prev, x_prev = tf.zeros([4, 3]), tf.zeros([4, 88])
+  for t in range(10):
+    d = model.gru_d.step(model.gru_d.project(model.embed(x_prev)), d)
+    mean, log_var = model.transition.prior(d, z_prev)
+    prior = tfd.Normal(mean, tf.sqrt(tf.exp(log_var) + 1e-6))
+    logits = model.emission(tf.concat([d, z[:, t]], -1))
+    expected = (tf.reduce_sum(prior.log_prob(z[:, t]), -1)
+                + tf.reduce_sum(tfd.Bernoulli(logits=logits).log_prob(x[:, t]), -1))
+    np.testing.assert_allclose(fast[:, t], expected.numpy(), rtol=1e-5, atol=1e-4)
+    z_prev, x_prev = z[:, t], x[:, t]
+  assert set(np.unique(x.numpy())) <= {0.0, 1.0}
+
+
+def test_policy_gradient_is_unbiased_on_a_toy_problem():
+  # Policy: T independent frames of K Bernoulli keys with logits theta; reward c . x_t per
+  # frame. E[sum_t r_t] = T c . sigmoid(theta), so the gradient is T c sigmoid'(theta).
+  k, steps, batch, repeats = 5, 3, 2000, 40
+  theta = tf.Variable(np.linspace(-1.0, 1.0, k), dtype=tf.float32)
+  c = tf.constant([1.0, -2.0, 0.5, 3.0, 0.0])
+  estimates = []
+  for r in range(repeats):
+    x = tf.cast(tf.random.stateless_uniform([batch, steps, k], seed=[r, 0])
+                < tf.sigmoid(theta), tf.float32)
+    reward = tf.reduce_sum(x * c, -1)                          # [B, T]
+    with tf.GradientTape() as tape:
+      log_probs = tf.reduce_sum(tfd.Bernoulli(logits=theta).log_prob(x), -1)
+      returns = policy.rewards_to_go(reward)
+      loss = policy.surrogate_loss(log_probs, returns - 0.7)   # any constant baseline
+    estimates.append(-tape.gradient(loss, theta).numpy())
+  estimates = np.array(estimates)
+  s = tf.sigmoid(theta).numpy()
+  exact = steps * c.numpy() * s * (1 - s)
+  se = estimates.std(0, ddof=1) / np.sqrt(repeats)
+  assert np.all(np.abs(estimates.mean(0) - exact) < 4 * se + 1e-6), (estimates.mean(0), exact)
+
+
+def _kl_after_tuning(beta, iterations=12):
+  model, pretrained = small_srnn(), small_srnn()
+  reward = rewards.MusicReward(rewards.scale(0), (1, 3), {'in_key': 1.0, 'polyphony': 1.0})
+  config = tuning.TuneConfig(beta=beta, iterations=iterations, batch_size=16, num_steps=12,
+                             learning_rate=3e-3)
+  tuner = tuning.Tuner(model, pretrained, reward, config)
+  for i in range(iterations):
+    tuner.iteration(i)
+  x, z = policy.sample_trajectories(model, 12, 256, seed=(99, 0))
+  kl = policy.trajectory_log_prob(model, x, z) - policy.trajectory_log_prob(pretrained, x, z)
+  return float(tf.reduce_mean(tf.reduce_sum(kl, 1)))
+
+
+def test_large_beta_keeps_the_tuned_model_at_the_pretrained_one():
+  free, controlled = _kl_after_tuning(0.0), _kl_after_tuning(100.0)
+  assert free > 1.0                       # the reward alone moves the policy away
+  assert controlled < 0.25 * free, (controlled, free)
+
+
+def test_tuner_refuses_a_model_without_a_latent_prior():
+  from srnn_tf.models import RNN
+  rnn = RNN(d_dim=8, hidden_units=9, embed_units=(7,))
+  rnn.build()
+  with pytest.raises(ValueError, match='SRNN'):
+    tuning.Tuner(rnn, rnn, None, tuning.TuneConfig())
+
+
+def roll_of(frames):
+  roll = np.zeros((len(frames), 88), np.uint8)
+  for t, notes in enumerate(frames):
+    roll[t, [n - 21 for n in notes]] = 1
+  return roll
+
+
+def test_in_key():
+  c_major = rewards.scale(0)
+  roll = roll_of([{60, 64, 67}, {66}, {60, 61}, set()])
+  np.testing.assert_allclose(rewards.in_key(roll, c_major), [1.0, -1.0, 0.0, 0.0])
+
+
+def test_consonance():
+  roll = roll_of([{60, 64, 67}, {60, 61}, {60, 66, 72}, {60}])
+  # C-E-G: all consonant; C-C#: a second; C-F#-C: tritone, tritone, octave -> (1 - 2) / 3.
+  np.testing.assert_allclose(rewards.consonance(roll), [1.0, -1.0, -1 / 3, 0.0])
+
+
+def test_repetition_penalises_frames_held_too_long():
+  roll = roll_of([{60}] * 11 + [{62}])
+  values = rewards.repetition(roll, max_repeat=8)
+  np.testing.assert_array_equal(values, [0] * 8 + [-1, -1, -1] + [0])
+
+
+def test_polyphony_range():
+  roll = roll_of([set(), {60}, {60, 64, 67, 72}, set(range(60, 66))])
+  np.testing.assert_array_equal(rewards.polyphony(roll, 1, 4), [-1, 0, 0, -1])
+
+
+def test_parallel_fifths_and_octaves_in_the_outer_voices():
+  roll = roll_of([{48, 55}, {50, 57},          # C-G to D-A, both up: parallel fifths
+                  {50, 62}, {48, 60},          # into an octave, both down: parallel octaves
+                  {48, 64}, {50, 62}])         # contrary motion
+  np.testing.assert_array_equal(rewards.parallel_motion(roll), [0, -1, 0, -1, 0, 0])
+
+
+def test_estimate_key_and_weighted_total():
+  g_major = np.zeros(12)
+  g_major[[7, 9, 11, 0, 2, 4, 6]] = [5, 2, 3, 2, 4, 2, 3]
+  name, classes = rewards.estimate_key(g_major)
+  assert name == 'G major' and 6 in classes and 5 not in classes
+  reward = rewards.MusicReward(rewards.scale(0), (1, 4), {'in_key': 2.0, 'consonance': 0.5})
+  total, terms = reward([roll_of([{60, 64, 67}, {60, 61}])])
+  np.testing.assert_allclose(total[0], [2.0 * 1 + 0.5 * 1, 2.0 * 0 + 0.5 * -1])
+  assert set(terms) == set(rewards.REWARDS)

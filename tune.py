@@ -1,0 +1,140 @@
+"""Reinforcement-learning tuning of a trained SRNN for music (Jaques et al. 2016, polyphonic).
+
+    python tune.py --run=runs/jsb_srnn2016_srnn_z100_d300 --beta=0.1
+
+The SRNN's generative model is the policy; REINFORCE with reward-to-go and a running
+baseline maximises music-theory rewards (srnn_tf/rl/rewards.py, weighted by the --w_* flags)
+minus `beta` times the KL to the pre-trained model (KL control). Writes a run directory in the
+training format (model.keras, saved_model/, config.json, run.json, history.csv, tensorboard/),
+so generate.py, eval.py and the export work on it; checkpoints every --checkpoint_every
+iterations and resumes from the last one when rerun. At the end it compares the pre-trained
+and the tuned model (rewards, test ELBO, sample statistics; tuning.md) and writes example MIDI
+files and piano rolls of both under <output_dir>/examples/.
+"""
+
+import csv
+import dataclasses
+import json
+import os
+import sys
+
+from absl import app
+from absl import flags
+
+from srnn_tf.rl import rewards as rewards_lib
+
+_DEFAULT = None
+_RUN = flags.DEFINE_string('run', None, 'The pre-trained SRNN run (directory or .keras).',
+                           required=True)
+_OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Default: <run>_tuned_beta<beta>.')
+_RESULTS_DIR = flags.DEFINE_string('results_dir', 'results/runs',
+                                   'Where run.json, history.csv and tuning.md are copied.')
+_DATA_DIR = flags.DEFINE_string('data_dir', None, 'Data directory (default: the run\'s).')
+_BETA = flags.DEFINE_float('beta', 0.1, 'KL-control weight (reward nats per nat of KL).')
+_ITERATIONS = flags.DEFINE_integer('iterations', 300, 'Policy-gradient iterations.')
+_BATCH = flags.DEFINE_integer('batch_size', 32, 'Pieces sampled per iteration.')
+_STEPS = flags.DEFINE_integer('num_steps', 64, 'Frames per sampled piece.')
+_LR = flags.DEFINE_float('learning_rate', 1e-4, 'Adam learning rate.')
+_SEED = flags.DEFINE_integer('seed', 0, 'Sampling seed.')
+_EVERY = flags.DEFINE_integer('checkpoint_every', 25, 'Iterations between checkpoints.')
+_EVAL_PIECES = flags.DEFINE_integer('eval_pieces', 200, 'Samples per model in the comparison.')
+_MAX_REPEAT = flags.DEFINE_integer('max_repeat', 8, 'Frames a frame may repeat unpenalised.')
+_WEIGHTS = {name: flags.DEFINE_float(f'w_{name}', 1.0, f'Weight of the {name} reward.')
+            for name in rewards_lib.REWARDS}
+
+
+def main(argv):
+  del argv
+  import numpy as np
+  import tensorflow as tf
+  from tqdm import tqdm
+  from srnn_tf import runs, training
+  from srnn_tf.data import corpus as corpus_lib
+  from srnn_tf.rl import tuning
+
+  config = tuning.TuneConfig(
+      beta=_BETA.value, iterations=_ITERATIONS.value, batch_size=_BATCH.value,
+      num_steps=_STEPS.value, learning_rate=_LR.value, seed=_SEED.value,
+      weights={k: f.value for k, f in _WEIGHTS.items()}, max_repeat=_MAX_REPEAT.value,
+      checkpoint_every=_EVERY.value)
+  run_dir = runs.run_dir(_RUN.value)
+  workdir = _OUTPUT_DIR.value or (os.path.normpath(run_dir) + f'_tuned_beta{config.beta:g}')
+  os.makedirs(workdir, exist_ok=True)
+  if os.path.exists(os.path.join(workdir, 'run.json')):
+    print(f'{workdir} already finished; delete it to tune again.')
+    return 0
+  training.set_threads(1, 2)
+  model, run_config = runs.load_run(_RUN.value)
+  pretrained, _ = runs.load_run(_RUN.value)
+  pretrained.trainable = False
+  corpus = corpus_lib.load_corpus(run_config.dataset, run_config.data_version,
+                                  _DATA_DIR.value or run_config.data_dir)
+  reward = rewards_lib.MusicReward.from_corpus(corpus.splits['train'], config.weights,
+                                               config.max_repeat)
+  try:
+    tuner = tuning.Tuner(model, pretrained, reward, config)
+  except ValueError as e:
+    print(f'error: {_RUN.value}: {e}', file=sys.stderr)
+    return 1
+
+  checkpoint = tf.train.Checkpoint(model=model, optimizer=tuner.optimizer,
+                                   baseline=tuner.baseline, step=tuner.step)
+  manager = tf.train.CheckpointManager(checkpoint, os.path.join(workdir, 'checkpoints'), 2)
+  if manager.latest_checkpoint:
+    checkpoint.restore(manager.latest_checkpoint)
+    print(f'resuming from iteration {int(tuner.step)}')
+  with open(os.path.join(workdir, 'tune_config.json'), 'w') as f:
+    json.dump({**dataclasses.asdict(config), 'pretrained': run_dir,
+               'key': sorted(reward.key), 'polyphony_range': reward.polyphony_range}, f, indent=2)
+  writer = tf.summary.create_file_writer(os.path.join(workdir, 'tensorboard'))
+  history_path = os.path.join(workdir, 'history.csv')
+  start = int(tuner.step)
+  if start == 0 and os.path.exists(history_path):
+    os.remove(history_path)   # a history without a checkpoint is from a run that never saved
+  history_rows = []
+  bar = tqdm(range(start, config.iterations), initial=start, total=config.iterations,
+             desc='tuning', unit='it')
+  for i in bar:
+    try:
+      logs = tuner.iteration(i)
+    except training.NonFiniteLossError as e:
+      print(f'error: {e}', file=sys.stderr)
+      return 1
+    bar.set_postfix(reward=f'{logs["reward"]:.3f}', kl=f'{logs["kl"]:.3f}')
+    with writer.as_default(step=i):
+      for k, v in logs.items():
+        tf.summary.scalar(k, v)
+    history_rows.append({'iteration': i, **logs})
+    if (i + 1) % config.checkpoint_every == 0 or i + 1 == config.iterations:
+      new_file = not os.path.exists(history_path)
+      with open(history_path, 'a', newline='') as f:
+        writer_csv = csv.DictWriter(f, fieldnames=list(history_rows[0]))
+        if new_file:
+          writer_csv.writeheader()
+        writer_csv.writerows(history_rows)
+      history_rows = []
+      manager.save()
+  if not training.weights_are_finite(model):
+    print('error: tuning ended with non-finite weights; nothing saved', file=sys.stderr)
+    return 1
+
+  result, rolls = tuning.compare(pretrained, model, reward, corpus, _EVAL_PIECES.value,
+                                 config.num_steps, config.seed)
+  name = os.path.basename(os.path.normpath(workdir))
+  text = tuning.comparison_markdown(result, f'RL tuning of {os.path.basename(run_dir)}, '
+                                    f'beta={config.beta:g}, {config.iterations} iterations')
+  with open(os.path.join(workdir, 'tuning.md'), 'w') as f:
+    f.write(text)
+  tuning.write_examples(rolls, os.path.join(workdir, 'examples'))
+  summary = {'tune_config': dataclasses.asdict(config), 'pretrained': run_dir,
+             'comparison': result,
+             'test': {'elbo_per_step': result['tuned']['test_elbo_per_step']}}
+  tuning.save_tuned_run(model, run_config, workdir, summary)
+  if _RESULTS_DIR.value:
+    tuning.copy_results(workdir, _RESULTS_DIR.value, name)
+  print(text)
+  return 0
+
+
+if __name__ == '__main__':
+  app.run(main)
