@@ -62,7 +62,7 @@ def test_policy_gradient_is_unbiased_on_a_toy_problem():
   assert np.all(np.abs(estimates.mean(0) - exact) < 4 * se + 1e-6), (estimates.mean(0), exact)
 
 
-def _kl_after_tuning(beta, iterations=12):
+def _kl_after_tuning(beta, iterations=24):
   model, pretrained = small_srnn(), small_srnn()
   reward = rewards.MusicReward(rewards.scale(0), (1, 3), {'in_key': 1.0, 'polyphony': 1.0})
   config = tuning.TuneConfig(beta=beta, iterations=iterations, batch_size=16, num_steps=12,
@@ -77,7 +77,7 @@ def _kl_after_tuning(beta, iterations=12):
 
 def test_large_beta_keeps_the_tuned_model_at_the_pretrained_one():
   free, controlled = _kl_after_tuning(0.0), _kl_after_tuning(100.0)
-  assert free > 1.0                       # the reward alone moves the policy away
+  assert free > 1.0                       # the reward alone moves the policy away (1.7 seen)
   assert controlled < 0.25 * free, (controlled, free)
 
 
