@@ -1,6 +1,6 @@
 """Reinforcement-learning tuning of a trained SRNN for music (Jaques et al. 2016, polyphonic).
 
-    python tune.py --run=runs/jsb_srnn2016_srnn_z100_d300 --beta=0.1
+    python tune.py --run=runs/jsb_srnn2016_srnn_z100_d300 --beta=2
 
 The SRNN's generative model is the policy; REINFORCE with reward-to-go and a running
 baseline maximises music-theory rewards (srnn_tf/rl/rewards.py, weighted by the --w_* flags)
@@ -30,11 +30,11 @@ _OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Default: <run>_tuned_beta
 _RESULTS_DIR = flags.DEFINE_string('results_dir', 'results/runs',
                                    'Where run.json, history.csv and tuning.md are copied.')
 _DATA_DIR = flags.DEFINE_string('data_dir', None, 'Data directory (default: the run\'s).')
-_BETA = flags.DEFINE_float('beta', 0.1, 'KL-control weight (reward nats per nat of KL).')
-_ITERATIONS = flags.DEFINE_integer('iterations', 300, 'Policy-gradient iterations.')
+_BETA = flags.DEFINE_float('beta', 2.0, 'KL-control weight (reward nats per nat of KL).')
+_ITERATIONS = flags.DEFINE_integer('iterations', 150, 'Policy-gradient iterations.')
 _BATCH = flags.DEFINE_integer('batch_size', 32, 'Pieces sampled per iteration.')
 _STEPS = flags.DEFINE_integer('num_steps', 64, 'Frames per sampled piece.')
-_LR = flags.DEFINE_float('learning_rate', 1e-4, 'Adam learning rate.')
+_LR = flags.DEFINE_float('learning_rate', 3e-5, 'Adam learning rate.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Sampling seed.')
 _EVERY = flags.DEFINE_integer('checkpoint_every', 25, 'Iterations between checkpoints.')
 _EVAL_PIECES = flags.DEFINE_integer('eval_pieces', 200, 'Samples per model in the comparison.')

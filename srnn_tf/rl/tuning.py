@@ -16,11 +16,11 @@ from srnn_tf.training import NonFiniteLossError
 
 @dataclasses.dataclass
 class TuneConfig:
-  beta: float = 0.1               # KL-control weight, nats of reward per nat of KL
-  iterations: int = 300
+  beta: float = 2.0               # KL-control weight, nats of reward per nat of KL
+  iterations: int = 150
   batch_size: int = 32            # sampled pieces per iteration
   num_steps: int = 64             # frames per sampled piece
-  learning_rate: float = 1e-4
+  learning_rate: float = 3e-5
   clip_norm: float = 1.0
   baseline_decay: float = 0.9     # running per-step baseline b_t
   weights: dict = dataclasses.field(default_factory=lambda: {
