@@ -145,7 +145,8 @@ def gru(projected, h_0, kernel, bias, keep, reverse=False):
 
     return states, grad
 
-  return run(projected, h_0, kernel, bias)
+  # Tensors, not variables, go in: a custom gradient must not read variables itself.
+  return run(*map(tf.convert_to_tensor, (projected, h_0, kernel, bias)))
 
 
 # -- the z chain -------------------------------------------------------------------------------
@@ -230,4 +231,5 @@ def gaussian_chain(hoisted, noise, z_0, z_kernel, out_kernels, out_biases, resq)
 
     return (z, mean, log_var), grad
 
-  return run(hoisted, noise, z_0, z_kernel, *out_kernels, *out_biases)
+  return run(*map(tf.convert_to_tensor, (hoisted, noise, z_0, z_kernel, *out_kernels,
+                                          *out_biases)))
