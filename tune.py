@@ -23,7 +23,6 @@ from absl import flags
 
 from srnn_tf.rl import rewards as rewards_lib
 
-_DEFAULT = None
 _RUN = flags.DEFINE_string('run', None, 'The pre-trained SRNN run (directory or .keras).',
                            required=True)
 _OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Default: <run>_tuned_beta<beta>.')

@@ -19,18 +19,11 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from srnn_tf import recurrences
-from srnn_tf.recurrences import linear  # noqa: F401  (part of this module's API)
+from srnn_tf.recurrences import linear, multi_head  # noqa: F401  (part of this module's API)
 
 tfd = tfp.distributions
 
 VARIANCE_FLOOR = recurrences.VARIANCE_FLOOR
-
-def multi_head(hidden, kernels, biases):
-  """Per-head output layers: `hidden` `[..., K * H]` split into K heads, head `k` times
-  `kernels[k]` `[H, Z]` plus `biases[k]`. Returns a list of K `[..., Z]` tensors."""
-  parts = tf.split(hidden, len(kernels), axis=-1)
-  return [linear(h, k, b) for h, k, b in zip(parts, kernels, biases)]
-
 
 def clipped_leaky_relu(x):
   """The paper's "clipped very leaky ReLU": slope 1/3 below 0, clipped to [-3, 3]."""

@@ -16,30 +16,9 @@ gradients against a straightforward per-step implementation differentiated by Te
 
 import tensorflow as tf
 
-# Loops over at most this many static time steps are unrolled into the graph; longer or
-# dynamic ones (whole pieces at evaluation) run as a tf.scan. 0: never unroll.
-MAX_UNROLL = 0
-
 _LEAK = 1.0 / 3.0
 _CLIP = 3.0
 VARIANCE_FLOOR = 1e-6
-
-
-def time_scan(step, elems, initializer, reverse=False):
-  """`tf.scan` over the leading (time) axis; unrolled when that axis is static and at most
-  `MAX_UNROLL` long. Same contract: `step(carry, elems_t) -> carry`, returns stacked carries.
-  """
-  flat = tf.nest.flatten(elems)
-  num_steps = flat[0].shape[0]
-  if num_steps is None or num_steps > MAX_UNROLL:
-    return tf.scan(step, elems, initializer, reverse=reverse)
-  per_step = [tf.unstack(e, num=num_steps) for e in flat]
-  order = range(num_steps - 1, -1, -1) if reverse else range(num_steps)
-  carry, outputs = initializer, [None] * num_steps
-  for t in order:
-    carry = step(carry, tf.nest.pack_sequence_as(elems, [e[t] for e in per_step]))
-    outputs[t] = carry
-  return tf.nest.map_structure(lambda *steps: tf.stack(steps), *outputs)
 
 
 def linear(x, kernel, bias=None):
@@ -54,6 +33,13 @@ def linear(x, kernel, bias=None):
     y = tf.reshape(tf.matmul(tf.reshape(x, [-1, x.shape[-1]]), kernel),
                    tf.concat([tf.shape(x)[:-1], tf.shape(kernel)[-1:]], 0))
   return y if bias is None else y + bias
+
+
+def multi_head(hidden, kernels, biases):
+  """Per-head output layers: `hidden` `[..., K * H]` split into K heads, head `k` times
+  `kernels[k]` `[H, Z]` plus `biases[k]`. Returns a list of K `[..., Z]` tensors."""
+  parts = tf.split(hidden, len(kernels), axis=-1)
+  return [linear(h, k, b) for h, k, b in zip(parts, kernels, biases)]
 
 
 def _weight_grad(inputs, grads):
@@ -113,7 +99,7 @@ def gru(projected, h_0, kernel, bias, keep, reverse=False):
       p_t, keep_t = elems
       return h_prev + keep_t * (gru_step(p_t, h_prev, kernel, bias) - h_prev)
 
-    states = time_scan(step, (projected, keep), h_0, reverse=reverse)
+    states = tf.scan(step, (projected, keep), h_0, reverse=reverse)
 
     def grad(d_states):
       h_prev = _shift(states, h_0, reverse)
@@ -135,7 +121,7 @@ def gru(projected, h_0, kernel, bias, keep, reverse=False):
         return dh_prev, dh_step
 
       zeros = tf.zeros_like(h_0)
-      dh_prev, dh_step = time_scan(back, (d_states, keep, coef_recurrent, update),
+      dh_prev, dh_step = tf.scan(back, (d_states, keep, coef_recurrent, update),
                                    (zeros, zeros), reverse=not reverse)
       d_recurrent = tf.tile(dh_step, [1, 1, 3]) * coef_recurrent
       d_projected = tf.concat([d_recurrent[..., :-dh_step.shape[-1]], dh_step * d_candidate], -1)
@@ -180,10 +166,8 @@ def gaussian_chain(hoisted, noise, z_0, z_kernel, out_kernels, out_biases, resq)
   z_dim = z_0.shape[-1]
 
   def heads_of(hidden, kernels, biases):
-    parts = tf.split(hidden, num_heads, axis=-1)
-    heads = [linear(h, k, b) for h, k, b in zip(parts, kernels, biases)]
-    mean = heads[0] + heads[2] if resq else heads[0]
-    return mean, heads[1]
+    heads = multi_head(hidden, kernels, biases)
+    return (heads[0] + heads[2] if resq else heads[0]), heads[1]
 
   @tf.custom_gradient
   def run(hoisted, noise, z_0, z_kernel, *out_params):
@@ -196,7 +180,7 @@ def gaussian_chain(hoisted, noise, z_0, z_kernel, out_kernels, out_biases, resq)
       return mean + tf.sqrt(tf.exp(log_var) + VARIANCE_FLOOR) * eps_t, mean, log_var
 
     zeros = tf.zeros_like(z_0)
-    z, mean, log_var = time_scan(step, (hoisted, noise), (z_0, zeros, zeros))
+    z, mean, log_var = tf.scan(step, (hoisted, noise), (z_0, zeros, zeros))
 
     def grad(dz_up, d_mean_up, d_log_var_up):
       z_prev = _shift(z, z_0, reverse=False)
@@ -219,7 +203,7 @@ def gaussian_chain(hoisted, noise, z_0, z_kernel, out_kernels, out_biases, resq)
         return tf.matmul(d_pre, z_kernel, transpose_b=True), dz, d_heads, d_pre
 
       zeros_heads = tf.zeros_like(tf.concat([z_0, z_0], -1))
-      dz_prev, dz, d_heads, d_pre = time_scan(
+      dz_prev, dz, d_heads, d_pre = tf.scan(
           back, (dz_up, d_mean_up, d_log_var_up, coef_log_var, slope),
           (zeros, zeros, zeros_heads, tf.zeros_like(hoisted[0])), reverse=True)
       d_mean, d_log_var = d_heads[..., :z_dim], d_heads[..., z_dim:]

@@ -6,7 +6,6 @@ import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from srnn_tf import layers
 from srnn_tf.models import SRNN
 from srnn_tf.rl import policy, rewards, tuning
 

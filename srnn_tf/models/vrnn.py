@@ -17,7 +17,7 @@ and KL after it.
 import keras
 import tensorflow as tf
 
-from srnn_tf import layers, recurrences
+from srnn_tf import layers
 from srnn_tf.midi import NUM_KEYS
 from srnn_tf.models.base import SequenceModel, standardize_features
 
@@ -105,7 +105,7 @@ class VRNN(SequenceModel):
     batch = tf.shape(x)[0]
     h_0 = initial_state[0] if initial_state is not None else tf.zeros([batch, self.h_dim])
     zeros = tf.zeros([batch, self.z_dim])
-    h, z, mean, log_var = (time_major(v) for v in recurrences.time_scan(
+    h, z, mean, log_var = (time_major(v) for v in tf.scan(
         step, (time_major(q_hoisted), time_major(gru_hoisted), time_major(noise)),
         (h_0, zeros, zeros, zeros)))
     h_prev = tf.concat([h_0[:, None], h[:, :-1]], axis=1)
