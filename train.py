@@ -69,6 +69,9 @@ flags.DEFINE_float('clip_norm', _DEFAULT.clip_norm, 'Rescale gradients to this t
 flags.DEFINE_float('clip_value', _DEFAULT.clip_value, 'Then clip each element to +-this.')
 flags.DEFINE_integer('seed', _DEFAULT.seed, 'Random seed (weights, noise, data order).')
 flags.DEFINE_integer('validation_freq', _DEFAULT.validation_freq, 'Validate every N epochs.')
+flags.DEFINE_bool('monitor_test', _DEFAULT.monitor_test,
+                  'Also evaluate the test ELBO per step after every epoch and log it with the '
+                  "epoch's wall time (history columns test_elbo, wall_seconds): time to quality.")
 flags.DEFINE_integer('eval_samples', _DEFAULT.eval_samples,
                      'Posterior samples averaged in the final valid/test ELBO.')
 flags.DEFINE_enum('strategy', _DEFAULT.strategy, ['default', 'mirrored', 'multi_worker'],

@@ -42,6 +42,7 @@ class Config:
   # Running.
   seed: int = 0
   validation_freq: int = 1
+  monitor_test: bool = False      # test ELBO in the history each epoch (time-to-quality runs)
   eval_samples: int = 1
   strategy: str = 'default'       # 'mirrored' (local devices) or 'multi_worker' (TF_CONFIG)
   intra_op_threads: int = 1       # 1/2 beat TF's defaults by 15-35% on 2 cores

@@ -13,6 +13,7 @@ Rerunning with the same work directory resumes from the last completed epoch; a 
 finished is not trained again.
 """
 
+import csv
 import dataclasses
 import json
 import os
@@ -88,6 +89,16 @@ def _evaluate_splits(model, corpus, config, splits=('valid', 'test')) -> dict:
   return results
 
 
+def _previous_wall_seconds(workdir) -> float:
+  """The `wall_seconds` of the last epoch in a resumed run's history (0 for a new run)."""
+  path = os.path.join(workdir, 'history.csv')
+  if not os.path.exists(path):
+    return 0.0
+  with open(path) as f:
+    rows = list(csv.DictReader(f))
+  return float(rows[-1].get('wall_seconds') or 0.0) if rows else 0.0
+
+
 def train_and_evaluate(config: configs.Config, workdir: str, results_dir: str | None = None,
                        verbose: int | str = 'auto') -> dict:
   """Trains `config` in `workdir` (resuming if it holds a backup), evaluates, writes files.
@@ -130,6 +141,14 @@ def train_and_evaluate(config: configs.Config, workdir: str, results_dir: str | 
   ]
   if config.carry_state:
     callbacks.insert(1, training.ResetCarriedState())
+  if config.monitor_test:
+    test_seqs = corpus.splits['test']
+    callbacks.insert(callbacks.index(next(c for c in callbacks if isinstance(
+        c, keras.callbacks.CSVLogger))), training.MonitorSplit(
+            lambda m: bounds.evaluate_elbo(m, test_seqs, config.eval_samples,
+                                           batch_size=config.batch_size,
+                                           progress=False)['elbo_per_step'],
+            previous_seconds=_previous_wall_seconds(workdir)))
   with open(os.path.join(workdir, 'config.json'), 'w') as f:
     json.dump(dataclasses.asdict(config), f, indent=2)
 

@@ -98,6 +98,27 @@ class Throughput(keras.callbacks.Callback):
                  self._batches * self.frames_per_batch / elapsed)
 
 
+class MonitorSplit(keras.callbacks.Callback):
+  """Logs `<split>_elbo` (per step, the paper's convention) after every epoch, and
+  `wall_seconds`: the training wall time so far, summed over the epochs in the history, so it
+  survives resumes and excludes this callback's own evaluation. For time-to-quality curves;
+  put it before the CSV logger."""
+
+  def __init__(self, evaluate, split='test', previous_seconds=0.0):
+    super().__init__()
+    self.evaluate, self.split = evaluate, split  # evaluate(model) -> ELBO per step
+    self.wall_seconds = previous_seconds
+
+  def on_epoch_begin(self, epoch, logs=None):
+    self._start = time.perf_counter()
+
+  def on_epoch_end(self, epoch, logs=None):
+    self.wall_seconds += time.perf_counter() - self._start
+    if logs is not None:
+      logs[f'{self.split}_elbo'] = float(self.evaluate(self.model))
+      logs['wall_seconds'] = self.wall_seconds
+
+
 def set_threads(intra_op: int, inter_op: int) -> None:
   """TF thread pools (0: TF's default). Only possible before TF has run anything; later
   (e.g. a second run in one process) the pools stay as they are, with a warning."""

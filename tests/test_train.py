@@ -114,6 +114,18 @@ def test_same_seed_same_metrics(data_dir, tmp_path):
   assert a['test'] == b['test'] and a['valid'] == b['valid']
 
 
+def test_monitor_test_logs_the_test_elbo_and_wall_time_per_epoch(data_dir, tmp_path):
+  config = _small(data_dir, dataset='jsb', data_version='srnn2016', epochs=2,
+                  monitor_test=True)
+  summary = train_lib.train_and_evaluate(config, str(tmp_path / 'run'), verbose=0)
+  rows = _history(tmp_path / 'run')
+  assert [float(r['wall_seconds']) > 0 for r in rows] == [True, True]
+  assert float(rows[1]['wall_seconds']) > float(rows[0]['wall_seconds'])
+  # The last epoch's entry is the final model's test ELBO, up to the posterior noise.
+  assert float(rows[1]['test_elbo']) > float(rows[0]['test_elbo'])
+  assert abs(float(rows[1]['test_elbo']) - summary['test']['elbo_per_step']) < 0.5
+
+
 def _train_cmd(data_dir, workdir, epochs):
   return [sys.executable, 'train.py', '--config=small', '--dataset=jsb',
           '--data_version=srnn2016', f'--data_dir={data_dir}', f'--epochs={epochs}',
