@@ -29,6 +29,7 @@ class Config:
   carry_state: bool = True        # the release's stateful training; False: shuffled windows
   objective: str = 'elbo'         # or 'iwae' / 'fivo' with num_particles (needs no carry_state)
   num_particles: int = 1
+  train_precision: str = 'float32'  # 'bfloat16': products over all steps (faster, see README)
   learning_rate: float = 1e-3
   adam_beta1: float = 0.9
   adam_beta2: float = 0.999

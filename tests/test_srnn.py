@@ -7,7 +7,7 @@ import tensorflow as tf
 import keras
 
 import oracle
-from srnn_tf import layers
+from srnn_tf import layers, recurrences
 from srnn_tf.models import SRNN, standardize_features
 
 
@@ -153,3 +153,25 @@ def test_paper_configuration_size():
   model.build()
   # embed 88-500-500, GRU d, GRU a, 4 Gaussian MLPs, emission: 3,255,588 weights.
   assert model.count_params() == 3_255_588
+
+
+def test_bfloat16_training_products_approximate_the_float32_step():
+  model = _model(z_dim=16, d_dim=32, a_dim=32, hidden_units=48, embed_units=(40, 40))
+  f = _batch(batch=4, steps=20)
+  noise = np.random.default_rng(2).normal(size=(4, 20, 16)).astype(np.float32)
+
+  def elbo_and_grads(dtype):
+    with recurrences.matmul_precision(dtype):
+      with tf.GradientTape() as tape:
+        terms = model.compute_terms(f, noise=noise)
+        elbo = tf.reduce_sum((terms['log_px'] - terms['kl']) * f['mask'])
+      grads = tape.gradient(elbo, model.trainable_variables)
+    return float(elbo), np.concatenate([g.numpy().ravel() for g in grads])
+
+  elbo32, grads32 = elbo_and_grads('float32')
+  elbo16, grads16 = elbo_and_grads('bfloat16')
+  assert elbo16 != elbo32                                     # the products did change...
+  assert abs(elbo16 - elbo32) < 1e-2 * abs(elbo32)            # ...by bfloat16's rounding
+  cosine = grads16 @ grads32 / np.linalg.norm(grads16) / np.linalg.norm(grads32)
+  assert cosine > 0.999
+  assert recurrences._matmul_dtype == tf.float32              # restored after the block

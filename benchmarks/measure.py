@@ -1,0 +1,193 @@
+"""The measurements behind the benchmark scripts (no flags here, so scripts can share them).
+
+Every rate is a median over repeated measurements after a warm-up (tracing, first-call
+allocations). Time steps are batch x frames; FLOPs are counted by TF's graph profiler.
+"""
+
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+
+from srnn_tf import configs
+
+BATCH, STEPS = 16, 100   # the paper's batch and window, for FLOP counts
+
+
+def _oracle():
+  sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tests'))
+  import oracle  # pylint: disable=import-outside-toplevel
+  return oracle
+
+
+def peak_rss_mib() -> float:
+  """This process's peak resident memory so far (Linux reports KiB)."""
+  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def jsb_batches(config, data_dir=None, count=None):
+  """Training batches of real JSB (srnn2016) at `config`'s batch size and window, as numpy."""
+  from srnn_tf.data import corpus as corpus_lib, pipeline
+  corpus = corpus_lib.load_corpus('jsb', 'srnn2016', data_dir)
+  ds, steps = pipeline.stream_dataset(corpus.splits['train'], config.seq_len, config.batch_size)
+  return [{k: v.numpy() for k, v in b.items()} for b in ds.take(count or steps)], steps
+
+
+def model_and_batches(model_name, config_name, data_dir=None, **overrides):
+  """A freshly built, compiled model of the preset and its JSB training batches."""
+  from srnn_tf import train_lib
+  config = configs.get_config(config_name, model=model_name, dataset='jsb',
+                              data_version='srnn2016', data_dir=data_dir, **overrides)
+  batches, steps = jsb_batches(config, data_dir)
+  return train_lib.build_model(config, steps), batches
+
+
+def train_throughput(model, batches, steps=30, repeats=5):
+  """Median time steps per second of `model.train_on_batch` over `batches` (a cycle).
+
+  Returns:
+    `(median, [rate of each measurement])`.
+  """
+  frames = int(np.prod(batches[0]['mask'].shape))
+  for b in batches[:3]:
+    model.train_on_batch(b)
+  rates = []
+  for r in range(repeats):
+    start = time.perf_counter()
+    for i in range(steps):
+      model.train_on_batch(batches[(r * steps + i) % len(batches)])
+    rates.append(steps * frames / (time.perf_counter() - start))
+  return float(np.median(rates)), rates
+
+
+def oracle_ratio(config_name='paper', steps=10, repeats=5, data_dir=None) -> dict:
+  """The package's SRNN train step against the per-step oracle's (`tests/oracle.py`), same
+  weights, batches, loss, clipping and Adam step, measured alternately; medians."""
+  import keras
+  import tensorflow as tf
+  from srnn_tf import train_lib
+  oracle = _oracle()
+  config = configs.get_config(config_name, dataset='jsb', data_version='srnn2016',
+                              carry_state=False, data_dir=data_dir)
+  batches, steps_per_epoch = jsb_batches(config, data_dir, count=8)
+  model = train_lib.build_model(config, steps_per_epoch)
+  optimizer = keras.optimizers.Adam(1e-3, epsilon=1e-4)
+  optimizer.build(model.trainable_variables)
+
+  @tf.function
+  def oracle_step(f):
+    noise = tf.random.normal([config.batch_size, config.seq_len, config.z_dim])
+    with tf.GradientTape() as tape:
+      log_px, kl = oracle.srnn_terms(model, f['x'], f['u'], f['mask'], noise, xp=oracle.TF)
+      loss = -tf.reduce_sum((log_px - kl) * f['mask']) / tf.reduce_sum(f['mask'])
+    grads = tape.gradient(loss, model.trainable_variables)
+    grads, _ = tf.clip_by_global_norm(grads, 1.0)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+    return loss
+
+  frames = config.batch_size * config.seq_len
+  fast = lambda i: model.train_on_batch(batches[i % len(batches)])
+  slow = lambda i: oracle_step(batches[i % len(batches)])
+  for fn in (fast, slow):   # warm up: tracing
+    fn(0)
+    fn(1)
+  rates = {'package': [], 'oracle': []}
+  for r in range(repeats):
+    for name, fn in (('package', fast), ('oracle', slow)):
+      start = time.perf_counter()
+      for i in range(steps):
+        fn(r * steps + i)
+      rates[name].append(steps * frames / (time.perf_counter() - start))
+  package, slow_rate = float(np.median(rates['package'])), float(np.median(rates['oracle']))
+  return {'package': package, 'oracle': slow_rate, 'ratio': package / slow_rate,
+          'repeats': repeats, 'steps': steps}
+
+
+def train_flops_per_step(model) -> dict:
+  """Counted forward and forward+backward FLOPs per time step of `model` (SRNN/VRNN/RNN).
+
+  The profiler reads a graph of the oracle of the tests (the same maths as the model, with
+  its time loop unrolled in Python so every step is visible; a while-loop body would be
+  counted once). Matmuls count 2mnk, elementwise ops one per element. The optimiser's
+  update (a few operations per parameter per batch, under 0.1% here) is left out.
+  """
+  import tensorflow as tf
+  oracle = _oracle()
+  seq = tf.TensorSpec([BATCH, STEPS, 88], tf.float32)
+  mask = tf.TensorSpec([BATCH, STEPS], tf.float32)
+  noise = tf.TensorSpec([BATCH, STEPS, getattr(model, 'z_dim', 1)], tf.float32)
+
+  def loss(x, u, m, e):
+    kind = type(model).__name__
+    if kind == 'SRNN':
+      log_px, kl = oracle.srnn_terms(model, x, u, m, e, xp=oracle.TF)
+    elif kind == 'VRNN':
+      log_px, kl = oracle.vrnn_terms(model, x, m, e, xp=oracle.TF)
+    else:
+      log_px, kl = oracle.rnn_log_px(model, x, u, xp=oracle.TF), 0.0
+    return -tf.reduce_sum((log_px - kl) * m)
+
+  def loss_and_grads(*args):
+    with tf.GradientTape() as tape:
+      value = loss(*args)
+    return value, tape.gradient(value, model.trainable_variables)
+
+  options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+  options['output'] = 'none'
+  counts = {}
+  for name, fn in (('forward', loss), ('train', loss_and_grads)):
+    graph = tf.function(fn).get_concrete_function(seq, seq, mask, noise).graph
+    profile = tf.compat.v1.profiler.profile(graph=graph, options=options)
+    counts[f'{name}_flops_per_step'] = profile.total_float_ops / (BATCH * STEPS)
+  return counts
+
+
+def matmul_gflops(m, k, n, seconds=2.0) -> float:
+  """Median GFLOP/s of `[m, k] x [k, n]` fp32 matmuls under the process's thread settings."""
+  import tensorflow as tf
+  # Variables, and a different left operand per product: a constant operand would let
+  # grappler fold or merge the repeated products.
+  a = tf.Variable(tf.random.normal([m, k]))
+  b = tf.Variable(tf.random.normal([k, n]))
+  reps = max(1, int(2e9 / (2 * m * k * n)))   # about 2 GFLOP per call: timer noise is small
+
+  @tf.function
+  def run():
+    c = tf.zeros([m, n])
+    for i in range(reps):
+      c += tf.matmul(a + float(i), b)
+    return c
+
+  run().numpy()
+  rates, start = [], time.perf_counter()
+  while time.perf_counter() - start < seconds or len(rates) < 3:
+    t = time.perf_counter()
+    run().numpy()
+    rates.append(2 * m * k * n * reps / (time.perf_counter() - t) / 1e9)
+  return float(np.median(rates))
+
+
+def longest_test_pieces(dataset, count, data_dir=None):
+  """The `count` longest test sequences of a srnn2016 corpus (the costliest to evaluate)."""
+  from srnn_tf.data import corpus as corpus_lib
+  test = corpus_lib.load_corpus(dataset, 'srnn2016', data_dir).splits['test']
+  return sorted(test, key=len, reverse=True)[:count]
+
+
+def eval_throughput(model, sequences, bound, num_particles, repeats=2) -> dict:
+  """Time steps (and particle time steps) per second of `eval.py --bound` on `sequences`."""
+  from srnn_tf import bounds
+  run = lambda: bounds.evaluate_bound(model, sequences, bound, num_particles, progress=False)
+  run()   # warm-up: one trace per batch shape
+  times = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    run()
+    times.append(time.perf_counter() - start)
+  frames = sum(len(s) for s in sequences)
+  seconds = float(np.median(times))
+  return {'steps_per_sec': frames / seconds,
+          'particle_steps_per_sec': frames * num_particles / seconds,
+          'seconds': seconds, 'frames': frames}

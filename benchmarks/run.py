@@ -1,0 +1,170 @@
+"""The benchmark suite: one table of training and evaluation speed, FLOPs and memory.
+
+    python -m benchmarks.run [--quick] [--output=results/benchmarks/suite.md]
+
+Each measurement runs in its own process (so its peak RSS is its own, and thread settings
+apply from the start); this process only collects and prints. Read the table as follows
+(BUILD_NOTES, "Reading the benchmark table", says more):
+
+- time steps/s: training throughput, batch x frames per second, median after warm-up, on
+  real JSB (srnn2016) batches of the preset's size; threads intra-op 1 / inter-op 2.
+- MFLOP/step: FLOPs per time step of forward + backward, counted by TF's profiler;
+  GFLOP/s = MFLOP/step x time steps/s / 1000, and its percentage of the fp32 matmul peak
+  measured in the same suite run (a 2048^3 matmul on all cores).
+- package / oracle: the package's SRNN step against the per-step oracle of the tests,
+  alternating in one process.
+- evaluation: `eval.py --bound` on the longest MuseData test pieces, K particles.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+from absl import app
+from absl import flags
+
+_QUICK = flags.DEFINE_bool('quick', False, 'Fewer, shorter measurements (a smoke run).')
+_OUTPUT = flags.DEFINE_string('output', None, 'Also write the table (markdown) here.')
+_DATA_DIR = flags.DEFINE_string('data_dir', None, 'Data directory.')
+_PARTICLES = flags.DEFINE_integer('num_particles', 32, 'K for the evaluation benchmarks.')
+_PIECES = flags.DEFINE_integer('eval_pieces', 4, 'Longest MuseData test pieces evaluated.')
+_EVAL_RUN = flags.DEFINE_string('eval_run', 'runs/muse_srnn2016_srnn_z100_d300',
+                                'Trained run for the evaluation benchmarks (SMC resamples '
+                                'as often as the trained posterior needs); if missing, an '
+                                'untrained paper-size SRNN.')
+_JOB = flags.DEFINE_string('job', None, 'Internal: run one measurement, print its JSON.')
+
+CORPORA = ('jsb', 'piano', 'nottingham', 'muse')
+
+
+def _job(spec: str) -> dict:
+  """One measurement in this (fresh) process: `peak`, `train:<model>:<config>`, `oracle`,
+  `eval:<bound>`."""
+  from benchmarks import measure
+  from srnn_tf import training
+  kind, *args = spec.split(':')
+  quick = _QUICK.value
+  if kind == 'peak':
+    training.set_threads(0, 0)   # TF's defaults: one matmul uses every core
+    return {'matmul_2048': measure.matmul_gflops(2048, 2048, 2048, 1 if quick else 3),
+            'matmul_16x300x900': measure.matmul_gflops(16, 300, 900, 1 if quick else 3)}
+  if kind == 'peak1':
+    training.set_threads(1, 2)   # as in training: each op on one core
+    return {'matmul_2048': measure.matmul_gflops(2048, 2048, 2048, 1 if quick else 3),
+            'matmul_16x300x900': measure.matmul_gflops(16, 300, 900, 1 if quick else 3)}
+  training.set_threads(1, 2)
+  if kind == 'train':
+    model_name, config_name = args
+    model, batches = measure.model_and_batches(model_name, config_name, _DATA_DIR.value)
+    rate, rates = measure.train_throughput(model, batches, 5 if quick else 30,
+                                           2 if quick else 5)
+    out = {'steps_per_sec': rate, 'rates': rates, 'peak_rss_mib': measure.peak_rss_mib(),
+           'parameters': model.count_params(), **measure.train_flops_per_step(model)}
+    if (model_name, config_name) == ('srnn', 'paper'):
+      out['steps_per_epoch'] = _steps_per_epoch(model_name, config_name)
+    return out
+  if kind == 'oracle':
+    return measure.oracle_ratio('paper', 3 if quick else 10, 2 if quick else 5,
+                                _DATA_DIR.value)
+  if kind == 'eval':
+    from srnn_tf import configs, runs, train_lib
+    if os.path.exists(os.path.join(_EVAL_RUN.value, 'model.keras')):
+      model, source = runs.load_run(_EVAL_RUN.value)[0], _EVAL_RUN.value
+    else:
+      model, source = train_lib.build_model(configs.get_config('paper'), 1), 'untrained'
+    pieces = measure.longest_test_pieces('muse', 1 if quick else _PIECES.value,
+                                         _DATA_DIR.value)
+    k = 1 if args[0] == 'elbo' else 4 if quick else _PARTICLES.value
+    return {**measure.eval_throughput(model, pieces, args[0], k, 1 if quick else 2),
+            'num_particles': k, 'pieces': len(pieces), 'model': source,
+            'peak_rss_mib': measure.peak_rss_mib()}
+  raise ValueError(f'unknown job {spec!r}')
+
+
+def _steps_per_epoch(model_name, config_name) -> dict:
+  """Training steps per epoch of each srnn2016 corpus at the preset's batch and window."""
+  from srnn_tf import configs
+  from srnn_tf.data import corpus as corpus_lib, pipeline
+  config = configs.get_config(config_name, model=model_name)
+  return {name: pipeline.stream_dataset(
+      corpus_lib.load_corpus(name, 'srnn2016', _DATA_DIR.value).splits['train'],
+      config.seq_len, config.batch_size)[1] for name in CORPORA}
+
+
+def _run_job(spec: str) -> dict:
+  cmd = [sys.executable, '-m', 'benchmarks.run', f'--job={spec}',
+         f'--num_particles={_PARTICLES.value}', f'--eval_pieces={_PIECES.value}',
+         f'--eval_run={_EVAL_RUN.value}', '--quick' if _QUICK.value else '--noquick']
+  if _DATA_DIR.value:
+    cmd.append(f'--data_dir={_DATA_DIR.value}')
+  print(f'  {spec} ...', file=sys.stderr, flush=True)
+  proc = subprocess.run(cmd, capture_output=True, text=True,
+                        env={**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2'})
+  lines = [l for l in proc.stdout.splitlines() if l.startswith('RESULT ')]
+  if proc.returncode or not lines:
+    raise RuntimeError(f'benchmark job {spec} failed:\n{proc.stderr[-3000:]}')
+  return json.loads(lines[-1][len('RESULT '):])
+
+
+def table(r: dict) -> str:
+  """The suite's markdown table from the jobs' results."""
+  peak = r['peak']['matmul_2048']
+  lines = [
+      f'fp32 matmul peak (2048^3, all cores): **{peak:.0f} GFLOP/s** '
+      f'({r["peak1"]["matmul_2048"]:.0f} on one core, as ops run in training); one recurrent '
+      f'step\'s product [16, 300] x [300, 900]: {r["peak"]["matmul_16x300x900"]:.0f} GFLOP/s '
+      f'({r["peak1"]["matmul_16x300x900"]:.0f} on one core)', '',
+      '| model | config | params | time steps/s | MFLOP/step (fwd+bwd) | GFLOP/s '
+      '| % of peak | peak RSS MiB |', '|---|---|---|---|---|---|---|---|']
+  for key, v in r.items():
+    if key.startswith('train:'):
+      _, model, config = key.split(':')
+      gflops = v['train_flops_per_step'] * v['steps_per_sec'] / 1e9
+      lines.append(f'| {model} | {config} | {v["parameters"]:,} | {v["steps_per_sec"]:,.0f} '
+                   f'| {v["train_flops_per_step"] / 1e6:.2f} | {gflops:.1f} '
+                   f'| {100 * gflops / peak:.0f}% | {v["peak_rss_mib"]:,.0f} |')
+  o = r['oracle']
+  flops = r['train:srnn:paper']['train_flops_per_step']
+  lines += ['', f'SRNN paper, side by side: package **{o["package"]:,.0f}** time steps/s, '
+            f'per-step oracle {o["oracle"]:,.0f}: ratio **{o["ratio"]:.2f}x** (the package at '
+            f'{100 * flops * o["package"] / 1e9 / peak:.0f}% of the matmul peak; 2.5x the '
+            f'oracle would need {100 * 2.5 * flops * o["oracle"] / 1e9 / peak:.0f}%).']
+  srnn = r['train:srnn:paper']
+  per_epoch = srnn['steps_per_epoch']
+  seconds = {c: 50 * n * 16 * 100 / srnn['steps_per_sec'] for c, n in per_epoch.items()}
+  lines += ['', 'Paper protocol (50 epochs, SRNN paper size) estimated from that throughput '
+            '(training steps only, no validation): ' + ', '.join(
+                f'{c} {per_epoch[c]} steps/epoch {s / 60:.0f} min' for c, s in seconds.items())
+            + f'; **total {sum(seconds.values()) / 3600:.1f} h**.']
+  lines += ['', '| evaluation (MuseData, longest test pieces) | K | pieces | frames '
+            '| time steps/s | particle steps/s | peak RSS MiB |', '|---|---|---|---|---|---|---|']
+  for key, v in r.items():
+    if key.startswith('eval:'):
+      lines.append(f'| {key[5:]} ({v["model"]}) | {v["num_particles"]} | {v["pieces"]} '
+                   f'| {v["frames"]:,} | {v["steps_per_sec"]:,.0f} '
+                   f'| {v["particle_steps_per_sec"]:,.0f} | {v["peak_rss_mib"]:,.0f} |')
+  return '\n'.join(lines)
+
+
+def main(argv):
+  del argv
+  if _JOB.value:
+    print('RESULT ' + json.dumps(_job(_JOB.value)))
+    return
+  configs_ = ('paper',) if _QUICK.value else ('paper', 'small')
+  specs = ['peak', 'peak1'] + [f'train:{m}:{c}' for c in configs_ for m in ('srnn', 'vrnn', 'rnn')] \
+      + ['oracle', 'eval:elbo', 'eval:iwae', 'eval:smc']
+  results = {spec: _run_job(spec) for spec in specs}
+  text = table(results)
+  print(text)
+  if _OUTPUT.value:
+    os.makedirs(os.path.dirname(_OUTPUT.value) or '.', exist_ok=True)
+    with open(_OUTPUT.value, 'w') as f:
+      f.write(f'# python -m benchmarks.run{" --quick" if _QUICK.value else ""}\n\n{text}\n')
+    with open(os.path.splitext(_OUTPUT.value)[0] + '.json', 'w') as f:
+      json.dump(results, f, indent=2)
+
+
+if __name__ == '__main__':
+  app.run(main)

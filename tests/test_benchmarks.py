@@ -1,0 +1,31 @@
+"""The benchmark suite's measurements give sane figures (its speed targets are not tested:
+they live in `python -m benchmarks.run`)."""
+
+from benchmarks import measure
+from srnn_tf import configs, train_lib
+
+
+def _matmul_flops_per_step(model):
+  """2 x inputs x outputs of every matmul an RNN does per time step (the paper's structure:
+  embedding MLP of u_t, the GRU's input and recurrent products, the emission MLP)."""
+  units = [88, *model.embed_units]
+  flops = sum(2 * a * b for a, b in zip(units, units[1:]))
+  flops += 2 * (units[-1] + model.d_dim) * 3 * model.d_dim
+  flops += 2 * (model.d_dim * model.hidden_units + model.hidden_units * 88)
+  return flops
+
+
+def test_counted_flops_of_an_rnn_match_its_matmuls_plus_elementwise_work():
+  model = train_lib.build_model(configs.get_config('small', model='rnn', carry_state=False), 1)
+  counts = measure.train_flops_per_step(model)
+  matmuls = _matmul_flops_per_step(model)
+  # Above the matmuls alone; the rest (biases, gates, activations, log-likelihood) is
+  # elementwise: at most a few operations per unit, well under the matmuls' share here.
+  assert matmuls < counts['forward_flops_per_step'] < 1.5 * matmuls
+  # Backward: about twice the forward (gradients of both operands of every product).
+  assert 2.5 < counts['train_flops_per_step'] / counts['forward_flops_per_step'] < 3.5
+
+
+def test_matmul_rate_is_positive_and_finite():
+  rate = measure.matmul_gflops(64, 64, 64, seconds=0.1)
+  assert 0 < rate < 1e5
