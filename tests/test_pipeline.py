@@ -181,6 +181,20 @@ def test_pack_streams_and_stream_dataset_of_pieces():
     assert not got_x[len(x):].any()
 
 
+def test_fewer_sequences_than_streams_are_cut_not_padded(data_dir):
+  # The release's 16 JSB streams at a batch of 64: 4 contiguous parts each, no empty rows.
+  c = corpus_lib.load_corpus('jsb', 'srnn2016', data_dir=data_dir)
+  streams = pipeline.pack_streams(c.splits['train'], 64)
+  assert len(streams) == 64 and min(len(x) for x, _ in streams) > 0
+  np.testing.assert_array_equal(np.concatenate([x for x, _ in streams[:4]]),
+                                c.splits['train'][0])
+  # A part's inputs are the true previous frames, not a piece start.
+  u = pipeline.shift_inputs(c.splits['train'][0])
+  np.testing.assert_array_equal(np.concatenate([u for _, u in streams[:4]]), u)
+  _, steps = pipeline.stream_dataset(c.splits['train'], seq_len=100, batch_size=64)
+  assert steps == 5   # 17 windows of 16 rows before: the same frames in 64 rows
+
+
 # ---------------------------------------------------------------------------------------------
 # eval_batches / eval_dataset
 

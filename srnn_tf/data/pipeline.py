@@ -127,23 +127,31 @@ def pack_streams(sequences: list[np.ndarray], num_streams: int,
   training. Pieces go, in a seeded random order, to the currently shortest stream.
 
   Each piece keeps its own inputs (`u_1 = 0` at every piece start). If there are exactly
-  `num_streams` sequences (the srnn2016 release's 16 streams) they are used as they are.
+  `num_streams` sequences (the srnn2016 release's 16 streams) they are used as they are. If
+  there are fewer (those 16 streams at a batch of 64), each is cut into contiguous parts so
+  that no stream is left empty; a part keeps its true inputs (its `u_1` is the frame before).
 
   Returns:
     A list of `num_streams` `(x, u)` pairs, each `[T_b, 88]`.
   """
-  if len(sequences) == num_streams:
-    return [(s, shift_inputs(s)) for s in sequences]
-  order = np.random.default_rng(seed).permutation(len(sequences))
+  pieces = [(s, shift_inputs(s)) for s in sequences]
+  if 0 < len(pieces) < num_streams:
+    parts = -(-num_streams // len(pieces))
+    cut = lambda n: np.linspace(0, n, parts + 1).astype(int)
+    pieces = [(x[a:b], u[a:b]) for x, u in pieces
+              for a, b in zip(cut(len(x))[:-1], cut(len(x))[1:]) if b > a]
+  if len(pieces) == num_streams:
+    return pieces
+  order = np.random.default_rng(seed).permutation(len(pieces))
   streams = [[] for _ in range(num_streams)]
   lengths = np.zeros(num_streams, np.int64)
   for i in order:
     b = int(np.argmin(lengths))
-    streams[b].append(sequences[i])
-    lengths[b] += len(sequences[i])
+    streams[b].append(pieces[i])
+    lengths[b] += len(pieces[i][0])
   empty = np.zeros((0, NUM_KEYS), np.uint8)
-  return [(np.concatenate(s) if s else empty,
-           np.concatenate([shift_inputs(p) for p in s]) if s else empty) for s in streams]
+  return [(np.concatenate([x for x, _ in s]) if s else empty,
+           np.concatenate([u for _, u in s]) if s else empty) for s in streams]
 
 
 def stream_dataset(sequences: list[np.ndarray], seq_len: int = 100, batch_size: int = 16,
