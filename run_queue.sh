@@ -5,6 +5,7 @@ set -u
 cd "$(dirname "$0")"
 export TF_CPP_MIN_LOG_LEVEL=2
 sweep() { .venv/bin/python -m experiments.sweep --results_dir="${RESULTS_DIR:-results/runs}" "$@" >> logs/queue.log 2>&1; }
+bounds() { .venv/bin/python -m experiments.evaluate_bounds --results_dir="${RESULTS_DIR:-results/runs}" "$@" >> logs/queue.log 2>&1; }
 mkdir -p logs
 sweep --grid=paper --datasets=muse                                   # issue 3
 sweep --grid=rnn,vrnn --datasets=jsb                                 # issues 4, 5
@@ -18,10 +19,13 @@ sweep --grid=rnn,vrnn --datasets=jsb                                 # issues 4,
 .venv/bin/python train.py --dataset=jsb --data_version=srnn2016 --train_precision=bfloat16 \
   --output_dir=runs/jsb_srnn2016_srnn_bf16_z100_d300 \
   --results_dir="${RESULTS_DIR:-results/runs}" >> logs/jsb_srnn2016_srnn_bf16_z100_d300.log 2>&1
+bounds --datasets=jsb                                                # issue 4: IWAE/SMC K=100
 sweep --grid=z,d --datasets=jsb                                      # issues 3, 8
 sweep --grid=ablations --datasets=jsb                                # issue 4
+bounds --datasets=jsb
 sweep --grid=paper --datasets=jsb --data_version=boulanger           # issue 3
 sweep --grid=paper --datasets=piano,nottingham,muse --data_version=boulanger
 sweep --grid=z,d --datasets=piano
 sweep --grid=baselines --datasets=piano,nottingham,muse
 sweep --grid=z,d --datasets=nottingham,muse
+bounds

@@ -67,3 +67,36 @@ def test_dry_run_and_report_from_fake_runs(tmp_path):
   assert '| JSB | z=10: -4.988 (-4.888) | z=10: -4.819 |' in text
   assert (tmp_path / 'fig' / 'elbo_curves.png').stat().st_size > 10_000
   assert (tmp_path / 'fig' / 'cross_entropy.png').stat().st_size > 10_000
+
+
+def test_evaluate_bounds_picks_finished_latent_sweep_runs_without_results(tmp_path):
+  from experiments import evaluate_bounds
+  from srnn_tf import configs
+  import dataclasses
+
+  def fake_run(name, finished=True, **overrides):
+    run = tmp_path / 'runs' / name
+    run.mkdir(parents=True)
+    config = dataclasses.asdict(configs.get_config('paper', dataset='jsb',
+                                                   data_version='srnn2016', **overrides))
+    (run / 'config.json').write_text(json.dumps(config))
+    if finished:
+      (run / 'model.keras').write_text('')
+
+  fake_run('jsb_srnn2016_srnn_z100_d300')
+  fake_run('jsb_srnn2016_vrnn_z100_d300', model='vrnn')
+  fake_run('jsb_srnn2016_rnn_d300', model='rnn')                     # exact: no bounds
+  fake_run('jsb_srnn2016_srnn_z10_d300', z_dim=10)                   # grid run: not by default
+  fake_run('jsb_srnn2016_srnn_z100_d300_tuned_beta2')                # not a sweep name
+  fake_run('jsb_srnn2016_srnn_filtering_z100_d300', finished=False, inference='filtering')
+  results = tmp_path / 'results'
+  results.mkdir()
+  (results / 'jsb_srnn2016_srnn_z100_d300.eval_smc_test.json').write_text('{}')
+  todo = evaluate_bounds.pending(str(tmp_path / 'runs'), ['jsb'], ['iwae', 'smc'],
+                                 str(results))
+  assert sorted((os.path.basename(r), b) for r, b in todo) == [
+      ('jsb_srnn2016_srnn_z100_d300', 'iwae'),
+      ('jsb_srnn2016_vrnn_z100_d300', 'iwae'), ('jsb_srnn2016_vrnn_z100_d300', 'smc')]
+  todo = evaluate_bounds.pending(str(tmp_path / 'runs'), ['jsb'], ['iwae'], str(results),
+                                 all_sizes=True)
+  assert ('jsb_srnn2016_srnn_z10_d300', 'iwae') in [(os.path.basename(r), b) for r, b in todo]

@@ -1,0 +1,83 @@
+"""IWAE and SMC estimates of log p(x) on the test split for every finished latent run that
+lacks them, resumably (an evaluation whose JSON exists is skipped).
+
+    python -m experiments.evaluate_bounds --datasets=jsb --bounds=iwae,smc --num_particles=100
+
+Each evaluation is one `eval.py` process (output in `logs/eval_<run>_<bound>.log`) writing
+`<run>/eval_<bound>_test.json` and its copy `<results_dir>/<run>.eval_<bound>_test.json`,
+which `experiments.make_table` reads. RNN runs are skipped (their ELBO is log p(x) exactly),
+and so are runs not named by `configs.run_name` (RL-tuned models, diagnostics, probes).
+"""
+
+import glob
+import json
+import os
+import subprocess
+import sys
+
+from absl import app
+from absl import flags
+
+from srnn_tf import configs
+
+def pending(runs_dir, datasets, bounds, results_dir, all_sizes=False):
+  """`[(run_dir, bound)]` of finished latent runs without that bound's test JSON."""
+  todo = []
+  for dataset in datasets:
+    for run in sorted(glob.glob(os.path.join(runs_dir, f'{dataset}_*'))):
+      config_path = os.path.join(run, 'config.json')
+      if not (os.path.exists(os.path.join(run, 'model.keras')) and os.path.exists(config_path)):
+        continue
+      with open(config_path) as f:
+        fields = json.load(f)
+      fields['embed_units'] = tuple(fields.get('embed_units', ()))
+      name = os.path.basename(run)
+      config = configs.Config(**{k: v for k, v in fields.items()
+                                 if k in configs.Config.__dataclass_fields__})
+      if config.model == 'rnn' or name != configs.run_name(config):
+        continue   # exact already; or not a sweep run (tuned, diagnostic, probe)
+      if not all_sizes and (config.z_dim, config.d_dim) != (100, 300):
+        continue
+      todo += [(run, b) for b in bounds if not os.path.exists(
+          os.path.join(results_dir, f'{name}.eval_{b}_test.json'))]
+  return todo
+
+
+def define_flags():
+  """The script's flags (defined only when it runs, so tests can import `pending` next to
+  other experiment modules with flags of the same names)."""
+  flags.DEFINE_list('datasets', ['jsb', 'piano', 'nottingham', 'muse'],
+                    'Corpora, in the order to evaluate them.')
+  flags.DEFINE_list('bounds', ['iwae', 'smc'], 'Estimators: iwae, smc.')
+  flags.DEFINE_integer('num_particles', 100, 'Particles K.')
+  flags.DEFINE_string('runs_dir', 'runs', 'Where the run directories are.')
+  flags.DEFINE_string('logs_dir', 'logs', 'Where each evaluation\'s output goes.')
+  flags.DEFINE_string('results_dir', 'results/runs', 'Where the JSONs are copied.')
+  flags.DEFINE_bool('all_sizes', False, 'Also the z and d grids\' runs (default: the '
+                    'comparison table\'s z=100, d=300 only).')
+  flags.DEFINE_bool('dry_run', False, 'Only list what would be evaluated.')
+
+
+def main(argv):
+  del argv
+  f = flags.FLAGS
+  todo = pending(f.runs_dir, f.datasets, f.bounds, f.results_dir, f.all_sizes)
+  print(f'{len(todo)} evaluations to run (K={f.num_particles})', flush=True)
+  for i, (run, bound) in enumerate(todo, 1):
+    name = os.path.basename(run)
+    log = os.path.join(f.logs_dir, f'eval_{name}_{bound}.log')
+    print(f'[{i}/{len(todo)}] {name} {bound}: log {log}', flush=True)
+    if f.dry_run:
+      continue
+    os.makedirs(f.logs_dir, exist_ok=True)
+    with open(log, 'a') as out:
+      code = subprocess.call(
+          [sys.executable, 'eval.py', f'--run={run}', f'--bound={bound}', '--splits=test',
+           f'--num_particles={f.num_particles}', f'--results_dir={f.results_dir}'],
+          stdout=out, stderr=subprocess.STDOUT)
+    print(f'  {"done" if code == 0 else f"failed (exit {code}), see the log"}', flush=True)
+
+
+if __name__ == '__main__':
+  define_flags()
+  app.run(main)
