@@ -105,6 +105,29 @@ def oracle_ratio(config_name='paper', steps=10, repeats=5, data_dir=None) -> dic
           'repeats': repeats, 'steps': steps}
 
 
+def precision_ratio(steps=10, repeats=4, data_dir=None) -> dict:
+  """SRNN paper-size train steps with `train_precision` float32 and bfloat16, same weights
+  and batches, measured alternately in one process; medians."""
+  models = {}
+  for precision in ('float32', 'bfloat16'):
+    models[precision], batches = model_and_batches('srnn', 'paper', data_dir,
+                                                   train_precision=precision)
+  models['bfloat16'].set_weights(models['float32'].get_weights())
+  frames = int(np.prod(batches[0]['mask'].shape))
+  for model in models.values():
+    for b in batches[:3]:
+      model.train_on_batch(b)
+  rates = {p: [] for p in models}
+  for r in range(repeats):
+    for precision, model in models.items():
+      start = time.perf_counter()
+      for i in range(steps):
+        model.train_on_batch(batches[(r * steps + i) % len(batches)])
+      rates[precision].append(steps * frames / (time.perf_counter() - start))
+  f32, bf16 = (float(np.median(rates[p])) for p in ('float32', 'bfloat16'))
+  return {'float32': f32, 'bfloat16': bf16, 'ratio': bf16 / f32}
+
+
 def train_flops_per_step(model) -> dict:
   """Counted forward and forward+backward FLOPs per time step of `model` (SRNN/VRNN/RNN).
 

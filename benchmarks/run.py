@@ -67,6 +67,8 @@ def _job(spec: str) -> dict:
   if kind == 'oracle':
     return measure.oracle_ratio('paper', 3 if quick else 10, 2 if quick else 5,
                                 _DATA_DIR.value)
+  if kind == 'precision':
+    return measure.precision_ratio(3 if quick else 10, 2 if quick else 4, _DATA_DIR.value)
   if kind == 'eval':
     from srnn_tf import configs, runs, train_lib
     if os.path.exists(os.path.join(_EVAL_RUN.value, 'model.keras')):
@@ -112,9 +114,10 @@ def table(r: dict) -> str:
   peak = r['peak']['matmul_2048']
   lines = [
       f'fp32 matmul peak (2048^3, all cores): **{peak:.0f} GFLOP/s** '
-      f'({r["peak1"]["matmul_2048"]:.0f} on one core, as ops run in training); one recurrent '
-      f'step\'s product [16, 300] x [300, 900]: {r["peak"]["matmul_16x300x900"]:.0f} GFLOP/s '
-      f'({r["peak1"]["matmul_16x300x900"]:.0f} on one core)', '',
+      f'({r["peak1"]["matmul_2048"]:.0f} with training\'s threads: intra-op 1 / inter-op 2); '
+      f'independent [16, 300] x [300, 900] products (one recurrent step\'s size): '
+      f'{r["peak"]["matmul_16x300x900"]:.0f} GFLOP/s ({r["peak1"]["matmul_16x300x900"]:.0f} '
+      'with training\'s threads)', '',
       '| model | config | params | time steps/s | MFLOP/step (fwd+bwd) | GFLOP/s '
       '| % of peak | peak RSS MiB |', '|---|---|---|---|---|---|---|---|']
   for key, v in r.items():
@@ -130,6 +133,11 @@ def table(r: dict) -> str:
             f'per-step oracle {o["oracle"]:,.0f}: ratio **{o["ratio"]:.2f}x** (the package at '
             f'{100 * flops * o["package"] / 1e9 / peak:.0f}% of the matmul peak; 2.5x the '
             f'oracle would need {100 * 2.5 * flops * o["oracle"] / 1e9 / peak:.0f}%).']
+  if 'precision' in r:
+    p = r['precision']
+    lines += ['', f'SRNN paper, `--train_precision=bfloat16` against float32 side by side: '
+              f'{p["bfloat16"]:,.0f} vs {p["float32"]:,.0f} time steps/s, '
+              f'**{p["ratio"]:.2f}x**.']
   srnn = r['train:srnn:paper']
   per_epoch = srnn['steps_per_epoch']
   seconds = {c: 50 * n * 16 * 100 / srnn['steps_per_sec'] for c, n in per_epoch.items()}
@@ -154,7 +162,7 @@ def main(argv):
     return
   configs_ = ('paper',) if _QUICK.value else ('paper', 'small')
   specs = ['peak', 'peak1'] + [f'train:{m}:{c}' for c in configs_ for m in ('srnn', 'vrnn', 'rnn')] \
-      + ['oracle', 'eval:elbo', 'eval:iwae', 'eval:smc']
+      + ['oracle', 'precision', 'eval:elbo', 'eval:iwae', 'eval:smc']
   results = {spec: _run_job(spec) for spec in specs}
   text = table(results)
   print(text)
