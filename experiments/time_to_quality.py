@@ -61,7 +61,8 @@ def main(argv):
   lines = [f'# Time to a test ELBO of {target} per step', '',
            'From `python -m experiments.time_to_quality`; wall time is training time '
            '(training and validation passes, not the per-epoch test evaluation), summed over '
-           'epochs, on this 2-core machine with nothing else training.', '',
+           'epochs, on this 2-core machine (one training at a time; short interactive jobs shared '
+           'the cores at times, so these are upper bounds).', '',
            '| run | batch | lr | lr constant for | epochs | best test ELBO (epoch, wall) '
            f'| first epoch at {target} | wall time to {target} |',
            '|---|---|---|---|---|---|---|---|']
