@@ -12,6 +12,8 @@ import os
 from absl import app
 from absl import flags
 
+from srnn_tf import configs
+
 _RUNS = flags.DEFINE_string('runs', 'results/runs', 'Folder of run JSONs.')
 _OUTPUT = flags.DEFINE_string('output', 'results/TABLE.md', 'Markdown file to write.')
 _RUN_DIRS = flags.DEFINE_string('run_dirs', 'runs', 'Run directories, to report runs in progress.')
@@ -43,12 +45,22 @@ def _paper_protocol(config):
   return config['epochs'] == 50 and config['batch_size'] == 16 and config['seq_len'] == 100
 
 
+def _sweep_name(config):
+  """The run name `train.py` and the sweep give this config (`configs.run_name`)."""
+  fields = {k: v for k, v in config.items() if k in configs.Config.__dataclass_fields__}
+  fields['embed_units'] = tuple(fields.get('embed_units', ()))
+  return configs.run_name(configs.Config(**fields))
+
+
 def load_runs(folder):
+  """The run JSONs of `folder` named as the sweep names them: probes and diagnostics with
+  their own `--output_dir` names (bfloat16, batch 64, RL-tuned) stay out of the table."""
   runs = []
   for path in sorted(glob.glob(os.path.join(folder, '*.json'))):
     with open(path) as f:
       run = json.load(f)
-    if 'config' in run and 'test' in run:
+    if 'config' in run and 'test' in run and \
+        os.path.basename(path)[:-len('.json')] == _sweep_name(run['config']):
       run['_file'] = os.path.relpath(path)
       runs.append(run)
   return runs
