@@ -23,6 +23,10 @@ bounds --datasets=jsb                                                # issue 4: 
 sweep --grid=z,d --datasets=jsb                                      # issues 3, 8
 sweep --grid=ablations --datasets=jsb                                # issue 4
 bounds --datasets=jsb
+# Issue 3: JSB with a schedule it needs (lr held for 100 epochs), keeping the best epoch.
+.venv/bin/python train.py --dataset=jsb --data_version=srnn2016 --epochs=100 \
+  --lr_constant_epochs=100 --keep_best --output_dir=runs/jsb_srnn2016_srnn_long_keepbest \
+  --results_dir="${RESULTS_DIR:-results/runs}" >> logs/jsb_srnn2016_srnn_long_keepbest.log 2>&1
 sweep --grid=paper --datasets=jsb --data_version=boulanger           # issue 3
 sweep --grid=paper --datasets=piano,nottingham,muse --data_version=boulanger
 sweep --grid=z,d --datasets=piano

@@ -72,6 +72,9 @@ flags.DEFINE_float('clip_norm', _DEFAULT.clip_norm, 'Rescale gradients to this t
 flags.DEFINE_float('clip_value', _DEFAULT.clip_value, 'Then clip each element to +-this.')
 flags.DEFINE_integer('seed', _DEFAULT.seed, 'Random seed (weights, noise, data order).')
 flags.DEFINE_integer('validation_freq', _DEFAULT.validation_freq, 'Validate every N epochs.')
+flags.DEFINE_bool('keep_best', _DEFAULT.keep_best,
+                  'Evaluate and save the weights of the epoch with the best validation ELBO, '
+                  'not the last epoch\'s (for long schedules that over-fit, as JSB does).')
 flags.DEFINE_bool('monitor_test', _DEFAULT.monitor_test,
                   'Also evaluate the test ELBO per step after every epoch and log it with the '
                   "epoch's wall time (history columns test_elbo, wall_seconds): time to quality.")

@@ -89,14 +89,28 @@ def _evaluate_splits(model, corpus, config, splits=('valid', 'test')) -> dict:
   return results
 
 
-def _previous_wall_seconds(workdir) -> float:
-  """The `wall_seconds` of the last epoch in a resumed run's history (0 for a new run)."""
+def _history_column(workdir, key):
   path = os.path.join(workdir, 'history.csv')
   if not os.path.exists(path):
-    return 0.0
+    return []
   with open(path) as f:
-    rows = list(csv.DictReader(f))
-  return float(rows[-1].get('wall_seconds') or 0.0) if rows else 0.0
+    return [float(r[key]) for r in csv.DictReader(f) if r.get(key)]
+
+
+def _previous_best(workdir, key):
+  values = _history_column(workdir, key)
+  return max(values) if values else None
+
+
+def _previous_wall_seconds(workdir) -> float:
+  """The `wall_seconds` of the last epoch in a resumed run's history (0 for a new run)."""
+  values = _history_column(workdir, 'wall_seconds')
+  return values[-1] if values else 0.0
+
+
+def _best_epoch(workdir, key):
+  values = _history_column(workdir, key)
+  return int(np.argmax(values)) + 1 if values else None
 
 
 def train_and_evaluate(config: configs.Config, workdir: str, results_dir: str | None = None,
@@ -141,6 +155,12 @@ def train_and_evaluate(config: configs.Config, workdir: str, results_dir: str | 
   ]
   if config.carry_state:
     callbacks.insert(1, training.ResetCarriedState())
+  best_path = os.path.join(workdir, 'best.weights.h5')
+  if config.keep_best:
+    # The threshold survives a resume through the history (the callback's own memory would not).
+    callbacks.insert(3, keras.callbacks.ModelCheckpoint(
+        best_path, monitor='val_elbo', mode='max', save_best_only=True, save_weights_only=True,
+        initial_value_threshold=_previous_best(workdir, 'val_elbo')))
   if config.monitor_test:
     test_seqs = corpus.splits['test']
     callbacks.insert(callbacks.index(next(c for c in callbacks if isinstance(
@@ -157,6 +177,11 @@ def train_and_evaluate(config: configs.Config, workdir: str, results_dir: str | 
                       validation_data=valid_ds, validation_freq=config.validation_freq,
                       callbacks=callbacks, verbose=verbose)
   train_seconds = time.time() - start
+  best_epoch = None
+  if config.keep_best and os.path.exists(best_path):
+    model.load_weights(best_path)
+    best_epoch = _best_epoch(workdir, 'val_elbo')
+    logging.info('keeping the weights of epoch %d (best validation ELBO)', best_epoch)
   if not training.weights_are_finite(model):
     raise training.NonFiniteLossError('training ended with non-finite weights; nothing saved')
 
@@ -172,6 +197,7 @@ def train_and_evaluate(config: configs.Config, workdir: str, results_dir: str | 
       'train_seconds_this_session': train_seconds,
       'train_steps_per_sec_median': float(np.median(speeds[1:] or speeds)) if speeds else None,
       'final_train': {k: float(v[-1]) for k, v in hist.items() if not k.startswith('val_')},
+      'kept_epoch': best_epoch,   # 1-based; None: the last epoch's weights
       **results,
   }
   export.save_keras_atomic(model, os.path.join(workdir, 'model.keras'))

@@ -126,6 +126,18 @@ def test_monitor_test_logs_the_test_elbo_and_wall_time_per_epoch(data_dir, tmp_p
   assert abs(float(rows[1]['test_elbo']) - summary['test']['elbo_per_step']) < 0.5
 
 
+def test_keep_best_keeps_the_epoch_with_the_best_validation_elbo(data_dir, tmp_path):
+  config = _small(data_dir, dataset='jsb', data_version='srnn2016', epochs=3, keep_best=True)
+  summary = train_lib.train_and_evaluate(config, str(tmp_path / 'run'), verbose=0)
+  val = [float(r['val_elbo']) for r in _history(tmp_path / 'run')]
+  assert summary['kept_epoch'] == int(np.argmax(val)) + 1
+  saved, _ = runs.load_run(str(tmp_path / 'run'))
+  best = train_lib.build_model(config, 1)
+  best.load_weights(str(tmp_path / 'run' / 'best.weights.h5'))
+  for a, b in zip(saved.get_weights(), best.get_weights()):   # the saved model is that epoch's
+    np.testing.assert_array_equal(a, b)
+
+
 def _train_cmd(data_dir, workdir, epochs):
   return [sys.executable, 'train.py', '--config=small', '--dataset=jsb',
           '--data_version=srnn2016', f'--data_dir={data_dir}', f'--epochs={epochs}',
