@@ -32,4 +32,5 @@ sweep --grid=paper --datasets=piano,nottingham,muse --data_version=boulanger
 sweep --grid=z,d --datasets=piano
 sweep --grid=baselines --datasets=piano,nottingham,muse
 sweep --grid=z,d --datasets=nottingham,muse
+sweep --grid=baselines --data_version=boulanger                      # issue 4, second half
 bounds
