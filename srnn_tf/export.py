@@ -77,7 +77,8 @@ def serving_functions(model):
 
   def score_masked(x, mask):
     x = _checked_roll(x)
-    return model.score({'x': x * mask[..., None], 'mask': _checked_mask(mask, x)}, SCORE_SEED)
+    mask = _checked_mask(mask, x)   # before any use: a bad shape must fail in the check
+    return model.score({'x': x * mask[..., None], 'mask': mask}, SCORE_SEED)
 
   def sample(num_steps, seed):
     checks = [tf.debugging.assert_rank(num_steps, 0, message='num_steps must be a scalar'),
