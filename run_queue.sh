@@ -28,6 +28,8 @@ bounds --datasets=jsb
   --lr_constant_epochs=100 --keep_best --output_dir=runs/jsb_srnn2016_srnn_long_keepbest \
   --results_dir="${RESULTS_DIR:-results/runs}" >> logs/jsb_srnn2016_srnn_long_keepbest.log 2>&1
 sweep --grid=paper --datasets=jsb --data_version=boulanger           # issue 3
+# Issue 3: is Boulanger JSB's -9.0 the SRNN or the data? The RNN's exact log-likelihood says.
+sweep --grid=rnn,vrnn --datasets=jsb --data_version=boulanger
 sweep --grid=paper --datasets=piano,nottingham,muse --data_version=boulanger
 sweep --grid=z,d --datasets=piano
 sweep --grid=baselines --datasets=piano,nottingham,muse
