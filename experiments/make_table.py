@@ -168,14 +168,17 @@ def main(argv):
     body, sources = table(runs, version, running=in_progress(_RUN_DIRS.value))
     out += [f'## {title}', '', body, '', 'Runs: ' + (', '.join(f'`{s}`' for s in sources)
                                                      or 'none yet'), '']
-  body, sources = bounds_table(runs, 'srnn2016')
-  out += ['## Tighter bounds on the test sets (srnn2016, per step, paper convention)', '',
+  out += ['## Tighter bounds on the test sets (per step, paper convention)', '',
           'The ELBO of the runs above against importance-weighted (IWAE) and particle-filter '
           '(SMC/FIVO, resampling at ESS < K/2) estimates of log p(x) with K particles, from '
           '`python -m experiments.evaluate_bounds` (`eval.py --bound=iwae|smc '
           '--num_particles=K --splits=test` per run). The RNN has no latent variables: its '
-          'number is the exact log-likelihood.', '',
-          body, '', 'Evaluations: ' + (', '.join(f'`{s}`' for s in sources) or 'none yet'), '']
+          'number is the exact log-likelihood.', '']
+  for version, title in (('srnn2016', 'SRNN 2016 release data'),
+                         ('boulanger', 'Boulanger-Lewandowski (2012) splits')):
+    body, sources = bounds_table(runs, version)
+    out += [f'### {title}', '', body, '',
+            'Evaluations: ' + (', '.join(f'`{s}`' for s in sources) or 'none yet'), '']
   os.makedirs(os.path.dirname(_OUTPUT.value) or '.', exist_ok=True)
   with open(_OUTPUT.value, 'w') as f:
     f.write('\n'.join(out))
