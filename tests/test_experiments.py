@@ -64,7 +64,7 @@ def test_dry_run_and_report_from_fake_runs(tmp_path):
   text = report.read_text()
   assert '| 10 | -4.988 (-4.888) / -4.819 |' in text
   assert '| 2 | _7/50 epochs done_ / -4.866 |' in text
-  assert '| JSB | z=10: -4.988 (-4.888) | z=10: -4.819 |' in text
+  assert '| JSB | 2 of 6 | z=10: -4.988 (-4.888) | z=10: -4.819 | -0.069 |' in text
   assert (tmp_path / 'fig' / 'elbo_curves.png').stat().st_size > 10_000
   assert (tmp_path / 'fig' / 'cross_entropy.png').stat().st_size > 10_000
 
