@@ -94,19 +94,31 @@ def _steps_per_epoch(model_name, config_name) -> dict:
       config.seq_len, config.batch_size)[1] for name in CORPORA}
 
 
-def _run_job(spec: str) -> dict:
+def _job_command(spec: str) -> list[str]:
   cmd = [sys.executable, '-m', 'benchmarks.run', f'--job={spec}',
          f'--num_particles={_PARTICLES.value}', f'--eval_pieces={_PIECES.value}',
          f'--eval_run={_EVAL_RUN.value}', '--quick' if _QUICK.value else '--noquick']
   if _DATA_DIR.value:
     cmd.append(f'--data_dir={_DATA_DIR.value}')
-  print(f'  {spec} ...', file=sys.stderr, flush=True)
-  proc = subprocess.run(cmd, capture_output=True, text=True,
-                        env={**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2'})
-  lines = [l for l in proc.stdout.splitlines() if l.startswith('RESULT ')]
-  if proc.returncode or not lines:
-    raise RuntimeError(f'benchmark job {spec} failed:\n{proc.stderr[-3000:]}')
-  return json.loads(lines[-1][len('RESULT '):])
+  return cmd
+
+
+def _run_job(spec: str, copies: int = 1) -> dict:
+  """Runs a measurement in a fresh process; with `copies` > 1, that many at once (as
+  `experiments.sweep --jobs` would) and returns the list of their results."""
+  print(f'  {spec}{f" x{copies} at once" if copies > 1 else ""} ...', file=sys.stderr,
+        flush=True)
+  procs = [subprocess.Popen(_job_command(spec), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2'})
+           for _ in range(copies)]
+  results = []
+  for proc in procs:
+    out, err = proc.communicate()
+    lines = [l for l in out.splitlines() if l.startswith('RESULT ')]
+    if proc.returncode or not lines:
+      raise RuntimeError(f'benchmark job {spec} failed:\n{err[-3000:]}')
+    results.append(json.loads(lines[-1][len('RESULT '):]))
+  return results[0] if copies == 1 else results
 
 
 def table(r: dict) -> str:
@@ -138,6 +150,12 @@ def table(r: dict) -> str:
     lines += ['', f'SRNN paper, `--train_precision=bfloat16` against float32 side by side: '
               f'{p["bfloat16"]:,.0f} vs {p["float32"]:,.0f} time steps/s, '
               f'**{p["ratio"]:.2f}x**.']
+  if 'concurrent:srnn:paper' in r:
+    rates = [v['steps_per_sec'] for v in r['concurrent:srnn:paper']]
+    alone = r['train:srnn:paper']['steps_per_sec']
+    lines += ['', f'Two SRNN paper trainings at once (`experiments.sweep --jobs=2`): '
+              f'{" + ".join(f"{x:,.0f}" for x in rates)} = {sum(rates):,.0f} time steps/s, '
+              f'**{sum(rates) / alone:.2f}x** one training alone ({alone:,.0f}).']
   srnn = r['train:srnn:paper']
   per_epoch = srnn['steps_per_epoch']
   seconds = {c: 50 * n * 16 * 100 / srnn['steps_per_sec'] for c, n in per_epoch.items()}
@@ -164,6 +182,8 @@ def main(argv):
   specs = ['peak', 'peak1'] + [f'train:{m}:{c}' for c in configs_ for m in ('srnn', 'vrnn', 'rnn')] \
       + ['oracle', 'precision', 'eval:elbo', 'eval:iwae', 'eval:smc']
   results = {spec: _run_job(spec) for spec in specs}
+  # Two trainings at once share the cores: is the sum faster than one alone?
+  results['concurrent:srnn:paper'] = _run_job('train:srnn:paper', copies=2)
   text = table(results)
   print(text)
   if _OUTPUT.value:
