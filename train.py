@@ -75,6 +75,10 @@ flags.DEFINE_integer('validation_freq', _DEFAULT.validation_freq, 'Validate ever
 flags.DEFINE_bool('keep_best', _DEFAULT.keep_best,
                   'Evaluate and save the weights of the epoch with the best validation ELBO, '
                   'not the last epoch\'s (for long schedules that over-fit, as JSB does).')
+flags.DEFINE_integer('early_stopping_patience', _DEFAULT.early_stopping_patience,
+                     'Stop once the validation ELBO has not improved for this many epochs '
+                     '(0: never; the paper protocol runs all its epochs). Survives a resume; '
+                     'pair it with --keep_best to keep the best epoch\'s weights.')
 flags.DEFINE_bool('monitor_test', _DEFAULT.monitor_test,
                   'Also evaluate the test ELBO per step after every epoch and log it with the '
                   "epoch's wall time (history columns test_elbo, wall_seconds): time to quality.")

@@ -44,6 +44,7 @@ class Config:
   seed: int = 0
   validation_freq: int = 1
   keep_best: bool = False         # final model = the epoch with the best validation ELBO
+  early_stopping_patience: int = 0  # stop after this many epochs without a better val ELBO
   monitor_test: bool = False      # test ELBO in the history each epoch (time-to-quality runs)
   eval_samples: int = 1
   strategy: str = 'default'       # 'mirrored' (local devices) or 'multi_worker' (TF_CONFIG)

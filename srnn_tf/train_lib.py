@@ -161,6 +161,9 @@ def train_and_evaluate(config: configs.Config, workdir: str, results_dir: str | 
     callbacks.insert(3, keras.callbacks.ModelCheckpoint(
         best_path, monitor='val_elbo', mode='max', save_best_only=True, save_weights_only=True,
         initial_value_threshold=_previous_best(workdir, 'val_elbo')))
+  if config.early_stopping_patience:
+    callbacks.append(training.ResumableEarlyStopping(
+        config.early_stopping_patience, _history_column(workdir, 'val_elbo')))
   if config.monitor_test:
     test_seqs = corpus.splits['test']
     callbacks.insert(callbacks.index(next(c for c in callbacks if isinstance(

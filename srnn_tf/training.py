@@ -119,6 +119,23 @@ class MonitorSplit(keras.callbacks.Callback):
       logs['wall_seconds'] = self.wall_seconds
 
 
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+  """`EarlyStopping` on the validation ELBO (higher is better) that survives a resume: it
+  starts from the monitored column of the run's history so far (`previous`: one value per
+  finished epoch), so its best value and its count of epochs without improvement carry on
+  where the killed run left them instead of starting again."""
+
+  def __init__(self, patience, previous=(), monitor='val_elbo'):
+    super().__init__(monitor=monitor, mode='max', patience=patience, verbose=1)
+    self.previous = list(previous)
+
+  def on_train_begin(self, logs=None):
+    super().on_train_begin(logs)
+    if self.previous:
+      best = int(np.argmax(self.previous))
+      self.best, self.wait = self.previous[best], len(self.previous) - 1 - best
+
+
 def set_threads(intra_op: int, inter_op: int) -> None:
   """TF thread pools (0: TF's default). Only possible before TF has run anything; later
   (e.g. a second run in one process) the pools stay as they are, with a warning."""

@@ -138,6 +138,34 @@ def test_keep_best_keeps_the_epoch_with_the_best_validation_elbo(data_dir, tmp_p
     np.testing.assert_array_equal(a, b)
 
 
+def test_early_stopping_carries_its_best_and_patience_over_a_resume():
+  model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+  model.stop_training = False   # as fit() sets it
+  # The killed run's history: best at epoch 2, two epochs without improvement since.
+  stop = training.ResumableEarlyStopping(patience=3, previous=[-5.0, -4.0, -4.5, -4.6])
+  stop.set_model(model)
+  stop.on_train_begin()
+  assert (stop.best, stop.wait) == (-4.0, 2)
+  stop.on_epoch_end(4, {'val_elbo': -3.9})      # better: the count restarts
+  assert not model.stop_training and stop.wait == 0
+  for epoch, value in enumerate([-4.1, -4.2], 5):
+    stop.on_epoch_end(epoch, {'val_elbo': value})
+  assert not model.stop_training
+  stop.on_epoch_end(7, {'val_elbo': -4.0})      # third epoch without beating -3.9
+  assert model.stop_training
+
+
+def test_early_stopping_ends_a_run_early(data_dir, tmp_path):
+  config = _small(data_dir, dataset='jsb', data_version='srnn2016', epochs=30,
+                  learning_rate=0.0, early_stopping_patience=1, keep_best=True)
+  summary = train_lib.train_and_evaluate(config, str(tmp_path / 'run'), verbose=0)
+  # lr 0: the validation ELBO moves only with the posterior sample, so within a few epochs one
+  # fails to improve, and that epoch (patience 1) is the last; the best one is kept.
+  val = [float(r['val_elbo']) for r in _history(tmp_path / 'run')]
+  assert len(val) < 30 and val[-1] <= max(val[:-1])
+  assert summary['kept_epoch'] == int(np.argmax(val)) + 1 == len(val) - 1
+
+
 def _train_cmd(data_dir, workdir, epochs):
   return [sys.executable, 'train.py', '--config=small', '--dataset=jsb',
           '--data_version=srnn2016', f'--data_dir={data_dir}', f'--epochs={epochs}',
