@@ -32,7 +32,14 @@ bounds --datasets=jsb
 sweep --grid=paper --datasets=jsb --data_version=boulanger           # issue 3
 # Issue 3: is Boulanger JSB's -9.0 the SRNN or the data? The RNN's exact log-likelihood says.
 sweep --grid=rnn,vrnn --datasets=jsb --data_version=boulanger --jobs=2
+# Issue 3: Nottingham ends 0.145 under the paper, as the report's z=100 does: is it the
+# schedule? lr held, best epoch kept, stopped 10 epochs after it. Beside the Boulanger runs.
+.venv/bin/python train.py --dataset=nottingham --data_version=srnn2016 --epochs=150 \
+  --lr_constant_epochs=150 --keep_best --early_stopping_patience=10 \
+  --output_dir=runs/nottingham_srnn2016_srnn_long_keepbest --results_dir="${RESULTS_DIR:-results/runs}" \
+  >> logs/nottingham_srnn2016_srnn_long_keepbest.log 2>&1 &
 sweep --grid=paper --datasets=piano,nottingham,muse --data_version=boulanger --jobs=2
+wait
 sweep --grid=z,d --datasets=piano --jobs=2
 sweep --grid=baselines --datasets=piano,nottingham,muse --jobs=2
 sweep --grid=z,d --datasets=nottingham,muse --jobs=2
