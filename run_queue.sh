@@ -41,8 +41,8 @@ sweep --grid=rnn,vrnn --datasets=jsb --data_version=boulanger --jobs=2
 sweep --grid=paper --datasets=piano,nottingham,muse --data_version=boulanger --jobs=2 &
 # Issue 3: Boulanger JSB's SRNN ends with its z chain unused (KL 0.23/step) after 450 updates.
 # Does a longer schedule revive it?
-.venv/bin/python train.py --dataset=jsb --data_version=boulanger --epochs=120 \
-  --lr_constant_epochs=120 --keep_best --early_stopping_patience=15 \
+.venv/bin/python train.py --dataset=jsb --data_version=boulanger --epochs=200 \
+  --lr_constant_epochs=200 --keep_best --early_stopping_patience=15 \
   --output_dir=runs/jsb_boulanger_srnn_long_keepbest --results_dir="${RESULTS_DIR:-results/runs}" \
   >> logs/jsb_boulanger_srnn_long_keepbest.log 2>&1
 wait
