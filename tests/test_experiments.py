@@ -100,3 +100,45 @@ def test_evaluate_bounds_picks_finished_latent_sweep_runs_without_results(tmp_pa
   todo = evaluate_bounds.pending(str(tmp_path / 'runs'), ['jsb'], ['iwae'], str(results),
                                  all_sizes=True)
   assert ('jsb_srnn2016_srnn_z10_d300', 'iwae') in [(os.path.basename(r), b) for r, b in todo]
+
+
+def _record(results_dir, name, elbo, kept_epoch=None, epochs_run=50, **overrides):
+  import dataclasses
+  from srnn_tf import configs
+  config = dataclasses.asdict(configs.get_config('paper', **overrides))
+  record = {'config': config, 'kept_epoch': kept_epoch,
+            'test': {'elbo_per_step': elbo}, 'test_leaky_first_frame': {'elbo_per_step': elbo + 0.1}}
+  with open(os.path.join(results_dir, f'{name}.json'), 'w') as f:
+    json.dump(record, f)
+  with open(os.path.join(results_dir, f'{name}.history.csv'), 'w') as f:
+    f.write('epoch,val_elbo\n' + ''.join(f'{e},-5\n' for e in range(epochs_run)))
+
+
+def test_make_table_places_each_run_and_estimate(tmp_path):
+  results = tmp_path / 'results'
+  results.mkdir()
+  _record(results, 'jsb_srnn2016_srnn_z100_d300', -5.5, dataset='jsb', data_version='srnn2016')
+  _record(results, 'jsb_srnn2016_rnn_d300', -6.2, dataset='jsb', data_version='srnn2016',
+          model='rnn')
+  _record(results, 'piano_boulanger_vrnn_z100_d300', -7.7, dataset='piano', model='vrnn')
+  _record(results, 'jsb_srnn2016_srnn_long_keepbest', -4.9, kept_epoch=75, epochs_run=90,
+          dataset='jsb', data_version='srnn2016', epochs=100, lr_constant_epochs=100,
+          keep_best=True, early_stopping_patience=15)
+  _record(results, 'jsb_srnn2016_srnn_z10_d300', -4.777, dataset='jsb', data_version='srnn2016',
+          z_dim=10)   # a z-grid run: not a cell of the comparison (z=100) tables
+  with open(results / 'jsb_srnn2016_srnn_z100_d300.eval_iwae_test.json', 'w') as f:
+    json.dump({'test': {'log_p_per_step': -5.4, 'num_particles': 100}}, f)
+  out = tmp_path / 'TABLE.md'
+  built = subprocess.run([sys.executable, '-m', 'experiments.make_table', f'--runs={results}',
+                          f'--output={out}', f'--run_dirs={tmp_path / "none"}'],
+                         cwd=ROOT, capture_output=True, text=True)
+  assert built.returncode == 0, built.stderr
+  text = out.read_text()
+  assert '| RNN | -6.200 / -6.100 | queued | queued | queued |' in text
+  assert '| SRNN smooth + Resq | -5.500 / -5.400 | queued | queued | queued |' in text
+  assert '| VRNN | queued | queued | queued | -7.700 / -7.600 |' in text   # Boulanger table
+  assert '4.777' not in text and '4.677' not in text
+  assert '| JSB | SRNN smooth + Resq | -5.500 | -5.400 (K=100) | queued | +0.100 |  |' in text
+  assert '| JSB | RNN | -6.200 (exact) |' in text
+  assert ('| `jsb_srnn2016_srnn_long_keepbest` | JSB, srnn2016 | 90 (75) | all | 15 '
+          '| -4.900 (-4.800) | -5.500 (-5.400) |') in text
