@@ -136,7 +136,7 @@ def test_make_table_places_each_run_and_estimate(tmp_path):
   text = out.read_text()
   assert '| RNN | -6.200 / -6.100 | queued | queued | queued |' in text
   assert '| SRNN smooth + Resq | -5.500 / -5.400 | queued | queued | queued |' in text
-  assert '| VRNN | queued | queued | queued | -7.700 / -7.600 |' in text   # Boulanger table
+  assert '| VRNN | queued | queued | queued | -7.700 |' in text   # Boulanger: plain only
   assert '4.777' not in text and '4.677' not in text
   assert '| JSB | SRNN smooth + Resq | -5.500 | -5.400 (K=100) | queued | +0.100 |  |' in text
   assert '| JSB | RNN | -6.200 (exact) |' in text
