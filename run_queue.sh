@@ -29,6 +29,11 @@ bounds --datasets=jsb
 .venv/bin/python train.py --dataset=jsb --data_version=srnn2016 --epochs=100 \
   --lr_constant_epochs=100 --keep_best --output_dir=runs/jsb_srnn2016_srnn_long_keepbest \
   --results_dir="${RESULTS_DIR:-results/runs}" >> logs/jsb_srnn2016_srnn_long_keepbest.log 2>&1
+# ... and with the z that suits JSB best under the protocol (z=10), stopped 15 epochs after its best.
+.venv/bin/python train.py --dataset=jsb --data_version=srnn2016 --z_dim=10 --epochs=150 \
+  --lr_constant_epochs=150 --keep_best --early_stopping_patience=15 \
+  --output_dir=runs/jsb_srnn2016_srnn_z10_long_keepbest --results_dir="${RESULTS_DIR:-results/runs}" \
+  >> logs/jsb_srnn2016_srnn_z10_long_keepbest.log 2>&1
 sweep --grid=paper --datasets=jsb --data_version=boulanger           # issue 3
 # Issue 3: is Boulanger JSB's -9.0 the SRNN or the data? The RNN's exact log-likelihood says.
 sweep --grid=rnn,vrnn --datasets=jsb --data_version=boulanger --jobs=2
