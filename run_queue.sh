@@ -52,7 +52,12 @@ sweep --grid=paper --datasets=piano,nottingham,muse --data_version=boulanger --j
   >> logs/jsb_boulanger_srnn_long_keepbest.log 2>&1
 wait
 sweep --grid=z,d --datasets=piano --jobs=2
-sweep --grid=baselines --datasets=piano,nottingham,muse --jobs=2
+# Issue 4: the RNN and VRNN first (does the SRNN beat them?), then the SRNN ablations.
+sweep --grid=rnn,vrnn --datasets=piano,nottingham,muse --jobs=2
+bounds --datasets=piano,nottingham,muse
+sweep --grid=rnn,vrnn --datasets=piano,nottingham,muse --data_version=boulanger --jobs=2
+bounds --datasets=piano,nottingham,muse
+sweep --grid=ablations --datasets=piano,nottingham,muse --jobs=2
 sweep --grid=z,d --datasets=nottingham,muse --jobs=2
-sweep --grid=baselines --data_version=boulanger --jobs=2                    # issue 4, second half
+sweep --grid=ablations --data_version=boulanger --jobs=2
 bounds
