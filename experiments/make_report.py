@@ -100,6 +100,24 @@ def best_z(cells, dataset):
   return max(done)[::-1] if done else None
 
 
+def shape_over_z(points):
+  """Words for how test ELBO moves over z: `points` is [(z, ELBO)] in increasing z."""
+  if len(points) < 3:
+    return f'{len(points)} z finished'
+  values = [v for _, v in points]
+  best = int(np.argmax(values))
+  steps = np.sign(np.diff(values))
+  if best == len(values) - 1:
+    shape = 'rises with z' if (steps > 0).all() else f'best at the largest z ({points[-1][0]})'
+  elif best == 0:
+    shape = 'falls with z' if (steps < 0).all() else f'best at the smallest z ({points[0][0]})'
+  else:
+    # A peak: rising up to it and falling after it, or not cleanly so.
+    clean = (steps[:best] > 0).all() and (steps[best:] < 0).all()
+    shape = f'peaks at z={points[best][0]}' + ('' if clean else ', not monotone either side')
+  return f'{shape} (z={points[0][0]}-{points[-1][0]})'
+
+
 def figure_curves(cells, datasets, path):
   from srnn_tf import plots   # noqa: F401  (Agg backend)
   import matplotlib.pyplot as plt
@@ -196,7 +214,7 @@ def main(argv):
       'Over the z values finished so far (a best among few is provisional). The difference '
       'compares like for like: our leaky number minus the report\'s.', '',
       '| corpus | z values final | ours: best z, ELBO (leaky) | report: best z, ELBO '
-      '| difference |', '|---|---|---|---|---|']
+      '| difference | shape over z (leaky): ours / report |', '|---|---|---|---|---|---|']
   for d in datasets:
     best = best_z(cells, d)
     report_best = max((REPORT[z][d], z) for z in REPORT)
@@ -206,8 +224,12 @@ def main(argv):
       ours = f'z={best[0]}: {best[1]:.3f} ({leaky:.3f})'
       diff = f'{leaky - report_best[0]:+.3f}'
     final = sum(cells[(d, z, 300)]['run'] is not None for z in sweep.Z_GRID)
+    ours_points = [(z, cells[(d, z, 300)]['run']['test_leaky_first_frame']['elbo_per_step'])
+                   for z in sweep.Z_GRID if cells[(d, z, 300)]['run']]
+    report_points = [(z, REPORT[z][d]) for z in sorted(REPORT)]
     lines.append(f'| {TITLES[d]} | {final} of {len(sweep.Z_GRID)} | {ours} '
-                 f'| z={report_best[1]}: {report_best[0]:.3f} | {diff} |')
+                 f'| z={report_best[1]}: {report_best[0]:.3f} | {diff} '
+                 f'| {shape_over_z(ours_points)} / {shape_over_z(report_points)} |')
   lines += ['', '## (b) Validation ELBO per epoch, varying z (top) and d (bottom)', '',
             f'![ELBO curves]({rel(curves)})', '', '## (c) Reconstructions (best finished z)', '']
   for d in datasets:

@@ -64,9 +64,22 @@ def test_dry_run_and_report_from_fake_runs(tmp_path):
   text = report.read_text()
   assert '| 10 | -4.988 (-4.888) / -4.819 |' in text
   assert '| 2 | _7/50 epochs done_ / -4.866 |' in text
-  assert '| JSB | 2 of 6 | z=10: -4.988 (-4.888) | z=10: -4.819 | -0.069 |' in text
+  assert ('| JSB | 2 of 6 | z=10: -4.988 (-4.888) | z=10: -4.819 | -0.069 '
+          '| 2 z finished / peaks at z=10 (z=2-100) |') in text
   assert (tmp_path / 'fig' / 'elbo_curves.png').stat().st_size > 10_000
   assert (tmp_path / 'fig' / 'cross_entropy.png').stat().st_size > 10_000
+
+
+def test_shape_over_z_names_rise_fall_and_peak():
+  from experiments import make_report
+  assert make_report.shape_over_z([(2, -5.0), (10, -4.9), (50, -4.8)]) == 'rises with z (z=2-50)'
+  assert make_report.shape_over_z([(2, -4.8), (10, -4.9), (50, -5.0)]) == 'falls with z (z=2-50)'
+  assert make_report.shape_over_z([(2, -5.0), (10, -4.8), (50, -4.9)]) == 'peaks at z=10 (z=2-50)'
+  assert make_report.shape_over_z([(2, -5.0), (10, -5.1), (25, -4.8), (50, -4.9)]) == (
+      'peaks at z=25, not monotone either side (z=2-50)')
+  assert make_report.shape_over_z([(2, -5.0), (10, -5.1), (50, -4.8)]) == (
+      'best at the largest z (50) (z=2-50)')
+  assert make_report.shape_over_z([(2, -5.0), (10, -4.9)]) == '2 z finished'
 
 
 def test_evaluate_bounds_picks_finished_latent_sweep_runs_without_results(tmp_path):
