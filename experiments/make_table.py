@@ -147,39 +147,80 @@ def long_schedule_runs(folder):
   return '\n'.join(lines), sources
 
 
-def bounds_table(runs, version):
-  """Test log-likelihood per step of the finished comparison runs: ELBO, IWAE_K, SMC_K."""
-  lines = ['| corpus | model | ELBO | IWAE | SMC | IWAE - ELBO | SMC - ELBO |',
-           '|---|---|---|---|---|---|---|']
-  sources, rows = [], []
+def comparison_runs(runs, version):
+  """{(dataset, variant): (elbo, {bound: (log p per step, K, path)})} of the finished
+  paper-protocol comparison runs (z=100, d=300) of one data version, with their test
+  IWAE/SMC evaluations where they exist. The RNN's ELBO is its exact log-likelihood."""
+  found = {}
   for run in runs:
     c = run['config']
     if c['data_version'] != version or not _paper_protocol(c) or c['d_dim'] != 300 \
         or c.get('z_dim', 100) != 100 and c['model'] != 'rnn' or c['dataset'] not in CORPORA:
       continue
-    elbo = run['test']['elbo_per_step']
-    if c['model'] == 'rnn':   # no latent variables: the "ELBO" is log p(x) itself
-      rows.append((CORPORA.index(c['dataset']), VARIANTS.index('RNN'),
-                   f'| {TITLES[c["dataset"]]} | RNN | {elbo:.3f} (exact) | = | = | 0 | 0 |'))
-      continue
+    estimates = {}
     stem = run['_file'][:-len('.json')]
-    found = {}
-    for bound in ('iwae', 'smc'):
+    for bound in ('iwae', 'smc') if c['model'] != 'rnn' else ():
       path = f'{stem}.eval_{bound}_test.json'
       if os.path.exists(path):
         with open(path) as f:
           r = json.load(f)['test']
-        found[bound] = (r['log_p_per_step'], r['num_particles'])
-        sources.append(path)
-    cell = lambda b: f'{found[b][0]:.3f} (K={found[b][1]})' if b in found else QUEUED
-    gap = lambda b: f'{found[b][0] - elbo:+.3f}' if b in found else ''
-    variant = _variant(c)
-    order = VARIANTS.index(variant) if variant in VARIANTS else len(VARIANTS)
-    rows.append((CORPORA.index(c['dataset']), order,
-                 f'| {TITLES[c["dataset"]]} | {variant} | {elbo:.3f} | {cell("iwae")} '
-                 f'| {cell("smc")} | {gap("iwae")} | {gap("smc")} |'))
-  lines += [row for *_, row in sorted(rows)]
-  return '\n'.join(lines), sources
+        estimates[bound] = (r['log_p_per_step'], r['num_particles'], path)
+    found[(c['dataset'], _variant(c))] = (run['test']['elbo_per_step'], estimates)
+  return found
+
+
+def _order(key):
+  dataset, variant = key
+  return CORPORA.index(dataset), VARIANTS.index(variant) if variant in VARIANTS else len(VARIANTS)
+
+
+def bounds_table(runs, version):
+  """Test log-likelihood per step of the finished comparison runs: ELBO, IWAE_K, SMC_K."""
+  lines = ['| corpus | model | ELBO | IWAE | SMC | IWAE - ELBO | SMC - ELBO |',
+           '|---|---|---|---|---|---|---|']
+  sources = []
+  found = comparison_runs(runs, version)
+  for key in sorted(found, key=_order):
+    (dataset, variant), (elbo, est) = key, found[key]
+    if variant == 'RNN':   # no latent variables: the "ELBO" is log p(x) itself
+      lines.append(f'| {TITLES[dataset]} | RNN | {elbo:.3f} (exact) | = | = | 0 | 0 |')
+      continue
+    sources += [path for *_, path in est.values()]
+    cell = lambda b: f'{est[b][0]:.3f} (K={est[b][1]})' if b in est else QUEUED
+    gap = lambda b: f'{est[b][0] - elbo:+.3f}' if b in est else ''
+    lines.append(f'| {TITLES[dataset]} | {variant} | {elbo:.3f} | {cell("iwae")} '
+                 f'| {cell("smc")} | {gap("iwae")} | {gap("smc")} |')
+  return '\n'.join(lines), sorted(sources)
+
+
+def versus_table(runs, version, srnn='SRNN smooth + Resq'):
+  """Per corpus, the SRNN's margin over the VRNN and the RNN (positive: the SRNN is better),
+  by the ELBO and by the tightest estimate each model has (SMC, else IWAE, else ELBO;
+  the RNN's is exact)."""
+  found = comparison_runs(runs, version)
+
+  def tightest(key):
+    elbo, est = found[key]
+    for bound in ('smc', 'iwae'):
+      if bound in est:
+        return est[bound][0], f'{bound.upper()} K={est[bound][1]}'
+    return elbo, 'exact' if key[1] == 'RNN' else 'ELBO'
+
+  lines = ['| corpus | SRNN - VRNN, ELBO | SRNN - VRNN, tightest | SRNN - RNN, ELBO '
+           '| SRNN - RNN, tightest |', '|---|---|---|---|---|']
+  for dataset in CORPORA:
+    if (dataset, srnn) not in found:
+      continue
+    cells = []
+    for other in ('VRNN', 'RNN'):
+      if (dataset, other) not in found:
+        cells += [QUEUED, QUEUED]
+        continue
+      cells.append(f'{found[(dataset, srnn)][0] - found[(dataset, other)][0]:+.3f}')
+      (mine, how), (theirs, how_other) = tightest((dataset, srnn)), tightest((dataset, other))
+      cells.append(f'{mine - theirs:+.3f} ({how} vs {how_other})')
+    lines.append(f'| {TITLES[dataset]} | ' + ' | '.join(cells) + ' |')
+  return '\n'.join(lines)
 
 
 def main(argv):
@@ -221,6 +262,14 @@ def main(argv):
     body, sources = bounds_table(runs, version)
     out += [f'### {title}', '', body, '',
             'Evaluations: ' + (', '.join(f'`{s}`' for s in sources) or 'none yet'), '']
+  out += ['## Does the SRNN beat the VRNN and the RNN?', '',
+          'Test log-likelihood per step of the SRNN (smoothing + Resq) minus that of each '
+          'baseline, from the runs and evaluations above: positive means the SRNN is better. '
+          'ELBOs compare lower bounds; "tightest" compares each model\'s best estimate of '
+          'log p(x) (SMC, else IWAE, else the ELBO; the RNN\'s is exact).', '']
+  for version, title in (('srnn2016', 'SRNN 2016 release data'),
+                         ('boulanger', 'Boulanger-Lewandowski (2012) splits')):
+    out += [f'### {title}', '', versus_table(runs, version), '']
   os.makedirs(os.path.dirname(_OUTPUT.value) or '.', exist_ok=True)
   with open(_OUTPUT.value, 'w') as f:
     f.write('\n'.join(out))

@@ -153,5 +153,6 @@ def test_make_table_places_each_run_and_estimate(tmp_path):
   assert '4.777' not in text and '4.677' not in text
   assert '| JSB | SRNN smooth + Resq | -5.500 | -5.400 (K=100) | queued | +0.100 |  |' in text
   assert '| JSB | RNN | -6.200 (exact) |' in text
+  assert ('| JSB | queued | queued | +0.700 | +0.800 (IWAE K=100 vs exact) |') in text
   assert ('| `jsb_srnn2016_srnn_long_keepbest` | JSB, srnn2016 | 90 (75) | all | 15 '
           '| -4.900 (-4.800) | -5.500 (-5.400) |') in text
