@@ -10,6 +10,7 @@ that the integrands vanish at its ends).
 """
 
 import numpy as np
+import tensorflow as tf
 
 from srnn_tf import layers
 
@@ -49,3 +50,28 @@ def logsumexp(a, axis=None):
 def _log_normal(z, mean, log_var):
   var = np.exp(np.float64(log_var)) + layers.VARIANCE_FLOOR
   return -0.5 * (np.log(2 * np.pi * var) + (z - mean) ** 2 / var)
+
+
+def vrnn_log_px(model, x, grid=np.linspace(-10.0, 10.0, 401)):
+  """Exact log p(x) of a `VRNN` with `z_dim == 1` on one two-frame sequence `x` `[2, 88]`.
+
+  Here z_1 feeds h_1, so z_{1:T} is not Markov given x: the integral is over the whole chain,
+      p(x) = int p(z_1|h_0) p(x_1|z_1,h_0) int p(z_2|h_1) p(x_2|z_2,h_1) dz_2 dz_1,
+  with h_1 = GRU(h_0, [phi_x(x_1), phi_z(z_1)]), on an n x n grid (so two frames only).
+  """
+  assert model.z_dim == 1 and x.shape[0] == 2
+  n, dz = len(grid), grid[1] - grid[0]
+  z = grid.astype(np.float32)[:, None]                                  # [n, 1]
+  x1, x2 = (np.repeat(x[t][None], n, 0).astype(np.float32) for t in (0, 1))
+  h0 = tf.zeros((n, model.h_dim))
+  inner1 = (model.prior(h0).log_prob(z) + model.decoder(z, h0).log_prob(x1)).numpy()
+  h1 = model.gru_h.step(model.gru_h.project(tf.concat(
+      [model.phi_x(x1), model.phi_z(z)], -1)), h0).numpy()              # [n, H], one per z_1
+  h1_pairs = np.repeat(h1, n, 0)                                        # row i * n + j: z_1 = i
+  z2_pairs = np.tile(z, (n, 1))                                         #               z_2 = j
+  x2_pairs = np.tile(x2[:1], (n * n, 1))
+  h1_pairs, z2_pairs, x2_pairs = (tf.constant(v) for v in (h1_pairs, z2_pairs, x2_pairs))
+  inner2 = (model.prior(h1_pairs).log_prob(z2_pairs)
+            + model.decoder(z2_pairs, h1_pairs).log_prob(x2_pairs)).numpy().reshape(n, n)
+  log_g = logsumexp(np.float64(inner2), axis=1) + np.log(dz)           # [n]: over z_2
+  return float(logsumexp(np.float64(inner1) + log_g) + np.log(dz))

@@ -129,6 +129,28 @@ def test_vrnn_bounds_are_ordered():
   assert abs(smc - iwae[2]) < 0.1
 
 
+def test_vrnn_bounds_against_its_exact_log_likelihood():
+  # A leak of x_t into p(x_t | ...) (say the emission reading h_t instead of h_{t-1}) would
+  # put the ELBO or IWAE above the true log p(x); here they must sit under it and close in.
+  keras.utils.set_random_seed(0)
+  model = VRNN(z_dim=1, h_dim=4, hidden_units=8, embed_units=(8,), seed=0)
+  model.build()
+  x = (np.random.default_rng(2).random((1, 2, 88)) < 0.1).astype(np.float32)
+  log_p = exact_loglik.vrnn_log_px(model, x[0])
+  assert abs(exact_loglik.vrnn_log_px(model, x[0], np.linspace(-14, 14, 561)) - log_p) < 1e-4
+  features = {k: v.numpy() for k, v in standardize_features(x).items()}
+  terms = model.compute_terms(standardize_features(_copies(features)))
+  elbo = (terms['log_px'] - terms['kl']).numpy().sum(1)
+  iwae = _estimates(model, features, 'iwae', 100, seed=3)
+  smc = _estimates(model, features, 'smc_always', 100, seed=4)
+  assert elbo.mean() < log_p - 0.01   # a real gap: z matters in this model
+  for est in (iwae, smc):
+    assert abs(est.mean() - log_p) < max(0.01, 4 * est.std() / np.sqrt(REPEATS))
+  # exp(IWAE_1) is unbiased for p(x).
+  w = np.exp(np.float64(_estimates(model, features, 'iwae', 1, seed=5)) - log_p)
+  assert abs(w.mean() - 1) < 4 * w.std() / np.sqrt(REPEATS)
+
+
 def test_rnn_estimators_are_its_exact_log_likelihood():
   keras.utils.set_random_seed(0)
   model = RNN(d_dim=6, hidden_units=8, embed_units=(8,))
