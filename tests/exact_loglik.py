@@ -61,16 +61,15 @@ def vrnn_log_px(model, x, grid=np.linspace(-10.0, 10.0, 401)):
   """
   assert model.z_dim == 1 and x.shape[0] == 2
   n, dz = len(grid), grid[1] - grid[0]
-  z = grid.astype(np.float32)[:, None]                                  # [n, 1]
-  x1, x2 = (np.repeat(x[t][None], n, 0).astype(np.float32) for t in (0, 1))
+  z = tf.constant(grid, tf.float32)[:, None]                            # [n, 1]
+  x1 = tf.repeat(tf.constant(x[None, 0], tf.float32), n, axis=0)        # [n, 88]
   h0 = tf.zeros((n, model.h_dim))
   inner1 = (model.prior(h0).log_prob(z) + model.decoder(z, h0).log_prob(x1)).numpy()
   h1 = model.gru_h.step(model.gru_h.project(tf.concat(
-      [model.phi_x(x1), model.phi_z(z)], -1)), h0).numpy()              # [n, H], one per z_1
-  h1_pairs = np.repeat(h1, n, 0)                                        # row i * n + j: z_1 = i
-  z2_pairs = np.tile(z, (n, 1))                                         #               z_2 = j
-  x2_pairs = np.tile(x2[:1], (n * n, 1))
-  h1_pairs, z2_pairs, x2_pairs = (tf.constant(v) for v in (h1_pairs, z2_pairs, x2_pairs))
+      [model.phi_x(x1), model.phi_z(z)], -1)), h0)                      # [n, H], one per z_1
+  # Row i * n + j of the pairs: z_1 = grid[i], z_2 = grid[j].
+  h1_pairs, z2_pairs = tf.repeat(h1, n, axis=0), tf.tile(z, [n, 1])
+  x2_pairs = tf.repeat(tf.constant(x[None, 1], tf.float32), n * n, axis=0)
   inner2 = (model.prior(h1_pairs).log_prob(z2_pairs)
             + model.decoder(z2_pairs, h1_pairs).log_prob(x2_pairs)).numpy().reshape(n, n)
   log_g = logsumexp(np.float64(inner2), axis=1) + np.log(dz)           # [n]: over z_2
