@@ -120,6 +120,7 @@ def particle_log_likelihood(model, features, num_particles, resample=True,
     noise = tf.random.stateless_normal([batch, k, model.z_dim], seed=seed + [0, 2 * t])
     state, log_alpha = model.particle_step(state, tf.nest.map_structure(lambda v: v[t], inputs),
                                            noise)
+    log_alpha = tf.ensure_shape(log_alpha, [None, k])  # K=1 would otherwise lose its width
     log_w = log_w + log_alpha * mask[t][:, None]     # padded steps weigh nothing
     increment = tf.reduce_logsumexp(log_w, axis=1)
     log_w -= increment[:, None]

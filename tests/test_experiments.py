@@ -156,3 +156,16 @@ def test_make_table_places_each_run_and_estimate(tmp_path):
   assert ('| JSB | queued | queued | +0.700 | +0.800 (IWAE K=100 vs exact) |') in text
   assert ('| `jsb_srnn2016_srnn_long_keepbest` | JSB, srnn2016 | 90 (75) | all | 15 '
           '| -4.900 (-4.800) | -5.500 (-5.400) |') in text
+
+
+def test_bounds_vs_k_table_averages_seeds_and_measures_the_gain(tmp_path):
+  from experiments import bounds_vs_k
+  cache = {bounds_vs_k.key('r', 'iwae', k, s): {'log_p_per_step': v}
+           for k, s, v in [(1, 0, -5.6), (1, 1, -5.5), (100, 0, -5.4)]}
+  cache[bounds_vs_k.key('r', 'smc', 100, 0)] = {'log_p_per_step': -5.3}
+  assert bounds_vs_k.points(cache, 'r', 'iwae') == {1: [-5.6, -5.5], 100: [-5.4]}
+  md = bounds_vs_k.markdown(cache, ['r'], ['iwae', 'smc'], {'r': -5.55})
+  assert '| `r` | IWAE | -5.550 | -5.550 (±0.050) | -5.400 | +0.150 |' in md
+  assert '| `r` | SMC | -5.550 | - | -5.300 | +0.250 |' in md
+  bounds_vs_k.plot(str(tmp_path / 'k.png'), cache, ['r'], ['iwae', 'smc'], {'r': -5.55})
+  assert (tmp_path / 'k.png').stat().st_size > 0
