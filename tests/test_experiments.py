@@ -134,6 +134,8 @@ def test_make_table_places_each_run_and_estimate(tmp_path):
   _record(results, 'jsb_srnn2016_rnn_d300', -6.2, dataset='jsb', data_version='srnn2016',
           model='rnn')
   _record(results, 'piano_boulanger_vrnn_z100_d300', -7.7, dataset='piano', model='vrnn')
+  _record(results, 'jsb_srnn2016_vrnn_z100_d300', -5.3, dataset='jsb', data_version='srnn2016',
+          model='vrnn')   # no IWAE/SMC yet: not compared with the SRNN's IWAE
   _record(results, 'jsb_srnn2016_srnn_long_keepbest', -4.9, kept_epoch=75, epochs_run=90,
           dataset='jsb', data_version='srnn2016', epochs=100, lr_constant_epochs=100,
           keep_best=True, early_stopping_patience=15)
@@ -153,9 +155,14 @@ def test_make_table_places_each_run_and_estimate(tmp_path):
   assert '4.777' not in text and '4.677' not in text
   assert '| JSB | SRNN smooth + Resq | -5.500 | -5.400 (K=100) | queued | +0.100 |  |' in text
   assert '| JSB | RNN | -6.200 (exact) |' in text
-  assert ('| JSB | queued | queued | +0.700 | +0.800 (IWAE K=100 vs exact) |') in text
+  assert ('| JSB | -0.200 | queued (IWAE/SMC of both) | +0.700 | +0.800 (IWAE K=100 vs exact) |'
+          ) in text
   assert ('| `jsb_srnn2016_srnn_long_keepbest` | JSB, srnn2016 | 90 (75) | all | 15 '
           '| -4.900 (-4.800) | -5.500 (-5.400) |') in text
+  with open(results / 'jsb_srnn2016_vrnn_z100_d300.eval_iwae_test.json', 'w') as f:
+    json.dump({'test': {'log_p_per_step': -5.1, 'num_particles': 100}}, f)
+  subprocess.run(built.args, cwd=ROOT, check=True, capture_output=True)
+  assert '| JSB | -0.200 | -0.300 (IWAE K=100, both) |' in out.read_text()
 
 
 def test_bounds_vs_k_table_averages_seeds_and_measures_the_gain(tmp_path):
