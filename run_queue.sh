@@ -53,13 +53,14 @@ sweep --grid=paper --datasets=piano,nottingham,muse --data_version=boulanger --j
 wait
 sweep --grid=z,d --datasets=piano --jobs=2
 # Issue 4: the RNN and VRNN first (does the SRNN beat them?), then the SRNN ablations.
-# Two sweeps side by side, not --jobs=2, so that the last long run of the first (MuseData's
-# VRNN) does not leave a core idle.
+# Sweeps side by side, one run at a time each, rather than --jobs=2: when one sweep is down to
+# its last long run (MuseData's VRNN) the other keeps the second core busy.
 sweep --grid=rnn,vrnn --datasets=piano,nottingham,muse &
 sweep --grid=rnn,vrnn --datasets=piano,nottingham,muse --data_version=boulanger &
+sweep --grid=ablations --datasets=piano,nottingham,muse &
 wait
 bounds --datasets=piano,nottingham,muse
-sweep --grid=ablations --datasets=piano,nottingham,muse --jobs=2
-sweep --grid=z,d --datasets=nottingham,muse --jobs=2
 sweep --grid=ablations --data_version=boulanger --jobs=2
 bounds
+# Issue 8's remaining z and d grids (Nottingham, MuseData), after the comparison table.
+sweep --grid=z,d --datasets=nottingham,muse --jobs=2
