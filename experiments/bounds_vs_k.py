@@ -63,7 +63,7 @@ def markdown(cache, runs, bounds, elbos):
         else:
           cells.append(f'{v[0]:.3f}')
       elbo = elbos.get(run)
-      gain = (f'+{np.mean(p[max(p)]) - elbo:.3f}' if elbo is not None else '-')
+      gain = f'{np.mean(p[max(p)]) - elbo:+.3f}' if elbo is not None else '-'
       lines.append(f'| `{run}` | {bound.upper()} | '
                    f'{"-" if elbo is None else f"{elbo:.3f}"} | ' + ' | '.join(cells) +
                    f' | {gain} |')
