@@ -27,7 +27,7 @@ RNN_NADE = {'jsb': -5.19, 'nottingham': -2.31, 'muse': -5.60, 'piano': -7.05}   
 
 
 # The comparison's rows, always listed (a missing cell says why).
-VARIANTS = ('RNN', 'VRNN', 'SRNN smooth + Resq', 'SRNN filter + Resq', 'SRNN smooth')
+VARIANTS = ('RNN', 'VRNN', 'SRNN smooth + Resq', 'SRNN filter + Resq', 'SRNN smooth, no Resq')
 QUEUED = 'queued'
 
 
@@ -38,7 +38,7 @@ def _variant(config):
   if model != 'srnn':
     return model.upper() + suffix
   label = 'SRNN ' + ('smooth' if config['inference'] == 'smoothing' else 'filter')
-  return label + (' + Resq' if config['resq'] else '') + suffix
+  return label + (' + Resq' if config['resq'] else ', no Resq') + suffix
 
 
 def _paper_protocol(config):

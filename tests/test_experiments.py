@@ -139,6 +139,8 @@ def test_make_table_places_each_run_and_estimate(tmp_path):
   _record(results, 'jsb_srnn2016_srnn_long_keepbest', -4.9, kept_epoch=75, epochs_run=90,
           dataset='jsb', data_version='srnn2016', epochs=100, lr_constant_epochs=100,
           keep_best=True, early_stopping_patience=15)
+  _record(results, 'nottingham_srnn2016_srnn_smoothing_noresq_z100_d300', -3.1,
+          dataset='nottingham', data_version='srnn2016', resq=False)
   _record(results, 'jsb_srnn2016_srnn_z10_d300', -4.777, dataset='jsb', data_version='srnn2016',
           z_dim=10)   # a z-grid run: not a cell of the comparison (z=100) tables
   with open(results / 'jsb_srnn2016_srnn_z100_d300.eval_iwae_test.json', 'w') as f:
@@ -152,6 +154,7 @@ def test_make_table_places_each_run_and_estimate(tmp_path):
   assert '| RNN | -6.200 / -6.100 | queued | queued | queued |' in text
   assert '| SRNN smooth + Resq | -5.500 / -5.400 | queued | queued | queued |' in text
   assert '| VRNN | queued | queued | queued | -7.700 |' in text   # Boulanger: plain only
+  assert '| SRNN smooth, no Resq | queued | -3.100 / -3.000 | queued | queued |' in text
   assert '4.777' not in text and '4.677' not in text
   assert '| JSB | SRNN smooth + Resq | -5.500 | -5.400 (K=100) | queued | +0.100 |  |' in text
   assert '| JSB | RNN | -6.200 (exact) |' in text
