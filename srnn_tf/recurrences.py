@@ -152,7 +152,9 @@ def gru(projected, h_0, kernel, bias, keep, reverse=False):
                                    (zeros, zeros), reverse=not reverse)
       d_recurrent = tf.tile(dh_step, [1, 1, 3]) * coef_recurrent
       d_projected = tf.concat([d_recurrent[..., :-dh_step.shape[-1]], dh_step * d_candidate], -1)
-      d_h0 = dh_prev[-1] if not reverse else dh_prev[0]
+      # `dh_prev[t]` is the gradient of the state step t read; the scan keeps time order,
+      # so h_0 was read by step 0 going forward and by step T-1 going backward.
+      d_h0 = dh_prev[0] if not reverse else dh_prev[-1]
       return (d_projected, d_h0, _weight_grad(h_prev, d_recurrent),
               tf.reduce_sum(d_recurrent, [0, 1]))
 
