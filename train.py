@@ -44,6 +44,9 @@ flags.DEFINE_list('embed_units', list(map(str, _DEFAULT.embed_units)),
 flags.DEFINE_enum('inference', _DEFAULT.inference, ['smoothing', 'filtering'],
                   'Inference network: backward GRU (smoothing) or MLP (filtering).')
 flags.DEFINE_bool('resq', _DEFAULT.resq, 'Posterior mean as a residual on the prior mean.')
+flags.DEFINE_enum('gru_init', _DEFAULT.gru_init, ['orthogonal', 'orthogonal_per_gate'],
+                  'GRU input/recurrent matrices: orthogonal as stacked [D, 3H] matrices, or '
+                  'each gate\'s block orthogonal on its own (the release\'s Lasagne GRUs).')
 flags.DEFINE_integer('epochs', _DEFAULT.epochs, 'Training epochs.')
 flags.DEFINE_integer('batch_size', _DEFAULT.batch_size, 'Sequences per batch.')
 flags.DEFINE_integer('seq_len', _DEFAULT.seq_len, 'Frames per training window.')

@@ -22,6 +22,7 @@ class Config:
   embed_units: tuple[int, ...] = (500, 500)
   inference: str = 'smoothing'
   resq: bool = True
+  gru_init: str = 'orthogonal'    # or 'orthogonal_per_gate' (the release's; layers.py)
   # Protocol.
   epochs: int = 50
   batch_size: int = 16
@@ -68,10 +69,12 @@ def get_config(name: str, **overrides) -> Config:
 def run_name(c: Config) -> str:
   """The default run directory name: `<dataset>_<version>_<model>[_variant]_z<z>_d<d>`."""
   name = os.path.splitext(os.path.basename(os.path.normpath(c.dataset)))[0]
+  gru = '_pergate' if c.gru_init != 'orthogonal' else ''
   if c.model == 'rnn':
-    return f'{name}_{c.data_version}_rnn_d{c.d_dim}'
+    return f'{name}_{c.data_version}_rnn{gru}_d{c.d_dim}'
   variant = '' if c.model != 'srnn' or (c.inference, c.resq) == ('smoothing', True) else \
       f'_{c.inference}{"" if c.resq else "_noresq"}'
+  variant += gru
   if c.objective != 'elbo':
     variant += f'_{c.objective}{c.num_particles}'
   return f'{name}_{c.data_version}_{c.model}{variant}_z{c.z_dim}_d{c.d_dim}'

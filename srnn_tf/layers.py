@@ -100,24 +100,64 @@ class MLP(keras.layers.Layer):
             'output_units': self.output_units, 'output_activation': self.output_activation}
 
 
+@keras.saving.register_keras_serializable(package='srnn_tf')
+class PerGateOrthogonal(keras.initializers.Initializer):
+  """A `[D, G * H]` matrix as G independent orthogonal `[D, H]` blocks, one per gate.
+
+  This is how the SRNN release's Lasagne GRUs start (each gate's `W_in` and `W_hid` its own
+  `Orthogonal()`): every gate block has all singular values 1. Keras's `'orthogonal'` on the
+  stacked `[D, 3H]` matrix instead makes the whole matrix orthogonal, so each block's
+  singular values are smaller (RMS about sqrt(1/3) for the square recurrent kernel).
+  """
+
+  def __init__(self, gates=3, seed=None):
+    self.gates = gates
+    self.seed = seed
+
+  def __call__(self, shape, dtype=None):
+    rows, cols = shape
+    if cols % self.gates:
+      raise ValueError(f'PerGateOrthogonal: {cols} columns do not split into {self.gates} gates')
+    seeds = [None] * self.gates if self.seed is None else [self.seed + g for g in
+                                                         range(self.gates)]
+    return tf.concat([keras.initializers.Orthogonal(seed=s)((rows, cols // self.gates), dtype)
+                      for s in seeds], axis=1)
+
+  def get_config(self):
+    return {'gates': self.gates, 'seed': self.seed}
+
+
+GRU_INITS = ('orthogonal', 'orthogonal_per_gate')
+
+
 class ProjectedGRU(keras.layers.Layer):
   """A GRU whose input projection runs for all time steps at once, before the loop.
 
   The weights have the layout of `keras.layers.GRUCell(reset_after=True)`: `kernel`
   `[D, 3H]`, `recurrent_kernel` `[H, 3H]`, `bias` `[2, 3H]` (input and recurrent bias), gates
   in the order update, reset, candidate, so results can be checked against Keras's own cell.
+
+  Args:
+    units: H.
+    init: 'orthogonal' (Keras's orthogonal on the stacked `[D, 3H]` and `[H, 3H]` matrices)
+      or 'orthogonal_per_gate' (the release's: each gate's block orthogonal on its own).
   """
 
-  def __init__(self, units, **kwargs):
+  def __init__(self, units, init='orthogonal', **kwargs):
     super().__init__(**kwargs)
+    if init not in GRU_INITS:
+      raise ValueError(f'GRU init must be one of {GRU_INITS}, got {init!r}')
     self.units = units
+    self.init = init
 
   def build(self, input_shape):
     h = self.units
+    initializer = PerGateOrthogonal if self.init == 'orthogonal_per_gate' else \
+        keras.initializers.Orthogonal
     self.kernel = self.add_weight(name='kernel', shape=(input_shape[-1], 3 * h),
-                                  initializer='orthogonal')
+                                  initializer=initializer())
     self.recurrent_kernel = self.add_weight(name='recurrent_kernel', shape=(h, 3 * h),
-                                            initializer='orthogonal')
+                                            initializer=initializer())
     self.bias = self.add_weight(name='bias', shape=(2, 3 * h), initializer='zeros')
 
   def project(self, inputs):
@@ -153,7 +193,7 @@ class ProjectedGRU(keras.layers.Layer):
     return tf.transpose(states, [1, 0, 2])
 
   def get_config(self):
-    return {**super().get_config(), 'units': self.units}
+    return {**super().get_config(), 'units': self.units, 'init': self.init}
 
 
 class GaussianMLP(keras.layers.Layer):

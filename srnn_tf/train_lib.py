@@ -54,7 +54,8 @@ def build_model(config: configs.Config, steps_per_epoch: int) -> keras.Model:
                 clip_norm=config.clip_norm, clip_value=config.clip_value,
                 stateful_batch_size=config.batch_size if config.carry_state else 0,
                 seed=config.seed, objective=config.objective,
-                num_particles=config.num_particles, train_precision=config.train_precision)
+                num_particles=config.num_particles, train_precision=config.train_precision,
+                gru_init=config.gru_init)
   if config.model == 'srnn':
     model = SRNN(z_dim=config.z_dim, d_dim=config.d_dim, a_dim=config.a_dim,
                  hidden_units=config.hidden_units, embed_units=config.embed_units,

@@ -55,13 +55,14 @@ class SequenceModel(keras.Model):
     train_precision: dtype of the training step's products over all time steps
       ('bfloat16': faster on CPUs with AVX512-BF16; see `recurrences.matmul_precision`).
       Evaluation, sampling and the recurrent steps are always float32.
+    gru_init: how every GRU's input and recurrent matrices start (`layers.GRU_INITS`).
   """
 
   OBJECTIVES = ('elbo', 'iwae', 'fivo')
 
   def __init__(self, kl_start=0.2, kl_anneal_steps=0, clip_norm=1.0, clip_value=10.0,
                stateful_batch_size=0, seed=None, objective='elbo', num_particles=1,
-               train_precision='float32', **kwargs):
+               train_precision='float32', gru_init='orthogonal', **kwargs):
     super().__init__(**kwargs)
     if objective not in self.OBJECTIVES:
       raise ValueError(f'objective must be one of {self.OBJECTIVES}, got {objective!r}')
@@ -71,6 +72,7 @@ class SequenceModel(keras.Model):
     if train_precision not in ('float32', 'bfloat16'):
       raise ValueError(f'train_precision must be float32 or bfloat16, got {train_precision!r}')
     self.objective = objective
+    self.gru_init = gru_init
     self.num_particles = num_particles
     self.train_precision = train_precision
     self.kl_start = kl_start
@@ -307,4 +309,4 @@ class SequenceModel(keras.Model):
             'kl_anneal_steps': self.kl_anneal_steps, 'clip_norm': self.clip_norm,
             'clip_value': self.clip_value, 'stateful_batch_size': self.stateful_batch_size,
             'seed': self.seed, 'objective': self.objective, 'num_particles': self.num_particles,
-            'train_precision': self.train_precision}
+            'train_precision': self.train_precision, 'gru_init': self.gru_init}

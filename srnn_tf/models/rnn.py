@@ -31,7 +31,7 @@ class RNN(SequenceModel):
     self.hidden_units = hidden_units
     self.embed_units = tuple(embed_units)
     self.embed = layers.MLP(self.embed_units, name='embed')
-    self.gru_d = layers.ProjectedGRU(d_dim, name='gru_d')
+    self.gru_d = layers.ProjectedGRU(d_dim, init=self.gru_init, name='gru_d')
     self.emission = layers.MLP((hidden_units,), NUM_KEYS, name='emission')
 
   def state_sizes(self):

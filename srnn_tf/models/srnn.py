@@ -58,9 +58,9 @@ class SRNN(SequenceModel):
     self.inference = inference
     self.resq = resq
     self.embed = layers.MLP(self.embed_units, name='embed')
-    self.gru_d = layers.ProjectedGRU(d_dim, name='gru_d')
+    self.gru_d = layers.ProjectedGRU(d_dim, init=self.gru_init, name='gru_d')
     if inference == 'smoothing':
-      self.gru_a = layers.ProjectedGRU(a_dim, name='gru_a')
+      self.gru_a = layers.ProjectedGRU(a_dim, init=self.gru_init, name='gru_a')
     else:
       self.mlp_a = layers.MLP((a_dim,), name='mlp_a')
     self.transition = layers.StochasticTransition(z_dim, hidden_units, resq, name='transition')

@@ -42,7 +42,7 @@ class VRNN(SequenceModel):
     self.embed_units = tuple(embed_units)
     self.phi_x = layers.MLP(self.embed_units, name='phi_x')
     self.phi_z = layers.MLP((hidden_units,), name='phi_z')
-    self.gru_h = layers.ProjectedGRU(h_dim, name='gru_h')
+    self.gru_h = layers.ProjectedGRU(h_dim, init=self.gru_init, name='gru_h')
     self.prior_net = layers.GaussianMLP(z_dim, hidden_units, name='prior')
     self.posterior_net = layers.GaussianMLP(z_dim, hidden_units, name='posterior')
     self.emission = layers.MLP((hidden_units,), NUM_KEYS, name='emission')
