@@ -47,6 +47,14 @@ flags.DEFINE_bool('resq', _DEFAULT.resq, 'Posterior mean as a residual on the pr
 flags.DEFINE_enum('gru_init', _DEFAULT.gru_init, ['orthogonal', 'orthogonal_per_gate'],
                   'GRU input/recurrent matrices: orthogonal as stacked [D, 3H] matrices, or '
                   'each gate\'s block orthogonal on its own (the release\'s Lasagne GRUs).')
+flags.DEFINE_float('dropout_d', _DEFAULT.dropout_d, 'SRNN: dropout on d_t where the prior, '
+                   'emission and inference network read it (the release\'s p_d_drop).')
+flags.DEFINE_float('dropout_z', _DEFAULT.dropout_z, 'SRNN: dropout on z_t into the emission '
+                   '(p_z_drop).')
+flags.DEFINE_float('dropout_emb_u', _DEFAULT.dropout_emb_u, 'SRNN: dropout on the embedding of '
+                   'u_t (p_emb_u_drop).')
+flags.DEFINE_float('dropout_emb_x', _DEFAULT.dropout_emb_x, 'SRNN: dropout on the embedding of '
+                   'x_t into the inference network (p_emb_x_drop).')
 flags.DEFINE_integer('epochs', _DEFAULT.epochs, 'Training epochs.')
 flags.DEFINE_integer('batch_size', _DEFAULT.batch_size, 'Sequences per batch.')
 flags.DEFINE_integer('seq_len', _DEFAULT.seq_len, 'Frames per training window.')

@@ -23,6 +23,10 @@ class Config:
   inference: str = 'smoothing'
   resq: bool = True
   gru_init: str = 'orthogonal'    # or 'orthogonal_per_gate' (the release's; layers.py)
+  dropout_d: float = 0.0          # SRNN dropout rates, the release's p_*_drop (models/srnn.py)
+  dropout_z: float = 0.0
+  dropout_emb_u: float = 0.0
+  dropout_emb_x: float = 0.0
   # Protocol.
   epochs: int = 50
   batch_size: int = 16
@@ -75,6 +79,9 @@ def run_name(c: Config) -> str:
   variant = '' if c.model != 'srnn' or (c.inference, c.resq) == ('smoothing', True) else \
       f'_{c.inference}{"" if c.resq else "_noresq"}'
   variant += gru
+  dropout = {'d': c.dropout_d, 'z': c.dropout_z, 'u': c.dropout_emb_u, 'x': c.dropout_emb_x}
+  if any(dropout.values()):
+    variant += '_drop' + ''.join(f'{k}{v:g}' for k, v in dropout.items() if v)
   if c.objective != 'elbo':
     variant += f'_{c.objective}{c.num_particles}'
   return f'{name}_{c.data_version}_{c.model}{variant}_z{c.z_dim}_d{c.d_dim}'

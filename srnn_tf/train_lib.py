@@ -56,10 +56,15 @@ def build_model(config: configs.Config, steps_per_epoch: int) -> keras.Model:
                 seed=config.seed, objective=config.objective,
                 num_particles=config.num_particles, train_precision=config.train_precision,
                 gru_init=config.gru_init)
+  dropout = (config.dropout_d, config.dropout_z, config.dropout_emb_u, config.dropout_emb_x)
+  if config.model != 'srnn' and any(dropout):
+    raise ValueError(f'--dropout_* are options of the SRNN, not of --model={config.model}')
   if config.model == 'srnn':
     model = SRNN(z_dim=config.z_dim, d_dim=config.d_dim, a_dim=config.a_dim,
                  hidden_units=config.hidden_units, embed_units=config.embed_units,
-                 inference=config.inference, resq=config.resq, **common)
+                 inference=config.inference, resq=config.resq, dropout_d=config.dropout_d,
+                 dropout_z=config.dropout_z, dropout_emb_u=config.dropout_emb_u,
+                 dropout_emb_x=config.dropout_emb_x, **common)
   elif config.model == 'vrnn':
     model = VRNN(z_dim=config.z_dim, h_dim=config.d_dim, hidden_units=config.hidden_units,
                  embed_units=config.embed_units, **common)

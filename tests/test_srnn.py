@@ -175,3 +175,56 @@ def test_bfloat16_training_products_approximate_the_float32_step():
   cosine = grads16 @ grads32 / np.linalg.norm(grads16) / np.linalg.norm(grads32)
   assert cosine > 0.999
   assert recurrences._matmul_dtype == tf.float32              # restored after the block
+
+
+@pytest.mark.parametrize('option', ['dropout_d', 'dropout_z', 'dropout_emb_u', 'dropout_emb_x'])
+def test_dropout_acts_in_training_only_and_where_the_release_puts_it(option):
+  model = _model(**{option: 0.5})
+  f = _batch()
+  noise = np.random.default_rng(2).normal(size=(3, 7, 5)).astype(np.float32)
+  plain = _model()                                  # the same weights, no dropout
+  plain.set_weights(model.get_weights())
+  reference = plain.compute_terms(f, noise=noise)
+  evaluated = model.compute_terms(f, noise=noise)
+  trained = model.compute_terms(f, training=True, noise=noise)
+  for key in ('log_px', 'kl'):                      # evaluation never drops
+    np.testing.assert_allclose(evaluated[key].numpy(), reference[key].numpy(), rtol=1e-6)
+  assert not np.allclose(trained['log_px'].numpy(), reference['log_px'].numpy())
+  # z is dropped only on its way into the emission: the chain and its KL are untouched.
+  kl_unchanged = np.allclose(trained['kl'].numpy(), reference['kl'].numpy(), rtol=1e-6)
+  assert kl_unchanged == (option == 'dropout_z')
+  # The recurrence sees the dropped embedding of u, nothing else changes d itself; the
+  # carried state is the undropped d_T (and z_T, unless d's dropout reached q).
+  d_T, z_T = trained['final_state']
+  d_changed = not np.allclose(d_T.numpy(), reference['final_state'][0].numpy(), rtol=1e-6)
+  assert d_changed == (option == 'dropout_emb_u')
+  with tf.GradientTape() as tape:
+    loss = -tf.reduce_mean(model(f, training=True)['elbo_per_step'])
+  grads = tape.gradient(loss, model.trainable_variables)
+  assert all(np.all(np.isfinite(g.numpy())) for g in grads)
+
+
+def test_dropout_rate_is_checked():
+  with pytest.raises(ValueError, match='dropout_d'):
+    SRNN(dropout_d=1.0)
+
+
+def test_per_gate_orthogonal_init_makes_every_gate_block_orthogonal():
+  def block_singular_values(init):
+    keras.utils.set_random_seed(0)
+    model = _model(gru_init=init, d_dim=12, a_dim=12, embed_units=(9, 20))
+    out = []
+    for gru in (model.gru_d, model.gru_a):
+      for w in (gru.kernel.numpy(), gru.recurrent_kernel.numpy()):
+        out += [np.linalg.svd(b, compute_uv=False) for b in np.split(w, 3, axis=1)]
+    return out
+
+  for s in block_singular_values('orthogonal_per_gate'):
+    np.testing.assert_allclose(s, 1.0, atol=1e-5)
+  # The stacked default: the square recurrent kernel's blocks have RMS singular value 1/sqrt(3).
+  stacked = block_singular_values('orthogonal')
+  assert not all(np.allclose(s, 1.0, atol=1e-3) for s in stacked)
+  recurrent_d = np.concatenate(stacked[3:6])
+  np.testing.assert_allclose(np.sqrt(np.mean(recurrent_d ** 2)), np.sqrt(1 / 3), rtol=1e-4)
+  model = _model(gru_init='orthogonal_per_gate')
+  assert SRNN.from_config(model.get_config()).gru_d.init == 'orthogonal_per_gate'

@@ -44,11 +44,18 @@ class SRNN(SequenceModel):
     embed_units: layer sizes of the embedding MLP e(.) of u_t and x_t (shared weights).
     inference: 'smoothing' (backward GRU over [d_t, e(x_t)]) or 'filtering' (an MLP).
     resq: posterior mean as a residual on the prior mean.
+    dropout_d, dropout_z, dropout_emb_u, dropout_emb_x: dropout rates in training (the
+      release's `p_d_drop`, `p_z_drop`, `p_emb_u_drop`, `p_emb_x_drop`; 0 by default), on the
+      non-recurrent uses only: `d_t` where the prior, the emission and the inference network
+      read it, `z_t` where the emission reads it, and the embeddings of `u_t` (into GRU_d)
+      and `x_t` (into the inference network). The recurrences and the carried state see the
+      undropped `d` and `z`.
     **kwargs: training options of `SequenceModel` (annealing, clipping, statefulness, seed).
   """
 
   def __init__(self, z_dim=100, d_dim=300, a_dim=300, hidden_units=500,
-               embed_units=(500, 500), inference='smoothing', resq=True, **kwargs):
+               embed_units=(500, 500), inference='smoothing', resq=True, dropout_d=0.0,
+               dropout_z=0.0, dropout_emb_u=0.0, dropout_emb_x=0.0, **kwargs):
     super().__init__(**kwargs)
     if inference not in INFERENCE:
       raise ValueError(f'inference must be one of {INFERENCE}, got {inference!r}')
@@ -57,6 +64,11 @@ class SRNN(SequenceModel):
     self.embed_units = tuple(embed_units)
     self.inference = inference
     self.resq = resq
+    self.dropout = {'d': dropout_d, 'z': dropout_z, 'emb_u': dropout_emb_u,
+                    'emb_x': dropout_emb_x}
+    for name, rate in self.dropout.items():
+      if not 0.0 <= rate < 1.0:
+        raise ValueError(f'dropout_{name} must be in [0, 1), got {rate}')
     self.embed = layers.MLP(self.embed_units, name='embed')
     self.gru_d = layers.ProjectedGRU(d_dim, init=self.gru_init, name='gru_d')
     if inference == 'smoothing':
@@ -71,13 +83,19 @@ class SRNN(SequenceModel):
 
   # -- the parts, for all time steps at once ---------------------------------------------------
 
-  def deterministic_states(self, u, initial_d=None):
-    """`d_{1:T}` `[B, T, D]` from inputs `u` `[B, T, 88]`."""
-    return self.gru_d(self.embed(u), initial_state=initial_d)
+  def _drop(self, values, name, training):
+    rate = self.dropout[name]
+    if not (training and rate):
+      return values
+    return keras.random.dropout(values, rate, seed=self.seed_generator)
 
-  def inference_states(self, d, x, mask):
+  def deterministic_states(self, u, initial_d=None, training=False):
+    """`d_{1:T}` `[B, T, D]` from inputs `u` `[B, T, 88]`."""
+    return self.gru_d(self._drop(self.embed(u), 'emb_u', training), initial_state=initial_d)
+
+  def inference_states(self, d, x, mask, training=False):
     """`a_{1:T}` `[B, T, A]` from `d` and the frames `x` (backwards in time if smoothing)."""
-    inputs = tf.concat([d, self.embed(x)], axis=-1)
+    inputs = tf.concat([d, self._drop(self.embed(x), 'emb_x', training)], axis=-1)
     if self.inference == 'smoothing':
       return self.gru_a(inputs, frame_mask=mask, reverse=True)
     return self.mlp_a(inputs)
@@ -90,25 +108,28 @@ class SRNN(SequenceModel):
     """`p(x_t | z_t, d_t)`: independent Bernoulli, batch shape `[B, T]`, event `[88]`."""
     return layers.bernoulli_frames(self.emission(tf.concat([d, z], axis=-1)))
 
-  def sample_posterior(self, features, initial_state=None, noise=None):
+  def sample_posterior(self, features, initial_state=None, noise=None, training=False):
     """One reparameterised sample of `z_{1:T} ~ q(z | x)`.
 
     Returns:
-      `(d, z, z_prev, q)`: `d` `[B, T, D]`, `z` and `z_prev` (`z` shifted, `z_0` first)
-      `[B, T, Z]`, and `q` the posterior as a TFP distribution with batch shape `[B, T]`.
+      `(d, z, z_prev, q, d_out)`: `d` `[B, T, D]`, `z` and `z_prev` (`z` shifted, `z_0`
+      first) `[B, T, Z]`, `q` the posterior as a TFP distribution with batch shape `[B, T]`,
+      and `d_out`, the `d` that the prior, emission and inference network read (`d` itself
+      unless `training` with `dropout_d`).
     """
     x, u, mask = features['x'], features['u'], features['mask']
     initial_d, z_0 = initial_state if initial_state is not None else (None, None)
-    d = self.deterministic_states(u, initial_d)
-    a = self.inference_states(d, x, mask)
+    d = self.deterministic_states(u, initial_d, training)
+    d_out = self._drop(d, 'd', training)
+    a = self.inference_states(d_out, x, mask, training)
     if noise is None:
       noise = keras.random.normal(tf.concat([tf.shape(x)[:2], [self.z_dim]], 0),
                                   seed=self.seed_generator)
-    z, mean_q, log_var_q = self.transition.posterior_chain(d, a, noise, z_0)
+    z, mean_q, log_var_q = self.transition.posterior_chain(d_out, a, noise, z_0)
     if z_0 is None:
       z_0 = tf.zeros_like(z[:, 0])
     z_prev = tf.concat([z_0[:, None], z[:, :-1]], axis=1)
-    return d, z, z_prev, layers.diag_gaussian(mean_q, log_var_q)
+    return d, z, z_prev, layers.diag_gaussian(mean_q, log_var_q), d_out
 
   def compute_terms(self, features, training=False, initial_state=None, noise=None):
     """Per-frame ELBO terms with one posterior sample.
@@ -121,9 +142,9 @@ class SRNN(SequenceModel):
     Returns:
       {'log_px': `[B, T]`, 'kl': `[B, T]`, 'final_state': `(d_T, z_T)`}.
     """
-    d, z, z_prev, q = self.sample_posterior(features, initial_state, noise)
-    log_px = self.decoder(d, z).log_prob(features['x'])
-    kl = q.kl_divergence(self.prior(d, z_prev))
+    d, z, z_prev, q, d_out = self.sample_posterior(features, initial_state, noise, training)
+    log_px = self.decoder(d_out, self._drop(z, 'z', training)).log_prob(features['x'])
+    kl = q.kl_divergence(self.prior(d_out, z_prev))
     return {'log_px': log_px, 'kl': kl, 'final_state': (d[:, -1], z[:, -1])}
 
   # -- generation and reconstruction -----------------------------------------------------------
@@ -135,7 +156,7 @@ class SRNN(SequenceModel):
               tf.zeros([batch_size, NUM_KEYS]))
     noise = tf.random.stateless_normal(tf.concat([tf.shape(prime['x'])[:2], [self.z_dim]], 0),
                                        seed=seed)
-    d, z, _, _ = self.sample_posterior(prime, noise=noise)
+    d, z, _, _, _ = self.sample_posterior(prime, noise=noise)
     return d[:, -1], z[:, -1], prime['x'][:, -1]
 
   def generation_step(self, state, noise_z, uniform):
@@ -163,7 +184,7 @@ class SRNN(SequenceModel):
     features = standardize_features(inputs)
     if noise is None:
       noise = tf.zeros(tf.concat([tf.shape(features['x'])[:2], [self.z_dim]], 0))
-    d, z, _, _ = self.sample_posterior(features, noise=noise)
+    d, z, _, _, _ = self.sample_posterior(features, noise=noise)
     return self.decoder(d, z).mean()
 
   # -- particles: the z chain one step at a time, for IWAE and SMC (bounds.py) -----------------
@@ -213,4 +234,5 @@ class SRNN(SequenceModel):
   def get_config(self):
     return {**super().get_config(), 'z_dim': self.z_dim, 'd_dim': self.d_dim,
             'a_dim': self.a_dim, 'hidden_units': self.hidden_units,
-            'embed_units': self.embed_units, 'inference': self.inference, 'resq': self.resq}
+            'embed_units': self.embed_units, 'inference': self.inference, 'resq': self.resq,
+            **{f'dropout_{k}': v for k, v in self.dropout.items()}}
