@@ -2,14 +2,15 @@
 
     python eval.py --run=runs/jsb_srnn2016_srnn_z100_d300
     python eval.py --run=runs/.../model.keras --dataset=jsb --data_version=srnn2016 \
-        --num_samples=10 --leaky_first_frame
+        --num_samples=10 --release_first_frame
     python eval.py --run=runs/jsb_srnn2016_srnn_z100_d300 --bound=smc --num_particles=100
 
 Reports the paper's convention (each sequence's ELBO / its length, mean over sequences) and
 total ELBO / total frames, with the reconstruction cross-entropy and KL separately, averaged
-over --num_samples posterior samples. --leaky_first_frame reproduces the srnn2016 release's
-`u_test`, whose first input frame is the first target frame (as the paper's numbers were
-measured). --bound=iwae|smc estimates log p(x) with K = --num_particles particles instead
+over --num_samples posterior samples. --release_first_frame (srnn2016 data) starts each test
+sequence from the release's own first input frame `u_1`, as the paper's numbers were
+measured: in some pieces (all of JSB's) that is the first target frame itself.
+--bound=iwae|smc estimates log p(x) with K = --num_particles particles instead
 (importance-weighted, or a resampling particle filter: tighter lower bounds than the ELBO).
 Writes the numbers as JSON (default: <run>/eval_<bound>_<splits>.json).
 """
@@ -37,8 +38,9 @@ _BOUND = flags.DEFINE_enum('bound', 'elbo', ['elbo', 'iwae', 'smc'],
 _NUM_SAMPLES = flags.DEFINE_integer('num_samples', 1, 'ELBO: posterior samples to average.')
 _NUM_PARTICLES = flags.DEFINE_integer('num_particles', 100, 'IWAE/SMC: particles K.')
 _ESS = flags.DEFINE_float('ess_threshold', 0.5, 'SMC: resample when ESS < this * K.')
-_LEAKY = flags.DEFINE_bool('leaky_first_frame', False,
-                           'u_1 = x_1, as in the srnn2016 release\'s u_test.')
+_RELEASE_U1 = flags.DEFINE_bool('release_first_frame', False,
+                           'u_1 from the srnn2016 release\'s u_test (its first input frames, '
+                           'the first target frame in some pieces), not silence.')
 _BATCH_SIZE = flags.DEFINE_integer('batch_size', 16, 'Sequences per evaluation batch.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the posterior samples.')
 _OUTPUT = flags.DEFINE_string('output', None, 'JSON output path (default: in the run dir).')
@@ -70,26 +72,34 @@ def main(argv):
     print(f'error: {e}', file=sys.stderr)
     return 1
   results = {'run': _RUN.value, 'dataset': dataset, 'data_version': version,
-             'leaky_first_frame': _LEAKY.value, 'bound': _BOUND.value}
+             'release_first_frame': _RELEASE_U1.value, 'bound': _BOUND.value}
   for split in _SPLITS.value:
     seqs = corpus.splits[split]
+    first = None
+    if _RELEASE_U1.value:
+      if split not in corpus.first_inputs:
+        print(f'error: --release_first_frame: {corpus.source} has no first input frames '
+              f'for the {split} split (only the srnn2016 release\'s test split has them)',
+              file=sys.stderr)
+        return 1
+      first = corpus.first_inputs[split]
     if _BOUND.value == 'elbo':
       r = bounds.evaluate_elbo(model, seqs, _NUM_SAMPLES.value, batch_size=_BATCH_SIZE.value,
-                               leaky_first_frame=_LEAKY.value)
+                               first_inputs=first)
       print(f'{split}: ELBO/step {r["elbo_per_step"]:.4f} (per-sequence mean), '
             f'{r["elbo_total_per_step"]:.4f} (total/total); cross-entropy '
             f'{r["recon_per_step"]:.4f}, KL {r["kl_per_step"]:.4f}; {r["sequences"]} '
             f'sequences, {r["frames"]} frames, {r["num_samples"]} sample(s)')
     else:
       r = bounds.evaluate_bound(model, seqs, _BOUND.value, _NUM_PARTICLES.value,
-                                batch_size=_BATCH_SIZE.value, leaky_first_frame=_LEAKY.value,
+                                batch_size=_BATCH_SIZE.value, first_inputs=first,
                                 ess_threshold=_ESS.value, seed=_SEED.value)
       print(f'{split}: {_BOUND.value.upper()} (K={_NUM_PARTICLES.value}) log p(x)/step '
             f'{r["log_p_per_step"]:.4f} (per-sequence mean), {r["log_p_total_per_step"]:.4f} '
             f'(total/total); {r["sequences"]} sequences, {r["frames"]} frames')
     results[split] = r
   run_dir = runs.run_dir(_RUN.value)
-  suffix = '_leaky' if _LEAKY.value else ''
+  suffix = '_release_first_frame' if _RELEASE_U1.value else ''
   output = _OUTPUT.value or os.path.join(
       run_dir, f'eval_{_BOUND.value}_{"_".join(_SPLITS.value)}{suffix}.json')
   with open(output, 'w') as f:

@@ -132,9 +132,12 @@ def main(argv):
     print(f'error: {e}', file=sys.stderr)
     return 1
   test = summary['test']
-  print(f'test ELBO per step: {test["elbo_per_step"]:.4f} (paper convention), '
-        f'{test["elbo_total_per_step"]:.4f} (total/total); with the leaky first frame: '
-        f'{summary["test_leaky_first_frame"]["elbo_per_step"]:.4f}. Run: {workdir}')
+  release = summary.get('test_release_first_frame')
+  print(f'test ELBO per step: {test["elbo_per_step"]:.4f} (per-sequence mean, the SRNN '
+        f'paper\'s convention), {test["elbo_total_per_step"]:.4f} (every time step weighted '
+        f'equally, Boulanger\'s)'
+        + (f'; from the release\'s first input frames: {release["elbo_per_step"]:.4f}'
+           if release else '') + f'. Run: {workdir}')
   return 0
 
 

@@ -21,6 +21,7 @@ from absl import app
 from absl import flags
 
 from experiments import sweep
+from experiments.published import PAPER_SRNN, REPORT, release_first_frame
 
 _SWEEP = flags.DEFINE_bool('sweep', False, 'First run (or resume) the sweep of z and d.')
 _OUT = flags.DEFINE_string('output', 'results/REPORT.md', 'Markdown file to write.')
@@ -29,15 +30,7 @@ _RECONSTRUCT = flags.DEFINE_bool('reconstructions', True,
                                  'Make the reconstruction figures (needs the run directories).')
 
 TITLES = {'jsb': 'JSB', 'nottingham': 'Nottingham', 'muse': 'MuseData', 'piano': 'Piano'}
-# The report's table: test ELBO per step, srnn2016 data, d = 300.
-REPORT = {
-    2: {'muse': -6.4784, 'jsb': -4.8659, 'piano': -8.3599, 'nottingham': -3.3252},
-    10: {'muse': -6.2908, 'jsb': -4.8187, 'piano': -8.2811, 'nottingham': -3.1740},
-    25: {'muse': -6.3001, 'jsb': -4.8999, 'piano': -8.2323, 'nottingham': -3.1382},
-    50: {'muse': -6.2638, 'jsb': -5.0851, 'piano': -8.1985, 'nottingham': -3.1101},
-    100: {'muse': -6.2445, 'jsb': -5.4700, 'piano': -8.2100, 'nottingham': -3.0879},
-}
-PAPER = {'jsb': -4.74, 'nottingham': -2.94, 'muse': -6.28, 'piano': -8.20}   # z=100, d=300
+PAPER = PAPER_SRNN   # z=100, d=300
 
 
 def _load_json(path):
@@ -66,16 +59,21 @@ def collect(datasets, version):
   return cells
 
 
+def _release(run):
+  release = release_first_frame(run)
+  return '-' if release is None else f'{release:.3f}'
+
+
 def _ours(cell):
-  """'plain (leaky)' test ELBO per step of a finished run, else its status in italics."""
+  """'plain (release first frames)' test ELBO per step of a finished run ('-' where the
+  latter was not measured), else its status in italics."""
   if cell['run']:
-    return (f'{cell["run"]["test"]["elbo_per_step"]:.3f} '
-            f'({cell["run"]["test_leaky_first_frame"]["elbo_per_step"]:.3f})')
+    return f'{cell["run"]["test"]["elbo_per_step"]:.3f} ({_release(cell["run"])})'
   return f'_{cell["status"]}_'
 
 
 def table_z(cells, datasets):
-  lines = ['| z | ' + ' | '.join(f'{TITLES[d]}: ours (leaky) / report' for d in datasets) + ' |',
+  lines = ['| z | ' + ' | '.join(f'{TITLES[d]}: ours (release) / report' for d in datasets) + ' |',
            '|---|' + '---|' * len(datasets)]
   for z in sweep.Z_GRID:
     row = [str(z)] + [f'{_ours(cells[(d, z, 300)])} / '
@@ -86,7 +84,7 @@ def table_z(cells, datasets):
 
 
 def table_d(cells, datasets):
-  lines = ['| d (z=100) | ' + ' | '.join(f'{TITLES[d]}: ours (leaky)' for d in datasets) + ' |',
+  lines = ['| d (z=100) | ' + ' | '.join(f'{TITLES[d]}: ours (release)' for d in datasets) + ' |',
            '|---|' + '---|' * len(datasets)]
   for dd in sweep.D_GRID:
     lines.append(f'| {dd} | ' + ' | '.join(_ours(cells[(d, 100, dd)]) for d in datasets) + ' |')
@@ -208,27 +206,33 @@ def main(argv):
       f'Built by `python -m experiments.make_report` from {finished} of {len(cells)} runs '
       f'({version} data, paper protocol: 50 epochs, batch 16, 100-frame windows). Test ELBO '
       'per time step in the paper\'s convention (per-sequence mean over time, then mean over '
-      'sequences); "leaky": with the srnn2016 release\'s first input frame (u_1 = x_1), the '
-      'convention of the report\'s and the paper\'s numbers. Cells in italics are not final: '
+      'sequences); "release": from the srnn2016 release\'s own first input frames (the first '
+      'target frame itself in some pieces, all of JSB\'s), as the report\'s and the paper\'s '
+      'numbers were measured ("-": not measured so; runs evaluated before that evaluation '
+      'existed have only u_1 = x_1, which is the same thing on JSB alone). Cells in italics '
+      'are not final: '
       'their runs are still training or not started (`python -m experiments.sweep '
       '--grid=z,d` resumes them). Every number comes from `results/runs/<run>.json`.', '',
       '## (a) Test ELBO per step over z (d = 300)', '', table_z(cells, datasets), '',
       '### Over d (z = 100)', '', table_d(cells, datasets), '',
       '### Best z per corpus', '',
       'Over the z values finished so far (a best among few is provisional). The difference '
-      'compares like for like: our leaky number minus the report\'s.', '',
-      '| corpus | z values final | ours: best z, ELBO (leaky) | report: best z, ELBO '
-      '| difference | shape over z (leaky): ours / report |', '|---|---|---|---|---|---|']
+      'compares like for like where it can: our number from the release\'s first frames '
+      'minus the report\'s (marked "plain" where only `u_1 = 0` was measured).', '',
+      '| corpus | z values final | ours: best z, ELBO (release) | report: best z, ELBO '
+      '| difference | shape over z: ours / report |', '|---|---|---|---|---|---|']
   for d in datasets:
     best = best_z(cells, d)
     report_best = max((REPORT[z][d], z) for z in REPORT)
     ours, diff = '-', '-'
     if best:
-      leaky = cells[(d, best[0], 300)]['run']['test_leaky_first_frame']['elbo_per_step']
-      ours = f'z={best[0]}: {best[1]:.3f} ({leaky:.3f})'
-      diff = f'{leaky - report_best[0]:+.3f}'
+      run = cells[(d, best[0], 300)]['run']
+      release = release_first_frame(run)
+      ours = f'z={best[0]}: {best[1]:.3f} ({_release(run)})'
+      diff = (f'{release - report_best[0]:+.3f}' if release is not None
+              else f'{best[1] - report_best[0]:+.3f} (plain)')
     final = sum(cells[(d, z, 300)]['run'] is not None for z in sweep.Z_GRID)
-    ours_points = [(z, cells[(d, z, 300)]['run']['test_leaky_first_frame']['elbo_per_step'])
+    ours_points = [(z, cells[(d, z, 300)]['run']['test']['elbo_per_step'])
                    for z in sweep.Z_GRID if cells[(d, z, 300)]['run']]
     report_points = [(z, REPORT[z][d]) for z in sorted(REPORT)]
     lines.append(f'| {TITLES[d]} | {final} of {len(sweep.Z_GRID)} | {ours} '

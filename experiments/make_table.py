@@ -1,6 +1,6 @@
 """Collects run JSONs (results/runs/*.json) into results/TABLE.md: models x corpora x data
-versions, test ELBO per step in the paper's convention (plain and with the srnn2016 release's
-leaky first frame), with the published numbers beside them.
+versions, test log-likelihood (bounds) per step, each data version in the convention of the
+numbers published on it, with those numbers beside them (see `CONVENTIONS`).
 
     python -m experiments.make_table [--runs=results/runs] [--output=results/TABLE.md]
 """
@@ -12,6 +12,8 @@ import os
 from absl import app
 from absl import flags
 
+from experiments.published import (CONVENTION_TEXT, PAPER_SRNN, REPORT_Z100, RNN_NADE,
+                                    release_first_frame, score)
 from srnn_tf import configs
 
 _RUNS = flags.DEFINE_string('runs', 'results/runs', 'Folder of run JSONs.')
@@ -20,10 +22,13 @@ _RUN_DIRS = flags.DEFINE_string('run_dirs', 'runs', 'Run directories, to report 
 
 CORPORA = ('jsb', 'nottingham', 'muse', 'piano')
 TITLES = {'jsb': 'JSB', 'nottingham': 'Nottingham', 'muse': 'MuseData', 'piano': 'Piano'}
-# Test ELBO / log-likelihood per step as published.
-PAPER_SRNN = {'jsb': -4.74, 'nottingham': -2.94, 'muse': -6.28, 'piano': -8.20}   # srnn2016
-REPORT_Z100 = {'jsb': -5.4700, 'nottingham': -3.0879, 'muse': -6.2445, 'piano': -8.2100}
-RNN_NADE = {'jsb': -5.19, 'nottingham': -2.31, 'muse': -5.60, 'piano': -7.05}      # Boulanger
+def _with_release(run, version):
+  """'score' or, on srnn2016, 'score / release-first-frame score' ('-' where not measured)."""
+  text = f'{score(run["test"], version):.3f}'
+  if version != 'srnn2016':
+    return text
+  release = release_first_frame(run)
+  return text + (f' / {release:.3f}' if release is not None else ' / -')
 
 
 # The comparison's rows, always listed (a missing cell says why).
@@ -95,10 +100,7 @@ def table(runs, version, z_dim=100, d_dim=300, running=None):
       continue
     if not _paper_protocol(c) or c['dataset'] not in CORPORA:
       continue
-    test, leaky = run['test']['elbo_per_step'], run['test_leaky_first_frame']['elbo_per_step']
-    # The leaky first frame is the srnn2016 release's convention; Boulanger numbers are plain.
-    text = f'{test:.3f} / {leaky:.3f}' if version == 'srnn2016' else f'{test:.3f}'
-    cells[(_variant(c), c['dataset'])] = (text, run['_file'])
+    cells[(_variant(c), c['dataset'])] = (_with_release(run, version), run['_file'])
   variants = list(VARIANTS) + sorted({v for v, _ in cells} - set(VARIANTS))
   lines = ['| model | ' + ' | '.join(TITLES[c] for c in CORPORA) + ' |',
            '|---|' + '---|' * len(CORPORA)]
@@ -122,7 +124,7 @@ def long_schedule_runs(folder):
   tables above), as markdown rows beside the paper-protocol run of the same model."""
   by_name = {os.path.basename(r['_file'])[:-len('.json')]: r for r in load_runs(folder)}
   lines = ['| run | data | epochs run (kept) | epochs at constant lr | early stopping | test ELBO '
-           '(leaky) | paper protocol (leaky) |', '|---|---|---|---|---|---|---|']
+           '| paper protocol |', '|---|---|---|---|---|---|---|']
   sources = []
   for path in sorted(glob.glob(os.path.join(folder, '*.json'))):
     with open(path) as f:
@@ -135,14 +137,12 @@ def long_schedule_runs(folder):
       epochs_run = sum(1 for _ in f) - 1
     protocol = by_name.get(_sweep_name({**c, 'epochs': 50, 'lr_constant_epochs': 20,
                                         'keep_best': False, 'early_stopping_patience': 0}))
-    score = lambda r: f'{r["test"]["elbo_per_step"]:.3f}' + (
-        f' ({r["test_leaky_first_frame"]["elbo_per_step"]:.3f})'
-        if c['data_version'] == 'srnn2016' else '')
     lines.append(f'| `{os.path.basename(path)[:-len(".json")]}` | {TITLES[c["dataset"]]}, '
                  f'{c["data_version"]} | {epochs_run} ({run["kept_epoch"]}) '
                  f'| {"all" if c["lr_constant_epochs"] >= c["epochs"] else c["lr_constant_epochs"]} '
                  f'| {c.get("early_stopping_patience") or "-"} '
-                 f'| {score(run)} | {score(protocol) if protocol else "-"} |')
+                 f'| {_with_release(run, c["data_version"])} '
+                 f'| {_with_release(protocol, c["data_version"]) if protocol else "-"} |')
     sources.append(os.path.relpath(path))
   return '\n'.join(lines), sources
 
@@ -164,8 +164,8 @@ def comparison_runs(runs, version):
       if os.path.exists(path):
         with open(path) as f:
           r = json.load(f)['test']
-        estimates[bound] = (r['log_p_per_step'], r['num_particles'], path)
-    found[(c['dataset'], _variant(c))] = (run['test']['elbo_per_step'], estimates)
+        estimates[bound] = (score(r, version), r['num_particles'], path)
+    found[(c['dataset'], _variant(c))] = (score(run['test'], version), estimates)
   return found
 
 
@@ -232,25 +232,73 @@ def versus_table(runs, version, srnn='SRNN smooth + Resq'):
   return '\n'.join(lines)
 
 
+def published_table(runs):
+  """Markdown: per corpus, ours against the published number of each data version, each in
+  that number's convention (`CONVENTIONS`)."""
+  lines = ['| corpus | srnn2016: SRNN ELBO | paper | difference | Boulanger: best model, tightest '
+           '| RNN-NADE | difference |', '|---|---|---|---|---|---|---|']
+  paper_runs = {r['config']['dataset']: r for r in runs
+                if r['config']['data_version'] == 'srnn2016' and _paper_protocol(r['config'])
+                and _variant(r['config']) == 'SRNN smooth + Resq'
+                and (r['config'].get('z_dim'), r['config']['d_dim']) == (100, 300)}
+  found = comparison_runs(runs, 'boulanger')
+  for dataset in CORPORA:
+    cells = []
+    run = paper_runs.get(dataset)
+    if run:
+      release = release_first_frame(run)
+      ours = release if release is not None else score(run['test'], 'srnn2016')
+      how = 'release first frames' if release is not None else '`u_1 = 0`'
+      cells += [f'{ours:.3f} ({how})', f'{PAPER_SRNN[dataset]:.2f}',
+                f'{ours - PAPER_SRNN[dataset]:+.2f}']
+    else:
+      cells += [QUEUED, f'{PAPER_SRNN[dataset]:.2f}', '']
+    best = None
+    for (d, variant), (elbo, est) in found.items():
+      if d != dataset:
+        continue
+      value, how = elbo, 'exact' if variant == 'RNN' else 'ELBO'
+      for bound in ('iwae', 'smc'):     # the tightest: SMC over IWAE over the ELBO
+        if bound in est:
+          value, how = est[bound][0], f'{bound.upper()} K={est[bound][1]}'
+      if best is None or value > best[0]:
+        best = (value, f'{variant}, {how}')
+    if best:
+      cells += [f'{best[0]:.3f} ({best[1]})', f'{RNN_NADE[dataset]:.2f}',
+                f'{best[0] - RNN_NADE[dataset]:+.2f}']
+    else:
+      cells += [QUEUED, f'{RNN_NADE[dataset]:.2f}', '']
+    lines.append(f'| {TITLES[dataset]} | ' + ' | '.join(cells) + ' |')
+  return '\n'.join(lines)
+
+
 def main(argv):
   del argv
   runs = load_runs(_RUNS.value)
-  out = ['# Test ELBO per time step', '',
+  out = ['# Test log-likelihood per time step', '',
          'Paper protocol (50 epochs, batch 16, 100-frame windows with carried state, d=300, '
-         'z=100). Each cell: test ELBO per step in the paper\'s convention (each sequence\'s '
-         'ELBO / its length, mean over sequences; one posterior sample), plain / with the '
-         'srnn2016 release\'s leaky first frame (`u_1 = x_1`). Higher is better. Generated by '
-         '`python -m experiments.make_table` from the run JSONs listed under each table.', '',
-         f'"{QUEUED}": the run (or evaluation) is in `run_queue.sh` and not yet reached. On '
-         'this 2-core machine one model\'s paper protocol over the four corpora takes about 2.5 '
-         'h of training (see `python -m benchmarks.run`), so the queue fills the table over '
-         'several sessions, JSB first; rerunning it resumes where it stopped.', '']
+         'z=100). Higher is better. Generated by `python -m experiments.make_table` from the run '
+         'JSONs listed under each table.', '',
+         '**Conventions.** Every number on the srnn2016 data is in ' + CONVENTION_TEXT[
+             'per_sequence'] + '; every number on the Boulanger splits is in ' +
+         CONVENTION_TEXT['per_step'] + '. Each is the convention of the numbers published on '
+         'that data (the SRNN paper; Boulanger-Lewandowski et al. 2012, RNN-NADE), so every '
+         'comparison below with a published number is like for like.', '',
+         f'"{QUEUED}": the run (or evaluation) is in `run_queue.sh` and not yet reached; '
+         'rerunning the queue resumes where it stopped.', '']
   for version, title in (('srnn2016', 'SRNN 2016 release data (the paper\'s table)'),
                          ('boulanger', 'Boulanger-Lewandowski (2012) splits')):
     body, sources = table(runs, version, running=in_progress(_RUN_DIRS.value))
-    note = [] if version == 'srnn2016' else [
-        'Plain test ELBO per step only: the leaky first frame is the srnn2016 release\'s '
-        'convention.', '']
+    note = [
+        'Test ELBO per step (one posterior sample), ' + CONVENTION_TEXT['per_sequence'] + '. '
+        'Each cell: inputs from silence (`u_1 = 0`) / from the release\'s own first input '
+        'frames, as its evaluation and so the paper\'s numbers had them (in some pieces, all '
+        'of JSB\'s, the first target frame itself: the target leaks into the input at t = 1). '
+        '"-": not measured with the release\'s first frames (a run evaluated before that '
+        'evaluation existed, on a corpus where it differs from `u_1 = x_1`).', ''
+    ] if version == 'srnn2016' else [
+        'Test ELBO per step (one posterior sample; the RNN\'s exact log-likelihood), ' +
+        CONVENTION_TEXT['per_step'] + ', as RNN-NADE\'s numbers are.', '']
     out += [f'## {title}', '', *note, body, '', 'Runs: ' + (', '.join(f'`{s}`' for s in sources)
                                                      or 'none yet'), '']
   body, sources = long_schedule_runs(_RUNS.value)
@@ -260,12 +308,13 @@ def main(argv):
           '(`--early_stopping_patience`); beside the paper-protocol run of the same model. '
           'BUILD_NOTES ("Why JSB falls short", "The Boulanger splits") discusses them.', '',
           body, '', 'Runs: ' + (', '.join(f'`{s}`' for s in sources) or 'none yet'), '']
-  out += ['## Tighter bounds on the test sets (per step, paper convention)', '',
+  out += ['## Tighter bounds on the test sets (per step)', '',
           'The ELBO of the runs above against importance-weighted (IWAE) and particle-filter '
           '(SMC/FIVO, resampling at ESS < K/2) estimates of log p(x) with K particles, from '
           '`python -m experiments.evaluate_bounds` (`eval.py --bound=iwae|smc '
           '--num_particles=K --splits=test` per run). The RNN has no latent variables: its '
-          'number is the exact log-likelihood.', '']
+          'number is the exact log-likelihood. srnn2016 in the SRNN paper\'s convention, '
+          'Boulanger in Boulanger et al.\'s (see "Conventions").', '']
   for version, title in (('srnn2016', 'SRNN 2016 release data'),
                          ('boulanger', 'Boulanger-Lewandowski (2012) splits')):
     body, sources = bounds_table(runs, version)
@@ -279,6 +328,13 @@ def main(argv):
   for version, title in (('srnn2016', 'SRNN 2016 release data'),
                          ('boulanger', 'Boulanger-Lewandowski (2012) splits')):
     out += [f'### {title}', '', versus_table(runs, version), '']
+  out += ['## Against the published numbers', '',
+          'srnn2016: our SRNN\'s test ELBO (smoothing + Resq; from the release\'s first input '
+          'frames where measured, as the paper\'s was) minus the paper\'s, ' +
+          CONVENTION_TEXT['per_sequence'] + '. Boulanger: the best model\'s tightest estimate '
+          'of log p(x) (SMC, else IWAE, else the ELBO, all lower bounds; the RNN\'s is exact) '
+          'minus RNN-NADE\'s exact log-likelihood, ' + CONVENTION_TEXT['per_step'] + '. '
+          'Positive: ours is higher.', '', published_table(runs), '']
   os.makedirs(os.path.dirname(_OUTPUT.value) or '.', exist_ok=True)
   with open(_OUTPUT.value, 'w') as f:
     f.write('\n'.join(out))

@@ -44,7 +44,7 @@ def _summaries(model):
 
 
 def per_sequence_elbo(model, sequences, num_samples=1, batch_size=16,
-                      leaky_first_frame=False, max_frames_per_batch=64_000, progress=True):
+                      first_inputs=None, max_frames_per_batch=64_000, progress=True):
   """ELBO terms of each sequence, averaged over `num_samples` posterior samples.
 
   Returns:
@@ -53,8 +53,7 @@ def per_sequence_elbo(model, sequences, num_samples=1, batch_size=16,
   """
   n = len(sequences)
   out = {k: np.zeros(n) for k in ('log_px', 'kl', 'frames')}
-  batches = pipeline.eval_batches(sequences, batch_size, leaky_first_frame,
-                                  max_frames_per_batch)
+  batches = pipeline.eval_batches(sequences, batch_size, first_inputs, max_frames_per_batch)
   fn = _summaries(model)
   bar = tqdm(total=num_samples * sum(len(i) for i, _ in batches), unit='seq',
              desc='evaluating', disable=not progress, leave=False)
@@ -152,14 +151,14 @@ def _particle_fn(model, num_particles, resample, ess_threshold):
 
 
 def per_sequence_bound(model, sequences, bound, num_particles, batch_size=16,
-                       leaky_first_frame=False, ess_threshold=0.5, seed=0,
+                       first_inputs=None, ess_threshold=0.5, seed=0,
                        max_frames_per_batch=16_000, progress=True):
   """IWAE or SMC estimates of log p(x) of each sequence: float64 `[len(sequences)]`."""
   if bound not in ('iwae', 'smc'):
     raise ValueError(f'bound must be iwae or smc here, got {bound!r}')
   out = np.zeros(len(sequences))
   fn = _particle_fn(model, num_particles, bound == 'smc', ess_threshold)
-  batches = pipeline.eval_batches(sequences, batch_size, leaky_first_frame,
+  batches = pipeline.eval_batches(sequences, batch_size, first_inputs,
                                   max(1, max_frames_per_batch // num_particles) * 100)
   bar = tqdm(total=len(sequences), unit='seq', desc=f'{bound} K={num_particles}',
              disable=not progress, leave=False)

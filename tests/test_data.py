@@ -226,6 +226,20 @@ def test_srnn2016_streams_rechunk_to_the_release_rows(data_dir):
     assert np.array_equal(s, x[:n])
 
 
+@pytest.mark.parametrize('name,leaky', [('jsb', 77), ('nottingham', 66), ('muse', 57),
+                                        ('piano', 18)])
+def test_srnn2016_first_inputs_are_the_releases(data_dir, name, leaky):
+  """The release's u_1 is the first target frame in only some pieces; we keep its own."""
+  c = corpus_lib.load_corpus(name, 'srnn2016', data_dir=data_dir)
+  with np.load(data_dir / 'srnn2016' / f'{name}_raw_batchsize16_seqlen100.npz') as f:
+    u_first = f['u_test'][:, 0]
+  first = c.first_inputs['test']
+  assert len(first) == len(c.splits['test']) == len(u_first)
+  assert all(v.dtype == np.uint8 and v.shape == (88,) for v in first)
+  np.testing.assert_array_equal(np.stack(first), u_first)
+  assert sum(np.array_equal(u, s[0]) for u, s in zip(first, c.splits['test'])) == leaky
+
+
 # ---------------------------------------------------------------------------------------------
 # Validation of crafted files: DataError naming the file and the problem.
 
@@ -296,7 +310,8 @@ def _npz_arrays(**overrides):
   for i, n in enumerate([6, 2, 4]):
     arrays['x_test'][i, :n] = rng.random((n, 88)) < 0.1
     arrays['mask_test'][i, :n] = 1
-  arrays['u_test'] = np.full_like(arrays['x_test'], np.nan)  # as in the release: ignored
+  arrays['u_test'] = np.full_like(arrays['x_test'], np.nan)  # NaN padding, as in the release:
+  arrays['u_test'][:, 0] = rng.random((3, 88)) < 0.1          # only the first frames are read
   arrays.update(overrides)
   return {k: v for k, v in arrays.items() if v is not None}
 
@@ -315,6 +330,14 @@ def test_valid_crafted_npz_loads(tmp_path):
   assert c.chunks == {'train': 32, 'valid': 16}
   assert [len(s) for s in c.splits['train']] == [20] * 16
   assert np.array_equal(c.splits['train'][3][10:], arrays['x_train'][16 + 3])
+  np.testing.assert_array_equal(np.stack(c.first_inputs['test']), arrays['u_test'][:, 0])
+  assert corpus_lib.load_file(_npz_file(tmp_path, u_test=None)).first_inputs == {}  # optional
+
+
+def test_npz_first_input_frame_nan(tmp_path):
+  u = _npz_arrays()['u_test'].copy()
+  u[1, 0, 3] = np.nan
+  _raises(_npz_file(tmp_path, u_test=u), 'u_test', 'NaN')
 
 
 def _with(key, fn):

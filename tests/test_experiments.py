@@ -33,7 +33,7 @@ def _fake_run(runs_dir, results_dir, name, elbo, epochs_done=None):
       json.dump({'epoch': epochs_done, 'batch': 0}, f)
     return
   record = {'config': {}, 'test': {'elbo_per_step': elbo, 'recon_per_step': -elbo - 1},
-            'test_leaky_first_frame': {'elbo_per_step': elbo + 0.1}}
+            'test_release_first_frame': {'elbo_per_step': elbo + 0.1}}
   for path in (os.path.join(runs_dir, name, 'run.json'),
                os.path.join(results_dir, f'{name}.json')):
     with open(path, 'w') as f:
@@ -119,8 +119,10 @@ def _record(results_dir, name, elbo, kept_epoch=None, epochs_run=50, **overrides
   import dataclasses
   from srnn_tf import configs
   config = dataclasses.asdict(configs.get_config('paper', **overrides))
+  # Per-sequence mean and total/total differ (by 0.05 here), so a cell shows which it took.
   record = {'config': config, 'kept_epoch': kept_epoch,
-            'test': {'elbo_per_step': elbo}, 'test_leaky_first_frame': {'elbo_per_step': elbo + 0.1}}
+            'test': {'elbo_per_step': elbo, 'elbo_total_per_step': elbo - 0.05},
+            'test_leaky_first_frame': {'elbo_per_step': elbo + 0.1}}
   with open(os.path.join(results_dir, f'{name}.json'), 'w') as f:
     json.dump(record, f)
   with open(os.path.join(results_dir, f'{name}.history.csv'), 'w') as f:
@@ -144,28 +146,54 @@ def test_make_table_places_each_run_and_estimate(tmp_path):
   _record(results, 'jsb_srnn2016_srnn_z10_d300', -4.777, dataset='jsb', data_version='srnn2016',
           z_dim=10)   # a z-grid run: not a cell of the comparison (z=100) tables
   with open(results / 'jsb_srnn2016_srnn_z100_d300.eval_iwae_test.json', 'w') as f:
-    json.dump({'test': {'log_p_per_step': -5.4, 'num_particles': 100}}, f)
+    json.dump({'test': {'log_p_per_step': -5.4, 'log_p_total_per_step': -5.2,
+                        'num_particles': 100}}, f)
+  with open(results / 'piano_boulanger_vrnn_z100_d300.eval_smc_test.json', 'w') as f:
+    json.dump({'test': {'log_p_per_step': -7.0, 'log_p_total_per_step': -7.1,
+                        'num_particles': 100}}, f)
   out = tmp_path / 'TABLE.md'
   built = subprocess.run([sys.executable, '-m', 'experiments.make_table', f'--runs={results}',
                           f'--output={out}', f'--run_dirs={tmp_path / "none"}'],
                          cwd=ROOT, capture_output=True, text=True)
   assert built.returncode == 0, built.stderr
   text = out.read_text()
+  # srnn2016: per-sequence means; u_1 = x_1 stands for the release's first frames on JSB only.
   assert '| RNN | -6.200 / -6.100 | queued | queued | queued |' in text
   assert '| SRNN smooth + Resq | -5.500 / -5.400 | queued | queued | queued |' in text
-  assert '| VRNN | queued | queued | queued | -7.700 |' in text   # Boulanger: plain only
-  assert '| SRNN smooth, no Resq | queued | -3.100 / -3.000 | queued | queued |' in text
+  assert '| SRNN smooth, no Resq | queued | -3.100 / - | queued | queued |' in text
+  assert '| VRNN | queued | queued | queued | -7.750 |' in text   # Boulanger: total/total
   assert '4.777' not in text and '4.677' not in text
   assert '| JSB | SRNN smooth + Resq | -5.500 | -5.400 (K=100) | queued | +0.100 |  |' in text
   assert '| JSB | RNN | -6.200 (exact) |' in text
   assert ('| JSB | -0.200 | queued (IWAE/SMC of both) | +0.700 | +0.800 (IWAE K=100 vs exact) |'
           ) in text
   assert ('| `jsb_srnn2016_srnn_long_keepbest` | JSB, srnn2016 | 90 (75) | all | 15 '
-          '| -4.900 (-4.800) | -5.500 (-5.400) |') in text
+          '| -4.900 / -4.800 | -5.500 / -5.400 |') in text
+  # Against the published numbers, each in its own convention: the paper's -4.74 against the
+  # release-first-frame ELBO (per sequence), RNN-NADE's -7.05 against total/total.
+  assert '| JSB | -5.400 (release first frames) | -4.74 | -0.66 |' in text
+  assert '| Piano | queued | -8.20 |  | -7.100 (VRNN, SMC K=100) | -7.05 | -0.05 |' in text
   with open(results / 'jsb_srnn2016_vrnn_z100_d300.eval_iwae_test.json', 'w') as f:
-    json.dump({'test': {'log_p_per_step': -5.1, 'num_particles': 100}}, f)
+    json.dump({'test': {'log_p_per_step': -5.1, 'log_p_total_per_step': -5.0,
+                        'num_particles': 100}}, f)
   subprocess.run(built.args, cwd=ROOT, check=True, capture_output=True)
   assert '| JSB | -0.200 | -0.300 (IWAE K=100, both) |' in out.read_text()
+
+
+def test_table_takes_each_published_anchor_in_its_own_convention():
+  from experiments import published
+  elbo = {'elbo_per_step': -1.0, 'elbo_total_per_step': -2.0}
+  bound = {'log_p_per_step': -3.0, 'log_p_total_per_step': -4.0}
+  # The SRNN paper (srnn2016): per-sequence means; Boulanger et al. / RNN-NADE: total/total.
+  assert published.score(elbo, 'srnn2016') == -1.0
+  assert published.score(bound, 'srnn2016') == -3.0
+  assert published.score(elbo, 'boulanger') == -2.0
+  assert published.score(bound, 'boulanger') == -4.0
+  assert set(published.CONVENTIONS) == {'srnn2016', 'boulanger'}
+  run = {'config': {'dataset': 'nottingham'}, 'test_leaky_first_frame': {'elbo_per_step': -1}}
+  assert published.release_first_frame(run) is None      # u_1 = x_1 is not the release's here
+  run['test_release_first_frame'] = {'elbo_per_step': -0.5}
+  assert published.release_first_frame(run) == -0.5
 
 
 def test_bounds_vs_k_table_averages_seeds_and_measures_the_gain(tmp_path):

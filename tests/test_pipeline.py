@@ -28,9 +28,10 @@ def test_shift_inputs():
   assert u.shape == x.shape and u.dtype == x.dtype
   assert not u[0].any()
   np.testing.assert_array_equal(u[1:], x[:-1])
-  leaky = pipeline.shift_inputs(x, leaky_first_frame=True)
-  np.testing.assert_array_equal(leaky[0], x[0])
-  np.testing.assert_array_equal(leaky[1:], x[:-1])
+  first = (np.arange(88) % 5 == 0).astype(x.dtype)
+  given = pipeline.shift_inputs(x, first)
+  np.testing.assert_array_equal(given[0], first)
+  np.testing.assert_array_equal(given[1:], x[:-1])
   np.testing.assert_array_equal(pipeline.shift_inputs(x[:1]), np.zeros((1, 88)))
 
 
@@ -202,7 +203,7 @@ def test_fewer_sequences_than_streams_are_cut_not_padded(data_dir):
 LENGTHS = [13, 3, 40, 7, 7, 1, 22, 9, 30, 2, 18]
 
 
-def _check_eval_batches(seqs, batches, batch_size, leaky=False):
+def _check_eval_batches(seqs, batches, batch_size, first_inputs=None):
   seen = []
   previous_max = 0
   for idx, f in batches:
@@ -222,7 +223,8 @@ def _check_eval_batches(seqs, batches, batch_size, leaky=False):
       n = len(seqs[i])
       assert f['mask'][row, :n].all()
       np.testing.assert_array_equal(f['x'][row, :n], seqs[i])
-      np.testing.assert_array_equal(f['u'][row, :n], pipeline.shift_inputs(seqs[i], leaky))
+      np.testing.assert_array_equal(f['u'][row, :n], pipeline.shift_inputs(
+          seqs[i], None if first_inputs is None else first_inputs[i]))
   assert sorted(seen) == list(range(len(seqs)))  # every sequence exactly once
 
 
@@ -234,13 +236,14 @@ def test_eval_batches(batch_size):
   _check_eval_batches(seqs, batches, batch_size)
 
 
-def test_eval_batches_leaky_first_frame():
+def test_eval_batches_with_given_first_inputs():
   seqs = _sequences(LENGTHS)
-  batches = pipeline.eval_batches(seqs, 4, leaky_first_frame=True)
-  _check_eval_batches(seqs, batches, 4, leaky=True)
-  for idx, f in batches:
+  first = [(np.arange(88) % (i + 2) == 0).astype(np.uint8) for i in range(len(seqs))]
+  batches = pipeline.eval_batches(seqs, 4, first_inputs=first)
+  _check_eval_batches(seqs, batches, 4, first_inputs=first)
+  for idx, f in batches:           # each sequence gets its own u_1, wherever the sort put it
     for row, i in enumerate(idx):
-      np.testing.assert_array_equal(f['u'][row, 0], seqs[i][0])
+      np.testing.assert_array_equal(f['u'][row, 0], first[i])
 
 
 @pytest.mark.parametrize('cap', [1, 25, 60, 100])

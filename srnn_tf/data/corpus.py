@@ -39,12 +39,17 @@ class Corpus:
     source: the file or folder it was read from.
     splits: {'train'|'valid'|'test': [uint8 array [T_i, 88], ...]}.
     chunks: for the srnn2016 release, how many 100-frame rows each chunked split had.
+    first_inputs: for the srnn2016 release, {'test': [uint8 [88], ...]}: the first input
+      frame `u_1` its `u_test` holds for each test sequence. Our inputs start from silence
+      (`u_1 = 0`); the release's evaluation, hence the paper's numbers, started from these:
+      the first target frame itself in some pieces (all of JSB's), an earlier frame in others.
     out_of_range_notes: notes outside the 88 keys that were left out (MIDI input only).
   """
   name: str
   source: str
   splits: dict[str, list[np.ndarray]]
   chunks: dict[str, int] = dataclasses.field(default_factory=dict)
+  first_inputs: dict[str, list[np.ndarray]] = dataclasses.field(default_factory=dict)
   out_of_range_notes: int = 0
 
   def stats(self) -> dict[str, dict]:
@@ -149,13 +154,23 @@ def _masked_sequences(x: np.ndarray, mask: np.ndarray, path: str) -> list[np.nda
   return [np.ascontiguousarray(x[i, :n]) for i, n in enumerate(lengths)]
 
 
+def _first_inputs(u_test: np.ndarray, x_test: np.ndarray, path: str) -> list[np.ndarray]:
+  """The release's `u_1` of each test sequence; the rest of `u_test` (and its NaN padding) is
+  not used: we build `u_t = x_{t-1}` from `x` ourselves."""
+  if u_test.ndim != 3 or u_test.shape[0] != x_test.shape[0] or u_test.shape[2] != midi.NUM_KEYS:
+    raise DataError(f'{path}: array \'u_test\' has shape {u_test.shape}, expected '
+                    f'[{x_test.shape[0]}, T, {midi.NUM_KEYS}]')
+  return list(_binary(u_test[:, 0], path, 'u_test (first frames)'))
+
+
 def load_npz(path: str | os.PathLike, name: str | None = None) -> Corpus:
-  """Loads an srnn2016-release npz (only `x_*` and `mask_test`; `u_*` are ignored)."""
+  """Loads an srnn2016-release npz: `x_*`, `mask_test`, and `u_test`'s first frames only."""
   path = os.fspath(path)
   try:
     with open(path, 'rb') as raw, np.load(raw, allow_pickle=False) as f:
       files = list(f.files)
       arrays = {k: f[k] for k in ('x_train', 'x_valid', 'x_test', 'mask_test') if k in files}
+      u_test = f['u_test'] if 'u_test' in files else None
   except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
     raise DataError(f'{path}: not a readable npz file ({type(e).__name__}: {e})') from None
   missing = [k for k in ('x_train', 'x_valid', 'x_test', 'mask_test') if k not in arrays]
@@ -168,7 +183,8 @@ def load_npz(path: str | os.PathLike, name: str | None = None) -> Corpus:
       'test': _masked_sequences(x['x_test'], x['mask_test'], path),
   }
   chunks = {'train': len(arrays['x_train']), 'valid': len(arrays['x_valid'])}
-  return Corpus(name or pathlib.Path(path).stem, path, splits, chunks)
+  first = {} if u_test is None else {'test': _first_inputs(u_test, x['x_test'], path)}
+  return Corpus(name or pathlib.Path(path).stem, path, splits, chunks, first)
 
 
 # ---------------------------------------------------------------------------------------------

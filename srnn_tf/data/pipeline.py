@@ -16,13 +16,14 @@ import tensorflow as tf
 from srnn_tf.midi import NUM_KEYS
 
 
-def shift_inputs(x: np.ndarray, leaky_first_frame: bool = False) -> np.ndarray:
-  """`u` for one sequence `x` `[T, 88]`: `u_1 = 0`, `u_t = x_{t-1}`.
+def shift_inputs(x: np.ndarray, first: np.ndarray | None = None) -> np.ndarray:
+  """`u` for one sequence `x` `[T, 88]`: `u_1 = first` (default 0), `u_t = x_{t-1}`.
 
-  `leaky_first_frame=True` sets `u_1 = x_1` instead, as the srnn2016 release's `u_test` does
-  (the target leaks into the input at t=1); only for comparing with the paper like for like.
+  `first` is for comparing with the SRNN paper like for like: the srnn2016 release's `u_test`
+  has its own first input frame (`Corpus.first_inputs`), the first target frame itself in some
+  pieces (the target leaks into the input at t = 1).
   """
-  first = x[:1] if leaky_first_frame else np.zeros_like(x[:1])
+  first = np.zeros_like(x[:1]) if first is None else np.asarray(first, x.dtype)[None]
   return np.concatenate([first, x[:-1]], axis=0)
 
 
@@ -72,14 +73,14 @@ def train_dataset(sequences: list[np.ndarray], seq_len: int = 100, batch_size: i
 
 
 def eval_batches(sequences: list[np.ndarray], batch_size: int = 16,
-                 leaky_first_frame: bool = False,
+                 first_inputs: list[np.ndarray] | None = None,
                  max_frames_per_batch: int | None = None) -> list[tuple[np.ndarray, dict]]:
   """Whole sequences, padded, in batches of similar length (sorted by length).
 
   Args:
     sequences: piano rolls `[T_i, 88]`.
     batch_size: at most this many sequences per batch.
-    leaky_first_frame: see `shift_inputs`.
+    first_inputs: optional `u_1` `[88]` of each sequence (see `shift_inputs`).
     max_frames_per_batch: if set, also caps `batch * T_max` to bound memory on long pieces.
 
   Returns:
@@ -102,7 +103,7 @@ def eval_batches(sequences: list[np.ndarray], batch_size: int = 16,
     for row, i in enumerate(idx):
       seq = sequences[i]
       x[row, :len(seq)] = seq
-      u[row, :len(seq)] = shift_inputs(seq, leaky_first_frame)
+      u[row, :len(seq)] = shift_inputs(seq, None if first_inputs is None else first_inputs[i])
       mask[row, :len(seq)] = 1
     batches.append((idx, {'x': x, 'u': u, 'mask': mask}))
     start = stop
@@ -110,10 +111,9 @@ def eval_batches(sequences: list[np.ndarray], batch_size: int = 16,
 
 
 def eval_dataset(sequences: list[np.ndarray], batch_size: int = 16,
-                 leaky_first_frame: bool = False) -> tf.data.Dataset:
+                 first_inputs: list[np.ndarray] | None = None) -> tf.data.Dataset:
   """`eval_batches` as a finite `tf.data.Dataset` of feature dicts (for `model.evaluate`)."""
-  batches = [features for _, features in eval_batches(sequences, batch_size,
-                                                      leaky_first_frame)]
+  batches = [features for _, features in eval_batches(sequences, batch_size, first_inputs)]
   spec = {'x': tf.TensorSpec([None, None, NUM_KEYS], tf.float32),
           'u': tf.TensorSpec([None, None, NUM_KEYS], tf.float32),
           'mask': tf.TensorSpec([None, None], tf.float32)}

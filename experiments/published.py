@@ -1,0 +1,60 @@
+"""The numbers published on these corpora, and the convention each was measured in.
+
+Per-step numbers have two conventions, and each published number has its own:
+- 'per_sequence': each sequence's log-likelihood / its length, then the mean over sequences.
+  The SRNN paper's (its release divides each test sequence by its length): the srnn2016 data.
+- 'per_step': total log-likelihood / total frames, every test time step weighted equally
+  (longer pieces weigh more). Boulanger-Lewandowski et al.'s ("Evaluation notes" of their
+  dataset page), hence RNN-NADE's: the Boulanger splits.
+Our evaluations record both (`*_per_step` and `*_total_per_step`); `score` picks the one a
+comparison with the data version's published numbers needs.
+"""
+
+# Test ELBO / log-likelihood per step as published.
+PAPER_SRNN = {'jsb': -4.74, 'nottingham': -2.94, 'muse': -6.28, 'piano': -8.20}   # srnn2016
+RNN_NADE = {'jsb': -5.19, 'nottingham': -2.31, 'muse': -5.60, 'piano': -7.05}      # Boulanger
+# The report's table (srnn2016, d = 300), test ELBO per step over z.
+REPORT = {
+    2: {'muse': -6.4784, 'jsb': -4.8659, 'piano': -8.3599, 'nottingham': -3.3252},
+    10: {'muse': -6.2908, 'jsb': -4.8187, 'piano': -8.2811, 'nottingham': -3.1740},
+    25: {'muse': -6.3001, 'jsb': -4.8999, 'piano': -8.2323, 'nottingham': -3.1382},
+    50: {'muse': -6.2638, 'jsb': -5.0851, 'piano': -8.1985, 'nottingham': -3.1101},
+    100: {'muse': -6.2445, 'jsb': -5.4700, 'piano': -8.2100, 'nottingham': -3.0879},
+}
+REPORT_Z100 = REPORT[100]
+
+CONVENTIONS = {'srnn2016': 'per_sequence', 'boulanger': 'per_step'}
+CONVENTION_TEXT = {
+    'per_sequence': "the SRNN paper's convention: each sequence's value / its length, mean "
+                    'over sequences',
+    'per_step': "Boulanger et al.'s convention: total / total frames, every test time step "
+                'weighted equally'}
+
+
+def score(result, version):
+  """An evaluation's number per step in the convention of `version`'s published numbers.
+
+  Args:
+    result: an ELBO evaluation (`elbo_per_step`, `elbo_total_per_step`) or an IWAE/SMC one
+      (`log_p_per_step`, `log_p_total_per_step`), as run JSONs and eval JSONs hold them.
+    version: 'srnn2016' or 'boulanger'.
+  """
+  stem = 'log_p' if 'log_p_per_step' in result else 'elbo'
+  return result[f'{stem}_total_per_step' if CONVENTIONS[version] == 'per_step'
+                else f'{stem}_per_step']
+
+
+def release_first_frame(run):
+  """The srnn2016 test ELBO per step (per sequence) from the release's own first input
+  frames, the way the paper's numbers were measured, or None.
+
+  Runs evaluated before that evaluation existed have only `u_1 = x_1`
+  (`test_leaky_first_frame`). On JSB that is the same evaluation (the release's first input
+  frame is the first target frame in all 77 test pieces; tests/test_data.py); on the other
+  corpora it is not, and does not count.
+  """
+  if 'test_release_first_frame' in run:
+    return run['test_release_first_frame']['elbo_per_step']
+  if run.get('config', {}).get('dataset') == 'jsb' and 'test_leaky_first_frame' in run:
+    return run['test_leaky_first_frame']['elbo_per_step']
+  return None
