@@ -11,7 +11,6 @@ are shown as such, from their run directories.
 """
 
 import glob
-import json
 import os
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from absl import app
 from absl import flags
 
 from experiments import sweep
-from experiments.published import PAPER_SRNN, REPORT, release_first_frame
+from experiments.published import PAPER_SRNN, REPORT, load_run, release_first_frame
 
 _SWEEP = flags.DEFINE_bool('sweep', False, 'First run (or resume) the sweep of z and d.')
 _OUT = flags.DEFINE_string('output', 'results/REPORT.md', 'Markdown file to write.')
@@ -33,11 +32,6 @@ TITLES = {'jsb': 'JSB', 'nottingham': 'Nottingham', 'muse': 'MuseData', 'piano':
 PAPER = PAPER_SRNN   # z=100, d=300
 
 
-def _load_json(path):
-  with open(path) as f:
-    return json.load(f)
-
-
 def collect(datasets, version):
   """{(dataset, z, d): {'name', 'status', 'run' (run JSON or None), 'history' (array or None)}}."""
   cells = {}
@@ -46,7 +40,7 @@ def collect(datasets, version):
     json_path = os.path.join(flags.FLAGS.results_dir, f'{run.name}.json')
     history_path = os.path.join(flags.FLAGS.results_dir, f'{run.name}.history.csv')
     status = run.status(flags.FLAGS.runs_dir)
-    record = _load_json(json_path) if os.path.exists(json_path) else None
+    record = load_run(json_path) if os.path.exists(json_path) else None
     if not os.path.exists(history_path):   # still training: its own, growing history
       history_path = os.path.join(flags.FLAGS.runs_dir, run.name, 'history.csv')
     history = None

@@ -13,7 +13,7 @@ from absl import app
 from absl import flags
 
 from experiments.published import (CONVENTION_TEXT, PAPER_SRNN, REPORT_Z100, RNN_NADE,
-                                    release_first_frame, score)
+                                    load_run, release_first_frame, score)
 from srnn_tf import configs
 
 _RUNS = flags.DEFINE_string('runs', 'results/runs', 'Folder of run JSONs.')
@@ -62,8 +62,7 @@ def load_runs(folder):
   their own `--output_dir` names (bfloat16, batch 64, RL-tuned) stay out of the table."""
   runs = []
   for path in sorted(glob.glob(os.path.join(folder, '*.json'))):
-    with open(path) as f:
-      run = json.load(f)
+    run = load_run(path)
     if 'config' in run and 'test' in run and \
         os.path.basename(path)[:-len('.json')] == _sweep_name(run['config']):
       run['_file'] = os.path.relpath(path)
@@ -127,8 +126,7 @@ def long_schedule_runs(folder):
            '| paper protocol |', '|---|---|---|---|---|---|---|']
   sources = []
   for path in sorted(glob.glob(os.path.join(folder, '*.json'))):
-    with open(path) as f:
-      run = json.load(f)
+    run = load_run(path)
     c = run.get('config', {})
     if not c.get('keep_best') or 'test' not in run:
       continue

@@ -10,6 +10,9 @@ Our evaluations record both (`*_per_step` and `*_total_per_step`); `score` picks
 comparison with the data version's published numbers needs.
 """
 
+import json
+import os
+
 # Test ELBO / log-likelihood per step as published.
 PAPER_SRNN = {'jsb': -4.74, 'nottingham': -2.94, 'muse': -6.28, 'piano': -8.20}   # srnn2016
 RNN_NADE = {'jsb': -5.19, 'nottingham': -2.31, 'muse': -5.60, 'piano': -7.05}      # Boulanger
@@ -42,6 +45,19 @@ def score(result, version):
   stem = 'log_p' if 'log_p_per_step' in result else 'elbo'
   return result[f'{stem}_total_per_step' if CONVENTIONS[version] == 'per_step'
                 else f'{stem}_per_step']
+
+
+def load_run(path):
+  """A run JSON (results/runs/<run>.json), with `test_release_first_frame` taken from its
+  re-evaluation `<run>.eval_elbo_test_release_first_frame.json` (`eval.py --splits=test
+  --release_first_frame`) when the run itself predates that evaluation."""
+  with open(path) as f:
+    run = json.load(f)
+  extra = path[:-len('.json')] + '.eval_elbo_test_release_first_frame.json'
+  if 'test_release_first_frame' not in run and os.path.exists(extra):
+    with open(extra) as f:
+      run['test_release_first_frame'] = json.load(f)['test']
+  return run
 
 
 def release_first_frame(run):
