@@ -15,7 +15,8 @@ Grids (the report's and the paper's experiments):
 
 Each run is one `train.py` process writing `runs/<name>/` and copying its run JSON and history
 to `--results_dir`; its output goes to `logs/<name>.log`. A run counts as finished when its
-`run.json` exists. One line per run reports its progress.
+`run.json` exists, or, without its run directory (a fresh checkout), when its committed run
+JSON is in `--results_dir`. One line per run reports its progress.
 """
 
 import concurrent.futures
@@ -82,12 +83,16 @@ class Run:
   def name(self):
     return configs.run_name(self.config)
 
-  def status(self, runs_dir):
+  def status(self, runs_dir, results_dir=None):
     directory = os.path.join(runs_dir, self.name)
-    if os.path.exists(os.path.join(directory, 'run.json')):
-      with open(os.path.join(directory, 'run.json')) as f:
-        test = json.load(f)['test']['elbo_per_step']
-      return f'finished, test ELBO/step {test:.3f}'
+    finished = [os.path.join(directory, 'run.json')]
+    if results_dir:   # committed by an earlier session whose run directory is not here
+      finished.append(os.path.join(results_dir, f'{self.name}.json'))
+    for path in finished:
+      if os.path.exists(path):
+        with open(path) as f:
+          test = json.load(f)['test']['elbo_per_step']
+        return f'finished, test ELBO/step {test:.3f}'
     meta = os.path.join(directory, 'backup', 'training_metadata.json')
     if os.path.exists(meta):
       with open(meta) as f:
@@ -133,7 +138,7 @@ def main(argv):
   runs = plan(_GRIDS.value, _DATASETS.value, _DATA_VERSION.value)
   todo = []
   for run in runs:
-    status = run.status(_RUNS_DIR.value)
+    status = run.status(_RUNS_DIR.value, _RESULTS_DIR.value)
     print(f'{run.name:45s} {status}')
     if not status.startswith('finished'):
       todo.append(run)

@@ -26,6 +26,17 @@ def test_plan_lists_each_distinct_run_once():
     sweep.plan(['q'], ['jsb'], 'srnn2016')
 
 
+def test_a_committed_run_counts_as_finished_without_its_run_directory(tmp_path):
+  (run,) = sweep.plan(['paper'], ['jsb'], 'srnn2016')
+  results = tmp_path / 'results'
+  results.mkdir()
+  assert run.status(str(tmp_path / 'runs'), str(results)) == 'not started'
+  with open(results / f'{run.name}.json', 'w') as f:
+    json.dump({'test': {'elbo_per_step': -5.5}}, f)
+  assert run.status(str(tmp_path / 'runs'), str(results)) == 'finished, test ELBO/step -5.500'
+  assert run.status(str(tmp_path / 'runs')) == 'not started'
+
+
 def _fake_run(runs_dir, results_dir, name, elbo, epochs_done=None):
   os.makedirs(os.path.join(runs_dir, name, 'backup'), exist_ok=True)
   if epochs_done is not None:
