@@ -1,0 +1,133 @@
+"""NADE, the neural autoregressive distribution estimator (Larochelle & Murray 2011) [1], over
+the keys of a frame, `{0,1}^D`, as a TensorFlow Probability distribution.
+
+Keys are modelled lowest first: with `a_1 = c` and `a_{d+1} = a_d + W[:, d] x_d`,
+
+    h_d = sigmoid(a_d)                               (the hidden units, [H])
+    p(x_d = 1 | x_<d) = sigmoid(b_d + V[d] . h_d)
+
+`b` (`[D]`, the visible biases) and `c` (`[H]`, the hidden biases) are per distribution: in
+RNN-NADE [2] they are functions of the recurrent state, so each frame has its own NADE, while
+`W` `[H, D]` and `V` `[D, H]` are shared over time. Every `a_d` given a whole frame is an
+exclusive cumulative sum over the keys, so `log_prob` needs no loop over keys; sampling draws
+the keys one after the other.
+
+[1] H. Larochelle, I. Murray. The Neural Autoregressive Distribution Estimator. AISTATS 2011.
+[2] N. Boulanger-Lewandowski, Y. Bengio, P. Vincent. Modeling Temporal Dependencies in
+    High-Dimensional Sequences: Application to Polyphonic Music Generation and
+    Transcription. ICML 2012.
+"""
+
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+tfd = tfp.distributions
+
+
+class NADE(tfd.Distribution):
+  """NADE over `D` binary variables: batch shape from the biases, event shape `[D]`.
+
+  Args:
+    visible_bias: `b`, `[..., D]`.
+    hidden_bias: `c`, `[..., H]` (batch shape broadcast with `visible_bias`'s).
+    input_weights: `W`, `[H, D]`: key `d`'s contribution to the hidden units of later keys.
+    output_weights: `V`, `[D, H]`: the hidden units' contribution to key `d`'s logit.
+  """
+
+  def __init__(self, visible_bias, hidden_bias, input_weights, output_weights,
+               validate_args=False, allow_nan_stats=True, name='NADE'):
+    parameters = dict(locals())
+    with tf.name_scope(name) as name:
+      self._visible_bias = tf.convert_to_tensor(visible_bias, tf.float32)
+      self._hidden_bias = tf.convert_to_tensor(hidden_bias, tf.float32)
+      self._input_weights = tf.convert_to_tensor(input_weights, tf.float32)
+      self._output_weights = tf.convert_to_tensor(output_weights, tf.float32)
+      super().__init__(dtype=tf.float32,
+                       reparameterization_type=tfd.NOT_REPARAMETERIZED,
+                       validate_args=validate_args, allow_nan_stats=allow_nan_stats,
+                       parameters=parameters, name=name)
+
+  @classmethod
+  def _parameter_properties(cls, dtype, num_classes=None):
+    del dtype, num_classes
+    return dict(visible_bias=tfp.util.ParameterProperties(event_ndims=1),
+                hidden_bias=tfp.util.ParameterProperties(event_ndims=1),
+                # Shared by every distribution of the batch: no batch dimensions of their own.
+                input_weights=tfp.util.ParameterProperties(event_ndims=2),
+                output_weights=tfp.util.ParameterProperties(event_ndims=2))
+
+  @property
+  def visible_bias(self):
+    return self._visible_bias
+
+  @property
+  def hidden_bias(self):
+    return self._hidden_bias
+
+  @property
+  def input_weights(self):
+    return self._input_weights
+
+  @property
+  def output_weights(self):
+    return self._output_weights
+
+  def _event_shape(self):
+    return self._visible_bias.shape[-1:]
+
+  def _event_shape_tensor(self):
+    return tf.shape(self._visible_bias)[-1:]
+
+  def conditional_logits(self, x):
+    """`logit p(x_d = 1 | x_<d)` of every key given the frame `x` `[..., D]` (teacher
+    forcing): `[...batch, D]`, all keys at once."""
+    x = tf.convert_to_tensor(x, tf.float32)
+    # a_d = c + sum_{k<d} x_k W[:, k]: [..., D, H].
+    pre = self._hidden_bias[..., None, :] + tf.cumsum(
+        x[..., :, None] * tf.transpose(self._input_weights), axis=-2, exclusive=True)
+    return self._visible_bias + tf.reduce_sum(tf.sigmoid(pre) * self._output_weights, -1)
+
+  def conditional_probs(self, x):
+    """`p(x_d = 1 | x_<d)` given `x` `[..., D]`: each key's probability given the true lower
+    keys. (The marginals `p(x_d = 1)` are not tractable: `mean` is not defined.)"""
+    return tf.sigmoid(self.conditional_logits(x))
+
+  def _log_prob(self, x):
+    logits = self.conditional_logits(x)
+    x = tf.broadcast_to(tf.convert_to_tensor(x, tf.float32), tf.shape(logits))
+    # log sigmoid(l) for x = 1 and log sigmoid(-l) for x = 0, stably.
+    return -tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits), -1)
+
+  def sample_with_uniform(self, uniform):
+    """Draws frames key by key, lowest first, `x_d = [u_d < p(x_d = 1 | x_<d)]`.
+
+    Args:
+      uniform: `U(0, 1)` noise `[...batch, D]`, one number per key (the models' stateless
+        generation passes it in; `sample` draws it).
+
+    Returns:
+      float32 `[...batch, D]` of 0/1.
+    """
+    batch = tf.shape(uniform)[:-1]
+    hidden_bias = tf.broadcast_to(
+        self._hidden_bias, tf.concat([batch, tf.shape(self._hidden_bias)[-1:]], 0))
+    visible_bias = tf.broadcast_to(self._visible_bias, tf.shape(uniform))
+    # Keys along the leading axis for the loop: one compiled `tf.scan`, D small steps.
+    rank = tf.rank(uniform)
+    keys_first = lambda t: tf.transpose(t, tf.concat([[rank - 1], tf.range(rank - 1)], 0))
+
+    def step(carry, elems):
+      a, _ = carry                      # a_d [...batch, H]
+      b_d, u_d, w_d, v_d = elems
+      x_d = tf.cast(u_d < tf.sigmoid(b_d + tf.reduce_sum(tf.sigmoid(a) * v_d, -1)), tf.float32)
+      return a + x_d[..., None] * w_d, x_d
+
+    _, x = tf.scan(step, (keys_first(visible_bias), keys_first(uniform),
+                          tf.transpose(self._input_weights), self._output_weights),
+                   (hidden_bias, tf.zeros(batch)))
+    return tf.transpose(x, tf.concat([tf.range(1, rank), [0]], 0))
+
+  def _sample_n(self, n, seed=None):
+    shape = tf.concat([[n], self.batch_shape_tensor(), self.event_shape_tensor()], 0)
+    return self.sample_with_uniform(tf.random.stateless_uniform(
+        shape, seed=tfp.random.sanitize_seed(seed)))
