@@ -1,6 +1,8 @@
 """Reconstruct a piece with a trained model (the report's figure 1c): encode it with q,
 decode p(x_t | z_t, d_t), and write the input and the reconstruction probabilities side by
-side as a PNG, plus the MIDI of the reconstruction thresholded at --threshold.
+side as a PNG, plus the MIDI of the reconstruction thresholded at --threshold. With a NADE
+emission the keys of a frame are not independent, and the figure shows each key's
+conditional p(x_t,d = 1 | x_t,<d, z_t, d_t), given the true lower keys of the frame.
 
     python reconstruct.py --run=runs/jsb_srnn2016_srnn_z100_d300 --split=test --index=0
     python reconstruct.py --run=runs/... --midi=song.mid
@@ -50,7 +52,9 @@ def main(argv):
   stem = os.path.join(out, name.replace(' ', '_').replace('.', '_'))
   title = (f'{type(model).__name__} ({os.path.basename(os.path.normpath(run_dir))}): {name}, '
            f'ELBO {float(score["elbo_per_step"][0]):.2f} nats/frame')
-  plots.save_reconstruction(stem + '.png', roll, probs, title)
+  label = ('each key given the true lower keys, p(x_t,d | x_t,<d, state)'
+           if model.frame.kind == 'nade' else 'reconstruction p(x_t | state)')
+  plots.save_reconstruction(stem + '.png', roll, probs, title, label)
   midi.write_midi((probs > _THRESHOLD.value).astype(np.uint8), stem + '_reconstruction.mid')
   print(f'wrote {stem}.png and {stem}_reconstruction.mid')
   return 0

@@ -47,6 +47,10 @@ flags.DEFINE_bool('resq', _DEFAULT.resq, 'Posterior mean as a residual on the pr
 flags.DEFINE_enum('gru_init', _DEFAULT.gru_init, ['orthogonal', 'orthogonal_per_gate'],
                   'GRU input/recurrent matrices: orthogonal as stacked [D, 3H] matrices, or '
                   'each gate\'s block orthogonal on its own (the release\'s Lasagne GRUs).')
+flags.DEFINE_enum('emission', _DEFAULT.emission, ['bernoulli', 'nade'],
+                  'p(x_t | state): the 88 keys independent (the paper\'s), or a NADE over them '
+                  'whose biases the state gives (RNN-NADE\'s, Boulanger-Lewandowski et al. 2012).')
+flags.DEFINE_integer('nade_units', _DEFAULT.nade_units, 'Hidden units of the NADE emission.')
 flags.DEFINE_float('dropout_d', _DEFAULT.dropout_d, 'SRNN: dropout on d_t where the prior, '
                    'emission and inference network read it (the release\'s p_d_drop).')
 flags.DEFINE_float('dropout_z', _DEFAULT.dropout_z, 'SRNN: dropout on z_t into the emission '

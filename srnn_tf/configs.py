@@ -23,6 +23,8 @@ class Config:
   inference: str = 'smoothing'
   resq: bool = True
   gru_init: str = 'orthogonal'    # or 'orthogonal_per_gate' (the release's; layers.py)
+  emission: str = 'bernoulli'     # or 'nade': the frame's keys jointly (layers.FrameDistribution)
+  nade_units: int = 150
   dropout_d: float = 0.0          # SRNN dropout rates, the release's p_*_drop (models/srnn.py)
   dropout_z: float = 0.0
   dropout_emb_u: float = 0.0
@@ -73,12 +75,13 @@ def get_config(name: str, **overrides) -> Config:
 def run_name(c: Config) -> str:
   """The default run directory name: `<dataset>_<version>_<model>[_variant]_z<z>_d<d>`."""
   name = os.path.splitext(os.path.basename(os.path.normpath(c.dataset)))[0]
-  gru = '_pergate' if c.gru_init != 'orthogonal' else ''
+  shared = (f'_{c.emission}{c.nade_units}' if c.emission != 'bernoulli' else '') + \
+      ('_pergate' if c.gru_init != 'orthogonal' else '')      # options of every model
   if c.model == 'rnn':
-    return f'{name}_{c.data_version}_rnn{gru}_d{c.d_dim}'
+    return f'{name}_{c.data_version}_rnn{shared}_d{c.d_dim}'
   variant = '' if c.model != 'srnn' or (c.inference, c.resq) == ('smoothing', True) else \
       f'_{c.inference}{"" if c.resq else "_noresq"}'
-  variant += gru
+  variant += shared
   dropout = {'d': c.dropout_d, 'z': c.dropout_z, 'u': c.dropout_emb_u, 'x': c.dropout_emb_x}
   if any(dropout.values()):
     variant += '_drop' + ''.join(f'{k}{v:g}' for k, v in dropout.items() if v)

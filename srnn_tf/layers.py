@@ -19,6 +19,8 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from srnn_tf import recurrences
+from srnn_tf.midi import NUM_KEYS
+from srnn_tf.nade import NADE
 from srnn_tf.recurrences import linear, multi_head  # noqa: F401  (part of this module's API)
 
 tfd = tfp.distributions
@@ -46,26 +48,85 @@ def diag_gaussian(mean, log_var):
   return tfd.MultivariateNormalDiag(loc=mean, scale_diag=scale_from_log_var(log_var))
 
 
-def importance_log_weight(x, logits, z, prior, posterior):
+def importance_log_weight(x, frame, z, prior, posterior):
   """`log p(x | .) + log p(z | .) - log q(z | .)` for one step of every particle.
 
   Args:
     x: the frame `[B, 88]`, shared by the particles.
-    logits: emission logits `[B, K, 88]`.
+    frame: the emission `p(x_t | .)`, a distribution with batch shape `[B, K]`.
     z: the particles' samples `[B, K, Z]`.
     prior, posterior: `(mean, log_var)` pairs, each `[B, K, Z]`.
 
   Returns:
     `[B, K]` log-weights.
   """
-  x = tf.broadcast_to(x[:, None], tf.shape(logits))
-  return (bernoulli_frames(logits).log_prob(x) + diag_gaussian(*prior).log_prob(z)
+  return (frame.log_prob(x[:, None]) + diag_gaussian(*prior).log_prob(z)
           - diag_gaussian(*posterior).log_prob(z))
 
 
 def bernoulli_frames(logits):
   """Independent Bernoulli over the 88 keys: batch shape `logits.shape[:-1]`, event `[88]`."""
   return tfd.Independent(tfd.Bernoulli(logits=logits), reinterpreted_batch_ndims=1)
+
+
+EMISSIONS = ('bernoulli', 'nade')
+
+
+class FrameDistribution(keras.layers.Layer):
+  """The emission's distribution over the 88 keys of a frame, from the parameters the
+  model's emission MLP computes from its state.
+
+  - 'bernoulli': the keys independent given the state; parameters: 88 logits.
+  - 'nade': a NADE (`nade.py`) as in RNN-NADE: parameters: its 88 visible biases and
+    `nade_units` hidden biases; its weights `W` `[H, 88]` and `V` `[88, H]` are this layer's,
+    shared over time (and over everything that conditions the biases).
+
+  Args:
+    kind: one of `EMISSIONS`.
+    nade_units: H, the NADE's hidden units.
+  """
+
+  def __init__(self, kind='bernoulli', nade_units=150, **kwargs):
+    super().__init__(**kwargs)
+    if kind not in EMISSIONS:
+      raise ValueError(f'emission must be one of {EMISSIONS}, got {kind!r}')
+    self.kind = kind
+    self.nade_units = nade_units
+    if kind == 'nade':
+      self.input_weights = self.add_weight(name='input_weights', shape=(nade_units, NUM_KEYS),
+                                           initializer='glorot_normal')
+      self.output_weights = self.add_weight(name='output_weights',
+                                            shape=(NUM_KEYS, nade_units),
+                                            initializer='glorot_normal')
+
+  @property
+  def num_params(self):
+    """Width of the parameter vector the emission MLP must output."""
+    return NUM_KEYS + (self.nade_units if self.kind == 'nade' else 0)
+
+  def distribution(self, params):
+    """`params` `[..., num_params]` -> a distribution with batch shape `[...]`, event `[88]`."""
+    if self.kind == 'bernoulli':
+      return bernoulli_frames(params)
+    return NADE(params[..., :NUM_KEYS], params[..., NUM_KEYS:], self.input_weights.value,
+                self.output_weights.value)
+
+  def sample(self, params, uniform):
+    """Frames `[..., 88]` of 0/1 drawn with the given `U(0, 1)` noise `[..., 88]` (one number
+    per key), so that generation stays stateless and repeatable."""
+    if self.kind == 'bernoulli':
+      return tf.cast(uniform < tf.sigmoid(params), tf.float32)
+    return self.distribution(params).sample_with_uniform(uniform)
+
+  def key_probabilities(self, params, x):
+    """Each key's probability of sounding, `[..., 88]`: `p(x_d = 1 | state)` for independent
+    keys; for NADE, `p(x_d = 1 | x_<d, state)`, given the true lower keys of `x`."""
+    if self.kind == 'bernoulli':
+      return tf.sigmoid(params)
+    return self.distribution(params).conditional_probs(x)
+
+  def get_config(self):
+    return {**super().get_config(), 'kind': self.kind, 'nade_units': self.nade_units}
 
 
 class MLP(keras.layers.Layer):

@@ -33,11 +33,13 @@ def save_piano_rolls(path, rolls, titles, suptitle=None):
   plt.close(fig)
 
 
-def save_reconstruction(path, roll, probabilities, title):
-  """The input roll and the model's reconstruction probabilities side by side (figure 1c)."""
+def save_reconstruction(path, roll, probabilities, title,
+                        label='reconstruction p(x_t | z_t, d_t)'):
+  """The input roll and the model's reconstruction probabilities side by side (figure 1c);
+  `label` says what the probabilities are."""
   fig, axes = plt.subplots(1, 2, figsize=(14, 4.2), sharey=True)
   _draw_roll(axes[0], roll, 'input')
-  image = _draw_roll(axes[1], probabilities, 'reconstruction p(x_t | z_t, d_t)')
+  image = _draw_roll(axes[1], probabilities, label)
   fig.colorbar(image, ax=axes[1], fraction=0.04)
   fig.suptitle(title)
   fig.tight_layout()

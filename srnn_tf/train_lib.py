@@ -55,7 +55,8 @@ def build_model(config: configs.Config, steps_per_epoch: int) -> keras.Model:
                 stateful_batch_size=config.batch_size if config.carry_state else 0,
                 seed=config.seed, objective=config.objective,
                 num_particles=config.num_particles, train_precision=config.train_precision,
-                gru_init=config.gru_init)
+                gru_init=config.gru_init, emission=config.emission,
+                nade_units=config.nade_units)
   dropout = (config.dropout_d, config.dropout_z, config.dropout_emb_u, config.dropout_emb_x)
   if config.model != 'srnn' and any(dropout):
     raise ValueError(f'--dropout_* are options of the SRNN, not of --model={config.model}')

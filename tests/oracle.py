@@ -63,6 +63,20 @@ def _gaussian(xp, net, context, z_prev):
   return mean, xp.exp(log_var) + 1e-6
 
 
+def _frame_log_prob(xp, model, params, x):
+  """`log p(x_t | .)` `[B]` of a frame `x` `[B, 88]` given the emission's parameters: the
+  88 keys independent, or a NADE evaluated one key at a time (lowest first)."""
+  if model.frame.kind == 'bernoulli':
+    return xp.sum(x * xp.log_sigmoid(params) + (1.0 - x) * xp.log_sigmoid(-params))
+  w, v = xp.asarray(model.frame.input_weights), xp.asarray(model.frame.output_weights)
+  a, total = params[:, 88:], 0.0            # the hidden biases c, then a_d = c + W x_<d
+  for d in range(88):
+    logit = params[:, d] + xp.sum(xp.sigmoid(a) * v[d])
+    total = total + x[:, d] * xp.log_sigmoid(logit) + (1.0 - x[:, d]) * xp.log_sigmoid(-logit)
+    a = a + x[:, d:d + 1] * w[:, d]
+  return total
+
+
 def srnn_terms(model, x, u, mask, noise, xp=NUMPY):
   """Per-frame `log p(x_t | z_t, d_t)` and `KL(q || p)` `[B, T]` for one noise draw.
 
@@ -100,9 +114,8 @@ def srnn_terms(model, x, u, mask, noise, xp=NUMPY):
     z = mean_q + xp.sqrt(var_q) * noise[:, t]
     kl.append(0.5 * xp.sum(xp.log(var_p) - xp.log(var_q)
                            + (var_q + (mean_q - mean_p) ** 2) / var_p - 1.0))
-    logits = _mlp(xp, model.emission, xp.concat([ds[t], z]))
-    log_px.append(xp.sum(x[:, t] * xp.log_sigmoid(logits)
-                         + (1.0 - x[:, t]) * xp.log_sigmoid(-logits)))
+    log_px.append(_frame_log_prob(xp, model, _mlp(xp, model.emission, xp.concat([ds[t], z])),
+                                  x[:, t]))
   stack = (lambda vs: np.stack(vs, 1)) if xp is NUMPY else (lambda vs: tf.stack(vs, 1))
   return stack(log_px), stack(kl)
 
@@ -122,9 +135,8 @@ def vrnn_terms(model, x, mask, noise, xp=NUMPY):
     kl.append(0.5 * xp.sum(xp.log(var_p) - xp.log(var_q)
                            + (var_q + (mean_q - mean_p) ** 2) / var_p - 1.0))
     phi_z = _mlp(xp, model.phi_z, z)
-    logits = _mlp(xp, model.emission, xp.concat([phi_z, h]))
-    log_px.append(xp.sum(x[:, t] * xp.log_sigmoid(logits)
-                         + (1.0 - x[:, t]) * xp.log_sigmoid(-logits)))
+    log_px.append(_frame_log_prob(xp, model, _mlp(xp, model.emission, xp.concat([phi_z, h])),
+                                  x[:, t]))
     h = _gru_step(xp, model.gru_h, xp.concat([phi_x, phi_z]), h)
   stack = (lambda vs: np.stack(vs, 1)) if xp is NUMPY else (lambda vs: tf.stack(vs, 1))
   return stack(log_px), stack(kl)
@@ -136,7 +148,5 @@ def rnn_log_px(model, x, u, xp=NUMPY):
   d, out = xp.zeros(x.shape[0], model.d_dim), []
   for t in range(x.shape[1]):
     d = _gru_step(xp, model.gru_d, _mlp(xp, model.embed, u[:, t]), d)
-    logits = _mlp(xp, model.emission, d)
-    out.append(xp.sum(x[:, t] * xp.log_sigmoid(logits)
-                      + (1.0 - x[:, t]) * xp.log_sigmoid(-logits)))
+    out.append(_frame_log_prob(xp, model, _mlp(xp, model.emission, d), x[:, t]))
   return np.stack(out, 1) if xp is NUMPY else tf.stack(out, 1)

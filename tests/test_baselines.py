@@ -1,6 +1,7 @@
 """RNN and VRNN: the fast models match per-step oracles in values and gradients."""
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 import oracle
@@ -19,8 +20,10 @@ def _randomize_biases(model):
       v.assign(rng.normal(0, 0.3, v.shape).astype(np.float32))
 
 
-def test_vrnn_matches_per_step_oracle():
-  model = VRNN(z_dim=4, h_dim=7, hidden_units=9, embed_units=(8, 6), seed=0)
+@pytest.mark.parametrize('emission', ['bernoulli', 'nade'])
+def test_vrnn_matches_per_step_oracle(emission):
+  model = VRNN(z_dim=4, h_dim=7, hidden_units=9, embed_units=(8, 6), seed=0,
+               emission=emission, nade_units=5)
   model.build()
   _randomize_biases(model)
   f = _features()
@@ -42,14 +45,24 @@ def test_vrnn_matches_per_step_oracle():
     np.testing.assert_allclose(g1.numpy(), g2.numpy(), atol=1e-4, rtol=1e-3, err_msg=v.path)
 
 
-def test_rnn_log_likelihood_is_exact_and_matches_oracle():
-  model = RNN(d_dim=7, hidden_units=9, embed_units=(8,), seed=0)
+@pytest.mark.parametrize('emission', ['bernoulli', 'nade'])
+def test_rnn_log_likelihood_is_exact_and_matches_oracle(emission):
+  model = RNN(d_dim=7, hidden_units=9, embed_units=(8,), seed=0, emission=emission,
+              nade_units=5)
   model.build()
   _randomize_biases(model)
   f = _features()
-  terms = model.compute_terms(f)
+  with tf.GradientTape(persistent=True) as tape:
+    terms = model.compute_terms(f)
+    slow = oracle.rnn_log_px(model, f['x'], f['u'], xp=oracle.TF)
+    fast_total, slow_total = tf.reduce_sum(terms['log_px']), tf.reduce_sum(slow)
   np.testing.assert_array_equal(terms['kl'].numpy(), 0.0)
   np.testing.assert_allclose(terms['log_px'].numpy(),
                              oracle.rnn_log_px(model, f['x'], f['u']), rtol=1e-5, atol=1e-4)
+  for v, g1, g2 in zip(model.trainable_variables,
+                       tape.gradient(fast_total, model.trainable_variables),
+                       tape.gradient(slow_total, model.trainable_variables)):
+    assert g1 is not None and g2 is not None, v.path
+    np.testing.assert_allclose(g1.numpy(), g2.numpy(), atol=1e-4, rtol=1e-3, err_msg=v.path)
   # Deterministic: two evaluations agree exactly (no sampling anywhere).
   np.testing.assert_array_equal(model(f)['elbo'].numpy(), model(f)['elbo'].numpy())

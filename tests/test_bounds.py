@@ -13,9 +13,9 @@ from srnn_tf.models import RNN, SRNN, VRNN, standardize_features
 REPEATS = 4000   # independent draws, run as a batch of copies of the same sequence
 
 
-def _tiny_srnn(seed):
+def _tiny_srnn(seed, **kwargs):
   keras.utils.set_random_seed(seed)
-  model = SRNN(z_dim=1, d_dim=4, a_dim=4, hidden_units=8, embed_units=(8,), seed=0)
+  model = SRNN(z_dim=1, d_dim=4, a_dim=4, hidden_units=8, embed_units=(8,), seed=0, **kwargs)
   model.build()
   x = (np.random.default_rng(0).random((1, 4, 88)) < 0.1).astype(np.float32)
   features = {k: v.numpy() for k, v in standardize_features(x).items()}
@@ -63,6 +63,25 @@ def test_bounds_are_ordered_in_expectation(tiny):
   # The gap closes: from about 0.35 nats at K=1 to a few hundredths at K=100.
   assert log_p - means[1] > 0.1
   assert log_p - means[100] < 0.05
+
+
+def test_bounds_are_ordered_with_a_nade_emission():
+  """ELBO <= IWAE_10 <= IWAE_100 <= log p(x), and SMC_100 close below it, where p(x_t | .)
+  is a NADE: the exact log p(x) integrates z on a grid around the NADE's exact log_prob."""
+  model, features = _tiny_srnn(seed=1, emission='nade', nade_units=5)
+  log_p = float(exact_loglik.srnn_log_px(model, features)[0])
+  finer = float(exact_loglik.srnn_log_px(model, features, np.linspace(-16, 16, 5001))[0])
+  assert abs(finer - log_p) < 1e-4
+  terms = model.compute_terms(standardize_features(_copies(features)))
+  elbo = (terms['log_px'] - terms['kl']).numpy().sum(1)
+  est = {k: _estimates(model, features, 'iwae', k, seed=5) for k in (10, 100)}
+  smc = _estimates(model, features, 'smc', 100, seed=6)
+  stderr = lambda v: v.std() / np.sqrt(REPEATS)
+  assert elbo.mean() < est[10].mean() + 4 * np.hypot(stderr(elbo), stderr(est[10]))
+  assert est[10].mean() < est[100].mean() + 4 * np.hypot(stderr(est[10]), stderr(est[100]))
+  assert est[100].mean() < log_p + 4 * stderr(est[100])
+  assert log_p - elbo.mean() > 0.05                 # a real gap that the estimators close
+  assert 0 <= log_p - smc.mean() + 4 * stderr(smc) and log_p - smc.mean() < 0.05
 
 
 @pytest.mark.parametrize('bound', ['iwae', 'smc', 'smc_always'])

@@ -20,6 +20,11 @@ MODELS = {
     'srnn': lambda: SRNN(z_dim=3, d_dim=8, a_dim=8, hidden_units=9, embed_units=(7,)),
     'vrnn': lambda: VRNN(z_dim=3, h_dim=8, hidden_units=9, embed_units=(7,)),
     'rnn': lambda: RNN(d_dim=8, hidden_units=9, embed_units=(7,)),
+    # NADE emissions: key-by-key sampling and the NADE's log_prob in plain TF ops.
+    'srnn_nade': lambda: SRNN(z_dim=3, d_dim=8, a_dim=8, hidden_units=9, embed_units=(7,),
+                              emission='nade', nade_units=6),
+    'rnn_nade': lambda: RNN(d_dim=8, hidden_units=9, embed_units=(7,), emission='nade',
+                            nade_units=6),
 }
 
 # Runs in a fresh interpreter: plain TensorFlow, as a serving client's process would.

@@ -14,13 +14,15 @@ MODELS = {
     'VRNN': dict(z_dim=3, h_dim=8, hidden_units=9, embed_units=(7,)),
     'RNN': dict(d_dim=8, hidden_units=9, embed_units=(7,)),
 }
+NADE = dict(emission='nade', nade_units=6)
 
 
-@pytest.mark.parametrize('name', list(MODELS))
-def test_fit_evaluate_predict_save_load(name, tmp_path):
+@pytest.mark.parametrize('name,emission', [(name, {}) for name in MODELS] +
+                         [(name, NADE) for name in MODELS])
+def test_fit_evaluate_predict_save_load(name, emission, tmp_path):
   keras.utils.set_random_seed(0)
   rolls = (np.random.default_rng(0).random((32, 20, 88)) < 0.1).astype(np.float32)
-  model = getattr(srnn_tf, name)(**MODELS[name])
+  model = getattr(srnn_tf, name)(**MODELS[name], **emission)
   model.compile(optimizer=keras.optimizers.Adam(1e-2, epsilon=1e-4))
   csv = tmp_path / 'history.csv'
   first = model.fit(rolls, batch_size=8, epochs=2, verbose=0,

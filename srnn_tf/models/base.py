@@ -9,6 +9,7 @@ annealed per-frame ELBO that `fit` maximises and the metrics it logs.
 import keras
 import tensorflow as tf
 
+from srnn_tf import layers
 from srnn_tf import recurrences
 from srnn_tf.midi import NUM_KEYS
 
@@ -56,13 +57,17 @@ class SequenceModel(keras.Model):
       ('bfloat16': faster on CPUs with AVX512-BF16; see `recurrences.matmul_precision`).
       Evaluation, sampling and the recurrent steps are always float32.
     gru_init: how every GRU's input and recurrent matrices start (`layers.GRU_INITS`).
+    emission: the distribution of a frame given the state, `self.frame`: 'bernoulli'
+      (independent keys, the paper's) or 'nade' (RNN-NADE's; `layers.FrameDistribution`).
+    nade_units: the NADE's hidden units, H.
   """
 
   OBJECTIVES = ('elbo', 'iwae', 'fivo')
 
   def __init__(self, kl_start=0.2, kl_anneal_steps=0, clip_norm=1.0, clip_value=10.0,
                stateful_batch_size=0, seed=None, objective='elbo', num_particles=1,
-               train_precision='float32', gru_init='orthogonal', **kwargs):
+               train_precision='float32', gru_init='orthogonal', emission='bernoulli',
+               nade_units=150, **kwargs):
     super().__init__(**kwargs)
     if objective not in self.OBJECTIVES:
       raise ValueError(f'objective must be one of {self.OBJECTIVES}, got {objective!r}')
@@ -73,6 +78,7 @@ class SequenceModel(keras.Model):
       raise ValueError(f'train_precision must be float32 or bfloat16, got {train_precision!r}')
     self.objective = objective
     self.gru_init = gru_init
+    self.frame = layers.FrameDistribution(emission, nade_units, name='frame')
     self.num_particles = num_particles
     self.train_precision = train_precision
     self.kl_start = kl_start
@@ -309,4 +315,5 @@ class SequenceModel(keras.Model):
             'kl_anneal_steps': self.kl_anneal_steps, 'clip_norm': self.clip_norm,
             'clip_value': self.clip_value, 'stateful_batch_size': self.stateful_batch_size,
             'seed': self.seed, 'objective': self.objective, 'num_particles': self.num_particles,
-            'train_precision': self.train_precision, 'gru_init': self.gru_init}
+            'train_precision': self.train_precision, 'gru_init': self.gru_init,
+            'emission': self.frame.kind, 'nade_units': self.frame.nade_units}

@@ -1,6 +1,9 @@
-"""The deterministic baseline: a GRU over the inputs and a Bernoulli emission.
+"""The deterministic baseline: a GRU over the inputs and an emission of the frame.
 
     d_t = GRU_d(d_{t-1}, e(u_t)),   p(x_t | d_t) = Bernoulli(logits = MLP_x(d_t))
+
+With `emission='nade'`, `p(x_t | d_t)` is a NADE whose biases are `MLP_x(d_t)`: RNN-NADE
+(Boulanger-Lewandowski et al. 2012), with a GRU for its RNN.
 
 There are no latent variables: its log-likelihood is exact, and the `kl` term is zero, so it
 goes through the same training, evaluation and reporting code as the latent models.
@@ -32,14 +35,14 @@ class RNN(SequenceModel):
     self.embed_units = tuple(embed_units)
     self.embed = layers.MLP(self.embed_units, name='embed')
     self.gru_d = layers.ProjectedGRU(d_dim, init=self.gru_init, name='gru_d')
-    self.emission = layers.MLP((hidden_units,), NUM_KEYS, name='emission')
+    self.emission = layers.MLP((hidden_units,), self.frame.num_params, name='emission')
 
   def state_sizes(self):
     return (self.d_dim,)
 
   def decoder(self, d):
-    """`p(x_t | d_t)`: independent Bernoulli, batch shape `[B, T]`, event `[88]`."""
-    return layers.bernoulli_frames(self.emission(d))
+    """`p(x_t | d_t)` (`self.frame`), batch shape `[B, T]`, event `[88]`."""
+    return self.frame.distribution(self.emission(d))
 
   def compute_terms(self, features, training=False, initial_state=None, noise=None):
     """Exact per-frame log-likelihood: {'log_px', 'kl' (zeros): `[B, T]`, 'final_state'}."""
@@ -61,14 +64,16 @@ class RNN(SequenceModel):
     del noise_z
     d_prev, x_prev = state
     d = self.gru_d.step(self.gru_d.project(self.embed(x_prev)), d_prev)
-    x = tf.cast(uniform < tf.sigmoid(self.emission(d)), tf.float32)
+    x = self.frame.sample(self.emission(d), uniform)
     return (d, x), x
 
   def reconstruct(self, inputs, noise=None):
-    """`p(x_t | x_{<t})` for every frame: Bernoulli probabilities `[B, T, 88]`."""
+    """Each key's probability in every frame given the previous frames, `[B, T, 88]` (with a
+    NADE emission, also given the frame's true lower keys: `FrameDistribution`)."""
     del noise
     features = standardize_features(inputs)
-    return self.decoder(self.gru_d(self.embed(features['u']))).mean()
+    params = self.emission(self.gru_d(self.embed(features['u'])))
+    return self.frame.key_probabilities(params, features['x'])
 
   def get_config(self):
     return {**super().get_config(), 'd_dim': self.d_dim, 'hidden_units': self.hidden_units,

@@ -12,6 +12,9 @@ Inference network ("smoothing"; "filtering" replaces the backward GRU by an MLP)
     q(z_t | z_{t-1}, a_t) = N(mu_q, sigma_q^2),  [delta, log sigma_q^2] = MLP_q([a_t, z_{t-1}])
     mu_q = mu_p + delta                                            ("Resq"; else mu_q = delta)
 
+With `emission='nade'` the frame's keys are not independent: `p(x_t | z_t, d_t)` is a NADE whose
+biases are `MLP_x([d_t, z_t])` (as in RNN-NADE; `layers.FrameDistribution`).
+
 ELBO = sum_t E_q[log p(x_t | z_t, d_t)] - E_q[KL(q(z_t | .) || p(z_t | .))], one
 reparameterised sample of the z chain, the KL in closed form (TFP).
 
@@ -76,7 +79,7 @@ class SRNN(SequenceModel):
     else:
       self.mlp_a = layers.MLP((a_dim,), name='mlp_a')
     self.transition = layers.StochasticTransition(z_dim, hidden_units, resq, name='transition')
-    self.emission = layers.MLP((hidden_units,), NUM_KEYS, name='emission')
+    self.emission = layers.MLP((hidden_units,), self.frame.num_params, name='emission')
 
   def state_sizes(self):
     return (self.d_dim, self.z_dim)
@@ -105,8 +108,8 @@ class SRNN(SequenceModel):
     return layers.diag_gaussian(*self.transition.prior(d, z_prev))
 
   def decoder(self, d, z):
-    """`p(x_t | z_t, d_t)`: independent Bernoulli, batch shape `[B, T]`, event `[88]`."""
-    return layers.bernoulli_frames(self.emission(tf.concat([d, z], axis=-1)))
+    """`p(x_t | z_t, d_t)` (`self.frame`), batch shape `[B, T]`, event `[88]`."""
+    return self.frame.distribution(self.emission(tf.concat([d, z], axis=-1)))
 
   def sample_posterior(self, features, initial_state=None, noise=None, training=False):
     """One reparameterised sample of `z_{1:T} ~ q(z | x)`.
@@ -166,8 +169,7 @@ class SRNN(SequenceModel):
     d = self.gru_d.step(self.gru_d.project(self.embed(x_prev)), d_prev)
     mean, log_var = self.transition.prior(d, z_prev)
     z = mean + layers.scale_from_log_var(log_var) * noise_z
-    logits = self.emission(tf.concat([d, z], -1))
-    x = tf.cast(uniform < tf.sigmoid(logits), tf.float32)
+    x = self.frame.sample(self.emission(tf.concat([d, z], -1)), uniform)
     return (d, z, x), x
 
   def reconstruct(self, inputs, noise=None):
@@ -179,13 +181,15 @@ class SRNN(SequenceModel):
         posterior means (deterministic).
 
     Returns:
-      Bernoulli probabilities `[B, T, 88]`.
+      Each key's probability `[B, T, 88]` (with a NADE emission, given the frame's true lower
+      keys too: `FrameDistribution.key_probabilities`).
     """
     features = standardize_features(inputs)
     if noise is None:
       noise = tf.zeros(tf.concat([tf.shape(features['x'])[:2], [self.z_dim]], 0))
     d, z, _, _, _ = self.sample_posterior(features, noise=noise)
-    return self.decoder(d, z).mean()
+    params = self.emission(tf.concat([d, z], axis=-1))
+    return self.frame.key_probabilities(params, features['x'])
 
   # -- particles: the z chain one step at a time, for IWAE and SMC (bounds.py) -----------------
 
@@ -226,9 +230,9 @@ class SRNN(SequenceModel):
     mean_q = mean_p + delta if self.resq else delta
     z = mean_q + layers.scale_from_log_var(log_var_q) * noise
     hidden = self.emission.hidden[0]
-    logits = self.emission.out(layers.clipped_leaky_relu(
-        inputs['emission'][:, None] + layers.linear(z, hidden.kernel.value[self.d_dim:])))
-    return z, layers.importance_log_weight(inputs['x'], logits, z, (mean_p, log_var_p),
+    frame = self.frame.distribution(self.emission.out(layers.clipped_leaky_relu(
+        inputs['emission'][:, None] + layers.linear(z, hidden.kernel.value[self.d_dim:]))))
+    return z, layers.importance_log_weight(inputs['x'], frame, z, (mean_p, log_var_p),
                                            (mean_q, log_var_q))
 
   def get_config(self):

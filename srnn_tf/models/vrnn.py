@@ -45,7 +45,7 @@ class VRNN(SequenceModel):
     self.gru_h = layers.ProjectedGRU(h_dim, init=self.gru_init, name='gru_h')
     self.prior_net = layers.GaussianMLP(z_dim, hidden_units, name='prior')
     self.posterior_net = layers.GaussianMLP(z_dim, hidden_units, name='posterior')
-    self.emission = layers.MLP((hidden_units,), NUM_KEYS, name='emission')
+    self.emission = layers.MLP((hidden_units,), self.frame.num_params, name='emission')
 
   def state_sizes(self):
     return (self.h_dim,)
@@ -68,8 +68,8 @@ class VRNN(SequenceModel):
     return layers.diag_gaussian(*self.prior_net((empty, h_prev)))
 
   def decoder(self, z, h_prev):
-    """`p(x_t | z_t, h_{t-1})`: independent Bernoulli, batch shape `[B, T]`, event `[88]`."""
-    return layers.bernoulli_frames(self.emission(tf.concat([self.phi_z(z), h_prev], -1)))
+    """`p(x_t | z_t, h_{t-1})` (`self.frame`), batch shape `[B, T]`, event `[88]`."""
+    return self.frame.distribution(self.emission(tf.concat([self.phi_z(z), h_prev], -1)))
 
   def sample_posterior(self, features, initial_state=None, noise=None):
     """One reparameterised sample of `z_{1:T} ~ q`, running the recurrence with it.
@@ -138,18 +138,19 @@ class VRNN(SequenceModel):
     mean, log_var = self.prior_net.from_hoisted(self.prior_net.hoist(h_prev[..., :0]), h_prev)
     z = mean + layers.scale_from_log_var(log_var) * noise_z
     phi_z = self.phi_z(z)
-    logits = self.emission(tf.concat([phi_z, h_prev], -1))
-    x = tf.cast(uniform < tf.sigmoid(logits), tf.float32)
+    x = self.frame.sample(self.emission(tf.concat([phi_z, h_prev], -1)), uniform)
     h = self.gru_h.step(self.gru_h.project(tf.concat([self.phi_x(x), phi_z], -1)), h_prev)
     return h, x
 
   def reconstruct(self, inputs, noise=None):
-    """Encodes with q (posterior means by default) and decodes: probabilities `[B, T, 88]`."""
+    """Encodes with q (posterior means by default) and decodes: each key's probability
+    `[B, T, 88]` (with a NADE emission, given the frame's true lower keys too)."""
     features = standardize_features(inputs)
     if noise is None:
       noise = tf.zeros(tf.concat([tf.shape(features['x'])[:2], [self.z_dim]], 0))
     h_prev, z, _, _ = self.sample_posterior(features, noise=noise)
-    return self.decoder(z, h_prev).mean()
+    params = self.emission(tf.concat([self.phi_z(z), h_prev], -1))
+    return self.frame.key_probabilities(params, features['x'])
 
   # -- particles: one step at a time, for IWAE and SMC (bounds.py) -----------------------------
 
@@ -178,8 +179,8 @@ class VRNN(SequenceModel):
     mean_q, log_var_q = self.posterior_net.from_hoisted(inputs['posterior'][:, None], h_prev)
     z = mean_q + layers.scale_from_log_var(log_var_q) * noise
     phi_z = self.phi_z(z)
-    logits = self.emission(tf.concat([phi_z, h_prev], -1))
-    log_alpha = layers.importance_log_weight(inputs['x'], logits, z, (mean_p, log_var_p),
+    frame = self.frame.distribution(self.emission(tf.concat([phi_z, h_prev], -1)))
+    log_alpha = layers.importance_log_weight(inputs['x'], frame, z, (mean_p, log_var_p),
                                              (mean_q, log_var_q))
     gru_in = inputs['gru'][:, None] + layers.linear(phi_z, self.gru_h.kernel.value[e:])
     return self.gru_h.step(gru_in, h_prev), log_alpha
