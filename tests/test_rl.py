@@ -12,15 +12,16 @@ from srnn_tf.rl import policy, rewards, tuning
 tfd = tfp.distributions
 
 
-def small_srnn(seed=0):
+def small_srnn(seed=0, **kwargs):
   keras.utils.set_random_seed(seed)
-  m = SRNN(z_dim=3, d_dim=8, a_dim=8, hidden_units=9, embed_units=(7,))
+  m = SRNN(z_dim=3, d_dim=8, a_dim=8, hidden_units=9, embed_units=(7,), **kwargs)
   m.build()
   return m
 
 
-def test_trajectory_log_prob_is_the_sum_of_per_step_log_probs():
-  model = small_srnn()
+@pytest.mark.parametrize('emission', ['bernoulli', 'nade'])
+def test_trajectory_log_prob_is_the_sum_of_per_step_log_probs(emission):
+  model = small_srnn(emission=emission, nade_units=5)
   x, z = policy.sample_trajectories(model, 10, 4, seed=(3, 4))
   fast = policy.trajectory_log_prob(model, x, z).numpy()
   # Independently: step by step, with TFP distributions built here.
@@ -30,9 +31,17 @@ def test_trajectory_log_prob_is_the_sum_of_per_step_log_probs():
     d = model.gru_d.step(model.gru_d.project(model.embed(x_prev)), d)
     mean, log_var = model.transition.prior(d, z_prev)
     prior = tfd.Normal(mean, tf.sqrt(tf.exp(log_var) + 1e-6))
-    logits = model.emission(tf.concat([d, z[:, t]], -1))
-    expected = (tf.reduce_sum(prior.log_prob(z[:, t]), -1)
-                + tf.reduce_sum(tfd.Bernoulli(logits=logits).log_prob(x[:, t]), -1))
+    params = model.emission(tf.concat([d, z[:, t]], -1))
+    if emission == 'bernoulli':
+      log_px = tf.reduce_sum(tfd.Bernoulli(logits=params).log_prob(x[:, t]), -1)
+    else:   # the NADE key by key: each key's Bernoulli given the sampled lower keys
+      a, log_px = params[:, 88:], 0.0
+      w, v = model.frame.input_weights, model.frame.output_weights
+      for k in range(88):
+        logit = params[:, k] + tf.reduce_sum(tf.sigmoid(a) * v[k], -1)
+        log_px += tfd.Bernoulli(logits=logit).log_prob(x[:, t, k])
+        a += x[:, t, k:k + 1] * w[:, k]
+    expected = tf.reduce_sum(prior.log_prob(z[:, t]), -1) + log_px
     np.testing.assert_allclose(fast[:, t], expected.numpy(), rtol=1e-5, atol=1e-4)
     z_prev, x_prev = z[:, t], x[:, t]
   assert set(np.unique(x.numpy())) <= {0.0, 1.0}
