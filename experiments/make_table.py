@@ -44,9 +44,10 @@ def _variant(config):
   model = config['model']
   objective = config.get('objective', 'elbo')
   suffix = '' if objective == 'elbo' else f' ({objective.upper()}, K={config["num_particles"]})'
+  nade = '-NADE' if config.get('emission', 'bernoulli') == 'nade' else ''
   if model != 'srnn':
-    return model.upper() + suffix
-  label = 'SRNN ' + ('smooth' if config['inference'] == 'smoothing' else 'filter')
+    return model.upper() + nade + suffix
+  label = f'SRNN{nade} ' + ('smooth' if config['inference'] == 'smoothing' else 'filter')
   return label + (' + Resq' if config['resq'] else ', no Resq') + suffix
 
 

@@ -39,10 +39,12 @@ _OUTPUT = flags.DEFINE_string('output', None,
 def label_of(run_path, config):
   if config is None:
     return os.path.basename(os.path.normpath(run_path))
+  emission = '-NADE' if config.emission == 'nade' else ''
   if config.model != 'srnn':
-    return config.model.upper()
-  return 'SRNN' + ('' if (config.inference, config.resq) == ('smoothing', True)
-                   else f' ({config.inference}{", no Resq" if not config.resq else ""})')
+    return config.model.upper() + emission
+  return 'SRNN' + emission + (
+      '' if (config.inference, config.resq) == ('smoothing', True)
+      else f' ({config.inference}{", no Resq" if not config.resq else ""})')
 
 
 def collect(runs, held_out, num_pieces, num_steps, seed):
