@@ -1,6 +1,6 @@
 """Helper for test_distribute.py: one training step of a small SRNN under a strategy.
 
-    python tests/distributed_step.py single|mirrored OUT.npz
+    python tests/distributed_step.py single|mirrored OUT.npz [EMISSION]
     TF_CONFIG=... python tests/distributed_step.py multi_worker OUT.npz
 
 Every run starts from the same seeded weights and takes one step on the same global batch;
@@ -14,6 +14,7 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 import tensorflow as tf  # noqa: E402
 
 kind, out = sys.argv[1], sys.argv[2]
+emission = sys.argv[3] if len(sys.argv) > 3 else 'bernoulli'
 if kind == 'mirrored':
   cpu = tf.config.list_physical_devices('CPU')[0]
   tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
@@ -30,7 +31,7 @@ GLOBAL_BATCH = 4
 
 def make_model():
   model = SRNN(z_dim=3, d_dim=8, a_dim=8, hidden_units=9, embed_units=(7,), seed=5,
-               kl_anneal_steps=10)
+               kl_anneal_steps=10, emission=emission, nade_units=5)
   model.compile(optimizer=keras.optimizers.Adam(1e-2, epsilon=1e-4))
   model.build()
   return model

@@ -7,20 +7,22 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 HELPER = pathlib.Path(__file__).with_name('distributed_step.py')
 
 
-def _run(kind, out):
-  result = subprocess.run([sys.executable, str(HELPER), kind, str(out)], capture_output=True,
-                          text=True, timeout=300)
+def _run(kind, out, emission='bernoulli'):
+  result = subprocess.run([sys.executable, str(HELPER), kind, str(out), emission],
+                          capture_output=True, text=True, timeout=300)
   assert result.returncode == 0, result.stderr[-3000:]
   return np.load(out)
 
 
-def test_mirrored_strategy_step_equals_single_device_step(tmp_path):
-  single = _run('single', tmp_path / 'single.npz')
-  mirrored = _run('mirrored', tmp_path / 'mirrored.npz')
+@pytest.mark.parametrize('emission', ['bernoulli', 'nade'])
+def test_mirrored_strategy_step_equals_single_device_step(tmp_path, emission):
+  single = _run('single', tmp_path / 'single.npz', emission)
+  mirrored = _run('mirrored', tmp_path / 'mirrored.npz', emission)
   assert int(single['replicas']) == 1 and int(mirrored['replicas']) == 2
   n = len([k for k in single.files if k.startswith('w_')])
   for i in range(n):
