@@ -47,19 +47,21 @@ lane_a() {
   once nottingham_srnn2016_srnn_pergate_z100_d300 --dataset=nottingham "${SRNN2016[@]}" \
     --gru_init=orthogonal_per_gate
   # The Nottingham gap is generalisation: does the release's dropout close it? (validation)
-  once nottingham_srnn2016_srnn_dropd0.2_z100_d300 --dataset=nottingham "${SRNN2016[@]}" \
-    --dropout_d=0.2
+  once nottingham_srnn2016_srnn_dropd0.2u0.2x0.2_z100_d300 --dataset=nottingham \
+    "${SRNN2016[@]}" --dropout_d=0.2 --dropout_emb_u=0.2 --dropout_emb_x=0.2
   once nottingham_srnn2016_srnn_settings_z100_d300 --dataset=nottingham "${SRNN2016[@]}" \
     "${SETTINGS[@]}"
+  release_eval muse_srnn2016_srnn_z100_d300 --dataset=muse "${SRNN2016[@]}"
 }
 
 lane_b() {
   release_eval piano_srnn2016_srnn_z100_d300 --dataset=piano "${SRNN2016[@]}"
   # The JSB gap is under-training: does the release's faster schedule close it? (validation)
   once jsb_srnn2016_srnn_settings_z100_d300 --dataset=jsb "${SRNN2016[@]}" "${SETTINGS[@]}"
+  once nottingham_srnn2016_srnn_dropd0.2_z100_d300 --dataset=nottingham "${SRNN2016[@]}" \
+    --dropout_d=0.2
   once jsb_srnn2016_srnn_dropd0.2_z100_d300 --dataset=jsb "${SRNN2016[@]}" --dropout_d=0.2
   release_eval nottingham_srnn2016_srnn_z100_d300 --dataset=nottingham "${SRNN2016[@]}"
-  release_eval muse_srnn2016_srnn_z100_d300 --dataset=muse "${SRNN2016[@]}"
 }
 
 if [ $# -gt 0 ]; then "$@"; exit; fi
