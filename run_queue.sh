@@ -47,10 +47,10 @@ lane_a() {
   once nottingham_srnn2016_srnn_pergate_z100_d300 --dataset=nottingham "${SRNN2016[@]}" \
     --gru_init=orthogonal_per_gate
   # The Nottingham gap is generalisation: does the release's dropout close it? (validation)
-  once nottingham_srnn2016_srnn_dropd0.2u0.2x0.2_z100_d300 --dataset=nottingham \
-    "${SRNN2016[@]}" --dropout_d=0.2 --dropout_emb_u=0.2 --dropout_emb_x=0.2
   once nottingham_srnn2016_srnn_settings_z100_d300 --dataset=nottingham "${SRNN2016[@]}" \
     "${SETTINGS[@]}"
+  once nottingham_srnn2016_srnn_dropd0.2u0.2x0.2_z100_d300 --dataset=nottingham \
+    "${SRNN2016[@]}" --dropout_d=0.2 --dropout_emb_u=0.2 --dropout_emb_x=0.2
   release_eval muse_srnn2016_srnn_z100_d300 --dataset=muse "${SRNN2016[@]}"
 }
 

@@ -1,5 +1,7 @@
-"""Named configurations. `paper` is the SRNN paper's protocol (SPEC §5); `small` is a tiny
-model for tests and smoke runs. Scripts start from one and override fields with flags."""
+"""Named configurations. `paper` is the SRNN paper's protocol (SPEC §5); `release` is the
+same with the learning-rate schedule of the release's `Settings_SRNN` defaults (lr 10^-2.5,
+constant for 25 epochs, then divided by 1.3 per epoch); `small` is a tiny model for tests
+and smoke runs. Scripts start from one and override fields with flags."""
 
 import dataclasses
 import os
@@ -61,6 +63,7 @@ class Config:
 
 CONFIGS = {
     'paper': Config(),
+    'release': Config(learning_rate=10 ** -2.5, lr_constant_epochs=25, lr_decay=1.3),
     'small': Config(z_dim=4, d_dim=16, a_dim=16, hidden_units=32, embed_units=(32, 32),
                     epochs=1, seq_len=50),
 }
