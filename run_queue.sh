@@ -36,7 +36,9 @@ release_eval() {
 }
 mkdir -p logs
 
-SRNN2016=(--data_version=srnn2016)
+# The reproduction's runs keep the GRU initialisation its finished runs have (the stacked
+# orthogonal matrices; configs.REPRODUCTION), so that every comparison changes one thing.
+SRNN2016=(--data_version=srnn2016 --gru_init=orthogonal)
 # The release's Settings_SRNN defaults (learning rate 10^-2.5, /1.3 per epoch after 25).
 SETTINGS=(--learning_rate=0.0031623 --lr_constant_epochs=25 --lr_decay=1.3)
 
@@ -91,11 +93,11 @@ bounds --all_sizes
 for version in srnn2016 boulanger; do
   for dataset in jsb nottingham muse piano; do
     once "${dataset}_${version}_rnn_d300_keepbest" --dataset=$dataset --data_version=$version \
-      --model=rnn --keep_best &
+      --gru_init=orthogonal --model=rnn --keep_best &
     once "${dataset}_${version}_vrnn_z100_d300_keepbest" --dataset=$dataset \
-      --data_version=$version --model=vrnn --keep_best
+      --data_version=$version --gru_init=orthogonal --model=vrnn --keep_best
     wait
     once "${dataset}_${version}_srnn_z100_d300_keepbest" --dataset=$dataset \
-      --data_version=$version --keep_best
+      --data_version=$version --gru_init=orthogonal --keep_best
   done
 done

@@ -45,8 +45,9 @@ flags.DEFINE_enum('inference', _DEFAULT.inference, ['smoothing', 'filtering'],
                   'Inference network: backward GRU (smoothing) or MLP (filtering).')
 flags.DEFINE_bool('resq', _DEFAULT.resq, 'Posterior mean as a residual on the prior mean.')
 flags.DEFINE_enum('gru_init', _DEFAULT.gru_init, ['orthogonal', 'orthogonal_per_gate'],
-                  'GRU input/recurrent matrices: orthogonal as stacked [D, 3H] matrices, or '
-                  'each gate\'s block orthogonal on its own (the release\'s Lasagne GRUs).')
+                  'GRU input/recurrent matrices: each gate\'s block orthogonal on its own (the '
+                  'release\'s Lasagne GRUs), or orthogonal as stacked [D, 3H] matrices (the '
+                  'initialisation the reproduction\'s runs in results/ were trained with).')
 flags.DEFINE_enum('emission', _DEFAULT.emission, ['bernoulli', 'nade'],
                   'p(x_t | state): the 88 keys independent (the paper\'s), or a NADE over them '
                   'whose biases the state gives (RNN-NADE\'s, Boulanger-Lewandowski et al. 2012).')

@@ -29,11 +29,8 @@ def pending(runs_dir, datasets, bounds, results_dir, all_sizes=False):
       if not (os.path.exists(os.path.join(run, 'model.keras')) and os.path.exists(config_path)):
         continue
       with open(config_path) as f:
-        fields = json.load(f)
-      fields['embed_units'] = tuple(fields.get('embed_units', ()))
+        config = configs.from_dict(json.load(f))
       name = os.path.basename(run)
-      config = configs.Config(**{k: v for k, v in fields.items()
-                                 if k in configs.Config.__dataclass_fields__})
       if config.model == 'rnn' or name != configs.run_name(config):
         continue   # exact already; or not a sweep run (tuned, diagnostic, probe)
       if not all_sizes and (config.z_dim, config.d_dim) != (100, 300):

@@ -5,6 +5,7 @@ numbers published on it, with those numbers beside them (see `CONVENTIONS`).
     python -m experiments.make_table [--runs=results/runs] [--output=results/TABLE.md]
 """
 
+import dataclasses
 import glob
 import json
 import os
@@ -57,9 +58,7 @@ def _paper_protocol(config):
 
 def _sweep_name(config):
   """The run name `train.py` and the sweep give this config (`configs.run_name`)."""
-  fields = {k: v for k, v in config.items() if k in configs.Config.__dataclass_fields__}
-  fields['embed_units'] = tuple(fields.get('embed_units', ()))
-  return configs.run_name(configs.Config(**fields))
+  return configs.run_name(configs.from_dict(config))
 
 
 def load_runs(folder):
@@ -159,7 +158,7 @@ def option_runs(folder):
   """Markdown rows of the 50-epoch runs that change the release's options (`RELEASE_OPTIONS`)
   from the paper protocol, each beside the protocol run it departs from: validation ELBO
   (what chooses between them), then test."""
-  default = configs.Config()
+  default = configs.get_config('paper', **configs.REPRODUCTION)
   by_name = {os.path.basename(r['_file'])[:-len('.json')]: r for r in load_runs(folder)}
   lines = ['| run | changed | valid ELBO | protocol valid | test ELBO | protocol test |',
            '|---|---|---|---|---|---|']
@@ -169,7 +168,8 @@ def option_runs(folder):
     c = run.get('config', {})
     if 'test' not in run or c.get('keep_best') or not _paper_protocol(c):
       continue
-    changed = {k: c[k] for k in RELEASE_OPTIONS if k in c and c[k] != getattr(default, k)}
+    c = dataclasses.asdict(configs.from_dict(c))
+    changed = {k: c[k] for k in RELEASE_OPTIONS if c[k] != getattr(default, k)}
     if not changed:
       continue
     protocol = by_name.get(_sweep_name({**c, **{k: getattr(default, k) for k in changed}}))

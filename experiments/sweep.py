@@ -48,6 +48,7 @@ _RESULTS_DIR = flags.DEFINE_string('results_dir', 'results/runs',
 _EXTRA = flags.DEFINE_list('train_flags', [], 'Extra train.py flags for every run, e.g. '
                            '--train_flags=--epochs=10,--data_dir=/data.')
 
+REPRODUCTION = configs.REPRODUCTION
 Z_GRID = (2, 10, 25, 50, 100, 200)
 D_GRID = (50, 300, 500)
 GRIDS = {
@@ -107,13 +108,14 @@ def plan(grids, datasets, version) -> list[Run]:
   for dataset in datasets:
     for grid in grids:
       for override in grid_overrides(grid):
-        config = configs.get_config('paper', dataset=dataset, data_version=version, **override)
+        config = configs.get_config('paper', dataset=dataset, data_version=version,
+                                    **{**REPRODUCTION, **override})
         name = configs.run_name(config)
         if name in seen:
           continue
         seen.add(name)
         args = [_flag('dataset', dataset), _flag('data_version', version)]
-        args += [_flag(k, v) for k, v in override.items()]
+        args += [_flag(k, v) for k, v in {**REPRODUCTION, **override}.items()]
         runs.append(Run(config, args))
   return runs
 

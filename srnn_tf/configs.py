@@ -24,7 +24,7 @@ class Config:
   embed_units: tuple[int, ...] = (500, 500)
   inference: str = 'smoothing'
   resq: bool = True
-  gru_init: str = 'orthogonal'    # or 'orthogonal_per_gate' (the release's; layers.py)
+  gru_init: str = 'orthogonal_per_gate'   # the release's; or 'orthogonal' (stacked; layers.py)
   emission: str = 'bernoulli'     # or 'nade': the frame's keys jointly (layers.FrameDistribution)
   nade_units: int = 150
   dropout_d: float = 0.0          # SRNN dropout rates, the release's p_*_drop (models/srnn.py)
@@ -67,6 +67,23 @@ CONFIGS = {
     'small': Config(z_dim=4, d_dim=16, a_dim=16, hidden_units=32, embed_units=(32, 32),
                     epochs=1, seq_len=50),
 }
+
+
+# The reproduction's grids (`experiments.sweep`) keep the GRU initialisation their finished
+# cells were trained with, the stacked orthogonal matrices, so that every grid is one model
+# throughout; the package's default became the release's per-gate initialisation later.
+REPRODUCTION = {'gru_init': 'orthogonal'}
+
+# Fields that run records (config.json, run JSONs) written before the field existed lack, with
+# the value those runs used.
+LEGACY = {'gru_init': 'orthogonal'}
+
+
+def from_dict(fields: dict) -> Config:
+  """The `Config` of a recorded run: unknown keys dropped, missing ones from `LEGACY`."""
+  known = {k: v for k, v in {**LEGACY, **fields}.items() if k in Config.__dataclass_fields__}
+  known['embed_units'] = tuple(known.get('embed_units', Config.embed_units))
+  return Config(**known)
 
 
 def get_config(name: str, **overrides) -> Config:

@@ -33,7 +33,5 @@ def load_run(path: str):
   config_path = os.path.join(directory, 'config.json')
   if os.path.exists(config_path):
     with open(config_path) as f:
-      fields = json.load(f)
-    fields['embed_units'] = tuple(fields.get('embed_units', ()))
-    config = configs.Config(**fields)
+      config = configs.from_dict(json.load(f))
   return model, config

@@ -101,8 +101,8 @@ def test_evaluate_bounds_picks_finished_latent_sweep_runs_without_results(tmp_pa
   def fake_run(name, finished=True, **overrides):
     run = tmp_path / 'runs' / name
     run.mkdir(parents=True)
-    config = dataclasses.asdict(configs.get_config('paper', dataset='jsb',
-                                                   data_version='srnn2016', **overrides))
+    config = dataclasses.asdict(configs.get_config(
+        'paper', dataset='jsb', data_version='srnn2016', **{**configs.REPRODUCTION, **overrides}))
     (run / 'config.json').write_text(json.dumps(config))
     if finished:
       (run / 'model.keras').write_text('')
@@ -129,7 +129,8 @@ def test_evaluate_bounds_picks_finished_latent_sweep_runs_without_results(tmp_pa
 def _record(results_dir, name, elbo, kept_epoch=None, epochs_run=50, **overrides):
   import dataclasses
   from srnn_tf import configs
-  config = dataclasses.asdict(configs.get_config('paper', **overrides))
+  config = dataclasses.asdict(configs.get_config('paper', **{**configs.REPRODUCTION,
+                                                              **overrides}))
   # Per-sequence mean and total/total differ (by 0.05 here), so a cell shows which it took.
   record = {'config': config, 'kept_epoch': kept_epoch,
             'valid': {'elbo_per_step': elbo + 0.2, 'elbo_total_per_step': elbo + 0.15},

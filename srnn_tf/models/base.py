@@ -66,7 +66,7 @@ class SequenceModel(keras.Model):
 
   def __init__(self, kl_start=0.2, kl_anneal_steps=0, clip_norm=1.0, clip_value=10.0,
                stateful_batch_size=0, seed=None, objective='elbo', num_particles=1,
-               train_precision='float32', gru_init='orthogonal', emission='bernoulli',
+               train_precision='float32', gru_init='orthogonal_per_gate', emission='bernoulli',
                nade_units=150, **kwargs):
     super().__init__(**kwargs)
     if objective not in self.OBJECTIVES:
