@@ -54,8 +54,11 @@ def collect(datasets, version):
 
 
 def _release(run):
+  """The release-first-frame number; '*' marks one measured on a retrained run."""
   release = release_first_frame(run)
-  return '-' if release is None else f'{release:.3f}'
+  if release is None:
+    return '-'
+  return f'{release:.3f}' + ('*' if 'test_release_first_frame_retrained_plain' in run else '')
 
 
 def _ours(cell):
@@ -203,7 +206,8 @@ def main(argv):
       'sequences); "release": from the srnn2016 release\'s own first input frames (the first '
       'target frame itself in some pieces, all of JSB\'s), as the report\'s and the paper\'s '
       'numbers were measured ("-": not measured so; runs evaluated before that evaluation '
-      'existed have only u_1 = x_1, which is the same thing on JSB alone). Cells in italics '
+      'existed have only u_1 = x_1, which is the same thing on JSB alone; "*": measured on the '
+      'run trained again, same config and seed, as its weights were not kept). Cells in italics '
       'are not final: '
       'their runs are still training or not started (`python -m experiments.sweep '
       '--grid=z,d` resumes them). Every number comes from `results/runs/<run>.json`.', '',
