@@ -15,6 +15,10 @@ REPEATS = 4000   # independent draws, run as a batch of copies of the same seque
 
 def _tiny_srnn(seed, **kwargs):
   keras.utils.set_random_seed(seed)
+  # The stacked GRU initialisation: the model these tests' seeds and sample sizes were chosen
+  # on (with the per-gate one, p_hat / p at K=10 is too spread for 4,000 draws to be
+  # informative, stderr 0.10).
+  kwargs.setdefault('gru_init', 'orthogonal')
   model = SRNN(z_dim=1, d_dim=4, a_dim=4, hidden_units=8, embed_units=(8,), seed=0, **kwargs)
   model.build()
   x = (np.random.default_rng(0).random((1, 4, 88)) < 0.1).astype(np.float32)
