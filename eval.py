@@ -15,16 +15,12 @@ measured: in some pieces (all of JSB's) that is the first target frame itself.
 Writes the numbers as JSON (default: <run>/eval_<bound>_<splits>.json).
 """
 
-import json
 import os
-import shutil
-import sys
 
-from absl import app
 from absl import flags
 
+from srnn_tf import cli
 from srnn_tf.data import registry
-from srnn_tf.data.errors import DataError
 
 _RUN = flags.DEFINE_string('run', None, 'Run directory or .keras file.', required=True)
 _DATASET = flags.DEFINE_string('dataset', None, 'Corpus (default: the run\'s).')
@@ -32,56 +28,64 @@ _DATA_VERSION = flags.DEFINE_enum('data_version', None, registry.VERSIONS,
                                   'Data version (default: the run\'s).')
 _DATA_DIR = flags.DEFINE_string('data_dir', None, 'Data directory (default: the run\'s, then '
                                 '$SRNN_TF_DATA_DIR, then the user cache dir).')
-_SPLITS = flags.DEFINE_list('splits', ['valid', 'test'], 'Splits to evaluate.')
+_SPLITS = flags.DEFINE_list('splits', ['valid', 'test'], 'Splits to evaluate: some of '
+                            f'{", ".join(registry.SPLITS)}.')
+flags.register_validator('splits', lambda v: bool(v) and set(v) <= set(registry.SPLITS),
+                         message=f'choose one or more of {", ".join(registry.SPLITS)}')
 _BOUND = flags.DEFINE_enum('bound', 'elbo', ['elbo', 'iwae', 'smc'],
                            'Estimator: ELBO, IWAE or SMC (FIVO).')
-_NUM_SAMPLES = flags.DEFINE_integer('num_samples', 1, 'ELBO: posterior samples to average.')
-_NUM_PARTICLES = flags.DEFINE_integer('num_particles', 100, 'IWAE/SMC: particles K.')
-_ESS = flags.DEFINE_float('ess_threshold', 0.5, 'SMC: resample when ESS < this * K.')
+_NUM_SAMPLES = flags.DEFINE_integer('num_samples', 1, 'ELBO: posterior samples to average.',
+                                    lower_bound=1)
+_NUM_PARTICLES = flags.DEFINE_integer('num_particles', 100, 'IWAE/SMC: particles K.',
+                                      lower_bound=1)
+_ESS = flags.DEFINE_float('ess_threshold', 0.5, 'SMC: resample when ESS < this * K.',
+                          lower_bound=0.0, upper_bound=1.0)
 _RELEASE_U1 = flags.DEFINE_bool('release_first_frame', False,
                            'u_1 from the srnn2016 release\'s u_test (its first input frames, '
                            'the first target frame in some pieces), not silence.')
-_BATCH_SIZE = flags.DEFINE_integer('batch_size', 16, 'Sequences per evaluation batch.')
+_BATCH_SIZE = flags.DEFINE_integer('batch_size', 16, 'Sequences per evaluation batch.',
+                                   lower_bound=1)
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the posterior samples.')
 _OUTPUT = flags.DEFINE_string('output', None, 'JSON output path (default: in the run dir).')
-_RESULTS_DIR = flags.DEFINE_string('results_dir', 'results/runs', 'Also copy the JSON here, '
-                                   'as <run name>.<file name> ("" for nowhere).')
+_RESULTS_DIR = flags.DEFINE_string('results_dir', '', 'Also copy the JSON here, as '
+                                   '<run name>.<file name> ("": nowhere).')
+_OVERWRITE = flags.DEFINE_bool('overwrite_results', False, 'Replace a copy in --results_dir '
+                               'that holds other results.')
 
 
 def main(argv):
   del argv
   import keras
-  from srnn_tf import bounds, runs
+  from srnn_tf import bounds, rundir
   from srnn_tf.data import corpus as corpus_lib
-  try:
-    model, config = runs.load_run(_RUN.value)
-  except (FileNotFoundError, ValueError) as e:
-    print(f'error: {e}', file=sys.stderr)
-    return 1
+  splits = list(dict.fromkeys(_SPLITS.value))   # in the order given, each once
+  suffix = '_release_first_frame' if _RELEASE_U1.value else ''
+  run_dir = rundir.run_dir(_RUN.value)
+  output = _OUTPUT.value or os.path.join(
+      run_dir, f'eval_{_BOUND.value}_{"_".join(splits)}{suffix}.json')
+  if os.path.exists(_RUN.value):       # a missing run gets load_run's message first
+    rundir.check_output_file(output)   # before the work, not after it
+  model, config = rundir.load_run(_RUN.value)
   dataset = _DATASET.value or (config and config.dataset)
   version = _DATA_VERSION.value or (config and config.data_version) or registry.DEFAULT_VERSION
   if not dataset:
-    print('error: the run has no config.json: give --dataset', file=sys.stderr)
-    return 1
+    return cli.fail(f'{_RUN.value}: the run has no config.json: give --dataset')
   keras.utils.set_random_seed(_SEED.value)
-  try:
-    corpus = corpus_lib.load_corpus(dataset, version,
-                                    _DATA_DIR.value or (config and config.data_dir),
-                                    frames_per_quarter=config.frames_per_quarter if config else 4)
-  except DataError as e:
-    print(f'error: {e}', file=sys.stderr)
-    return 1
+  corpus = corpus_lib.load_corpus(dataset, version,
+                                  _DATA_DIR.value or (config and config.data_dir),
+                                  frames_per_quarter=config.frames_per_quarter if config else 4)
   results = {'run': _RUN.value, 'dataset': dataset, 'data_version': version,
              'release_first_frame': _RELEASE_U1.value, 'bound': _BOUND.value}
-  for split in _SPLITS.value:
+  for split in splits:
     seqs = corpus.splits[split]
+    if not seqs:
+      return cli.fail(f'{corpus.source}: the {split} split is empty; nothing to evaluate')
     first = None
     if _RELEASE_U1.value:
       if split not in corpus.first_inputs:
-        print(f'error: --release_first_frame: {corpus.source} has no first input frames '
-              f'for the {split} split (only the srnn2016 release\'s test split has them)',
-              file=sys.stderr)
-        return 1
+        return cli.fail(f'--release_first_frame: {corpus.source} has no first input frames '
+                        f'for the {split} split (only the srnn2016 release\'s test split has '
+                        'them)')
       first = corpus.first_inputs[split]
     if _BOUND.value == 'elbo':
       r = bounds.evaluate_elbo(model, seqs, _NUM_SAMPLES.value, batch_size=_BATCH_SIZE.value,
@@ -98,19 +102,14 @@ def main(argv):
             f'{r["log_p_per_step"]:.4f} (per-sequence mean), {r["log_p_total_per_step"]:.4f} '
             f'(total/total); {r["sequences"]} sequences, {r["frames"]} frames')
     results[split] = r
-  run_dir = runs.run_dir(_RUN.value)
-  suffix = '_release_first_frame' if _RELEASE_U1.value else ''
-  output = _OUTPUT.value or os.path.join(
-      run_dir, f'eval_{_BOUND.value}_{"_".join(_SPLITS.value)}{suffix}.json')
-  with open(output, 'w') as f:
-    json.dump(results, f, indent=2)
+  rundir.write_json(output, results)
   print(f'wrote {output}')
   if _RESULTS_DIR.value and os.path.isdir(_RUN.value):
-    os.makedirs(_RESULTS_DIR.value, exist_ok=True)
     name = os.path.basename(os.path.normpath(_RUN.value))
-    shutil.copy(output, os.path.join(_RESULTS_DIR.value, f'{name}.{os.path.basename(output)}'))
+    rundir.copy_results(_RESULTS_DIR.value, {output: f'{name}.{os.path.basename(output)}'},
+                        _OVERWRITE.value)
   return 0
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

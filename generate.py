@@ -11,25 +11,34 @@ continues from there; the written piece is the primer followed by the continuati
 """
 
 import os
-import sys
 
-from absl import app
 from absl import flags
 from absl import logging
 
+from srnn_tf import cli
+
 _RUN = flags.DEFINE_string('run', None, 'Run directory or .keras file.', required=True)
-_NUM_PIECES = flags.DEFINE_integer('num_pieces', 4, 'Pieces to sample (without a primer).')
-_NUM_STEPS = flags.DEFINE_integer('num_steps', 128, 'Frames to generate per piece.')
+_NUM_PIECES = flags.DEFINE_integer('num_pieces', 4, 'Pieces to sample (without a primer).',
+                                   lower_bound=1, upper_bound=10_000)
+_NUM_STEPS = flags.DEFINE_integer('num_steps', 128, 'Frames to generate per piece.',
+                                  lower_bound=1)
+_MAX_STEPS = flags.DEFINE_integer('max_num_steps', 100_000, 'Refuse a --num_steps (plus '
+                                  '--burn_in) above this: the pieces are held in memory.',
+                                  lower_bound=1)
 _SEED = flags.DEFINE_integer('seed', 0, 'Random seed.')
 _BURN_IN = flags.DEFINE_integer(
     'burn_in', 0, 'Without a primer: generate this many frames more and drop them. The first '
     'frames from silence are the least typical (under the paper\'s stateful training the model '
-    'sees a fresh start only once per stream and epoch).')
+    'sees a fresh start only once per stream and epoch).', lower_bound=0)
 _PRIME = flags.DEFINE_string('prime_midi', None, 'MIDI file to continue.')
-_PRIME_FRAMES = flags.DEFINE_integer('prime_frames', 32, 'Frames of the primer to read.')
-_FPQ = flags.DEFINE_integer('frames_per_quarter', 4, 'Frames per quarter note (MIDI grid).')
-_TEMPO = flags.DEFINE_float('tempo', 100.0, 'Tempo of the written MIDI, quarter notes/min.')
-_PROGRAM = flags.DEFINE_integer('program', 0, 'General MIDI program (0: piano).')
+_PRIME_FRAMES = flags.DEFINE_integer('prime_frames', 32, 'Frames of the primer to read.',
+                                     lower_bound=1)
+_FPQ = flags.DEFINE_integer('frames_per_quarter', 4, 'Frames per quarter note (MIDI grid).',
+                            lower_bound=1)
+_TEMPO = flags.DEFINE_float('tempo', 100.0, 'Tempo of the written MIDI, quarter notes/min.',
+                            lower_bound=1e-3)
+_PROGRAM = flags.DEFINE_integer('program', 0, 'General MIDI program (0: piano).',
+                                lower_bound=0, upper_bound=127)
 _WAV = flags.DEFINE_bool('wav', True, 'Also render WAV files (needs fluidsynth).')
 _OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Default: <run>/samples.')
 
@@ -37,19 +46,17 @@ _OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Default: <run>/samples.')
 def main(argv):
   del argv
   import numpy as np
-  from srnn_tf import audio, midi, plots, runs
-  from srnn_tf.data.errors import DataError
-  model, _ = runs.load_run(_RUN.value)
-  run_dir = runs.run_dir(_RUN.value)
+  from srnn_tf import audio, midi, plots, rundir
+  if _BURN_IN.value + _NUM_STEPS.value > _MAX_STEPS.value:
+    return cli.fail(f'--num_steps={_NUM_STEPS.value} (+ --burn_in={_BURN_IN.value}) exceeds '
+                    f'the limit of {_MAX_STEPS.value} frames (raise it with --max_num_steps)')
+  model, _ = rundir.load_run(_RUN.value)
+  run_dir = rundir.run_dir(_RUN.value)
   out = _OUTPUT_DIR.value or os.path.join(run_dir, 'samples')
-  os.makedirs(out, exist_ok=True)
+  rundir.check_output_dir(out)
   prefix = None
   if _PRIME.value:
-    try:
-      roll = midi.read_midi(_PRIME.value, _FPQ.value).roll
-    except DataError as e:
-      print(f'error: {e}', file=sys.stderr)
-      return 1
+    roll = midi.read_midi(_PRIME.value, _FPQ.value).roll
     prefix = roll[:_PRIME_FRAMES.value].astype(np.float32)
     pieces = model.generate(_NUM_STEPS.value, seed=(_SEED.value, 0),
                             prime=prefix[None]).numpy()
@@ -74,4 +81,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

@@ -7,21 +7,22 @@
 Flags default to the `--config` preset (`paper`: SPEC §5); flags given explicitly override
 it. Output goes to `--output_dir` (default `runs/<dataset>_<version>_<model>_z<z>_d<d>`):
 checkpoints for resuming, TensorBoard logs, history.csv, model.keras, saved_model/, run.json.
-Rerun the same command to resume an interrupted run. A copy of run.json and history.csv goes
-to `--results_dir`.
+Rerun the same command to resume an interrupted run; a different command into the same
+folder is refused, naming the flags that differ (only a larger --epochs may train a run
+further). With --results_dir, run.json and history.csv are also copied there (never over
+another run's copies unless --overwrite_results). docs/guarantees.md says what a run folder
+promises.
 """
 
 import dataclasses
 import os
-import sys
 
-from absl import app
 from absl import flags
 from absl import logging
 
+from srnn_tf import cli
 from srnn_tf import configs
 from srnn_tf.data import registry
-from srnn_tf.data.errors import DataError
 
 _DEFAULT = configs.Config()
 _CONFIG = flags.DEFINE_enum('config', 'paper', list(configs.CONFIGS), 'Preset to start from.')
@@ -108,8 +109,10 @@ flags.DEFINE_integer('intra_op_threads', _DEFAULT.intra_op_threads,
 flags.DEFINE_integer('inter_op_threads', _DEFAULT.inter_op_threads,
                      'TF inter-op threads (0: TF default).')
 _OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Run directory (default: runs/<name>).')
-_RESULTS_DIR = flags.DEFINE_string('results_dir', 'results/runs',
-                                   'Where to copy run.json and history.csv ("" for nowhere).')
+_RESULTS_DIR = flags.DEFINE_string('results_dir', '', 'Also copy run.json and history.csv '
+                                   'here, as <run name>.json|.history.csv ("": nowhere).')
+_OVERWRITE = flags.DEFINE_bool('overwrite_results', False, 'Replace copies in --results_dir '
+                               'that hold other results.')
 
 FLAGS = flags.FLAGS
 
@@ -120,22 +123,24 @@ def config_from_flags() -> configs.Config:
   for field in dataclasses.fields(configs.Config):
     if field.name in FLAGS and FLAGS[field.name].present:
       value = FLAGS[field.name].value
-      overrides[field.name] = tuple(int(v) for v in value) if field.name == 'embed_units' \
-          else value
+      if field.name == 'embed_units':
+        try:
+          value = tuple(int(v) for v in value)
+        except ValueError:
+          raise configs.UserError(f'--embed_units={",".join(value)}: not a list of integers') \
+              from None
+      overrides[field.name] = value
   return configs.get_config(_CONFIG.value, **overrides)
 
 
 def main(argv):
   del argv
-  from srnn_tf import train_lib, training  # after flag parsing: imports TensorFlow
   config = config_from_flags()
+  from srnn_tf import train_lib  # after flag parsing: imports TensorFlow
   workdir = _OUTPUT_DIR.value or os.path.join('runs', configs.run_name(config))
   logging.info('Run directory: %s', workdir)
-  try:
-    summary = train_lib.train_and_evaluate(config, workdir, _RESULTS_DIR.value or None)
-  except (DataError, training.NonFiniteLossError, ValueError) as e:
-    print(f'error: {e}', file=sys.stderr)
-    return 1
+  summary = train_lib.train_and_evaluate(config, workdir, _RESULTS_DIR.value or None,
+                                         overwrite_results=_OVERWRITE.value)
   test = summary['test']
   release = summary.get('test_release_first_frame')
   print(f'test ELBO per step: {test["elbo_per_step"]:.4f} (per-sequence mean, the SRNN '
@@ -147,4 +152,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

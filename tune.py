@@ -14,41 +14,41 @@ files and piano rolls of both under <output_dir>/examples/.
 
 import csv
 import dataclasses
-import json
 import os
-import sys
 
-from absl import app
 from absl import flags
+
+from srnn_tf import cli
 
 from srnn_tf.rl import rewards as rewards_lib
 
 _RUN = flags.DEFINE_string('run', None, 'The pre-trained SRNN run (directory or .keras).',
                            required=True)
 _OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Default: <run>_tuned_beta<beta>.')
-_RESULTS_DIR = flags.DEFINE_string('results_dir', 'results/runs',
-                                   'Where run.json, history.csv and tuning.md are copied.')
+_RESULTS_DIR = flags.DEFINE_string('results_dir', '', 'Also copy run.json, history.csv and '
+                                   'tuning.md here ("": nowhere).')
 _DATA_DIR = flags.DEFINE_string('data_dir', None, 'Data directory (default: the run\'s).')
-_BETA = flags.DEFINE_float('beta', 2.0, 'KL-control weight (reward nats per nat of KL).')
-_ITERATIONS = flags.DEFINE_integer('iterations', 150, 'Policy-gradient iterations.')
-_BATCH = flags.DEFINE_integer('batch_size', 32, 'Pieces sampled per iteration.')
-_STEPS = flags.DEFINE_integer('num_steps', 64, 'Frames per sampled piece.')
-_LR = flags.DEFINE_float('learning_rate', 3e-5, 'Adam learning rate.')
+_BETA = flags.DEFINE_float('beta', 2.0, 'KL-control weight (reward nats per nat of KL).',
+                           lower_bound=0.0)
+_ITERATIONS = flags.DEFINE_integer('iterations', 150, 'Policy-gradient iterations.',
+                                   lower_bound=1)
+_BATCH = flags.DEFINE_integer('batch_size', 32, 'Pieces sampled per iteration.', lower_bound=1)
+_STEPS = flags.DEFINE_integer('num_steps', 64, 'Frames per sampled piece.', lower_bound=1)
+_LR = flags.DEFINE_float('learning_rate', 3e-5, 'Adam learning rate.', lower_bound=0.0)
 _SEED = flags.DEFINE_integer('seed', 0, 'Sampling seed.')
-_EVERY = flags.DEFINE_integer('checkpoint_every', 25, 'Iterations between checkpoints.')
-_EVAL_PIECES = flags.DEFINE_integer('eval_pieces', 200, 'Samples per model in the comparison.')
-_MAX_REPEAT = flags.DEFINE_integer('max_repeat', 8, 'Frames a frame may repeat unpenalised.')
+_EVERY = flags.DEFINE_integer('checkpoint_every', 25, 'Iterations between checkpoints.',
+                              lower_bound=1)
+_EVAL_PIECES = flags.DEFINE_integer('eval_pieces', 200, 'Samples per model in the comparison.',
+                                    lower_bound=1)
+_MAX_REPEAT = flags.DEFINE_integer('max_repeat', 8, 'Frames a frame may repeat unpenalised.',
+                                   lower_bound=1)
 _WEIGHTS = {name: flags.DEFINE_float(f'w_{name}', 1.0, f'Weight of the {name} reward.')
             for name in rewards_lib.REWARDS}
 
 
 def main(argv):
   del argv
-  import numpy as np
-  import tensorflow as tf
-  from tqdm import tqdm
-  from srnn_tf import runs, training
-  from srnn_tf.data import corpus as corpus_lib
+  from srnn_tf import rundir
   from srnn_tf.rl import tuning
 
   config = tuning.TuneConfig(
@@ -56,15 +56,27 @@ def main(argv):
       num_steps=_STEPS.value, learning_rate=_LR.value, seed=_SEED.value,
       weights={k: f.value for k, f in _WEIGHTS.items()}, max_repeat=_MAX_REPEAT.value,
       checkpoint_every=_EVERY.value)
-  run_dir = runs.run_dir(_RUN.value)
+  run_dir = rundir.run_dir(_RUN.value)
+  model, run_config = rundir.load_run(_RUN.value)   # a missing or unfinished run: one line
+  if run_config is None:
+    return cli.fail(f'{_RUN.value}: the run has no config.json (tuning needs its corpus)')
   workdir = _OUTPUT_DIR.value or (os.path.normpath(run_dir) + f'_tuned_beta{config.beta:g}')
-  os.makedirs(workdir, exist_ok=True)
-  if os.path.exists(os.path.join(workdir, 'run.json')):
+  rundir.check_output_dir(workdir)
+  with rundir.locked(workdir):
+    return _tune(config, model, run_config, run_dir, workdir)
+
+
+def _tune(config, model, run_config, run_dir, workdir) -> int:
+  import tensorflow as tf
+  from tqdm import tqdm
+  from srnn_tf import rundir, training
+  from srnn_tf.data import corpus as corpus_lib
+  from srnn_tf.rl import tuning
+  if rundir.read_json(os.path.join(workdir, 'run.json')) is not None:
     print(f'{workdir} already finished; delete it to tune again.')
     return 0
   training.set_threads(1, 2)
-  model, run_config = runs.load_run(_RUN.value)
-  pretrained, _ = runs.load_run(_RUN.value)
+  pretrained, _ = rundir.load_run(_RUN.value)
   pretrained.trainable = False
   corpus = corpus_lib.load_corpus(run_config.dataset, run_config.data_version,
                                   _DATA_DIR.value or run_config.data_dir)
@@ -73,8 +85,7 @@ def main(argv):
   try:
     tuner = tuning.Tuner(model, pretrained, reward, config)
   except ValueError as e:
-    print(f'error: {_RUN.value}: {e}', file=sys.stderr)
-    return 1
+    return cli.fail(f'{_RUN.value}: {e}')
 
   checkpoint = tf.train.Checkpoint(model=model, optimizer=tuner.optimizer,
                                    baseline=tuner.baseline, step=tuner.step)
@@ -82,9 +93,9 @@ def main(argv):
   if manager.latest_checkpoint:
     checkpoint.restore(manager.latest_checkpoint)
     print(f'resuming from iteration {int(tuner.step)}')
-  with open(os.path.join(workdir, 'tune_config.json'), 'w') as f:
-    json.dump({**dataclasses.asdict(config), 'pretrained': run_dir,
-               'key': sorted(reward.key), 'polyphony_range': reward.polyphony_range}, f, indent=2)
+  rundir.write_json(os.path.join(workdir, 'tune_config.json'),
+                    {**dataclasses.asdict(config), 'pretrained': run_dir,
+                     'key': sorted(reward.key), 'polyphony_range': reward.polyphony_range})
   writer = tf.summary.create_file_writer(os.path.join(workdir, 'tensorboard'))
   history_path = os.path.join(workdir, 'history.csv')
   start = int(tuner.step)
@@ -94,11 +105,7 @@ def main(argv):
   bar = tqdm(range(start, config.iterations), initial=start, total=config.iterations,
              desc='tuning', unit='it')
   for i in bar:
-    try:
-      logs = tuner.iteration(i)
-    except training.NonFiniteLossError as e:
-      print(f'error: {e}', file=sys.stderr)
-      return 1
+    logs = tuner.iteration(i)   # NonFiniteLossError: one line from cli
     bar.set_postfix(reward=f'{logs["reward"]:.3f}', kl=f'{logs["kl"]:.3f}')
     with writer.as_default(step=i):
       for k, v in logs.items():
@@ -114,8 +121,7 @@ def main(argv):
       history_rows = []
       manager.save()
   if not training.weights_are_finite(model):
-    print('error: tuning ended with non-finite weights; nothing saved', file=sys.stderr)
-    return 1
+    return cli.fail('tuning ended with non-finite weights; nothing saved')
 
   result, rolls = tuning.compare(pretrained, model, reward, corpus, _EVAL_PIECES.value,
                                  config.num_steps, config.seed)
@@ -136,4 +142,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

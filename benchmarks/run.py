@@ -70,9 +70,9 @@ def _job(spec: str) -> dict:
   if kind == 'precision':
     return measure.precision_ratio(3 if quick else 10, 2 if quick else 4, _DATA_DIR.value)
   if kind == 'eval':
-    from srnn_tf import configs, runs, train_lib
+    from srnn_tf import configs, rundir, train_lib
     if os.path.exists(os.path.join(_EVAL_RUN.value, 'model.keras')):
-      model, source = runs.load_run(_EVAL_RUN.value)[0], _EVAL_RUN.value
+      model, source = rundir.load_run(_EVAL_RUN.value)[0], _EVAL_RUN.value
     else:
       model, source = train_lib.build_model(configs.get_config('paper'), 1), 'untrained'
     pieces = measure.longest_test_pieces('muse', 1 if quick else _PIECES.value,

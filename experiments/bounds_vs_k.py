@@ -126,7 +126,7 @@ def main(argv):
   del argv
   opts = flags.FLAGS
   from srnn_tf import bounds as bounds_lib
-  from srnn_tf import runs as runs_lib
+  from srnn_tf import rundir as runs_lib
   from srnn_tf.data import corpus as corpus_lib
   cache_path = opts.output + '.json'
   cache = {}

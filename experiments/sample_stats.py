@@ -49,7 +49,7 @@ def label_of(run_path, config):
 
 def collect(runs, held_out, num_pieces, num_steps, seed):
   """{label: (RollStats, first-frame notes)} for the held-out pieces and every run."""
-  from srnn_tf import runs as runs_lib   # imports TensorFlow
+  from srnn_tf import rundir as runs_lib   # imports TensorFlow
   results = {f'held-out ({_SPLIT.value})': (music_stats.roll_stats(held_out),
                                             float(np.mean([r[0].sum() for r in held_out])))}
   for path in runs:

@@ -6,6 +6,10 @@ and smoke runs. Scripts start from one and override fields with flags."""
 import dataclasses
 import os
 
+from srnn_tf.errors import UserError
+
+MODELS = ('rnn', 'vrnn', 'srnn')
+
 
 @dataclasses.dataclass
 class Config:
@@ -60,6 +64,46 @@ class Config:
   intra_op_threads: int = 1       # 1/2 beat TF's defaults by 15-35% on 2 cores
   inter_op_threads: int = 2
 
+  def validate(self) -> 'Config':
+    """Raises `UserError` naming the flag of the first field out of its range."""
+    positive = ('frames_per_quarter', 'z_dim', 'd_dim', 'a_dim', 'hidden_units', 'nade_units',
+                'epochs', 'batch_size', 'seq_len', 'num_particles', 'validation_freq',
+                'eval_samples')
+    non_negative = ('lr_constant_epochs', 'kl_anneal_epochs', 'early_stopping_patience',
+                    'intra_op_threads', 'inter_op_threads')
+    for name in positive:
+      if getattr(self, name) < 1:
+        raise UserError(f'--{name}={getattr(self, name)}: must be at least 1')
+    for name in non_negative:
+      if getattr(self, name) < 0:
+        raise UserError(f'--{name}={getattr(self, name)}: must not be negative')
+    if not self.embed_units or min(self.embed_units) < 1:
+      raise UserError(f'--embed_units={",".join(map(str, self.embed_units))}: needs one or '
+                      'more positive layer sizes')
+    for name in ('adam_epsilon', 'lr_decay'):
+      if not getattr(self, name) > 0:
+        raise UserError(f'--{name}={getattr(self, name)}: must be positive')
+    for name in ('learning_rate', 'clip_norm', 'clip_value'):   # clip 0: no clipping
+      if not getattr(self, name) >= 0:
+        raise UserError(f'--{name}={getattr(self, name)}: must not be negative')
+    for name in ('adam_beta1', 'adam_beta2'):
+      if not 0 <= getattr(self, name) < 1:
+        raise UserError(f'--{name}={getattr(self, name)}: must be in [0, 1)')
+    if not 0 <= self.kl_start <= 1:
+      raise UserError(f'--kl_start={self.kl_start}: must be in [0, 1]')
+    for name in ('dropout_d', 'dropout_z', 'dropout_emb_u', 'dropout_emb_x'):
+      if not 0 <= getattr(self, name) < 1:
+        raise UserError(f'--{name}={getattr(self, name)}: must be in [0, 1)')
+    if self.model not in MODELS:
+      raise UserError(f'--model={self.model}: choose one of {", ".join(MODELS)}')
+    if self.model != 'srnn' and any((self.dropout_d, self.dropout_z, self.dropout_emb_u,
+                                     self.dropout_emb_x)):
+      raise UserError(f'--dropout_*: options of the SRNN, not of --model={self.model}')
+    if self.objective != 'elbo' and self.carry_state:
+      raise UserError(f'--objective={self.objective}: needs --nocarry_state (each window\'s '
+                      'particles start afresh)')
+    return self
+
 
 CONFIGS = {
     'paper': Config(),
@@ -88,8 +132,8 @@ def from_dict(fields: dict) -> Config:
 
 def get_config(name: str, **overrides) -> Config:
   if name not in CONFIGS:
-    raise ValueError(f'unknown config {name!r}; choose one of {", ".join(CONFIGS)}')
-  return dataclasses.replace(CONFIGS[name], **overrides)
+    raise UserError(f'--config={name}: unknown; choose one of {", ".join(CONFIGS)}')
+  return dataclasses.replace(CONFIGS[name], **overrides).validate()
 
 
 def run_name(c: Config) -> str:

@@ -25,52 +25,79 @@ import tempfile
 import keras
 import tensorflow as tf
 
+from srnn_tf import rundir
+from srnn_tf.errors import NO_SPACE, disk_full
 from srnn_tf.midi import NUM_KEYS
 
 SCORE_SEED = (0, 0)
 MAX_SAMPLE_STEPS = 100_000
+MAX_FRAMES = 100_000     # time steps of one request to score, score_masked or reconstruct
 
 
 def save_keras_atomic(model, path: str) -> None:
   """`model.save(path)` via a temporary file, so a crash never leaves half a model."""
-  fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or '.', suffix='.keras')
-  os.close(fd)
-  try:
+  with rundir.atomic_path(path) as tmp:
     model.save(tmp)
-    os.replace(tmp, path)
-  finally:
-    if os.path.exists(tmp):
-      os.remove(tmp)
+
+
+def _with_rank(t, rank: int, message: str):
+  """`tf.shape(t)`, computed only after the check that `t` has rank `rank`: with the
+  signatures' unknown-rank inputs, a wrong rank fails on this message, not inside an op."""
+  check = tf.debugging.assert_equal(tf.rank(t), rank, message=message)
+  with tf.control_dependencies([check]):
+    return tf.shape(t)
 
 
 def _checked_roll(x):
-  """`x` after in-graph checks that it is a binary `[batch, time, 88]` piano roll."""
+  """`x` after in-graph checks that it is a binary `[batch, time, 88]` piano roll with
+  1..MAX_FRAMES frames."""
+  shape = _with_rank(x, 3, 'x must be a piano roll [batch, time, 88] (rank 3)')
   checks = [
-      tf.debugging.assert_rank(x, 3, message='x must be a piano roll [batch, time, 88]'),
-      tf.debugging.assert_equal(tf.shape(x)[-1], NUM_KEYS,
+      tf.debugging.assert_equal(shape[2], NUM_KEYS,
                                 message='x must have 88 keys in its last dimension'),
+      tf.debugging.assert_positive(shape[0], message='x must hold at least one piece'),
+      tf.debugging.assert_positive(shape[1], message='x must have at least one frame'),
+      tf.debugging.assert_less_equal(shape[1], MAX_FRAMES,
+                                     message=f'x may have at most {MAX_FRAMES} frames'),
       tf.debugging.assert_equal(tf.reduce_all((x == 0.0) | (x == 1.0)), True,
                                 message='x must hold only 0 and 1 (binary piano roll)'),
   ]
   with tf.control_dependencies(checks):
-    return tf.identity(x)
+    return tf.ensure_shape(tf.identity(x), [None, None, NUM_KEYS])
 
 
 def _checked_mask(mask, x):
+  """`mask` after checks that it is `[batch, time]` like `x`, binary, and in every row a run
+  of ones from the first frame on (at least one real frame, no holes), as the loaders
+  require of masked data."""
+  shape = _with_rank(mask, 2, 'mask must be [batch, time] (rank 2)')
   checks = [
-      tf.debugging.assert_rank(mask, 2, message='mask must be [batch, time]'),
-      tf.debugging.assert_equal(tf.shape(mask), tf.shape(x)[:2],
+      tf.debugging.assert_equal(shape, tf.shape(x)[:2],
                                 message='mask must have the batch and time shape of x'),
       tf.debugging.assert_equal(tf.reduce_all((mask == 0.0) | (mask == 1.0)), True,
                                 message='mask must hold only 0 and 1'),
   ]
   with tf.control_dependencies(checks):
-    return tf.identity(mask)
+    prefix = [tf.debugging.assert_equal(
+                  tf.reduce_all(mask[:, 0] == 1.0), True,
+                  message='mask must start with a real frame (1) in every row'),
+              tf.debugging.assert_equal(
+                  tf.reduce_all(mask[:, 1:] <= mask[:, :-1]), True,
+                  message='mask must be ones then zeros in every row (no holes)')]
+  with tf.control_dependencies(prefix):
+    return tf.ensure_shape(tf.identity(mask), [None, None])
+
+
+def _checked_scalar(t, name: str):
+  with tf.control_dependencies([_with_rank(t, 0, f'{name} must be a scalar')]):
+    return tf.reshape(t, [])
 
 
 def serving_functions(model):
   """The signature functions, as plain callables of tensors (see the module docstring)."""
-  roll_spec = tf.TensorSpec([None, None, NUM_KEYS], tf.float32, name='x')
+  # Unknown-rank specs: a request of the wrong rank reaches the checks and gets their message
+  # (with [None, None, 88], the rank checks would be dropped at tracing time).
+  roll_spec = tf.TensorSpec(None, tf.float32, name='x')
 
   def score(x):
     return model.score(_checked_roll(x), SCORE_SEED)
@@ -81,9 +108,8 @@ def serving_functions(model):
     return model.score({'x': x * mask[..., None], 'mask': mask}, SCORE_SEED)
 
   def sample(num_steps, seed):
-    checks = [tf.debugging.assert_rank(num_steps, 0, message='num_steps must be a scalar'),
-              tf.debugging.assert_rank(seed, 0, message='seed must be a scalar'),
-              tf.debugging.assert_positive(num_steps, message='num_steps must be positive'),
+    num_steps, seed = _checked_scalar(num_steps, 'num_steps'), _checked_scalar(seed, 'seed')
+    checks = [tf.debugging.assert_positive(num_steps, message='num_steps must be positive'),
               tf.debugging.assert_less_equal(num_steps, tf.constant(MAX_SAMPLE_STEPS, tf.int64),
                                              message=f'num_steps must be <= {MAX_SAMPLE_STEPS}')]
     with tf.control_dependencies(checks):
@@ -97,10 +123,9 @@ def serving_functions(model):
 
   return {
       'score': (score, [roll_spec]),
-      'score_masked': (score_masked, [roll_spec,
-                                      tf.TensorSpec([None, None], tf.float32, name='mask')]),
-      'sample': (sample, [tf.TensorSpec([], tf.int64, name='num_steps'),
-                          tf.TensorSpec([], tf.int64, name='seed')]),
+      'score_masked': (score_masked, [roll_spec, tf.TensorSpec(None, tf.float32, name='mask')]),
+      'sample': (sample, [tf.TensorSpec(None, tf.int64, name='num_steps'),
+                          tf.TensorSpec(None, tf.int64, name='seed')]),
       'reconstruct': (reconstruct, [roll_spec]),
   }
 
@@ -113,14 +138,25 @@ def export_saved_model(model, path: str, metadata: dict | None = None) -> None:
   for name, (fn, signature) in serving_functions(model).items():
     endpoints[name] = archive.add_endpoint(name, fn, input_signature=signature)
   archive.add_endpoint('serving_default', endpoints['score'])
-  tmp = path + '.tmp'
-  shutil.rmtree(tmp, ignore_errors=True)
-  archive.write_out(tmp, verbose=False)
-  if metadata is not None:
-    with open(os.path.join(tmp, 'metadata.json'), 'w') as f:
-      json.dump(metadata, f, indent=2)
-  shutil.rmtree(path, ignore_errors=True)
-  os.replace(tmp, path)
+  parent = os.path.dirname(os.path.abspath(path))
+  shutil.rmtree(path + '.tmp', ignore_errors=True)   # left by versions that used this name
+  tmp = tempfile.mkdtemp(dir=parent, prefix=rundir.TMP_PREFIX,
+                         suffix='-' + os.path.basename(path))
+  try:
+    archive.write_out(tmp, verbose=False)
+    if metadata is not None:
+      with open(os.path.join(tmp, 'metadata.json'), 'w') as f:
+        json.dump(metadata, f, indent=2)
+    os.chmod(tmp, 0o777 & ~rundir._umask())
+    rundir.failpoint('write:' + os.path.basename(path))
+    shutil.rmtree(path, ignore_errors=True)
+    os.replace(tmp, path)
+  except OSError as e:
+    if e.errno in NO_SPACE or 'No space left' in str(e):
+      raise disk_full(e, path) from None
+    raise
+  finally:
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def metadata(model, config=None, metrics=None) -> dict:
@@ -147,22 +183,24 @@ def main(argv):
   """`python -m srnn_tf.export --run=RUN_DIR [--output=DIR]`: (re)writes a run's SavedModel."""
   del argv
   from absl import flags
-  from srnn_tf import runs
   flags_ = flags.FLAGS
-  model, config = runs.load_run(flags_.run)
-  run_dir = runs.run_dir(flags_.run)
-  metrics = None
-  if os.path.exists(os.path.join(run_dir, 'run.json')):
-    with open(os.path.join(run_dir, 'run.json')) as f:
-      metrics = {k: v for k, v in json.load(f).items() if k.startswith(('test', 'valid'))}
+  model, config = rundir.load_run(flags_.run)
+  run_dir = rundir.run_dir(flags_.run)
+  summary = rundir.read_json(os.path.join(run_dir, rundir.RUN_JSON))
+  metrics = ({k: v for k, v in summary.items() if k.startswith(('test', 'valid'))}
+             if isinstance(summary, dict) else None)
   output = flags_.output or os.path.join(run_dir, 'saved_model')
+  if os.path.exists(output) and not os.path.isdir(output):
+    raise rundir.UserError(f'--output={output}: is a file, not a folder')
+  if not os.path.isdir(os.path.dirname(os.path.abspath(output))):
+    raise rundir.UserError(f'--output={output}: its folder does not exist')
   export_saved_model(model, output, metadata(model, config, metrics))
   print(f'wrote {output}')
 
 
 if __name__ == '__main__':
-  from absl import app
   from absl import flags
+  from srnn_tf import cli
   flags.DEFINE_string('run', None, 'Run directory or .keras file.', required=True)
   flags.DEFINE_string('output', None, 'SavedModel directory (default: <run>/saved_model).')
-  app.run(main)
+  cli.run(main)

@@ -11,9 +11,11 @@ import dataclasses
 import os
 import warnings
 
+import mido
 import numpy as np
 import pretty_midi
 
+from srnn_tf.data import limits
 from srnn_tf.data.errors import DataError
 
 LOWEST_NOTE = 21   # A0
@@ -43,9 +45,15 @@ def _load_pretty_midi(path: str) -> pretty_midi.PrettyMIDI:
   if os.path.getsize(path) == 0:
     raise DataError(f'{path}: empty file, not a MIDI file')
   try:
+    # pretty_midi allocates a float per tick up to the last one: bound it first.
+    last_tick = max((sum(msg.time for msg in track) for track in mido.MidiFile(path).tracks),
+                    default=0)
+    limits.midi_ticks(last_tick, path)
     with warnings.catch_warnings():
       warnings.simplefilter('ignore')  # pretty_midi warns about meta events on other tracks
       return pretty_midi.PrettyMIDI(path)
+  except limits.LimitError:
+    raise
   except Exception as e:  # mido and pretty_midi raise a zoo of types for corrupt files
     raise DataError(f'{path}: not a readable MIDI file ({type(e).__name__}: {e})') from None
 
@@ -60,6 +68,9 @@ def read_midi(path: str | os.PathLike, frames_per_quarter: int = 4) -> MidiRoll:
     DataError: naming the file, if it is missing, empty, unreadable or has no notes.
   """
   path = os.fspath(path)
+  if frames_per_quarter < 1:
+    raise DataError(f'{path}: frames per quarter note must be at least 1, got '
+                    f'{frames_per_quarter}')
   pm = _load_pretty_midi(path)
   ticks_per_frame = pm.resolution / frames_per_quarter
   spans, out_of_range = [], 0
@@ -79,7 +90,9 @@ def read_midi(path: str | os.PathLike, frames_per_quarter: int = 4) -> MidiRoll:
   if not spans:
     raise DataError(f'{path}: all {num_notes} notes lie outside the piano range '
                     f'{LOWEST_NOTE}..{HIGHEST_NOTE}')
-  roll = np.zeros((max(end for _, _, end in spans), NUM_KEYS), np.uint8)
+  frames = max(end for _, _, end in spans)
+  limits.piece_frames(frames, f'{path} at {frames_per_quarter} frames per quarter note')
+  roll = np.zeros((frames, NUM_KEYS), np.uint8)
   for key, start, end in spans:
     roll[start:end, key] = 1
   return MidiRoll(roll, num_notes, out_of_range, path)

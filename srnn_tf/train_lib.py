@@ -1,23 +1,12 @@
 """`train_and_evaluate(config, workdir)`: one training run under the paper's protocol.
 
-The work directory holds everything a run needs to resume and be inspected:
-
-    backup/           Keras BackupAndRestore state (weights + optimizer + epoch): resume point
-    tensorboard/      TensorBoard logs
-    history.csv       one row of metrics per epoch
-    model.keras       the final model (written only if training finished with finite weights)
-    saved_model/      the final model as a SavedModel, with metadata.json
-    run.json          config, final train/valid/test metrics, throughput
-
-Rerunning with the same work directory resumes from the last completed epoch; a run that has
-finished is not trained again.
+The work directory's layout and what it promises are `rundir`'s. Rerunning with the same work
+directory and config resumes from the last finished epoch; a run that has finished is not
+trained again; a conflicting config is refused.
 """
 
-import csv
 import dataclasses
-import json
 import os
-import shutil
 import time
 
 import keras
@@ -28,12 +17,15 @@ from absl import logging
 from srnn_tf import bounds
 from srnn_tf import configs
 from srnn_tf import export
+from srnn_tf import rundir
 from srnn_tf import training
 from srnn_tf.data import corpus as corpus_lib
 from srnn_tf.data import pipeline
+from srnn_tf.data.errors import DataError
+from srnn_tf.errors import NO_SPACE, DiskFullError, UserError
 from srnn_tf.models import RNN, SRNN, VRNN
 
-MODELS = ('rnn', 'vrnn', 'srnn')
+MODELS = configs.MODELS
 
 
 def make_strategy(name: str):
@@ -57,9 +49,7 @@ def build_model(config: configs.Config, steps_per_epoch: int) -> keras.Model:
                 num_particles=config.num_particles, train_precision=config.train_precision,
                 gru_init=config.gru_init, emission=config.emission,
                 nade_units=config.nade_units)
-  dropout = (config.dropout_d, config.dropout_z, config.dropout_emb_u, config.dropout_emb_x)
-  if config.model != 'srnn' and any(dropout):
-    raise ValueError(f'--dropout_* are options of the SRNN, not of --model={config.model}')
+  config.validate()
   if config.model == 'srnn':
     model = SRNN(z_dim=config.z_dim, d_dim=config.d_dim, a_dim=config.a_dim,
                  hidden_units=config.hidden_units, embed_units=config.embed_units,
@@ -83,142 +73,183 @@ def build_model(config: configs.Config, steps_per_epoch: int) -> keras.Model:
   return model
 
 
+# `SequenceModel.reseed` counters of the final evaluation, apart from the epochs' (2e, 2e + 1).
+_FINAL_EVALUATION_SEED = 10 ** 9
+
+
 def _evaluate_splits(model, corpus, config, splits=('valid', 'test')) -> dict:
   results = {}
-  for split in splits:
+  for i, split in enumerate(splits):
     seqs = corpus.splits[split]
+    model.reseed(_FINAL_EVALUATION_SEED + 2 * i)
     results[split] = bounds.evaluate_elbo(model, seqs, config.eval_samples,
                                           batch_size=config.batch_size)
     if split in corpus.first_inputs:   # the srnn2016 release: as its evaluation started
+      model.reseed(_FINAL_EVALUATION_SEED + 2 * i + 1)
       results[f'{split}_release_first_frame'] = bounds.evaluate_elbo(
           model, seqs, config.eval_samples, batch_size=config.batch_size,
           first_inputs=corpus.first_inputs[split])
   return results
 
 
-def _history_column(workdir, key):
-  path = os.path.join(workdir, 'history.csv')
-  if not os.path.exists(path):
-    return []
-  with open(path) as f:
-    return [float(r[key]) for r in csv.DictReader(f) if r.get(key)]
+def _check_splits(corpus, config) -> None:
+  """Every split must hold data: a run without them would train 0 steps or report NaN."""
+  for split in ('train', 'valid', 'test'):
+    if not corpus.splits.get(split):
+      hint = (' (a MIDI folder is split by file: it needs at least 3 files)'
+              if os.path.exists(config.dataset) else '')
+      raise DataError(f'{corpus.source}: the {split} split is empty{hint}')
 
 
-def _previous_best(workdir, key):
-  values = _history_column(workdir, key)
-  return max(values) if values else None
-
-
-def _previous_wall_seconds(workdir) -> float:
-  """The `wall_seconds` of the last epoch in a resumed run's history (0 for a new run)."""
-  values = _history_column(workdir, 'wall_seconds')
-  return values[-1] if values else 0.0
-
-
-def _best_epoch(workdir, key):
-  values = _history_column(workdir, key)
-  return int(np.argmax(values)) + 1 if values else None
+def _finite_float(value):
+  value = float(value)
+  return value if np.isfinite(value) else None
 
 
 def train_and_evaluate(config: configs.Config, workdir: str, results_dir: str | None = None,
-                       verbose: int | str = 'auto') -> dict:
-  """Trains `config` in `workdir` (resuming if it holds a backup), evaluates, writes files.
+                       verbose: int | str = 'auto', overwrite_results: bool = False) -> dict:
+  """Trains `config` in `workdir` (resuming from its backup), evaluates, writes files.
 
+  Args:
+    config: the run's configuration; a resume must match the folder's config.json (only
+      `rundir.RESUMABLE_FIELDS` may differ, and `epochs` only grow).
+    workdir: the run directory (`rundir`'s layout).
+    results_dir: where run.json and history.csv are copied as `<run name>.json|.history.csv`
+      (None: nowhere). An existing copy with other contents is not replaced unless
+      `overwrite_results`.
   Returns:
     The run summary that is also written to `workdir/run.json`.
+  Raises:
+    UserError: bad config or data, a busy or conflicting run folder, NaN, a full disk.
   """
-  os.makedirs(workdir, exist_ok=True)
-  run_json = os.path.join(workdir, 'run.json')
-  if os.path.exists(run_json) and os.path.exists(os.path.join(workdir, 'model.keras')):
+  config.validate()
+  rundir.check_output_dir(workdir)
+  try:
+    with rundir.locked(workdir):
+      return _train_locked(config, workdir, results_dir, verbose, overwrite_results)
+  except OSError as e:
+    if isinstance(e, UserError) or (e.errno not in NO_SPACE and
+                                    'No space left' not in str(e)):
+      raise
+    where = e.filename or workdir
+    raise DiskFullError(f'disk full while writing {where}; the last finished epoch\'s backup '
+                        'is kept: free some space and rerun to resume') from None
+
+
+def _train_locked(config, workdir, results_dir, verbose, overwrite_results) -> dict:
+  rundir.check_config(workdir, config)
+  summary = rundir.finished_summary(workdir)
+  if summary is not None and summary.get('config', {}).get('epochs') == config.epochs:
     logging.info('%s already finished; not training again.', workdir)
-    with open(run_json) as f:
-      return json.load(f)
+    _copy_results(workdir, results_dir, overwrite_results)
+    return summary
 
   training.set_threads(config.intra_op_threads, config.inter_op_threads)
   keras.utils.set_random_seed(config.seed)
   corpus = corpus_lib.load_corpus(config.dataset, config.data_version, config.data_dir,
                                   frames_per_quarter=config.frames_per_quarter)
+  _check_splits(corpus, config)
+  strategy = make_strategy(config.strategy)
+  if config.carry_state and strategy.num_replicas_in_sync > 1:
+    raise UserError('--carry_state (stateful training) needs one replica; use '
+                    '--nocarry_state with --strategy=' + config.strategy)
+  # Count the steps first: the resume point's epoch decides where the data stream starts.
   if config.carry_state:
     train_ds, steps = pipeline.stream_dataset(corpus.splits['train'], config.seq_len,
                                               config.batch_size, config.seed)
   else:
-    train_ds, steps = pipeline.train_dataset(corpus.splits['train'], config.seq_len,
-                                             config.batch_size, config.seed)
-  valid_ds = pipeline.eval_dataset(corpus.splits['valid'], config.batch_size)
-  strategy = make_strategy(config.strategy)
-  if config.carry_state and strategy.num_replicas_in_sync > 1:
-    raise ValueError('--carry_state (stateful training) needs one replica; use '
-                     '--nocarry_state with --strategy=' + config.strategy)
+    _, steps = pipeline.train_dataset(corpus.splits['train'], config.seq_len,
+                                      config.batch_size, config.seed)
   with strategy.scope():
     model = build_model(config, steps)
+    model.optimizer.build(model.trainable_variables)
+  resume = rundir.restore(workdir, config.epochs, model.load_weights)
+  if resume.note:
+    logging.warning('%s', resume.note)
+  if resume.epoch:
+    logging.info('resuming %s after epoch %d', workdir, resume.epoch)
+  if not config.carry_state:   # the stateful streams start every epoch from their beginning
+    train_ds, _ = pipeline.train_dataset(corpus.splits['train'], config.seq_len,
+                                         config.batch_size, config.seed,
+                                         initial_epoch=resume.epoch)
+  valid_ds = pipeline.eval_dataset(corpus.splits['valid'], config.batch_size)
+  rundir.write_config(workdir, config)
 
-  callbacks = [
-      training.NanGuard(),  # first: raises before any later callback saves broken weights
-      training.Throughput(config.batch_size * config.seq_len),
-      training.SafeBackupAndRestore(os.path.join(workdir, 'backup'), double_checkpoint=True,
-                                    delete_checkpoint=False),
-      keras.callbacks.CSVLogger(os.path.join(workdir, 'history.csv'), append=True),
-      keras.callbacks.TensorBoard(os.path.join(workdir, 'tensorboard')),
-  ]
+  callbacks = [training.NanGuard(workdir),  # first: raises before anything saves broken weights
+               training.ReseedNoise(),
+               training.Throughput(config.batch_size * config.seq_len)]
   if config.carry_state:
     callbacks.insert(1, training.ResetCarriedState())
-  best_path = os.path.join(workdir, 'best.weights.h5')
-  if config.keep_best:
-    # The threshold survives a resume through the history (the callback's own memory would not).
-    callbacks.insert(3, keras.callbacks.ModelCheckpoint(
-        best_path, monitor='val_elbo', mode='max', save_best_only=True, save_weights_only=True,
-        initial_value_threshold=_previous_best(workdir, 'val_elbo')))
-  if config.early_stopping_patience:
-    callbacks.append(training.ResumableEarlyStopping(
-        config.early_stopping_patience, _history_column(workdir, 'val_elbo')))
   if config.monitor_test:
     test_seqs = corpus.splits['test']
-    callbacks.insert(callbacks.index(next(c for c in callbacks if isinstance(
-        c, keras.callbacks.CSVLogger))), training.MonitorSplit(
-            lambda m: bounds.evaluate_elbo(m, test_seqs, config.eval_samples,
-                                           batch_size=config.batch_size,
-                                           progress=False)['elbo_per_step'],
-            previous_seconds=_previous_wall_seconds(workdir)))
-  with open(os.path.join(workdir, 'config.json'), 'w') as f:
-    json.dump(dataclasses.asdict(config), f, indent=2)
+    callbacks.append(training.MonitorSplit(
+        lambda m: bounds.evaluate_elbo(m, test_seqs, config.eval_samples,
+                                       batch_size=config.batch_size,
+                                       progress=False)['elbo_per_step'],
+        previous_seconds=(rundir.history_column(workdir, 'wall_seconds') or [0.0])[-1]))
+  # The history row of an epoch before its backup commit (see `training.EpochBackup`).
+  callbacks.append(keras.callbacks.CSVLogger(os.path.join(workdir, rundir.HISTORY_CSV),
+                                             append=True))
+  if config.keep_best:
+    callbacks.append(training.BestWeights(workdir))
+  callbacks += [training.EpochBackup(workdir),
+                keras.callbacks.TensorBoard(os.path.join(workdir, 'tensorboard'))]
+  val_history = rundir.history_column(workdir, 'val_elbo')
+  epochs = config.epochs
+  if config.early_stopping_patience:
+    stopper = training.ResumableEarlyStopping(config.early_stopping_patience, val_history)
+    callbacks.append(stopper)
+    if stopper.exhausted():   # killed after it stopped the run, before the final save
+      epochs = resume.epoch
 
   start = time.time()
-  history = model.fit(train_ds, epochs=config.epochs, steps_per_epoch=steps,
-                      validation_data=valid_ds, validation_freq=config.validation_freq,
-                      callbacks=callbacks, verbose=verbose)
+  if epochs > resume.epoch:
+    model.fit(train_ds, epochs=epochs, initial_epoch=resume.epoch, steps_per_epoch=steps,
+              validation_data=valid_ds, validation_freq=config.validation_freq,
+              callbacks=callbacks, verbose=verbose)
   train_seconds = time.time() - start
-  best_epoch = None
-  if config.keep_best and os.path.exists(best_path):
-    model.load_weights(best_path)
-    best_epoch = _best_epoch(workdir, 'val_elbo')
-    logging.info('keeping the weights of epoch %d (best validation ELBO)', best_epoch)
+  kept_epoch = None
+  if config.keep_best:
+    best = rundir.read_json(os.path.join(workdir, 'best.json'))
+    if best:
+      model.load_weights(os.path.join(workdir, 'best.weights.h5'))
+      kept_epoch = best['epoch']
+      logging.info('keeping the weights of epoch %d (best validation ELBO)', kept_epoch)
   if not training.weights_are_finite(model):
     raise training.NonFiniteLossError('training ended with non-finite weights; nothing saved')
 
+  rundir.failpoint('final_evaluation')
   results = _evaluate_splits(model, corpus, config)
-  hist = history.history
-  speeds = hist.get('steps_per_sec', [])
+  history = rundir.read_history(workdir)
+  last = history[-1] if history else {}
+  speeds = [float(r['steps_per_sec']) for r in history if r.get('steps_per_sec')]
   summary = {
       'config': dataclasses.asdict(config),
       'corpus': {'name': corpus.name, 'source': corpus.source, **{
           f'{k}_sequences': len(v) for k, v in corpus.splits.items()}},
       'steps_per_epoch': steps,
+      'epochs_trained': len(history),
       'parameters': model.count_params(),
       'train_seconds_this_session': train_seconds,
       'train_steps_per_sec_median': float(np.median(speeds[1:] or speeds)) if speeds else None,
-      'final_train': {k: float(v[-1]) for k, v in hist.items() if not k.startswith('val_')},
-      'kept_epoch': best_epoch,   # 1-based; None: the last epoch's weights
+      # From the history, so a run resumed after its last epoch still reports them.
+      'final_train': {k: _finite_float(v) for k, v in last.items()
+                      if v != '' and k != 'epoch' and not k.startswith('val_')},
+      'kept_epoch': kept_epoch,   # 1-based; None: the last epoch's weights
       **results,
   }
-  export.save_keras_atomic(model, os.path.join(workdir, 'model.keras'))
+  export.save_keras_atomic(model, os.path.join(workdir, rundir.MODEL_KERAS))
   export.export_saved_model(model, os.path.join(workdir, 'saved_model'),
                             export.metadata(model, config, results))
-  with open(run_json, 'w') as f:
-    json.dump(summary, f, indent=2)
-  if results_dir:
-    os.makedirs(results_dir, exist_ok=True)
-    name = os.path.basename(os.path.normpath(workdir))
-    shutil.copy(run_json, os.path.join(results_dir, f'{name}.json'))
-    shutil.copy(os.path.join(workdir, 'history.csv'),
-                os.path.join(results_dir, f'{name}.history.csv'))
+  rundir.write_json(os.path.join(workdir, rundir.RUN_JSON), summary)   # the run is finished
+  _copy_results(workdir, results_dir, overwrite_results)
   return summary
+
+
+def _copy_results(workdir, results_dir, overwrite) -> None:
+  if not results_dir:
+    return
+  name = os.path.basename(os.path.normpath(workdir))
+  rundir.copy_results(results_dir, {
+      os.path.join(workdir, rundir.RUN_JSON): f'{name}.json',
+      os.path.join(workdir, rundir.HISTORY_CSV): f'{name}.history.csv'}, overwrite)

@@ -1,13 +1,18 @@
 """Training protocol pieces: the paper's learning-rate schedule and the callbacks that make
-long runs safe (NaN guard, NaN-proof backups, carried-state resets, throughput)."""
+long runs safe (NaN guard, atomic NaN-proof backups, best-epoch weights, carried-state resets,
+throughput)."""
 
 import math
+import os
 import time
 
 import keras
 import numpy as np
 import tensorflow as tf
 from absl import logging
+
+from srnn_tf import rundir
+from srnn_tf.errors import UserError
 
 
 @keras.saving.register_keras_serializable(package='srnn_tf')
@@ -36,34 +41,100 @@ class ConstantThenExponentialDecay(keras.optimizers.schedules.LearningRateSchedu
             'constant_epochs': self.constant_epochs, 'decay_factor': self.decay_factor}
 
 
-class NonFiniteLossError(FloatingPointError):
+class NonFiniteLossError(UserError, FloatingPointError):
   """Training produced a NaN or inf; the run stopped before saving anything."""
 
 
 class NanGuard(keras.callbacks.Callback):
   """Stops training at the first non-finite loss by raising, so no later callback (backup,
-  checkpoint, model export) runs on broken weights. Put it first in the callback list."""
+  checkpoint, model export) runs on broken weights. Put it first in the callback list.
+
+  Args:
+    workdir: the run directory, to tell the user whether a checkpoint exists to resume from.
+  """
+
+  def __init__(self, workdir: str | None = None):
+    super().__init__()
+    self.workdir = workdir
 
   def on_train_batch_end(self, batch, logs=None):
     loss = (logs or {}).get('loss')
     if loss is not None and not math.isfinite(float(loss)):
+      kept = self.workdir and rundir.resume_point_exists(self.workdir)
       raise NonFiniteLossError(
-          f'non-finite training loss ({loss}) at batch {batch}; stopped. The last good '
-          'checkpoint is kept: lower --learning_rate or check the data, then rerun to resume.')
+          f'non-finite training loss ({loss}) at batch {batch}; stopped. ' +
+          ('The last good checkpoint is kept: lower --learning_rate or check the data, then '
+           'rerun to resume from it.' if kept else
+           'No checkpoint was written yet (nothing to resume): lower --learning_rate or check '
+           'the data, then rerun.'))
 
 
 def weights_are_finite(model) -> bool:
   return all(np.all(np.isfinite(w)) for w in model.get_weights())
 
 
-class SafeBackupAndRestore(keras.callbacks.BackupAndRestore):
-  """`BackupAndRestore` that refuses to overwrite a good backup with non-finite weights."""
+class EpochBackup(keras.callbacks.Callback):
+  """Commits the training state (weights, optimizer, noise state) after every epoch, with
+  `rundir.save_backup`, and refuses to overwrite a good backup with non-finite weights.
 
-  def _save_model(self):
+  Keras's `BackupAndRestore` writes its weights and its epoch count as two files, each in
+  place: a kill between or during them leaves a state whose epoch and weights disagree, and
+  its fallback to the previous state is silent. Here the weights file is complete before
+  `state.json`, written atomically, names it; restoring (`rundir.resume_point`) says which
+  state it took. Put it after the CSV logger: the history row of an epoch is written before
+  its commit, so a kill in between leaves a row that the resume drops and trains again."""
+
+  def __init__(self, workdir: str):
+    super().__init__()
+    self.workdir = workdir
+
+  def on_epoch_end(self, epoch, logs=None):
     if not weights_are_finite(self.model):
       raise NonFiniteLossError('model weights are NaN or inf; the last good backup in '
-                               f'{self.backup_dir} is kept.')
-    super()._save_model()
+                               f'{os.path.join(self.workdir, rundir.BACKUP)} is kept.')
+    rundir.save_backup(self.workdir, self.model, epoch + 1)
+
+
+class BestWeights(keras.callbacks.Callback):
+  """Keeps the weights of the epoch with the best `monitor` (higher is better) in
+  `best.weights.h5`, and that epoch (1-based) in `best.json`, both written atomically.
+
+  `ModelCheckpoint(save_best_only=True)` writes in place and does not record the epoch; the
+  kept epoch used to be recovered from the history, which a resume could make disagree.
+
+  Args:
+    workdir: the run directory; a resume starts from its `best.json`.
+  """
+
+  def __init__(self, workdir: str, monitor: str = 'val_elbo'):
+    super().__init__()
+    self.workdir, self.monitor = workdir, monitor
+    best = rundir.read_json(os.path.join(workdir, 'best.json')) or {}
+    self.best = best.get(monitor, -math.inf)
+
+  def on_epoch_end(self, epoch, logs=None):
+    value = (logs or {}).get(self.monitor)
+    if value is None or not float(value) > self.best:
+      return
+    self.best = float(value)
+    path = os.path.join(self.workdir, 'best.weights.h5')
+    with rundir.atomic_path(path) as tmp:
+      self.model.save_weights(tmp)
+    rundir.write_json(os.path.join(self.workdir, 'best.json'),
+                      {'epoch': epoch + 1, self.monitor: self.best})
+
+
+class ReseedNoise(keras.callbacks.Callback):
+  """Reseeds the model's stateful noise (`SequenceModel.reseed`) from the epoch at the start of
+  each epoch's training and of its validation: the draws then depend on the epoch, not on
+  what the process did before (a resume would otherwise validate with other samples)."""
+
+  def on_epoch_begin(self, epoch, logs=None):
+    self._epoch = epoch
+    self.model.reseed(2 * epoch)
+
+  def on_test_begin(self, logs=None):
+    self.model.reseed(2 * getattr(self, '_epoch', 0) + 1)
 
 
 class ResetCarriedState(keras.callbacks.Callback):
@@ -128,6 +199,11 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
   def __init__(self, patience, previous=(), monitor='val_elbo'):
     super().__init__(monitor=monitor, mode='max', patience=patience, verbose=1)
     self.previous = list(previous)
+
+  def exhausted(self) -> bool:
+    """Whether the history so far already ends the run (it was killed after stopping)."""
+    return bool(self.previous) and \
+        len(self.previous) - 1 - int(np.argmax(self.previous)) >= self.patience
 
   def on_train_begin(self, logs=None):
     super().on_train_begin(logs)

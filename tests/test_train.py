@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import pytest
 
-from srnn_tf import configs, midi, runs, train_lib, training
+from srnn_tf import configs, midi, rundir, train_lib, training
 from srnn_tf.data import pipeline
 from srnn_tf.models import SRNN, standardize_features
 
@@ -58,10 +58,11 @@ def test_train_and_evaluate_on_real_jsb(trained_run):
     assert json.load(f)['test'] == test
 
 
-def test_finished_run_is_not_retrained(trained_run):
+def test_finished_run_is_not_retrained(trained_run, data_dir):
   workdir, summary = trained_run
   mtime = os.path.getmtime(os.path.join(workdir, 'model.keras'))
-  again = train_lib.train_and_evaluate(configs.get_config('small'), workdir, verbose=0)
+  again = train_lib.train_and_evaluate(_small(data_dir, dataset='jsb', epochs=2), workdir,
+                                       verbose=0)
   assert again['test'] == summary['test']
   assert os.path.getmtime(os.path.join(workdir, 'model.keras')) == mtime
 
@@ -94,7 +95,7 @@ def test_eval_script_smc_bound_is_above_the_elbo(trained_run, tmp_path):
 
 def test_keras_file_round_trip(trained_run):
   workdir, _ = trained_run
-  model, config = runs.load_run(workdir)
+  model, config = rundir.load_run(workdir)
   assert isinstance(model, SRNN) and config.z_dim == model.z_dim
   again = keras.saving.load_model(os.path.join(workdir, 'model.keras'), compile=False)
   f = standardize_features((np.random.default_rng(0).random((2, 30, 88)) < 0.1)
@@ -131,7 +132,7 @@ def test_keep_best_keeps_the_epoch_with_the_best_validation_elbo(data_dir, tmp_p
   summary = train_lib.train_and_evaluate(config, str(tmp_path / 'run'), verbose=0)
   val = [float(r['val_elbo']) for r in _history(tmp_path / 'run')]
   assert summary['kept_epoch'] == int(np.argmax(val)) + 1
-  saved, _ = runs.load_run(str(tmp_path / 'run'))
+  saved, _ = rundir.load_run(str(tmp_path / 'run'))
   best = train_lib.build_model(config, 1)
   best.load_weights(str(tmp_path / 'run' / 'best.weights.h5'))
   for a, b in zip(saved.get_weights(), best.get_weights()):   # the saved model is that epoch's
@@ -174,7 +175,7 @@ def _train_cmd(data_dir, workdir, epochs):
 
 def test_killed_run_resumes_and_continues_its_epoch_count(data_dir, tmp_path):
   workdir = tmp_path / 'run'
-  meta = workdir / 'backup' / 'training_metadata.json'
+  meta = workdir / 'backup' / 'state.json'
   proc = subprocess.Popen(_train_cmd(data_dir, workdir, 6), cwd=ROOT,
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
   deadline = time.time() + 240
@@ -204,17 +205,18 @@ def test_nan_stops_training_and_keeps_the_last_good_backup(tmp_path):
   model.compile(optimizer=keras.optimizers.Adam(1e-3))
   model.build()
   backup = tmp_path / 'backup'
-  callbacks = lambda: [training.NanGuard(), training.SafeBackupAndRestore(
-      str(backup), double_checkpoint=True, delete_checkpoint=False)]
+  callbacks = lambda: [training.NanGuard(str(tmp_path)), training.EpochBackup(str(tmp_path))]
   model.fit(rolls, batch_size=16, epochs=1, callbacks=callbacks(), verbose=0)
-  weights = backup / 'latest.weights.h5'
+  weights = backup / 'weights-00001.weights.h5'
   good = weights.read_bytes()
 
   poisoned = rolls.copy()
   poisoned[20, 3, 5] = np.nan   # user data that skipped validation
-  with pytest.raises(training.NonFiniteLossError, match='non-finite training loss'):
+  with pytest.raises(training.NonFiniteLossError,
+                     match='non-finite training loss.*last good checkpoint is kept'):
     model.fit(poisoned, batch_size=16, epochs=3, callbacks=callbacks(), verbose=0)
   assert weights.read_bytes() == good
+  assert sorted(os.listdir(backup)) == ['state.json', 'weights-00001.weights.h5']
 
 
 def test_carried_state_flows_between_batches(data_dir):

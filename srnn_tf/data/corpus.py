@@ -22,6 +22,7 @@ import numpy as np
 
 from srnn_tf import midi
 from srnn_tf.data import cache
+from srnn_tf.data import limits
 from srnn_tf.data import registry
 from srnn_tf.data import safe_pickle
 from srnn_tf.data.errors import DataError
@@ -125,8 +126,9 @@ def _binary(a: np.ndarray, path: str, key: str) -> np.ndarray:
 
 def _unchunk(x: np.ndarray, path: str, key: str) -> list[np.ndarray]:
   """`[N, L, 88]` chunks in stateful batch-16 order -> 16 streams `[N/16 * L, 88]`."""
-  if x.ndim != 3 or x.shape[2] != midi.NUM_KEYS or x.shape[0] == 0:
-    raise DataError(f'{path}: array {key!r} has shape {x.shape}, expected [N, L, 88]')
+  if x.ndim != 3 or x.shape[2] != midi.NUM_KEYS or x.shape[0] == 0 or x.shape[1] == 0:
+    raise DataError(f'{path}: array {key!r} has shape {x.shape}, expected [N, L, 88] with '
+                    'N, L > 0')
   if x.shape[0] % SRNN2016_STREAMS:
     raise DataError(f'{path}: array {key!r} has {x.shape[0]} rows, not a multiple of the '
                     f'{SRNN2016_STREAMS} streams of the stateful layout')
@@ -163,10 +165,25 @@ def _first_inputs(u_test: np.ndarray, x_test: np.ndarray, path: str) -> list[np.
   return list(_binary(u_test[:, 0], path, 'u_test (first frames)'))
 
 
+def _unpacked_bytes(path: str) -> int:
+  """What the npz's arrays unpack to, from their headers (nothing is decompressed)."""
+  total = 0
+  with zipfile.ZipFile(path) as z:
+    for member in z.namelist():
+      with z.open(member) as f:
+        version = np.lib.format.read_magic(f)
+        read = (np.lib.format.read_array_header_1_0 if version == (1, 0) else
+                np.lib.format.read_array_header_2_0)
+        shape, _, dtype = read(f)
+        total += int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+  return total
+
+
 def load_npz(path: str | os.PathLike, name: str | None = None) -> Corpus:
   """Loads an srnn2016-release npz: `x_*`, `mask_test`, and `u_test`'s first frames only."""
   path = os.fspath(path)
   try:
+    limits.data_bytes(_unpacked_bytes(path), path)
     with open(path, 'rb') as raw, np.load(raw, allow_pickle=False) as f:
       files = list(f.files)
       arrays = {k: f[k] for k in ('x_train', 'x_valid', 'x_test', 'mask_test') if k in files}
@@ -192,9 +209,19 @@ def load_npz(path: str | os.PathLike, name: str | None = None) -> Corpus:
 
 
 def midi_files(folder: str | os.PathLike) -> list[pathlib.Path]:
-  """The MIDI files under `folder` (recursively), sorted."""
-  return sorted(p for p in pathlib.Path(folder).rglob('*')
-                if p.suffix.lower() in MIDI_SUFFIXES and p.is_file())
+  """The MIDI files under `folder` (recursively, following symlinked folders once each),
+  sorted."""
+  files, seen = [], set()
+  for root, dirs, names in os.walk(folder, followlinks=True):
+    real = os.path.realpath(root)
+    if real in seen:       # a link back up the tree: its files are listed already
+      dirs[:] = []
+      continue
+    seen.add(real)
+    files += [pathlib.Path(root) / n for n in names
+              if pathlib.Path(n).suffix.lower() in MIDI_SUFFIXES and
+              os.path.isfile(os.path.join(root, n))]
+  return sorted(files)
 
 
 def split_files(files: list[pathlib.Path], root: pathlib.Path,
@@ -259,8 +286,11 @@ def load_corpus(name: str, version: str = registry.DEFAULT_VERSION,
   canonical URL if missing. `name` may also be a path to a file or folder (see `load_file`;
   MIDI input is read on a grid of `frames_per_quarter` frames per quarter note).
   """
-  if name not in registry.CORPORA and os.path.exists(name):
-    return load_file(name, frames_per_quarter)
+  if name not in registry.CORPORA:
+    if os.path.exists(name):
+      return load_file(name, frames_per_quarter)
+    raise DataError(f'{name}: no such file or folder, and not a corpus name (choose one of '
+                    f'{", ".join(registry.CORPORA)}, or give a path)')
   spec = registry.corpus_file(name, version)
   path = cache.fetch(spec, data_dir, download=download)
   corpus = load_npz(path, name) if version == 'srnn2016' else load_pickle(path, name)

@@ -52,12 +52,15 @@ def training_windows(sequences: list[np.ndarray], seq_len: int) -> dict[str, np.
 
 
 def train_dataset(sequences: list[np.ndarray], seq_len: int = 100, batch_size: int = 16,
-                  seed: int = 0, shuffle: bool = True) -> tuple[tf.data.Dataset, int]:
+                  seed: int = 0, shuffle: bool = True,
+                  initial_epoch: int = 0) -> tuple[tf.data.Dataset, int]:
   """An endless dataset of shuffled training windows, and the number of steps per epoch.
 
   The dataset repeats (reshuffling each pass with a seeded order) so that Keras's `fit`
   with `steps_per_epoch` keeps one iterator alive: building a fresh iterator per epoch
-  stalls several seconds at every epoch start on this hardware.
+  stalls several seconds at every epoch start on this hardware. `initial_epoch` skips the
+  windows of that many epochs, so a resumed run gets the batches an uninterrupted one would
+  (the order is a function of `seed` and the position in the stream).
 
   Returns:
     (dataset of dict batches `[batch_size, seq_len, ...]`, steps_per_epoch).
@@ -68,7 +71,8 @@ def train_dataset(sequences: list[np.ndarray], seq_len: int = 100, batch_size: i
   ds = tf.data.Dataset.from_tensor_slices(windows)
   if shuffle:
     ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-  ds = ds.repeat().batch(batch_size, drop_remainder=True)
+  ds = ds.repeat().skip(initial_epoch * steps_per_epoch * batch_size)
+  ds = ds.batch(batch_size, drop_remainder=True)
   return ds.prefetch(tf.data.AUTOTUNE), steps_per_epoch
 
 

@@ -141,6 +141,13 @@ class SequenceModel(keras.Model):
     progress = tf.cast(self.optimizer.iterations, tf.float32) / float(self.kl_anneal_steps)
     return tf.minimum(1.0, self.kl_start + (1.0 - self.kl_start) * progress)
 
+  def reseed(self, counter: int) -> None:
+    """Puts the stateful noise (dropout, validation and evaluation samples) at a state that
+    depends only on the model's seed and `counter`, so a resumed run draws what an
+    uninterrupted one would (`training.ReseedNoise`). Training's own z noise is stateless."""
+    self.seed_generator.state.assign(
+        tf.constant([self.seed or 0, counter], self.seed_generator.state.dtype))
+
   def reset_carried_state(self):
     for v in self._carried:
       v.assign(tf.zeros_like(v))

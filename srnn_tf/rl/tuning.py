@@ -1,15 +1,13 @@
 """KL-controlled REINFORCE tuning of a trained SRNN (the loop behind `tune.py`)."""
 
 import dataclasses
-import json
 import os
-import shutil
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from srnn_tf import bounds, configs, export, music_stats, plots, midi
+from srnn_tf import bounds, configs, export, music_stats, plots, midi, rundir
 from srnn_tf.rl import policy, rewards as rewards_lib
 from srnn_tf.training import NonFiniteLossError
 
@@ -176,15 +174,13 @@ def save_tuned_run(model, run_config: configs.Config | None, workdir, summary):
   export.export_saved_model(model, os.path.join(workdir, 'saved_model'),
                             export.metadata(model, run_config))
   if run_config is not None:
-    with open(os.path.join(workdir, 'config.json'), 'w') as f:
-      json.dump(dataclasses.asdict(run_config), f, indent=2)
-  with open(os.path.join(workdir, 'run.json'), 'w') as f:
-    json.dump(summary, f, indent=2)
+    rundir.write_config(workdir, run_config)
+  rundir.write_json(os.path.join(workdir, rundir.RUN_JSON), summary)   # written last: finished
 
 
-def copy_results(workdir, results_dir, name):
-  os.makedirs(results_dir, exist_ok=True)
-  for src, dst in (('run.json', f'{name}.json'), ('history.csv', f'{name}.history.csv'),
-                   ('tuning.md', f'{name}.md')):
-    if os.path.exists(os.path.join(workdir, src)):
-      shutil.copy(os.path.join(workdir, src), os.path.join(results_dir, dst))
+def copy_results(workdir, results_dir, name, overwrite=False):
+  files = {os.path.join(workdir, src): dst
+           for src, dst in (('run.json', f'{name}.json'), ('history.csv', f'{name}.history.csv'),
+                            ('tuning.md', f'{name}.md'))
+           if os.path.exists(os.path.join(workdir, src))}
+  rundir.copy_results(results_dir, files, overwrite)

@@ -1,0 +1,411 @@
+"""Run directories: the one module that reads and writes them.
+
+A training run directory holds
+
+    .lock             held (flock) by the process training in it; a second one is refused
+    config.json       the run's configuration: its identity (a resume must match it)
+    backup/           the resume point: `weights-<epoch>.weights.h5` (weights, optimizer and
+                      noise state) and `state.json`, which names the weights of the last
+                      finished epoch and is replaced atomically after them (the commit point);
+                      `state.json.prev` and its weights are the previous epoch's, a fallback
+    best.weights.h5   with --keep_best: the best-validation epoch's weights, and best.json
+    history.csv       one row per finished epoch (written before the epoch's backup commit)
+    tensorboard/      TensorBoard logs
+    model.keras       the final model; saved_model/ the final SavedModel (+ metadata.json)
+    run.json          the summary, written last: a run with a readable run.json is finished
+
+Every file is written to a temporary name in the same folder and renamed into place, so a
+kill at any moment leaves either the old or the new file, never half of one. See
+docs/guarantees.md for what this promises to a user.
+"""
+
+import contextlib
+import csv
+import dataclasses
+import fcntl
+import io
+import json
+import os
+import shutil
+import signal
+import tempfile
+
+from srnn_tf import configs
+from srnn_tf.errors import NO_SPACE, RunDirError, UserError, disk_full
+
+RUN_JSON = 'run.json'
+CONFIG_JSON = 'config.json'
+HISTORY_CSV = 'history.csv'
+MODEL_KERAS = 'model.keras'
+BACKUP = 'backup'
+STATE_JSON = 'state.json'
+
+# Config fields a resume may change: they do not change what is trained. `epochs` may only
+# grow (training a finished run further).
+RESUMABLE_FIELDS = ('epochs', 'data_dir', 'intra_op_threads', 'inter_op_threads')
+
+
+def _umask() -> int:
+  mask = os.umask(0)
+  os.umask(mask)
+  return mask
+
+
+TMP_PREFIX = '.tmp-'
+
+
+@contextlib.contextmanager
+def atomic_path(path: str):
+  """Yields a temporary path beside `path` (`.tmp-<random>-<name>`, so it keeps the name's
+  extension); on success it replaces `path` (mode 0666 less the
+  umask, as `open` would create it); on any failure it is removed. A full disk raises
+  `DiskFullError` naming `path`."""
+  folder = os.path.dirname(path) or '.'
+  try:
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=TMP_PREFIX,
+                               suffix='-' + os.path.basename(path))
+    os.close(fd)
+  except OSError as e:
+    if e.errno in NO_SPACE:
+      raise disk_full(e, path) from None
+    raise
+  try:
+    yield tmp
+    os.chmod(tmp, 0o666 & ~_umask())
+    failpoint('write:' + os.path.basename(path))
+    os.replace(tmp, path)
+  except OSError as e:
+    if e.errno in NO_SPACE:
+      raise disk_full(e, path) from None
+    raise
+  finally:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+
+
+def write_text(path: str, text: str) -> None:
+  with atomic_path(path) as tmp:
+    with open(tmp, 'w') as f:
+      f.write(text)
+
+
+def write_json(path: str, obj) -> None:
+  write_text(path, json.dumps(obj, indent=2))
+
+
+def read_json(path: str):
+  """The JSON in `path`, or None if it is missing, truncated or not JSON."""
+  try:
+    with open(path) as f:
+      return json.load(f)
+  except (OSError, ValueError):
+    return None
+
+
+def check_output_dir(path: str, flag: str = '--output_dir') -> None:
+  """Creates folder `path`, or says in one line why it cannot be one."""
+  if os.path.exists(path) and not os.path.isdir(path):
+    raise UserError(f'{flag}={path}: is a file, not a folder')
+  try:
+    os.makedirs(path, exist_ok=True)
+  except (NotADirectoryError, FileExistsError):
+    raise UserError(f'{flag}={path}: cannot create it (a parent is a file)') from None
+  except PermissionError:
+    raise UserError(f'{flag}={path}: cannot create it (permission denied)') from None
+  if not os.access(path, os.W_OK):
+    raise UserError(f'{flag}={path}: not writable')
+
+
+def check_output_file(path: str, flag: str = '--output') -> None:
+  """Says in one line, before any work, why file `path` cannot be written."""
+  folder = os.path.dirname(os.path.abspath(path))
+  if os.path.isdir(path):
+    raise UserError(f'{flag}={path}: is a folder, not a file')
+  if not os.path.isdir(folder):
+    raise UserError(f'{flag}={path}: folder {folder} does not exist')
+  if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+    raise UserError(f'{flag}={path}: not writable')
+
+
+@contextlib.contextmanager
+def locked(workdir: str):
+  """Holds the run directory's lock: a second process in the same folder is refused."""
+  path = os.path.join(workdir, '.lock')
+  f = open(path, 'a+')
+  try:
+    try:
+      fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+      f.seek(0)
+      owner = f.read().strip() or 'another process'
+      raise RunDirError(f'{workdir}: in use by {owner}; wait for it to finish, or use '
+                        'another --output_dir') from None
+    f.seek(0)
+    f.truncate()
+    f.write(f'process {os.getpid()}')
+    f.flush()
+    remove_temporaries(workdir)
+    yield
+  finally:
+    f.close()   # releases the lock
+
+
+def remove_temporaries(workdir: str) -> None:
+  """Removes the temporary files and folders a killed writer left (`atomic_path`'s and the
+  SavedModel's `.tmp-*`). Only under the run's lock: nobody else is writing them."""
+  for folder in (workdir, os.path.join(workdir, BACKUP)):
+    if not os.path.isdir(folder):
+      continue
+    for name in os.listdir(folder):
+      if name.startswith(TMP_PREFIX):
+        path = os.path.join(folder, name)
+        shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+
+
+# --------------------------------------------------------------------------------------------
+# The run's identity.
+
+
+def check_config(workdir: str, config: configs.Config) -> configs.Config | None:
+  """Compares `config` with the run's recorded config.json.
+
+  Returns:
+    The recorded config (None for a new run).
+  Raises:
+    RunDirError: naming the flags that differ, if the resume would change the run (only
+      `RESUMABLE_FIELDS` may change, and `epochs` only upwards).
+  """
+  path = os.path.join(workdir, CONFIG_JSON)
+  if not os.path.exists(path):
+    return None
+  recorded = read_json(path)
+  if not isinstance(recorded, dict):
+    raise RunDirError(f'{path}: unreadable (truncated or not JSON); cannot tell which run '
+                      'this folder holds: delete the folder to start again')
+  old = configs.from_dict(recorded)
+  new = dataclasses.asdict(config)
+  differ = [f'--{k}={new[k]} (the run has {v})' for k, v in dataclasses.asdict(old).items()
+            if k not in RESUMABLE_FIELDS and new[k] != v]
+  if config.epochs < old.epochs:
+    differ.append(f'--epochs={config.epochs} (the run has {old.epochs}; a run can only be '
+                  'trained further)')
+  if differ:
+    raise RunDirError(f'{workdir} holds another run: ' + '; '.join(differ) +
+                      '. Give the run\'s own flags to resume it, or another --output_dir')
+  return old
+
+
+def write_config(workdir: str, config: configs.Config) -> None:
+  write_json(os.path.join(workdir, CONFIG_JSON), dataclasses.asdict(config))
+
+
+# --------------------------------------------------------------------------------------------
+# History: one row per finished epoch.
+
+
+def read_history(workdir: str) -> list[dict]:
+  path = os.path.join(workdir, HISTORY_CSV)
+  if not os.path.exists(path):
+    return []
+  with open(path, newline='') as f:
+    return list(csv.DictReader(f))
+
+
+def truncate_history(workdir: str, epochs: int) -> int:
+  """Keeps the history's first `epochs` rows (those the backup holds). Returns the number of
+  rows dropped: epochs that finished after the last backup commit, to be trained again."""
+  rows = read_history(workdir)
+  if len(rows) <= epochs:
+    return 0
+  buf = io.StringIO()
+  writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator='\n')
+  writer.writeheader()
+  writer.writerows(rows[:epochs])
+  write_text(os.path.join(workdir, HISTORY_CSV), buf.getvalue() if epochs else '')
+  if not epochs:
+    os.remove(os.path.join(workdir, HISTORY_CSV))
+  return len(rows) - epochs
+
+
+def history_column(workdir: str, key: str) -> list[float]:
+  return [float(r[key]) for r in read_history(workdir) if r.get(key)]
+
+
+# --------------------------------------------------------------------------------------------
+# The resume point.
+
+
+@dataclasses.dataclass
+class ResumePoint:
+  """Where a run resumes: after `epoch` finished epochs, from `weights` (None: a new run)."""
+  epoch: int = 0
+  weights: str | None = None
+  note: str | None = None     # what the user should know (a fallback to the previous epoch)
+
+
+def _state(backup: str, name: str) -> tuple[int, str] | None:
+  state = read_json(os.path.join(backup, name))
+  if not isinstance(state, dict) or not isinstance(state.get('epoch'), int) or \
+      not isinstance(state.get('weights'), str):
+    return None
+  weights = os.path.join(backup, os.path.basename(state['weights']))
+  return (state['epoch'], weights) if os.path.isfile(weights) else None
+
+
+def restore(workdir: str, max_epochs: int, load) -> ResumePoint:
+  """Finds the run's resume point, checks it against the history, and loads its weights with
+  `load(path)`; history rows of epochs after it are dropped (they are trained again).
+
+  The latest state is tried first, then the previous epoch's (with a note saying so).
+
+  Raises:
+    RunDirError: the folder has a history but no usable backup, or a backup that the
+      history contradicts (edited or damaged by hand).
+  """
+  backup = os.path.join(workdir, BACKUP)
+  rows = len(read_history(workdir))
+  latest, previous = _state(backup, STATE_JSON), _state(backup, STATE_JSON + '.prev')
+  legacy = os.path.join(backup, 'training_metadata.json')
+  if latest is None and os.path.exists(legacy):
+    meta = read_json(legacy)   # a backup written by Keras's BackupAndRestore
+    weights = os.path.join(backup, 'latest.weights.h5')
+    if isinstance(meta, dict) and isinstance(meta.get('epoch'), int) and os.path.isfile(weights):
+      latest = (meta['epoch'], weights)
+  problems = []
+  for i, candidate in enumerate((latest, previous)):
+    if candidate is None:
+      problems.append(f'{(STATE_JSON, STATE_JSON + ".prev")[i]} missing or unreadable')
+      continue
+    epoch, weights = candidate
+    if not 0 < epoch <= max_epochs or epoch > rows:
+      raise RunDirError(f'{backup}: its training state says epoch {epoch}, but history.csv '
+                        f'records {rows} epoch(s) of {max_epochs}: the folder was changed by '
+                        'hand; delete it to start again')
+    try:
+      load(weights)
+    except Exception as e:  # h5py and Keras errors for a truncated or damaged file
+      problems.append(f'{os.path.basename(weights)}: {type(e).__name__}')
+      continue
+    # Rows after the state's epoch: epochs that finished after its commit (the history row is
+    # written first). They are trained again, so their rows go.
+    truncate_history(workdir, epoch)
+    note = None if i == 0 else (f'{backup}: the latest training state is unusable '
+                                f'({problems[0]}); resumed from the previous one, after '
+                                f'epoch {epoch}')
+    return ResumePoint(epoch, weights, note)
+  if rows or latest or previous:
+    raise RunDirError(f'{workdir}: history.csv records {rows} epoch(s) but {backup} holds no '
+                      f'usable training state ({", ".join(problems)}); the run cannot resume: '
+                      'delete the folder to start again')
+  return ResumePoint()
+
+
+def failpoint(name: str) -> None:
+  """Kills the process (SIGKILL) at `name` when $SRNN_TF_FAILPOINT says so: `name`, or
+  `name@N` for its N-th time. For the tests that kill a run at exact moments."""
+  wanted = os.environ.get('SRNN_TF_FAILPOINT')
+  if not wanted or wanted.split('@')[0] != name:
+    return
+  _FAILPOINT_HITS[name] = _FAILPOINT_HITS.get(name, 0) + 1
+  if _FAILPOINT_HITS[name] == int(wanted.partition('@')[2] or 1):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+_FAILPOINT_HITS = {}
+
+
+def resume_point_exists(workdir: str) -> bool:
+  backup = os.path.join(workdir, BACKUP)
+  return any(os.path.exists(os.path.join(backup, f))
+             for f in (STATE_JSON, STATE_JSON + '.prev', 'training_metadata.json'))
+
+
+def save_backup(workdir: str, model, epoch: int) -> None:
+  """Commits the state after `epoch` finished epochs: weights file first, then `state.json`
+  (atomically); the previous state stays as the fallback, older weights are removed."""
+  backup = os.path.join(workdir, BACKUP)
+  os.makedirs(backup, exist_ok=True)
+  name = f'weights-{epoch:05d}.weights.h5'
+  with atomic_path(os.path.join(backup, name)) as tmp:
+    model.save_weights(tmp)
+  state = os.path.join(backup, STATE_JSON)
+  if os.path.exists(state):
+    with atomic_path(state + '.prev') as tmp:
+      shutil.copyfile(state, tmp)
+  write_json(state, {'epoch': epoch, 'weights': name})
+  previous = _state(backup, STATE_JSON + '.prev')
+  keep = {name} | ({os.path.basename(previous[1])} if previous else set())
+  for f in os.listdir(backup):
+    if f.startswith('weights-') and f.endswith('.weights.h5') and f not in keep:
+      os.remove(os.path.join(backup, f))
+
+
+# --------------------------------------------------------------------------------------------
+# Finished runs and their results.
+
+
+def finished_summary(workdir: str) -> dict | None:
+  """The summary of a finished run (readable run.json and model.keras), else None."""
+  summary = read_json(os.path.join(workdir, RUN_JSON))
+  if isinstance(summary, dict) and os.path.isfile(os.path.join(workdir, MODEL_KERAS)):
+    return summary
+  return None
+
+
+def copy_results(results_dir: str, files: dict[str, str], overwrite: bool = False) -> None:
+  """Copies `{source path: name in results_dir}`. A file there that holds something else is
+  not replaced unless `overwrite`: results of other runs (committed ones) are never lost."""
+  os.makedirs(results_dir, exist_ok=True)
+  for source, name in files.items():
+    target = os.path.join(results_dir, name)
+    if os.path.exists(target) and not overwrite:
+      with open(source, 'rb') as a, open(target, 'rb') as b:
+        if a.read() != b.read():
+          raise RunDirError(f'{target} exists and holds other results; not replaced (pass '
+                            '--overwrite_results to replace it, or another --results_dir)')
+      continue
+    with atomic_path(target) as tmp:
+      shutil.copyfile(source, tmp)
+
+
+# --------------------------------------------------------------------------------------------
+# Loading a trained run.
+
+
+def run_dir(path: str) -> str:
+  """The run directory of `path`: the path itself, or the folder of a `.keras` file."""
+  return path if os.path.isdir(path) else os.path.dirname(path)
+
+
+def load_run(path: str):
+  """Loads a trained model and its config from a run directory or a `.keras` file.
+
+  Returns:
+    `(model, config)`; `config` is the run's `configs.Config` when the run directory has a
+    config.json, else None.
+  Raises:
+    RunDirError: naming the path: missing, not finished, or a damaged model file.
+  """
+  import keras
+  import srnn_tf.models  # noqa: F401  (registers the model classes for deserialisation)
+  import srnn_tf.training  # noqa: F401  (registers the learning-rate schedule)
+  if not os.path.exists(path):
+    raise RunDirError(f'--run={path}: no such run directory or .keras file')
+  directory = run_dir(path)
+  model_path = os.path.join(path, MODEL_KERAS) if os.path.isdir(path) else path
+  if not os.path.exists(model_path):
+    raise RunDirError(f'{path}: no trained model here: the run has not finished (rerun '
+                      'train.py with the same flags to resume it)')
+  try:
+    model = keras.saving.load_model(model_path, compile=False)
+  except Exception as e:  # zipfile, h5py, JSON and Keras errors for a damaged file
+    raise RunDirError(f'{model_path}: not a readable model (truncated or damaged: '
+                      f'{type(e).__name__})') from None
+  config = None
+  config_path = os.path.join(directory, CONFIG_JSON)
+  if os.path.exists(config_path):
+    recorded = read_json(config_path)
+    if not isinstance(recorded, dict):
+      raise RunDirError(f'{config_path}: unreadable (truncated or not JSON)')
+    config = configs.from_dict(recorded)
+  return model, config
