@@ -13,7 +13,7 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
 
-from srnn_tf.errors import NO_SPACE, UserError  # noqa: E402
+from srnn_tf.errors import UserError, is_no_space  # noqa: E402
 
 
 def fail(message: str, status: int = 1) -> int:
@@ -36,7 +36,7 @@ def run(main) -> None:
     except UserError as e:
       return fail(str(e))
     except OSError as e:
-      if e.errno in NO_SPACE or 'No space left' in str(e):
+      if is_no_space(e):
         return fail(f'disk full while writing {e.filename or "the output"}')
       raise
   app.run(guarded, flags_parser=_parse)

@@ -24,5 +24,12 @@ class DiskFullError(UserError, OSError):
 NO_SPACE = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
 
-def disk_full(error: OSError, path: str) -> DiskFullError:
-  return DiskFullError(f'disk full while writing {path} ({error.strerror or error})')
+def is_no_space(error: Exception) -> bool:
+  """Whether `error` (an `OSError`, or TensorFlow's file errors) is a full disk: h5py and
+  TensorFlow report it in the message, without errno."""
+  return (getattr(error, 'errno', None) in NO_SPACE or 'No space left' in str(error) or
+          'errno = 28' in str(error))
+
+
+def disk_full(error: Exception, path: str) -> DiskFullError:
+  return DiskFullError(f'disk full while writing {path}')

@@ -26,7 +26,7 @@ import keras
 import tensorflow as tf
 
 from srnn_tf import rundir
-from srnn_tf.errors import NO_SPACE, disk_full
+from srnn_tf.errors import disk_full, is_no_space
 from srnn_tf.midi import NUM_KEYS
 
 SCORE_SEED = (0, 0)
@@ -151,8 +151,8 @@ def export_saved_model(model, path: str, metadata: dict | None = None) -> None:
     rundir.failpoint('write:' + os.path.basename(path))
     shutil.rmtree(path, ignore_errors=True)
     os.replace(tmp, path)
-  except OSError as e:
-    if e.errno in NO_SPACE or 'No space left' in str(e):
+  except (OSError, tf.errors.OpError) as e:   # TensorFlow's file writes raise OpErrors
+    if is_no_space(e):
       raise disk_full(e, path) from None
     raise
   finally:

@@ -31,7 +31,7 @@ import signal
 import tempfile
 
 from srnn_tf import configs
-from srnn_tf.errors import NO_SPACE, RunDirError, UserError, disk_full
+from srnn_tf.errors import RunDirError, UserError, disk_full, is_no_space
 
 RUN_JSON = 'run.json'
 CONFIG_JSON = 'config.json'
@@ -66,7 +66,7 @@ def atomic_path(path: str):
                                suffix='-' + os.path.basename(path))
     os.close(fd)
   except OSError as e:
-    if e.errno in NO_SPACE:
+    if is_no_space(e):
       raise disk_full(e, path) from None
     raise
   try:
@@ -75,7 +75,7 @@ def atomic_path(path: str):
     failpoint('write:' + os.path.basename(path))
     os.replace(tmp, path)
   except OSError as e:
-    if e.errno in NO_SPACE:
+    if is_no_space(e):
       raise disk_full(e, path) from None
     raise
   finally:
@@ -386,9 +386,6 @@ def load_run(path: str):
   Raises:
     RunDirError: naming the path: missing, not finished, or a damaged model file.
   """
-  import keras
-  import srnn_tf.models  # noqa: F401  (registers the model classes for deserialisation)
-  import srnn_tf.training  # noqa: F401  (registers the learning-rate schedule)
   if not os.path.exists(path):
     raise RunDirError(f'--run={path}: no such run directory or .keras file')
   directory = run_dir(path)
@@ -396,6 +393,9 @@ def load_run(path: str):
   if not os.path.exists(model_path):
     raise RunDirError(f'{path}: no trained model here: the run has not finished (rerun '
                       'train.py with the same flags to resume it)')
+  import keras  # here, not above: the checks before it answer without loading TensorFlow
+  import srnn_tf.models  # noqa: F401  (registers the model classes for deserialisation)
+  import srnn_tf.training  # noqa: F401  (registers the learning-rate schedule)
   try:
     model = keras.saving.load_model(model_path, compile=False)
   except Exception as e:  # zipfile, h5py, JSON and Keras errors for a damaged file

@@ -22,7 +22,7 @@ from srnn_tf import training
 from srnn_tf.data import corpus as corpus_lib
 from srnn_tf.data import pipeline
 from srnn_tf.data.errors import DataError
-from srnn_tf.errors import NO_SPACE, DiskFullError, UserError
+from srnn_tf.errors import DiskFullError, UserError, is_no_space
 from srnn_tf.models import RNN, SRNN, VRNN
 
 MODELS = configs.MODELS
@@ -127,11 +127,10 @@ def train_and_evaluate(config: configs.Config, workdir: str, results_dir: str | 
   try:
     with rundir.locked(workdir):
       return _train_locked(config, workdir, results_dir, verbose, overwrite_results)
-  except OSError as e:
-    if isinstance(e, UserError) or (e.errno not in NO_SPACE and
-                                    'No space left' not in str(e)):
+  except (OSError, tf.errors.OpError) as e:   # TensorBoard's writes raise OpErrors
+    if isinstance(e, UserError) or not is_no_space(e):
       raise
-    where = e.filename or workdir
+    where = getattr(e, 'filename', None) or workdir
     raise DiskFullError(f'disk full while writing {where}; the last finished epoch\'s backup '
                         'is kept: free some space and rerun to resume') from None
 

@@ -1,0 +1,503 @@
+"""Nothing lost or overwritten, one-line errors, bounded inputs, honest exit codes.
+
+Grouped by entry point. A one-line error means: a non-zero exit, exactly one `error:` line on
+stderr naming the argument or file, and no traceback. Kills are real (SIGKILL, at exact
+moments through `rundir.failpoint`), and a killed-and-resumed run is compared with an
+uninterrupted run of the same seed.
+"""
+
+import csv
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import mido
+import numpy as np
+import pytest
+
+from srnn_tf import configs, export, rundir, train_lib, training
+from srnn_tf.data import corpus as corpus_lib
+from srnn_tf.errors import DiskFullError, LimitError, RunDirError, UserError
+from srnn_tf.data.errors import DataError
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SMALL = ['--config=small', '--dataset=jsb', '--data_version=srnn2016', '--seq_len=20']
+
+
+def _script(script, *args, cwd=None, env=None, timeout=300):
+  return subprocess.run([sys.executable, str(ROOT / script), *map(str, args)], cwd=cwd or ROOT,
+                        capture_output=True, text=True, timeout=timeout,
+                        env={**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2', **(env or {})})
+
+
+def assert_one_line_error(result, *fragments):
+  """A non-zero exit with one `error:` line that contains every fragment, no traceback."""
+  assert result.returncode != 0, result.stdout[-500:]
+  assert 'Traceback' not in result.stderr, result.stderr[-3000:]
+  errors = [line for line in result.stderr.splitlines() if line.startswith('error:')]
+  assert len(errors) == 1, result.stderr[-3000:]
+  for fragment in fragments:
+    assert fragment in errors[0], errors[0]
+
+
+def _history(workdir, drop=('steps_per_sec',)):
+  with open(os.path.join(workdir, 'history.csv')) as f:
+    return [{k: v for k, v in row.items() if k not in drop} for row in csv.DictReader(f)]
+
+
+def _results(workdir):
+  summary = json.load(open(os.path.join(workdir, 'run.json')))
+  final = {k: v for k, v in summary['final_train'].items() if k != 'steps_per_sec'}
+  return ({k: summary.get(k) for k in ('valid', 'test', 'test_release_first_frame', 'kept_epoch',
+                                       'epochs_trained', 'config')}, final)
+
+
+def _small(data_dir, **kw):
+  return configs.get_config('small', dataset='jsb', data_version='srnn2016', seq_len=20,
+                            data_dir=str(data_dir), **kw)
+
+
+@pytest.fixture(scope='module')
+def finished(data_dir, tmp_path_factory):
+  """A finished 2-epoch run (keep_best), trained in this process."""
+  workdir = str(tmp_path_factory.mktemp('finished') / 'run')
+  config = _small(data_dir, epochs=2, keep_best=True)
+  return workdir, config, train_lib.train_and_evaluate(config, workdir, verbose=0)
+
+
+# --------------------------------------------------------------------------------------------
+# train: data loss.
+
+
+def test_results_copies_never_replace_other_results(finished, tmp_path):
+  workdir, config, summary = finished
+  results = tmp_path / 'results'
+  results.mkdir()
+  committed = results / 'run.json'
+  committed.write_text('{"committed": "by an earlier run"}')
+  with pytest.raises(RunDirError, match='exists and holds other results; not replaced'):
+    train_lib.train_and_evaluate(config, workdir, str(results), verbose=0)
+  assert committed.read_text() == '{"committed": "by an earlier run"}'
+  # The same results again are fine; --overwrite_results replaces.
+  train_lib.train_and_evaluate(config, workdir, str(results), verbose=0, overwrite_results=True)
+  assert json.loads(committed.read_text())['test'] == summary['test']
+  train_lib.train_and_evaluate(config, workdir, str(results), verbose=0)
+
+
+def test_a_busy_run_folder_is_refused(finished, data_dir, tmp_path):
+  workdir = str(tmp_path / 'busy')
+  os.makedirs(workdir)
+  with rundir.locked(workdir):
+    with pytest.raises(RunDirError, match=r'busy: in use by process \d+'):
+      train_lib.train_and_evaluate(_small(data_dir, epochs=1), workdir, verbose=0)
+  assert sorted(os.listdir(workdir)) == ['.lock']     # nothing written by the refused run
+
+
+def test_a_conflicting_resume_is_refused_naming_the_flags(finished, data_dir):
+  workdir, config, _ = finished
+  before = open(os.path.join(workdir, 'config.json')).read()
+  for changed, flag in ((dict(z_dim=8), '--z_dim=8 (the run has 4)'),
+                        (dict(learning_rate=0.01), '--learning_rate=0.01 (the run has 0.001)'),
+                        (dict(model='vrnn'), '--model=vrnn (the run has srnn)'),
+                        (dict(epochs=1), '--epochs=1 (the run has 2; a run can only be trained')):
+    other = _small(data_dir, **{**dict(epochs=2, keep_best=True), **changed})
+    with pytest.raises(RunDirError, match='holds another run') as e:
+      train_lib.train_and_evaluate(other, workdir, verbose=0)
+    assert flag in str(e.value)
+  assert open(os.path.join(workdir, 'config.json')).read() == before
+
+
+def test_epochs_zero_is_refused_before_anything_is_written(tmp_path):
+  with pytest.raises(UserError, match='--epochs=0: must be at least 1'):
+    configs.get_config('small', epochs=0)
+  result = _script('train.py', *SMALL, '--epochs=-2', f'--output_dir={tmp_path / "run"}')
+  assert_one_line_error(result, '--epochs=-2: must be at least 1')
+  assert not (tmp_path / 'run').exists()
+
+
+def _copy_unfinished(workdir, tmp_path, name):
+  """The finished run without its final files: as if killed after its last epoch."""
+  copy = tmp_path / name
+  shutil.copytree(workdir, copy)
+  for f in ('run.json', 'model.keras', 'saved_model'):
+    path = copy / f
+    shutil.rmtree(path) if path.is_dir() else path.unlink()
+  return copy
+
+
+def test_backup_deleted_or_contradicted_refuses_to_resume(finished, tmp_path):
+  workdir, config, _ = finished
+  copy = _copy_unfinished(workdir, tmp_path, 'deleted')
+  shutil.rmtree(copy / 'backup')
+  with pytest.raises(RunDirError, match=r'records 2 epoch\(s\) but .* holds no usable training'):
+    train_lib.train_and_evaluate(config, str(copy), verbose=0)
+  assert len(_history(copy)) == 2          # nothing restarted from scratch
+  copy = _copy_unfinished(workdir, tmp_path, 'edited')
+  (copy / 'backup' / 'state.json').write_text('{"epoch": 99, "weights": "weights-00002.weights.h5"}')
+  with pytest.raises(RunDirError, match='says epoch 99, but history.csv records 2'):
+    train_lib.train_and_evaluate(config, str(copy), verbose=0)
+
+
+def test_truncated_latest_weights_resume_from_the_previous_epoch_exactly(finished, data_dir,
+                                                                          tmp_path, caplog):
+  """Weights of the last epoch damaged: the run says so, retrains that epoch, and ends as an
+  uninterrupted run does: no epoch twice in the history, the kept epoch one of its epochs."""
+  workdir, config, summary = finished
+  copy = _copy_unfinished(workdir, tmp_path, 'truncated')
+  latest = copy / 'backup' / 'weights-00002.weights.h5'
+  latest.write_bytes(latest.read_bytes()[:1000])
+  again = train_lib.train_and_evaluate(config, str(copy), verbose=0)
+  assert 'latest training state is unusable' in caplog.text
+  assert [r['epoch'] for r in _history(copy)] == ['0', '1']
+  assert _history(copy) == _history(workdir)
+  assert again['kept_epoch'] == summary['kept_epoch'] in (1, 2)
+  assert (again['valid'], again['test']) == (summary['valid'], summary['test'])
+
+
+def test_a_truncated_run_json_is_written_again(finished, tmp_path):
+  workdir, config, summary = finished
+  copy = tmp_path / 'runjson'
+  shutil.copytree(workdir, copy)
+  (copy / 'run.json').write_text('{"config": {"epo')
+  again = train_lib.train_and_evaluate(config, str(copy), verbose=0)
+  assert again['test'] == summary['test'] and again['final_train'] == summary['final_train']
+  assert json.load(open(copy / 'run.json'))['test'] == summary['test']
+
+
+def test_files_are_written_with_the_usual_mode(finished):
+  workdir, _, _ = finished
+  mode = 0o666 & ~rundir._umask()
+  for name in ('model.keras', 'run.json', 'config.json', 'best.weights.h5', 'backup/state.json'):
+    assert os.stat(os.path.join(workdir, name)).st_mode & 0o777 == mode, name
+
+
+def test_nan_message_claims_no_checkpoint_that_does_not_exist(tmp_path):
+  guard = training.NanGuard(str(tmp_path))
+  with pytest.raises(training.NonFiniteLossError, match='No checkpoint was written yet'):
+    guard.on_train_batch_end(0, {'loss': float('nan')})
+
+
+def _reference(data_dir, tmp_path, *extra):
+  ref = tmp_path / 'reference'
+  result = _script('train.py', *SMALL, '--epochs=3', f'--data_dir={data_dir}', *extra,
+                   f'--output_dir={ref}', cwd=tmp_path)
+  assert result.returncode == 0, result.stderr[-2000:]
+  return ref
+
+
+def test_kill_at_several_moments_then_resume_equals_an_uninterrupted_run(data_dir, tmp_path):
+  """SIGKILL at an epoch's backup commit, while writing model.keras, and while writing run.json
+  (the final save); each rerun resumes; the end equals an uninterrupted run of the same seed.
+  Runs from another working directory: nothing may appear in its results/."""
+  ref = _reference(data_dir, tmp_path, '--keep_best')
+  run = tmp_path / 'killed'
+  args = [*SMALL, '--epochs=3', f'--data_dir={data_dir}', '--keep_best', f'--output_dir={run}']
+  for moment in ('write:state.json@2', 'write:model.keras', 'write:run.json'):
+    result = _script('train.py', *args, cwd=tmp_path, env={'SRNN_TF_FAILPOINT': moment})
+    assert result.returncode == -9, (moment, result.stderr[-2000:])
+    assert not (run / 'run.json').exists()
+  result = _script('train.py', *args, cwd=tmp_path)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert _history(run) == _history(ref)
+  assert _results(run) == _results(ref)
+  assert not list(run.glob('.tmp-*')) and not list((run / 'backup').glob('.tmp-*'))
+  assert not (tmp_path / 'results').exists()   # user runs copy nowhere by default
+
+
+def test_nocarry_state_resume_sees_the_batches_of_an_uninterrupted_run(data_dir, tmp_path):
+  ref = _reference(data_dir, tmp_path, '--nocarry_state')
+  run = tmp_path / 'killed'
+  args = [*SMALL, '--epochs=3', f'--data_dir={data_dir}', '--nocarry_state',
+          f'--output_dir={run}']
+  result = _script('train.py', *args, env={'SRNN_TF_FAILPOINT': 'write:state.json@2'})
+  assert result.returncode == -9
+  assert _script('train.py', *args).returncode == 0
+  assert _history(run) == _history(ref)
+  assert _results(run) == _results(ref)
+
+
+def test_disk_full_says_so_in_one_line_and_leaves_no_temporaries(data_dir, tmp_path):
+  mount = tmp_path / 'small_disk'
+  mount.mkdir()
+  if subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', str(mount)],
+                    capture_output=True).returncode:
+    pytest.skip('cannot mount a small tmpfs here (needs privileges); the in-process test of '
+                'the same path runs anyway')
+  try:
+    result = _script('train.py', *SMALL, '--epochs=2', f'--data_dir={data_dir}',
+                     f'--output_dir={mount / "run"}')
+    assert_one_line_error(result, 'disk full while writing')
+    leftovers = [p for p in mount.rglob('.tmp-*')]
+    assert not leftovers, leftovers
+  finally:
+    subprocess.run(['umount', str(mount)])
+
+
+def test_export_on_a_full_disk_cleans_up(finished, tmp_path, monkeypatch):
+  import errno
+  import keras
+  workdir, _, _ = finished
+  model, _ = rundir.load_run(workdir)
+
+  def full(self, path, **kwargs):
+    os.makedirs(path, exist_ok=True)
+    (pathlib.Path(path) / 'partial').write_bytes(b'x' * 1000)
+    raise OSError(errno.ENOSPC, 'No space left on device')
+  monkeypatch.setattr(keras.export.ExportArchive, 'write_out', full)
+  with pytest.raises(DiskFullError, match='disk full while writing .*saved_model'):
+    export.export_saved_model(model, str(tmp_path / 'saved_model'))
+  assert os.listdir(tmp_path) == []
+
+
+# --------------------------------------------------------------------------------------------
+# train: honest results and one-line errors.
+
+
+def _midi_file(path, last_tick, ticks_per_beat=1):
+  mid = mido.MidiFile(ticks_per_beat=ticks_per_beat)
+  track = mido.MidiTrack()
+  track.append(mido.Message('note_on', note=60, velocity=64, time=last_tick))
+  track.append(mido.Message('note_off', note=60, velocity=0, time=1))
+  mid.tracks.append(track)
+  mid.save(path)
+  return path
+
+
+def test_training_needs_every_split(data_dir, tmp_path):
+  one = _midi_file(tmp_path / 'one.mid', 4, ticks_per_beat=4)
+  with pytest.raises(DataError, match='the train split is empty'):
+    train_lib.train_and_evaluate(configs.get_config('small', dataset=str(one)),
+                                 str(tmp_path / 'r1'), verbose=0)
+  folder = tmp_path / 'two'
+  folder.mkdir()
+  for i in range(2):
+    _midi_file(folder / f'{i}.mid', 4, ticks_per_beat=4)
+  with pytest.raises(DataError, match='split is empty .*at least 3 files'):
+    train_lib.train_and_evaluate(configs.get_config('small', dataset=str(folder)),
+                                 str(tmp_path / 'r2'), verbose=0)
+
+
+@pytest.mark.parametrize('flag, message', [
+    ('--seq_len=0', '--seq_len=0: must be at least 1'),
+    ('--batch_size=0', '--batch_size=0: must be at least 1'),
+    ('--z_dim=0', '--z_dim=0: must be at least 1'),
+    ('--z_dim=-3', '--z_dim=-3: must be at least 1'),
+    ('--dropout_d=1.5', '--dropout_d=1.5: must be in [0, 1)'),
+    ('--embed_units=a,b', '--embed_units=a,b: not a list of integers'),
+])
+def test_train_flags_out_of_range(flag, message, tmp_path):
+  assert_one_line_error(_script('train.py', *SMALL, flag, f'--output_dir={tmp_path}/r'), message)
+  assert not (tmp_path / 'r').exists()
+
+
+def test_train_output_dir_and_dataset_paths(tmp_path, data_dir):
+  a_file = tmp_path / 'file'
+  a_file.write_text('x')
+  assert_one_line_error(_script('train.py', *SMALL, f'--output_dir={a_file}'),
+                        f'--output_dir={a_file}: is a file')
+  assert_one_line_error(_script('train.py', *SMALL, f'--output_dir={a_file}/run'),
+                        'cannot create it (a parent is a file)')
+  assert_one_line_error(_script('train.py', '--config=small', '--dataset=data/jsb_typo.npz',
+                                f'--output_dir={tmp_path}/r'),
+                        'data/jsb_typo.npz: no such file or folder')
+
+
+# --------------------------------------------------------------------------------------------
+# Limits, checked before allocating.
+
+
+def test_a_tiny_midi_file_cannot_allocate_gigabytes(tmp_path):
+  far = _midi_file(tmp_path / 'far.mid', 9_000_000)          # 45 bytes, division 1
+  assert far.stat().st_size < 64
+  with pytest.raises(LimitError, match=r'piece length in frames 36,000,\d{3} exceeds the limit '
+                                       r'of 1,000,000 \(raise it with --max_piece_frames\)'):
+    corpus_lib.load_file(far)
+  farther = _midi_file(tmp_path / 'farther.mid', 2 ** 27)
+  with pytest.raises(LimitError, match=r'last MIDI tick .* \(raise it with --max_midi_ticks\)'):
+    corpus_lib.load_file(farther)
+  result = subprocess.run([sys.executable, '-m', 'srnn_tf.data', 'describe', f'--file={far}'],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+  assert_one_line_error(result, str(far), '--max_piece_frames')
+  longer = _midi_file(tmp_path / 'longer.mid', 300_000)      # 1.2 M frames: over, by a bit
+  with pytest.raises(LimitError, match='--max_piece_frames'):
+    corpus_lib.load_file(longer)
+  result = subprocess.run([sys.executable, '-m', 'srnn_tf.data', 'describe',
+                           f'--file={longer}', '--max_piece_frames=2000000'], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+  assert result.returncode == 0 and '1,200,0' in result.stdout, result.stderr[-2000:]
+
+
+def _npz_with_header(path, arrays):
+  """An npz whose members have only a .npy header (shape and dtype), no data."""
+  with zipfile.ZipFile(path, 'w') as z:
+    for name, (shape, dtype) in arrays.items():
+      with z.open(name + '.npy', 'w') as f:
+        np.lib.format.write_array_header_1_0(f, {'descr': np.dtype(dtype).str,
+                                                  'fortran_order': False, 'shape': shape})
+  return path
+
+
+def test_an_npz_that_would_unpack_to_gigabytes_is_refused_unread(tmp_path):
+  bomb = _npz_with_header(tmp_path / 'bomb.npz', {
+      'x_train': ((160_000, 100, 88), 'float32'), 'x_valid': ((16, 100, 88), 'float32'),
+      'x_test': ((1, 100, 88), 'float32'), 'mask_test': ((1, 100), 'float32')})
+  with pytest.raises(LimitError, match=r'unpacked array size in MiB 5,372 exceeds the limit of '
+                                       r'1,024 \(raise it with --max_data_mb\)'):
+    corpus_lib.load_npz(bomb)
+
+
+def test_an_npz_of_empty_chunks_is_refused(tmp_path):
+  path = tmp_path / 'empty.npz'
+  np.savez(path, x_train=np.zeros((16, 0, 88), np.float32),
+           x_valid=np.zeros((16, 0, 88), np.float32), x_test=np.zeros((1, 5, 88), np.float32),
+           mask_test=np.ones((1, 5), np.float32))
+  with pytest.raises(DataError, match="'x_train' has shape .* with N, L > 0"):
+    corpus_lib.load_npz(path)
+  result = subprocess.run([sys.executable, '-m', 'srnn_tf.data', 'describe', f'--file={path}'],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+  assert_one_line_error(result, 'x_train')
+
+
+def test_symlinked_subfolders_of_a_midi_folder_are_read(data_dir, tmp_path):
+  shutil.copytree(data_dir / 'midi', tmp_path / 'real', ignore=shutil.ignore_patterns('LICENSE*'))
+  folder = tmp_path / 'corpus'
+  folder.mkdir()
+  os.symlink(tmp_path / 'real', folder / 'linked')
+  os.symlink(folder, folder / 'linked' / 'loop')       # a cycle must not hang or repeat
+  files = corpus_lib.midi_files(folder)
+  assert len(files) == len(list((tmp_path / 'real').glob('*.mid'))) > 0
+
+
+# --------------------------------------------------------------------------------------------
+# eval, generate, reconstruct, tune, export.
+
+
+@pytest.mark.parametrize('script, flags, message', [
+    ('eval.py', ['--num_samples=0'], 'flag --num_samples=0'),
+    ('eval.py', ['--splits=tset'], "flag --splits=['tset']: choose one or more of train, valid, test"),
+    ('eval.py', ['--num_particles=0'], 'flag --num_particles=0'),
+    ('eval.py', ['--ess_threshold=-1'], 'flag --ess_threshold=-1'),
+    ('generate.py', ['--frames_per_quarter=0'], 'flag --frames_per_quarter=0'),
+    ('generate.py', ['--frames_per_quarter=-4'], 'flag --frames_per_quarter=-4'),
+    ('generate.py', ['--tempo=0'], 'flag --tempo=0'),
+    ('generate.py', ['--program=200'], 'flag --program=200'),
+    ('generate.py', ['--num_steps=-1'], 'flag --num_steps=-1'),
+    ('generate.py', ['--num_pieces=-2'], 'flag --num_pieces=-2'),
+    ('generate.py', ['--prime_frames=0'], 'flag --prime_frames=0'),
+    ('generate.py', ['--prime_frames=-5'], 'flag --prime_frames=-5'),
+    ('generate.py', ['--burn_in=-4'], 'flag --burn_in=-4'),
+    ('generate.py', ['--num_steps=1000000000'],
+     '--num_steps=1000000000 (+ --burn_in=0) exceeds the limit of 100000 frames'),
+    ('reconstruct.py', ['--max_frames=0'], 'flag --max_frames=0'),
+    ('tune.py', ['--iterations=0'], 'flag --iterations=0'),
+    ('tune.py', ['--checkpoint_every=0'], 'flag --checkpoint_every=0'),
+])
+def test_script_flags_out_of_range(script, flags, message, tmp_path):
+  assert_one_line_error(_script(script, '--run=runs/any', *flags), message)
+
+
+def _unfinished_and_truncated(finished, tmp_path):
+  workdir, _, _ = finished
+  unfinished = tmp_path / 'unfinished'
+  unfinished.mkdir()
+  shutil.copy(os.path.join(workdir, 'config.json'), unfinished)
+  truncated = tmp_path / 'truncated.keras'
+  truncated.write_bytes(open(os.path.join(workdir, 'model.keras'), 'rb').read()[:5000])
+  return unfinished, truncated
+
+
+def test_every_entry_point_on_a_missing_unfinished_or_truncated_run(finished, tmp_path):
+  unfinished, truncated = _unfinished_and_truncated(finished, tmp_path)
+  for run, message in ((tmp_path / 'missing', 'no such run directory or .keras file'),
+                       (unfinished, 'the run has not finished'),
+                       (truncated, 'not a readable model (truncated or damaged')):
+    for command in (['eval.py'], ['generate.py'], ['reconstruct.py'], ['tune.py'],
+                    ['-m', 'srnn_tf.export']):
+      if command[0] == '-m':
+        result = subprocess.run([sys.executable, *command, f'--run={run}'], cwd=ROOT,
+                                capture_output=True, text=True, timeout=300)
+      else:
+        result = _script(command[0], f'--run={run}', f'--output_dir={tmp_path}/out'
+                         if command[0] != 'eval.py' else f'--output={tmp_path}/out.json')
+      assert_one_line_error(result, str(run), message)
+
+
+def test_eval_checks_its_output_before_the_work(finished, tmp_path):
+  workdir, _, _ = finished
+  result = _script('eval.py', f'--run={workdir}', f'--output={tmp_path}/no/such/x.json')
+  assert_one_line_error(result, 'does not exist')
+  assert 'ELBO/step' not in result.stdout      # refused before evaluating
+
+
+def test_reconstruct_index_out_of_range(finished):
+  workdir, _, _ = finished
+  assert_one_line_error(_script('reconstruct.py', f'--run={workdir}', '--index=5000'),
+                        '--index=5000: the test split has 77 piece(s)')
+
+
+def test_reconstruct_of_a_midi_folder_run_writes_only_into_its_output_dir(data_dir, tmp_path):
+  data = tmp_path / 'songs'
+  shutil.copytree(data_dir / 'midi', data, ignore=shutil.ignore_patterns('LICENSE*'))
+  before = sorted(p.name for p in data.iterdir())
+  run = tmp_path / 'run'
+  config = configs.get_config('small', dataset=str(data), frames_per_quarter=2)
+  train_lib.train_and_evaluate(config, str(run), verbose=0)
+  out = tmp_path / 'out'
+  result = _script('reconstruct.py', f'--run={run}', f'--output_dir={out}', cwd=tmp_path)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert sorted(p.name for p in data.iterdir()) == before
+  written = sorted(p.name for p in out.iterdir())
+  assert written == ['songs_boulanger_test_piece_0.png',
+                     'songs_boulanger_test_piece_0_reconstruction.mid']
+
+
+# --------------------------------------------------------------------------------------------
+# The SavedModel's signatures.
+
+
+@pytest.fixture(scope='module')
+def served(finished):
+  import tensorflow as tf
+  workdir, _, _ = finished
+  return tf.saved_model.load(os.path.join(workdir, 'saved_model')).signatures
+
+
+@pytest.mark.parametrize('signature, inputs, message', [
+    ('score', dict(x=np.zeros((3, 88))), 'x must be a piano roll [batch, time, 88] (rank 3)'),
+    ('score', dict(x=np.zeros((1, 2, 3, 88))), 'x must be a piano roll [batch, time, 88]'),
+    ('score', dict(x=np.zeros((1, 0, 88))), 'x must have at least one frame'),
+    ('score', dict(x=np.zeros((1, 4, 87))), 'x must have 88 keys'),
+    ('score', dict(x=np.zeros((1, 100_001, 88))), 'x may have at most 100000 frames'),
+    ('reconstruct', dict(x=np.zeros((4, 88))), 'x must be a piano roll'),
+    ('score_masked', dict(x=np.zeros((1, 4, 88)), mask=np.zeros((1, 4, 1))),
+     'mask must be [batch, time] (rank 2)'),
+    ('score_masked', dict(x=np.zeros((1, 4, 88)), mask=np.zeros((1, 4))),
+     'mask must start with a real frame'),
+    ('score_masked', dict(x=np.zeros((1, 4, 88)), mask=np.array([[1, 0, 1, 0]])),
+     'mask must be ones then zeros in every row (no holes)'),
+    ('sample', dict(num_steps=np.array([4, 5], np.int64), seed=np.int64(0)),
+     'num_steps must be a scalar'),
+    ('sample', dict(num_steps=np.int64(0), seed=np.int64(0)), 'num_steps must be positive'),
+])
+def test_signatures_refuse_bad_requests_with_their_own_message(served, signature, inputs,
+                                                               message):
+  import tensorflow as tf
+  inputs = {k: tf.constant(v, tf.int64 if signature == 'sample' else tf.float32)
+            for k, v in inputs.items()}
+  with pytest.raises(tf.errors.InvalidArgumentError) as e:
+    served[signature](**inputs)
+  assert message in str(e.value)
+
+
+def test_signatures_still_serve_good_requests(served):
+  import tensorflow as tf
+  x = tf.constant((np.random.default_rng(0).random((2, 5, 88)) < 0.1).astype(np.float32))
+  full = served['score'](x=x)
+  masked = served['score_masked'](x=x, mask=tf.ones([2, 5]))
+  np.testing.assert_allclose(full['elbo'], masked['elbo'], rtol=1e-6)
+  assert served['sample'](num_steps=tf.constant(3, tf.int64),
+                          seed=tf.constant(1, tf.int64))['piano_roll'].shape == (1, 3, 88)
