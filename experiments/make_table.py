@@ -16,6 +16,7 @@ from absl import flags
 from experiments.published import (CONVENTION_TEXT, PAPER_SRNN, REPORT_Z100, RNN_NADE,
                                     load_run, release_first_frame, score)
 from srnn_tf import configs
+from srnn_tf import rundir
 
 _RUNS = flags.DEFINE_string('runs', 'results/runs', 'Folder of run JSONs.')
 _OUTPUT = flags.DEFINE_string('output', 'results/TABLE.md', 'Markdown file to write.')
@@ -77,15 +78,15 @@ def load_runs(folder):
 def in_progress(run_dirs):
   """{(variant, dataset, version): 'running (epoch k/n)'} for unfinished paper runs."""
   status = {}
-  for meta in glob.glob(os.path.join(run_dirs, '*', 'backup', 'training_metadata.json')):
-    run_dir = os.path.dirname(os.path.dirname(meta))
+  for backup in glob.glob(os.path.join(run_dirs, '*', 'backup')):
+    run_dir = os.path.dirname(backup)
     config_path = os.path.join(run_dir, 'config.json')
-    if os.path.exists(os.path.join(run_dir, 'run.json')) or not os.path.exists(config_path):
+    epoch = rundir.epochs_done(run_dir)
+    if os.path.exists(os.path.join(run_dir, 'run.json')) or not os.path.exists(config_path) \
+        or not epoch:
       continue
     with open(config_path) as f:
       c = json.load(f)
-    with open(meta) as f:
-      epoch = json.load(f).get('epoch', 0)
     if _paper_protocol(c) and c.get('z_dim') == 100 and c['d_dim'] == 300:
       status[(_variant(c), c['dataset'], c['data_version'])] = \
           f'running (epoch {epoch}/{c["epochs"]})'

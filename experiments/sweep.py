@@ -31,6 +31,7 @@ from absl import app
 from absl import flags
 
 from srnn_tf import configs
+from srnn_tf import rundir
 
 _GRIDS = flags.DEFINE_list('grid', ['paper'], 'Grids to run: paper, z, d, rnn, vrnn, ablations, baselines.')
 _DATASETS = flags.DEFINE_list('datasets', ['jsb', 'piano', 'nottingham', 'muse'],
@@ -94,10 +95,8 @@ class Run:
         with open(path) as f:
           test = json.load(f)['test']['elbo_per_step']
         return f'finished, test ELBO/step {test:.3f}'
-    meta = os.path.join(directory, 'backup', 'training_metadata.json')
-    if os.path.exists(meta):
-      with open(meta) as f:
-        epoch = json.load(f).get('epoch', 0)   # epochs completed
+    epoch = rundir.epochs_done(directory)
+    if epoch:
       return f'{epoch}/{self.config.epochs} epochs done'
     return 'not started'
 

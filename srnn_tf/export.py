@@ -40,57 +40,78 @@ def save_keras_atomic(model, path: str) -> None:
     model.save(tmp)
 
 
-def _with_rank(t, rank: int, message: str):
-  """`tf.shape(t)`, computed only after the check that `t` has rank `rank`: with the
-  signatures' unknown-rank inputs, a wrong rank fails on this message, not inside an op."""
-  check = tf.debugging.assert_equal(tf.rank(t), rank, message=message)
-  with tf.control_dependencies([check]):
-    return tf.shape(t)
+# The checks below are written so that no op but the asserts can fail, whatever the input:
+# TensorFlow may run ops in any order its data flow allows (control dependencies on shape ops
+# are not kept), so a slice that is only safe after the rank check would fail first with an
+# internal message ("slice index 2 of dimension 0 out of bounds"). Shapes are padded before
+# they are indexed, each check holds trivially once an earlier one failed (one message per
+# request), and the input reaches the model through a `tf.cond` on all of them.
+
+
+def _padded_shape(t, rank: int):
+  """`tf.shape(t)` cut or padded with zeros to `rank` entries: safe to index at any rank."""
+  return tf.concat([tf.shape(t), tf.zeros([rank], tf.int32)], 0)[:rank]
+
+
+def _checks(conditions):
+  """Asserts `[(condition, message), ...]` in order: each one only if all before it hold."""
+  asserts, ok = [], tf.constant(True)
+  for condition, message in conditions:
+    asserts.append(tf.debugging.Assert(tf.logical_or(tf.logical_not(ok), condition), [message]))
+    ok = tf.logical_and(ok, condition)
+  return asserts, ok
 
 
 def _checked_roll(x):
   """`x` after in-graph checks that it is a binary `[batch, time, 88]` piano roll with
   1..MAX_FRAMES frames."""
-  shape = _with_rank(x, 3, 'x must be a piano roll [batch, time, 88] (rank 3)')
-  checks = [
-      tf.debugging.assert_equal(shape[2], NUM_KEYS,
-                                message='x must have 88 keys in its last dimension'),
-      tf.debugging.assert_positive(shape[0], message='x must hold at least one piece'),
-      tf.debugging.assert_positive(shape[1], message='x must have at least one frame'),
-      tf.debugging.assert_less_equal(shape[1], MAX_FRAMES,
-                                     message=f'x may have at most {MAX_FRAMES} frames'),
-      tf.debugging.assert_equal(tf.reduce_all((x == 0.0) | (x == 1.0)), True,
-                                message='x must hold only 0 and 1 (binary piano roll)'),
-  ]
-  with tf.control_dependencies(checks):
-    return tf.ensure_shape(tf.identity(x), [None, None, NUM_KEYS])
+  shape = _padded_shape(x, 3)
+  asserts, ok = _checks([
+      (tf.equal(tf.rank(x), 3), 'x must be a piano roll [batch, time, 88] (rank 3)'),
+      (tf.equal(shape[2], NUM_KEYS), 'x must have 88 keys in its last dimension'),
+      (shape[0] > 0, 'x must hold at least one piece'),
+      (shape[1] > 0, 'x must have at least one frame'),
+      (shape[1] <= MAX_FRAMES, f'x may have at most {MAX_FRAMES} frames'),
+      (tf.reduce_all((x == 0.0) | (x == 1.0)), 'x must hold only 0 and 1 (binary piano roll)'),
+  ])
+  with tf.control_dependencies(asserts):
+    return tf.cond(ok, lambda: tf.reshape(x, [shape[0], shape[1], NUM_KEYS]),
+                   lambda: tf.zeros([1, 1, NUM_KEYS]))
 
 
 def _checked_mask(mask, x):
   """`mask` after checks that it is `[batch, time]` like `x`, binary, and in every row a run
   of ones from the first frame on (at least one real frame, no holes), as the loaders
   require of masked data."""
-  shape = _with_rank(mask, 2, 'mask must be [batch, time] (rank 2)')
-  checks = [
-      tf.debugging.assert_equal(shape, tf.shape(x)[:2],
-                                message='mask must have the batch and time shape of x'),
-      tf.debugging.assert_equal(tf.reduce_all((mask == 0.0) | (mask == 1.0)), True,
-                                message='mask must hold only 0 and 1'),
-  ]
-  with tf.control_dependencies(checks):
-    prefix = [tf.debugging.assert_equal(
-                  tf.reduce_all(mask[:, 0] == 1.0), True,
-                  message='mask must start with a real frame (1) in every row'),
-              tf.debugging.assert_equal(
-                  tf.reduce_all(mask[:, 1:] <= mask[:, :-1]), True,
-                  message='mask must be ones then zeros in every row (no holes)')]
+  shape, x_shape = _padded_shape(mask, 2), _padded_shape(x, 3)[:2]
+  asserts, ok = _checks([
+      (tf.equal(tf.rank(mask), 2), 'mask must be [batch, time] (rank 2)'),
+      (tf.reduce_all(tf.equal(shape, x_shape)), 'mask must have the batch and time shape of x'),
+      (tf.reduce_all((mask == 0.0) | (mask == 1.0)), 'mask must hold only 0 and 1'),
+  ])
+  with tf.control_dependencies(asserts):
+    mask = tf.cond(ok, lambda: tf.reshape(mask, [shape[0], shape[1]]), lambda: tf.ones([1, 1]))
+  prefix, ok = _checks([
+      (tf.reduce_all(mask[:, :1] == 1.0), 'mask must start with a real frame (1) in every row'),
+      (tf.reduce_all(mask[:, 1:] <= mask[:, :-1]),
+       'mask must be ones then zeros in every row (no holes)'),
+  ])
   with tf.control_dependencies(prefix):
-    return tf.ensure_shape(tf.identity(mask), [None, None])
+    return tf.cond(ok, lambda: mask, lambda: tf.ones_like(mask))
 
 
-def _checked_scalar(t, name: str):
-  with tf.control_dependencies([_with_rank(t, 0, f'{name} must be a scalar')]):
-    return tf.reshape(t, [])
+def _checked_scalar(t, name: str, minimum=None, maximum=None):
+  """`t` as a scalar, after checks of its rank and range."""
+  first = tf.concat([tf.reshape(t, [-1]), tf.ones([1], t.dtype)], 0)[0]
+  conditions = [(tf.equal(tf.rank(t), 0), f'{name} must be a scalar')]
+  if minimum is not None:
+    conditions.append((first >= minimum, f'{name} must be positive' if minimum == 1 else
+                       f'{name} must be at least {minimum}'))
+  if maximum is not None:
+    conditions.append((first <= maximum, f'{name} must be <= {maximum}'))
+  asserts, ok = _checks(conditions)
+  with tf.control_dependencies(asserts):
+    return tf.cond(ok, lambda: tf.reshape(t, []), lambda: tf.ones([], t.dtype))
 
 
 def serving_functions(model):
@@ -108,12 +129,9 @@ def serving_functions(model):
     return model.score({'x': x * mask[..., None], 'mask': mask}, SCORE_SEED)
 
   def sample(num_steps, seed):
-    num_steps, seed = _checked_scalar(num_steps, 'num_steps'), _checked_scalar(seed, 'seed')
-    checks = [tf.debugging.assert_positive(num_steps, message='num_steps must be positive'),
-              tf.debugging.assert_less_equal(num_steps, tf.constant(MAX_SAMPLE_STEPS, tf.int64),
-                                             message=f'num_steps must be <= {MAX_SAMPLE_STEPS}')]
-    with tf.control_dependencies(checks):
-      steps = tf.cast(num_steps, tf.int32)
+    num_steps = _checked_scalar(num_steps, 'num_steps', 1, MAX_SAMPLE_STEPS)
+    seed = _checked_scalar(seed, 'seed')
+    steps = tf.cast(num_steps, tf.int32)
     # Two int32 seed words from the int64 seed: high and low halves.
     seed32 = tf.stack([tf.cast(seed // (2 ** 31), tf.int32), tf.cast(seed % (2 ** 31), tf.int32)])
     return {'piano_roll': model.generate(steps, 1, seed=seed32)}

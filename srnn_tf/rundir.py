@@ -314,6 +314,16 @@ def failpoint(name: str) -> None:
 _FAILPOINT_HITS = {}
 
 
+def epochs_done(workdir: str) -> int:
+  """Epochs the run's backup holds (0: none); for progress reports."""
+  backup = os.path.join(workdir, BACKUP)
+  for name in (STATE_JSON, 'training_metadata.json'):   # ours; Keras's, of older runs
+    state = read_json(os.path.join(backup, name))
+    if isinstance(state, dict) and isinstance(state.get('epoch'), int):
+      return state['epoch']
+  return 0
+
+
 def resume_point_exists(workdir: str) -> bool:
   backup = os.path.join(workdir, BACKUP)
   return any(os.path.exists(os.path.join(backup, f))

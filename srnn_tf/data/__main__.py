@@ -7,14 +7,12 @@ On bad input it prints one line naming the file and the problem, and exits with 
 """
 
 import json
-import sys
 
-from absl import app
 from absl import flags
 
+from srnn_tf import cli
 from srnn_tf.data import corpus as corpus_lib
 from srnn_tf.data import registry
-from srnn_tf.data.errors import DataError
 
 _DATASET = flags.DEFINE_enum('dataset', None, registry.CORPORA, 'Corpus to describe.')
 _DATA_VERSION = flags.DEFINE_enum('data_version', registry.DEFAULT_VERSION, registry.VERSIONS,
@@ -23,7 +21,7 @@ _DATA_DIR = flags.DEFINE_string('data_dir', None, 'Data directory (default: $SRN
                                 'then the user cache directory).')
 _FILE = flags.DEFINE_string('file', None, 'A pickle, npz, MIDI file or folder of MIDI files.')
 _FRAMES_PER_QUARTER = flags.DEFINE_integer('frames_per_quarter', 4,
-                                           'Frame grid for MIDI input.')
+                                           'Frame grid for MIDI input.', lower_bound=1)
 _JSON = flags.DEFINE_bool('json', False, 'Print the statistics as JSON.')
 
 
@@ -43,17 +41,13 @@ def format_stats(corpus: corpus_lib.Corpus) -> str:
 
 def main(argv):
   if len(argv) != 2 or argv[1] != 'describe':
-    raise app.UsageError('usage: python -m srnn_tf.data describe (--dataset=NAME | --file=PATH)')
+    return cli.fail('usage: python -m srnn_tf.data describe (--dataset=NAME | --file=PATH)', 2)
   if bool(_DATASET.value) == bool(_FILE.value):
-    raise app.UsageError('give exactly one of --dataset and --file')
-  try:
-    if _FILE.value:
-      corpus = corpus_lib.load_file(_FILE.value, _FRAMES_PER_QUARTER.value)
-    else:
-      corpus = corpus_lib.load_corpus(_DATASET.value, _DATA_VERSION.value, _DATA_DIR.value)
-  except DataError as e:
-    print(f'error: {e}', file=sys.stderr)
-    return 1
+    return cli.fail('give exactly one of --dataset and --file', 2)
+  if _FILE.value:   # bad input: one line from cli
+    corpus = corpus_lib.load_file(_FILE.value, _FRAMES_PER_QUARTER.value)
+  else:
+    corpus = corpus_lib.load_corpus(_DATASET.value, _DATA_VERSION.value, _DATA_DIR.value)
   if _JSON.value:
     print(json.dumps({'name': corpus.name, 'source': corpus.source,
                       'out_of_range_notes': corpus.out_of_range_notes,
@@ -64,4 +58,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)
