@@ -1,17 +1,21 @@
 """What every entry point shares: flags errors and the package's `UserError`s as one line on
-stderr with a non-zero exit status (2 for a bad flag, 1 otherwise), and TensorFlow quiet.
+stderr with a non-zero exit status (2 for a bad flag, 1 otherwise), and TensorFlow quiet (its
+INFO log lines, e.g. "Assets written to", are dropped; srnn_tf's own and every warning stay).
 
     if __name__ == '__main__':
       cli.run(main)
 """
 
+import logging as std_logging
 import os
 import sys
+import warnings
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
+from absl import logging  # noqa: E402
 
 from srnn_tf.errors import UserError, is_no_space  # noqa: E402
 
@@ -28,8 +32,20 @@ def _parse(argv):
     sys.exit(fail(str(e), 2))
 
 
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _ours_or_warning(record) -> bool:
+  return record.levelno >= std_logging.WARNING or record.pathname.startswith(_PACKAGE)
+
+
 def run(main) -> None:
   """`app.run(main)` with one-line errors."""
+  logging.get_absl_logger().addFilter(_ours_or_warning)
+  std_logging.getLogger('tensorflow').setLevel(std_logging.WARNING)   # TF's own Python logger
+  # Keras warns on every fit() that tf.data input is not reshuffled by it: ours shuffles itself.
+  warnings.filterwarnings('ignore', message='`shuffle=True` was passed')
+
   def guarded(argv):
     try:
       return main(argv)

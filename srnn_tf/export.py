@@ -216,9 +216,14 @@ def main(argv):
   print(f'wrote {output}')
 
 
-if __name__ == '__main__':
+def run():
+  """The `srnn-export` console script (`python -m srnn_tf.export`)."""
   from absl import flags
   from srnn_tf import cli
   flags.DEFINE_string('run', None, 'Run directory or .keras file.', required=True)
   flags.DEFINE_string('output', None, 'SavedModel directory (default: <run>/saved_model).')
   cli.run(main)
+
+
+if __name__ == '__main__':
+  run()

@@ -57,5 +57,10 @@ def main(argv):
   return 0
 
 
-if __name__ == '__main__':
+def run():
+  """The `srnn-data` console script (`python -m srnn_tf.data`)."""
   cli.run(main)
+
+
+if __name__ == '__main__':
+  run()

@@ -1,0 +1,120 @@
+"""Evaluate a trained run on valid/test data: the ELBO per time step and its two terms.
+
+    python eval.py --run=runs/jsb_srnn2016_srnn_z100_d300
+    python eval.py --run=runs/.../model.keras --dataset=jsb --data_version=srnn2016 \
+        --num_samples=10 --release_first_frame
+    python eval.py --run=runs/jsb_srnn2016_srnn_z100_d300 --bound=smc --num_particles=100
+
+Reports the paper's convention (each sequence's ELBO / its length, mean over sequences) and
+total ELBO / total frames, with the reconstruction cross-entropy and KL separately, averaged
+over --num_samples posterior samples. --release_first_frame (srnn2016 data) starts each test
+sequence from the release's own first input frame `u_1`, as the paper's numbers were
+measured: in some pieces (all of JSB's) that is the first target frame itself.
+--bound=iwae|smc estimates log p(x) with K = --num_particles particles instead
+(importance-weighted, or a resampling particle filter: tighter lower bounds than the ELBO).
+Writes the numbers as JSON (default: <run>/eval_<bound>_<splits>.json).
+"""
+
+import os
+
+from absl import flags
+
+from srnn_tf import cli
+from srnn_tf.data import registry
+
+_RUN = flags.DEFINE_string('run', None, 'Run directory or .keras file.', required=True)
+_DATASET = flags.DEFINE_string('dataset', None, 'Corpus (default: the run\'s).')
+_DATA_VERSION = flags.DEFINE_enum('data_version', None, registry.VERSIONS,
+                                  'Data version (default: the run\'s).')
+_DATA_DIR = flags.DEFINE_string('data_dir', None, 'Data directory (default: the run\'s, then '
+                                '$SRNN_TF_DATA_DIR, then the user cache dir).')
+_SPLITS = flags.DEFINE_list('splits', ['valid', 'test'], 'Splits to evaluate: some of '
+                            f'{", ".join(registry.SPLITS)}.')
+flags.register_validator('splits', lambda v: bool(v) and set(v) <= set(registry.SPLITS),
+                         message=f'choose one or more of {", ".join(registry.SPLITS)}')
+_BOUND = flags.DEFINE_enum('bound', 'elbo', ['elbo', 'iwae', 'smc'],
+                           'Estimator: ELBO, IWAE or SMC (FIVO).')
+_NUM_SAMPLES = flags.DEFINE_integer('num_samples', 1, 'ELBO: posterior samples to average.',
+                                    lower_bound=1)
+_NUM_PARTICLES = flags.DEFINE_integer('num_particles', 100, 'IWAE/SMC: particles K.',
+                                      lower_bound=1)
+_ESS = flags.DEFINE_float('ess_threshold', 0.5, 'SMC: resample when ESS < this * K.',
+                          lower_bound=0.0, upper_bound=1.0)
+_RELEASE_U1 = flags.DEFINE_bool('release_first_frame', False,
+                           'u_1 from the srnn2016 release\'s u_test (its first input frames, '
+                           'the first target frame in some pieces), not silence.')
+_BATCH_SIZE = flags.DEFINE_integer('batch_size', 16, 'Sequences per evaluation batch.',
+                                   lower_bound=1)
+_SEED = flags.DEFINE_integer('seed', 0, 'Seed of the posterior samples.')
+_OUTPUT = flags.DEFINE_string('output', None, 'JSON output path (default: in the run dir).')
+_RESULTS_DIR = flags.DEFINE_string('results_dir', '', 'Also copy the JSON here, as '
+                                   '<run name>.<file name> ("": nowhere).')
+_OVERWRITE = flags.DEFINE_bool('overwrite_results', False, 'Replace a copy in --results_dir '
+                               'that holds other results.')
+
+
+def main(argv):
+  del argv
+  import keras
+  from srnn_tf import bounds, rundir
+  from srnn_tf.data import corpus as corpus_lib
+  splits = list(dict.fromkeys(_SPLITS.value))   # in the order given, each once
+  suffix = '_release_first_frame' if _RELEASE_U1.value else ''
+  run_dir = rundir.run_dir(_RUN.value)
+  output = _OUTPUT.value or os.path.join(
+      run_dir, f'eval_{_BOUND.value}_{"_".join(splits)}{suffix}.json')
+  if os.path.exists(_RUN.value):       # a missing run gets load_run's message first
+    rundir.check_output_file(output)   # before the work, not after it
+  model, config = rundir.load_run(_RUN.value)
+  dataset = _DATASET.value or (config and config.dataset)
+  version = _DATA_VERSION.value or (config and config.data_version) or registry.DEFAULT_VERSION
+  if not dataset:
+    return cli.fail(f'{_RUN.value}: the run has no config.json: give --dataset')
+  keras.utils.set_random_seed(_SEED.value)
+  corpus = corpus_lib.load_corpus(dataset, version,
+                                  _DATA_DIR.value or (config and config.data_dir),
+                                  frames_per_quarter=config.frames_per_quarter if config else 4)
+  results = {'run': _RUN.value, 'dataset': dataset, 'data_version': version,
+             'release_first_frame': _RELEASE_U1.value, 'bound': _BOUND.value}
+  for split in splits:
+    seqs = corpus.splits[split]
+    if not seqs:
+      return cli.fail(f'{corpus.source}: the {split} split is empty; nothing to evaluate')
+    first = None
+    if _RELEASE_U1.value:
+      if split not in corpus.first_inputs:
+        return cli.fail(f'--release_first_frame: {corpus.source} has no first input frames '
+                        f'for the {split} split (only the srnn2016 release\'s test split has '
+                        'them)')
+      first = corpus.first_inputs[split]
+    if _BOUND.value == 'elbo':
+      r = bounds.evaluate_elbo(model, seqs, _NUM_SAMPLES.value, batch_size=_BATCH_SIZE.value,
+                               first_inputs=first)
+      print(f'{split}: ELBO/step {r["elbo_per_step"]:.4f} (per-sequence mean), '
+            f'{r["elbo_total_per_step"]:.4f} (total/total); cross-entropy '
+            f'{r["recon_per_step"]:.4f}, KL {r["kl_per_step"]:.4f}; {r["sequences"]} '
+            f'sequences, {r["frames"]} frames, {r["num_samples"]} sample(s)')
+    else:
+      r = bounds.evaluate_bound(model, seqs, _BOUND.value, _NUM_PARTICLES.value,
+                                batch_size=_BATCH_SIZE.value, first_inputs=first,
+                                ess_threshold=_ESS.value, seed=_SEED.value)
+      print(f'{split}: {_BOUND.value.upper()} (K={_NUM_PARTICLES.value}) log p(x)/step '
+            f'{r["log_p_per_step"]:.4f} (per-sequence mean), {r["log_p_total_per_step"]:.4f} '
+            f'(total/total); {r["sequences"]} sequences, {r["frames"]} frames')
+    results[split] = r
+  rundir.write_json(output, results)
+  print(f'wrote {output}')
+  if _RESULTS_DIR.value and os.path.isdir(_RUN.value):
+    name = os.path.basename(os.path.normpath(_RUN.value))
+    rundir.copy_results(_RESULTS_DIR.value, {output: f'{name}.{os.path.basename(output)}'},
+                        _OVERWRITE.value)
+  return 0
+
+
+def run():
+  """The `srnn-eval` console script."""
+  cli.run(main)
+
+
+if __name__ == '__main__':
+  run()
