@@ -1,9 +1,13 @@
-"""`python -m srnn_tf.data describe`: statistics of a corpus or of any input file.
+"""`python -m srnn_tf.data` (`srnn-data`): fetch corpora into the cache, describe any input.
 
-    python -m srnn_tf.data describe --dataset=jsb [--data_version=srnn2016] [--data_dir=DIR]
-    python -m srnn_tf.data describe --file=PATH   # .pickle/.pkl, .npz, .mid, or a MIDI folder
+    srnn-data download --dataset=jsb [--data_version=srnn2016]   # one corpus file
+    srnn-data download --all                 # every corpus, both versions (for offline use)
+    srnn-data describe --dataset=jsb [--data_version=srnn2016] [--data_dir=DIR]
+    srnn-data describe --file=PATH           # .pickle/.pkl, .npz, .mid, or a MIDI folder
 
-On bad input it prints one line naming the file and the problem, and exits with status 1.
+Downloads go to the data directory (`--data_dir`, else $SRNN_TF_DATA_DIR, else the user cache
+directory), atomically and sha256-checked; files already there are kept. On bad input it
+prints one line naming the file and the problem, and exits with status 1.
 """
 
 import json
@@ -11,6 +15,7 @@ import json
 from absl import flags
 
 from srnn_tf import cli
+from srnn_tf.data import cache
 from srnn_tf.data import corpus as corpus_lib
 from srnn_tf.data import registry
 
@@ -22,6 +27,7 @@ _DATA_DIR = flags.DEFINE_string('data_dir', None, 'Data directory (default: $SRN
 _FILE = flags.DEFINE_string('file', None, 'A pickle, npz, MIDI file or folder of MIDI files.')
 _FRAMES_PER_QUARTER = flags.DEFINE_integer('frames_per_quarter', 4,
                                            'Frame grid for MIDI input.', lower_bound=1)
+_ALL = flags.DEFINE_bool('all', False, 'download: every corpus in both versions.')
 _JSON = flags.DEFINE_bool('json', False, 'Print the statistics as JSON.')
 
 
@@ -39,9 +45,35 @@ def format_stats(corpus: corpus_lib.Corpus) -> str:
   return '\n'.join(lines)
 
 
+def download(names, versions, data_dir=None) -> list:
+  """Fetches each corpus file of `names` x `versions` into the data directory (see `cache`).
+
+  Returns:
+    The local paths, in order.
+  """
+  paths = []
+  for name in names:
+    for version in versions:
+      spec = registry.corpus_file(name, version)
+      path = cache.fetch(spec, data_dir)
+      print(f'{name} ({version}): {path}')
+      paths.append(path)
+  return paths
+
+
 def main(argv):
-  if len(argv) != 2 or argv[1] != 'describe':
-    return cli.fail('usage: python -m srnn_tf.data describe (--dataset=NAME | --file=PATH)', 2)
+  usage = ('usage: srnn-data download (--dataset=NAME [--data_version=V] | --all), or '
+           'srnn-data describe (--dataset=NAME | --file=PATH)')
+  if len(argv) != 2 or argv[1] not in ('describe', 'download'):
+    return cli.fail(usage, 2)
+  if argv[1] == 'download':
+    if bool(_DATASET.value) == _ALL.value:
+      return cli.fail('download: give --dataset or --all', 2)
+    if _ALL.value:
+      download(registry.CORPORA, registry.VERSIONS, _DATA_DIR.value)
+    else:
+      download([_DATASET.value], [_DATA_VERSION.value], _DATA_DIR.value)
+    return 0
   if bool(_DATASET.value) == bool(_FILE.value):
     return cli.fail('give exactly one of --dataset and --file', 2)
   if _FILE.value:   # bad input: one line from cli

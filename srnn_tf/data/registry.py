@@ -26,8 +26,16 @@ _BOULANGER_FILES = {
     'piano': 'Piano-midi.de.pickle',
 }
 
-# The npz release's hashes (from the data's README). The Boulanger pickles have none we can
-# vouch for: copies in the wild differ byte-wise (Python 2 vs 3 pickles, numpy vs int notes).
+# The npz release's hashes (published with the data). The Boulanger pickles' are those of the
+# copies the tests run on (../shared/data): other copies in the wild differ byte-wise (Python 2
+# vs 3 pickles, numpy vs int notes) and load as well from a local data directory, whose files
+# are not hashed; only a download is checked.
+_BOULANGER_SHA256 = {
+    'jsb': '3a9ffa560619735678dcc7f30ba0e353e51b268fa6f28daf3f66707f0e3db698',
+    'muse': 'd76ebbeb3bb4c8f87e5b08dc35b0bd8dbbf9fbe35cb43ed731dfb9159cfa609c',
+    'nottingham': '88a487d2d4021b30b840da8e07a53687a0f5f128e456a1b76b87c5bc53d99346',
+    'piano': '0d844e11aa6cd6c664573c079e9106a166c300e4a5a6c574f4299f090bcba6a8',
+}
 _SRNN2016_SHA256 = {
     'jsb': 'a30de36f8ca1c9525287af0c414a6ff1a4ebbb4df284173140f07ad355b33f24',
     'muse': '9c4c9baaf4da38ae308d2cbcf7fe3dbaa0ce05f902ba645f59f8ccca19945c26',
@@ -53,7 +61,7 @@ def corpus_file(name: str, version: str = DEFAULT_VERSION) -> CorpusFile:
   if version == 'boulanger':
     fname = _BOULANGER_FILES[name]
     return CorpusFile(name, version, f'boulanger/{fname}',
-                      _BOULANGER_URL + fname.replace(' ', '%20'), None)
+                      _BOULANGER_URL + fname.replace(' ', '%20'), _BOULANGER_SHA256[name])
   if version == 'srnn2016':
     fname = f'{name}_raw_batchsize16_seqlen100.npz'
     return CorpusFile(name, version, f'srnn2016/{fname}', _SRNN2016_URL + fname,
