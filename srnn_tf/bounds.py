@@ -6,7 +6,7 @@
 * **SMC / FIVO** (Maddison et al. 2017): a particle filter with q as the proposal that
   resamples (multinomially) when the effective sample size falls below a fraction of K.
 
-IWAE and SMC are one algorithm here: `particle_log_likelihood` runs K particles through the
+IWAE and SMC are one algorithm here: `smc.particle_log_likelihood` runs K particles through the
 z chain step by step, accumulating `log Z_t = log sum_k wbar_{t-1}^k alpha_t^k`; without
 resampling the sum telescopes to IWAE's log-mean-exp of whole-chain weights. Memory is
 `O(B K Z)` per step whatever the length, so 3,400-frame pieces with K = 100+ fit. All three
@@ -19,15 +19,14 @@ number of frames (`*_total_per_step`), with the ELBO's reconstruction (cross-ent
 terms separately in both conventions.
 """
 
-import math
-
 import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from srnn_tf import smc
+from srnn_tf.smc import particle_log_likelihood  # noqa: F401  (part of this module's API)
 from srnn_tf.data import pipeline
 from srnn_tf.midi import NUM_KEYS
-from srnn_tf.models.base import standardize_features
 
 _FEATURES = {'x': tf.TensorSpec([None, None, NUM_KEYS], tf.float32),
              'u': tf.TensorSpec([None, None, NUM_KEYS], tf.float32),
@@ -87,65 +86,13 @@ def report(per_seq) -> dict:
 BOUNDS = ('elbo', 'iwae', 'smc')
 
 
-def particle_log_likelihood(model, features, num_particles, resample=True,
-                            ess_threshold=0.5, seed=(0, 0)):
-  """IWAE (`resample=False`) or SMC/FIVO (`resample=True`) estimate of log p(x) per sequence.
-
-  Args:
-    model: a latent model with the particle interface (`SRNN`, `VRNN`); for models without
-      latent variables (`RNN`) the exact log-likelihood is returned.
-    features: {'x', 'u': `[B, T, 88]`, 'mask': `[B, T]`}, padded at the end.
-    num_particles: K.
-    resample: resample when the ESS < `ess_threshold * K`.
-    seed: two ints (stateless RNG): the same seed gives the same estimate.
-
-  Returns:
-    `[B]` log-likelihood estimates (nats per sequence).
-  """
-  features = standardize_features(features)
-  if not hasattr(model, 'particle_step'):
-    terms = model.compute_terms(features)
-    return tf.reduce_sum(terms['log_px'] * features['mask'], axis=1)
-  k = num_particles
-  inputs = tf.nest.map_structure(lambda v: tf.transpose(v, [1, 0] + list(range(2, v.shape.rank))),
-                                 model.particle_inputs(features))
-  mask = tf.transpose(features['mask'])
-  batch, steps = tf.shape(mask)[1], tf.shape(mask)[0]
-  seed = tf.cast(tf.convert_to_tensor(seed), tf.int32)
-  uniform = tf.fill([batch, k], -math.log(k))   # normalised log-weights: log sum exp = 0
-  identity = tf.broadcast_to(tf.range(k, dtype=tf.int64), [batch, k])
-
-  def step(t, state, log_w, log_z):
-    noise = tf.random.stateless_normal([batch, k, model.z_dim], seed=seed + [0, 2 * t])
-    state, log_alpha = model.particle_step(state, tf.nest.map_structure(lambda v: v[t], inputs),
-                                           noise)
-    log_alpha = tf.ensure_shape(log_alpha, [None, k])  # K=1 would otherwise lose its width
-    log_w = log_w + log_alpha * mask[t][:, None]     # padded steps weigh nothing
-    increment = tf.reduce_logsumexp(log_w, axis=1)
-    log_w -= increment[:, None]
-    if resample:
-      ess = 1.0 / tf.reduce_sum(tf.exp(2.0 * log_w), axis=1)
-      needed = ess < ess_threshold * k
-      ancestors = tf.random.stateless_categorical(log_w, k, seed=seed + [1, 2 * t + 1])
-      ancestors = tf.where(needed[:, None], ancestors, identity)
-      state = tf.gather(state, ancestors, batch_dims=1)
-      log_w = tf.where(needed[:, None], uniform, log_w)
-    return t + 1, state, log_w, log_z + increment
-
-  # An explicit while_loop (not AutoGraph): Keras traces train steps without AutoGraph.
-  _, _, _, log_z = tf.while_loop(
-      lambda t, *_: t < steps, step,
-      (tf.constant(0), model.particle_initial_state(batch, k), uniform, tf.zeros([batch])))
-  return log_z
-
-
 def _particle_fn(model, num_particles, resample, ess_threshold):
   key = (num_particles, resample, ess_threshold)
   cache = model.__dict__.setdefault('_srnn_tf_particle_fns', {})
   if key not in cache:
     cache[key] = tf.function(
-        lambda f, seed: particle_log_likelihood(model, f, num_particles, resample,
-                                                ess_threshold, seed),
+        lambda f, seed: smc.particle_log_likelihood(model, f, num_particles, resample,
+                                                    ess_threshold, seed),
         input_signature=[_FEATURES, tf.TensorSpec([2], tf.int32)])
   return cache[key]
 

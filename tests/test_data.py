@@ -551,7 +551,6 @@ def test_every_corpus_file_has_the_sha256_of_the_shared_copy(data_dir):
 def test_download_all_prefetches_every_file_checked(data_dir, tmp_path, monkeypatch):
   """`srnn-data download --all`: each corpus file is fetched once, sha256-checked, into the
   cache layout; a second call downloads nothing."""
-  from srnn_tf.data import __main__ as data_cli
   by_url = {registry.corpus_file(n, v).url: data_dir / registry.corpus_file(n, v).relpath
             for n in registry.CORPORA for v in registry.VERSIONS}
   urls = []
@@ -561,12 +560,12 @@ def test_download_all_prefetches_every_file_checked(data_dir, tmp_path, monkeypa
     return _Response([by_url[url].read_bytes()])
 
   monkeypatch.setattr(cache.urllib.request, 'urlopen', urlopen)
-  paths = data_cli.download(registry.CORPORA, registry.VERSIONS, tmp_path)
+  paths = cache.download(registry.CORPORA, registry.VERSIONS, tmp_path)
   assert sorted(urls) == sorted(by_url) and len(paths) == 8
   for path in paths:
     assert path.read_bytes() == by_url[[u for u, p in by_url.items()
                                         if p.name == path.name][0]].read_bytes()
-  data_cli.download(registry.CORPORA, registry.VERSIONS, tmp_path)
+  cache.download(registry.CORPORA, registry.VERSIONS, tmp_path)
   assert len(urls) == 8
 
 

@@ -32,3 +32,33 @@ def test_metadata():
   assert (ROOT / 'LICENSE').read_text().lstrip().startswith('Apache License')
   assert 'Fraccaro' in (ROOT / 'CITATION.cff').read_text()
   assert PROJECT['tool']['pytest']['ini_options']['pythonpath'] == ['.']
+
+
+def test_every_module_imports_on_its_own():
+  """No import cycle: each module of the package, imported first in a fresh package state
+  (TensorFlow stays loaded; srnn_tf and the flags its scripts define are forgotten before
+  each), imports."""
+  import pkgutil
+  modules = sorted(m.name for m in pkgutil.walk_packages(srnn_tf.__path__, 'srnn_tf.')
+                   if not m.name.endswith('__main__'))
+  assert {'srnn_tf.smc', 'srnn_tf.bounds', 'srnn_tf.features', 'srnn_tf.rundir',
+          'srnn_tf.models.base'} <= set(modules)
+  code = f"""
+import importlib, sys
+import tensorflow
+from absl import flags
+for name in {modules!r}:
+  for loaded in [m for m in sys.modules if m == 'srnn_tf' or m.startswith('srnn_tf.')]:
+    del sys.modules[loaded]
+  ours = [flag.name for module, defined in list(flags.FLAGS.flags_by_module_dict().items())
+          if module.startswith('srnn_tf.') for flag in defined]
+  for flag in set(ours):   # the scripts define flags at import
+    if flag in flags.FLAGS:
+      delattr(flags.FLAGS, flag)
+  importlib.import_module(name)
+print('imported', len({modules!r}))
+"""
+  result = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert f'imported {len(modules)}' in result.stdout

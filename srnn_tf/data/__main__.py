@@ -45,22 +45,6 @@ def format_stats(corpus: corpus_lib.Corpus) -> str:
   return '\n'.join(lines)
 
 
-def download(names, versions, data_dir=None) -> list:
-  """Fetches each corpus file of `names` x `versions` into the data directory (see `cache`).
-
-  Returns:
-    The local paths, in order.
-  """
-  paths = []
-  for name in names:
-    for version in versions:
-      spec = registry.corpus_file(name, version)
-      path = cache.fetch(spec, data_dir)
-      print(f'{name} ({version}): {path}')
-      paths.append(path)
-  return paths
-
-
 def main(argv):
   usage = ('usage: srnn-data download (--dataset=NAME [--data_version=V] | --all), or '
            'srnn-data describe (--dataset=NAME | --file=PATH)')
@@ -70,9 +54,9 @@ def main(argv):
     if bool(_DATASET.value) == _ALL.value:
       return cli.fail('download: give --dataset or --all', 2)
     if _ALL.value:
-      download(registry.CORPORA, registry.VERSIONS, _DATA_DIR.value)
+      cache.download(registry.CORPORA, registry.VERSIONS, _DATA_DIR.value)
     else:
-      download([_DATASET.value], [_DATA_VERSION.value], _DATA_DIR.value)
+      cache.download([_DATASET.value], [_DATA_VERSION.value], _DATA_DIR.value)
     return 0
   if bool(_DATASET.value) == bool(_FILE.value):
     return cli.fail('give exactly one of --dataset and --file', 2)

@@ -18,6 +18,7 @@ import urllib.request
 import platformdirs
 from absl import logging
 
+from srnn_tf.data import registry
 from srnn_tf.data.errors import DataError
 from srnn_tf.data.registry import CorpusFile
 
@@ -78,3 +79,19 @@ def fetch(spec: CorpusFile, directory: str | os.PathLike | None = None,
     if os.path.exists(tmp):
       os.remove(tmp)
   return path
+
+
+def download(names, versions, directory: str | os.PathLike | None = None) -> list[pathlib.Path]:
+  """Fetches the corpus file of each of `names` x `versions` into the data directory (files
+  already there are kept), printing where each is: `srnn-data download`.
+
+  Returns:
+    The local paths, in order.
+  """
+  paths = []
+  for name in names:
+    for version in versions:
+      path = fetch(registry.corpus_file(name, version), directory)
+      print(f'{name} ({version}): {path}')
+      paths.append(path)
+  return paths

@@ -11,29 +11,9 @@ import tensorflow as tf
 
 from srnn_tf import layers
 from srnn_tf import recurrences
+from srnn_tf import smc
+from srnn_tf.features import standardize_features
 from srnn_tf.midi import NUM_KEYS
-
-
-def standardize_features(data):
-  """Accepts what `fit`/`evaluate`/`predict` hand over and returns the feature dict.
-
-  `data` is a feature dict `{'x', 'u'?, 'mask'?}`, a piano-roll tensor `x` `[B, T, 88]`, or a
-  tuple whose first element is one of these (Keras packs `(x,)` or `(x, y)`). Missing `u`
-  is `x` shifted by one frame with `u_1 = 0`; a missing mask is all ones.
-  """
-  if isinstance(data, (tuple, list)):
-    data = data[0]
-  if not isinstance(data, dict):
-    data = {'x': data}
-  x = tf.convert_to_tensor(data['x'])
-  x = tf.cast(x, tf.float32)
-  u = data.get('u')
-  if u is None:
-    u = tf.pad(x[:, :-1], [[0, 0], [1, 0], [0, 0]])
-  mask = data.get('mask')
-  if mask is None:
-    mask = tf.ones(tf.shape(x)[:2], tf.float32)
-  return {'x': x, 'u': tf.cast(u, tf.float32), 'mask': tf.cast(mask, tf.float32)}
 
 
 class SequenceModel(keras.Model):
@@ -50,7 +30,7 @@ class SequenceModel(keras.Model):
       (train.py's callback does). Evaluation always starts from the zero state.
     seed: seed of the model's noise.
     objective: what training maximises: 'elbo' (annealed, closed-form KL), or the IWAE or
-      FIVO (SMC) bound with `num_particles` particles (see bounds.py; no annealing, and the
+      FIVO (SMC) bound with `num_particles` particles (see smc.py; no annealing, and the
       logged elbo/recon/kl are then monitoring only, from a separate ELBO pass).
     num_particles: K for the 'iwae' and 'fivo' objectives.
     train_precision: dtype of the training step's products over all time steps
@@ -182,10 +162,9 @@ class SequenceModel(keras.Model):
     log_px_sum = tf.reduce_sum(terms['log_px'] * mask)
     kl_sum = tf.reduce_sum(terms['kl'] * mask)
     if training and self.objective != 'elbo':
-      from srnn_tf import bounds  # pylint: disable=import-outside-toplevel (cycle)
       seed = tf.stack([tf.constant(self.seed or 0, tf.int32),
                        tf.cast(self.optimizer.iterations, tf.int32)])
-      log_z = bounds.particle_log_likelihood(self, features, self.num_particles,
+      log_z = smc.particle_log_likelihood(self, features, self.num_particles,
                                              resample=self.objective == 'fivo', seed=seed)
       loss = -tf.math.divide_no_nan(tf.reduce_sum(log_z), global_frames)
       log_px_sum, kl_sum = tf.stop_gradient(log_px_sum), tf.stop_gradient(kl_sum)

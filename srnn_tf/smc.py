@@ -1,0 +1,67 @@
+"""The particle filter behind the IWAE and SMC/FIVO bounds (Burda et al. 2016; Maddison et
+al. 2017), for evaluation (`bounds`) and as a training objective (`models.base`).
+
+`particle_log_likelihood` runs K particles through a latent model's z chain step by step,
+with the model's posterior q as the proposal, accumulating `log Z_t = log sum_k wbar_{t-1}^k
+alpha_t^k`. With `resample=True` it resamples (multinomially) when the effective sample size
+falls below a fraction of K: the SMC (FIVO) bound. Without, the sum telescopes to IWAE's
+log-mean-exp of whole-chain weights. Memory is `O(B K Z)` per step whatever the length.
+"""
+
+import math
+
+import tensorflow as tf
+
+from srnn_tf.features import standardize_features
+
+
+def particle_log_likelihood(model, features, num_particles, resample=True,
+                            ess_threshold=0.5, seed=(0, 0)):
+  """IWAE (`resample=False`) or SMC/FIVO (`resample=True`) estimate of log p(x) per sequence.
+
+  Args:
+    model: a latent model with the particle interface (`SRNN`, `VRNN`); for models without
+      latent variables (`RNN`) the exact log-likelihood is returned.
+    features: {'x', 'u': `[B, T, 88]`, 'mask': `[B, T]`}, padded at the end.
+    num_particles: K.
+    resample: resample when the ESS < `ess_threshold * K`.
+    seed: two ints (stateless RNG): the same seed gives the same estimate.
+
+  Returns:
+    `[B]` log-likelihood estimates (nats per sequence).
+  """
+  features = standardize_features(features)
+  if not hasattr(model, 'particle_step'):
+    terms = model.compute_terms(features)
+    return tf.reduce_sum(terms['log_px'] * features['mask'], axis=1)
+  k = num_particles
+  inputs = tf.nest.map_structure(lambda v: tf.transpose(v, [1, 0] + list(range(2, v.shape.rank))),
+                                 model.particle_inputs(features))
+  mask = tf.transpose(features['mask'])
+  batch, steps = tf.shape(mask)[1], tf.shape(mask)[0]
+  seed = tf.cast(tf.convert_to_tensor(seed), tf.int32)
+  uniform = tf.fill([batch, k], -math.log(k))   # normalised log-weights: log sum exp = 0
+  identity = tf.broadcast_to(tf.range(k, dtype=tf.int64), [batch, k])
+
+  def step(t, state, log_w, log_z):
+    noise = tf.random.stateless_normal([batch, k, model.z_dim], seed=seed + [0, 2 * t])
+    state, log_alpha = model.particle_step(state, tf.nest.map_structure(lambda v: v[t], inputs),
+                                           noise)
+    log_alpha = tf.ensure_shape(log_alpha, [None, k])  # K=1 would otherwise lose its width
+    log_w = log_w + log_alpha * mask[t][:, None]     # padded steps weigh nothing
+    increment = tf.reduce_logsumexp(log_w, axis=1)
+    log_w -= increment[:, None]
+    if resample:
+      ess = 1.0 / tf.reduce_sum(tf.exp(2.0 * log_w), axis=1)
+      needed = ess < ess_threshold * k
+      ancestors = tf.random.stateless_categorical(log_w, k, seed=seed + [1, 2 * t + 1])
+      ancestors = tf.where(needed[:, None], ancestors, identity)
+      state = tf.gather(state, ancestors, batch_dims=1)
+      log_w = tf.where(needed[:, None], uniform, log_w)
+    return t + 1, state, log_w, log_z + increment
+
+  # An explicit while_loop (not AutoGraph): Keras traces train steps without AutoGraph.
+  _, _, _, log_z = tf.while_loop(
+      lambda t, *_: t < steps, step,
+      (tf.constant(0), model.particle_initial_state(batch, k), uniform, tf.zeros([batch])))
+  return log_z
