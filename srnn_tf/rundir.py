@@ -293,10 +293,13 @@ def restore(workdir: str, max_epochs: int, load) -> ResumePoint:
                                 f'({problems[0]}); resumed from the previous one, after '
                                 f'epoch {epoch}')
     return ResumePoint(epoch, weights, note)
-  if rows or latest or previous:
+  if rows > 1 or latest or previous:
     raise RunDirError(f'{workdir}: history.csv records {rows} epoch(s) but {backup} holds no '
                       f'usable training state ({", ".join(problems)}); the run cannot resume: '
                       'delete the folder to start again')
+  # One history row and no state ever committed: killed between the first epoch's history row
+  # and its commit. That epoch is trained again, like any epoch after the last commit.
+  truncate_history(workdir, 0)
   return ResumePoint()
 
 

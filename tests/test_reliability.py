@@ -183,20 +183,22 @@ def test_nan_message_claims_no_checkpoint_that_does_not_exist(tmp_path):
 
 def _reference(data_dir, tmp_path, *extra):
   ref = tmp_path / 'reference'
-  result = _script('train.py', *SMALL, '--epochs=3', f'--data_dir={data_dir}', *extra,
+  result = _script('train.py', *SMALL, '--epochs=2', f'--data_dir={data_dir}', *extra,
                    f'--output_dir={ref}', cwd=tmp_path)
   assert result.returncode == 0, result.stderr[-2000:]
   return ref
 
 
 def test_kill_at_several_moments_then_resume_equals_an_uninterrupted_run(data_dir, tmp_path):
-  """SIGKILL at an epoch's backup commit, while writing model.keras, and while writing run.json
-  (the final save); each rerun resumes; the end equals an uninterrupted run of the same seed.
-  Runs from another working directory: nothing may appear in its results/."""
+  """SIGKILL at the first epoch's backup commit (before anything was committed), at the second
+  one's, while writing model.keras and while writing run.json (the final save); each rerun
+  resumes; the end equals an uninterrupted run of the same seed. Runs from another working
+  directory: nothing may appear in its results/."""
   ref = _reference(data_dir, tmp_path, '--keep_best')
   run = tmp_path / 'killed'
-  args = [*SMALL, '--epochs=3', f'--data_dir={data_dir}', '--keep_best', f'--output_dir={run}']
-  for moment in ('write:state.json@2', 'write:model.keras', 'write:run.json'):
+  args = [*SMALL, '--epochs=2', f'--data_dir={data_dir}', '--keep_best', f'--output_dir={run}']
+  for moment in ('write:state.json@1', 'write:state.json@2', 'write:model.keras',
+                 'write:run.json'):
     result = _script('train.py', *args, cwd=tmp_path, env={'SRNN_TF_FAILPOINT': moment})
     assert result.returncode == -9, (moment, result.stderr[-2000:])
     assert not (run / 'run.json').exists()
@@ -211,7 +213,7 @@ def test_kill_at_several_moments_then_resume_equals_an_uninterrupted_run(data_di
 def test_nocarry_state_resume_sees_the_batches_of_an_uninterrupted_run(data_dir, tmp_path):
   ref = _reference(data_dir, tmp_path, '--nocarry_state')
   run = tmp_path / 'killed'
-  args = [*SMALL, '--epochs=3', f'--data_dir={data_dir}', '--nocarry_state',
+  args = [*SMALL, '--epochs=2', f'--data_dir={data_dir}', '--nocarry_state',
           f'--output_dir={run}']
   result = _script('train.py', *args, env={'SRNN_TF_FAILPOINT': 'write:state.json@2'})
   assert result.returncode == -9
@@ -411,19 +413,25 @@ def _unfinished_and_truncated(finished, tmp_path):
 
 
 def test_every_entry_point_on_a_missing_unfinished_or_truncated_run(finished, tmp_path):
+  import concurrent.futures
   unfinished, truncated = _unfinished_and_truncated(finished, tmp_path)
-  for run, message in ((tmp_path / 'missing', 'no such run directory or .keras file'),
-                       (unfinished, 'the run has not finished'),
-                       (truncated, 'not a readable model (truncated or damaged')):
-    for command in (['eval.py'], ['generate.py'], ['reconstruct.py'], ['tune.py'],
-                    ['-m', 'srnn_tf.export']):
-      if command[0] == '-m':
-        result = subprocess.run([sys.executable, *command, f'--run={run}'], cwd=ROOT,
-                                capture_output=True, text=True, timeout=300)
-      else:
-        result = _script(command[0], f'--run={run}', f'--output_dir={tmp_path}/out'
-                         if command[0] != 'eval.py' else f'--output={tmp_path}/out.json')
-      assert_one_line_error(result, str(run), message)
+
+  def probe(run, command):
+    if command == '-m':
+      return subprocess.run([sys.executable, '-m', 'srnn_tf.export', f'--run={run}'], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    return _script(command, f'--run={run}', f'--output_dir={tmp_path}/out'
+                   if command != 'eval.py' else f'--output={tmp_path}/out.json')
+
+  cases = [(run, message, command)
+           for run, message in ((tmp_path / 'missing', 'no such run directory or .keras file'),
+                                (unfinished, 'the run has not finished'),
+                                (truncated, 'not a readable model (truncated or damaged'))
+           for command in ('eval.py', 'generate.py', 'reconstruct.py', 'tune.py', '-m')]
+  with concurrent.futures.ThreadPoolExecutor(4) as pool:   # 15 processes, most load TF
+    results = list(pool.map(lambda case: probe(case[0], case[2]), cases))
+  for (run, message, command), result in zip(cases, results):
+    assert_one_line_error(result, str(run), message)
 
 
 def test_eval_checks_its_output_before_the_work(finished, tmp_path):
