@@ -182,11 +182,19 @@ def test_nan_message_claims_no_checkpoint_that_does_not_exist(tmp_path):
 
 
 def _reference(data_dir, tmp_path, *extra):
+  """Starts the uninterrupted run of the same seed; returns (its folder, a wait function). It
+  trains beside the killed run (one training does not fill the two cores)."""
   ref = tmp_path / 'reference'
-  result = _script('train.py', *SMALL, '--epochs=2', f'--data_dir={data_dir}', *extra,
-                   f'--output_dir={ref}', cwd=tmp_path)
-  assert result.returncode == 0, result.stderr[-2000:]
-  return ref
+  proc = subprocess.Popen(
+      [sys.executable, str(ROOT / 'train.py'), *SMALL, '--epochs=2', f'--data_dir={data_dir}',
+       *extra, f'--output_dir={ref}'], cwd=tmp_path, stdout=subprocess.DEVNULL,
+      stderr=subprocess.PIPE, text=True, env={**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2'})
+
+  def wait():
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err[-2000:]
+    return ref
+  return ref, wait
 
 
 def test_kill_at_several_moments_then_resume_equals_an_uninterrupted_run(data_dir, tmp_path):
@@ -194,7 +202,7 @@ def test_kill_at_several_moments_then_resume_equals_an_uninterrupted_run(data_di
   one's, while writing model.keras and while writing run.json (the final save); each rerun
   resumes; the end equals an uninterrupted run of the same seed. Runs from another working
   directory: nothing may appear in its results/."""
-  ref = _reference(data_dir, tmp_path, '--keep_best')
+  ref, reference_done = _reference(data_dir, tmp_path, '--keep_best')
   run = tmp_path / 'killed'
   args = [*SMALL, '--epochs=2', f'--data_dir={data_dir}', '--keep_best', f'--output_dir={run}']
   for moment in ('write:state.json@1', 'write:state.json@2', 'write:model.keras',
@@ -204,6 +212,7 @@ def test_kill_at_several_moments_then_resume_equals_an_uninterrupted_run(data_di
     assert not (run / 'run.json').exists()
   result = _script('train.py', *args, cwd=tmp_path)
   assert result.returncode == 0, result.stderr[-2000:]
+  reference_done()
   assert _history(run) == _history(ref)
   assert _results(run) == _results(ref)
   assert not list(run.glob('.tmp-*')) and not list((run / 'backup').glob('.tmp-*'))
@@ -211,13 +220,14 @@ def test_kill_at_several_moments_then_resume_equals_an_uninterrupted_run(data_di
 
 
 def test_nocarry_state_resume_sees_the_batches_of_an_uninterrupted_run(data_dir, tmp_path):
-  ref = _reference(data_dir, tmp_path, '--nocarry_state')
+  ref, reference_done = _reference(data_dir, tmp_path, '--nocarry_state')
   run = tmp_path / 'killed'
   args = [*SMALL, '--epochs=2', f'--data_dir={data_dir}', '--nocarry_state',
           f'--output_dir={run}']
   result = _script('train.py', *args, env={'SRNN_TF_FAILPOINT': 'write:state.json@2'})
   assert result.returncode == -9
   assert _script('train.py', *args).returncode == 0
+  reference_done()
   assert _history(run) == _history(ref)
   assert _results(run) == _results(ref)
 
