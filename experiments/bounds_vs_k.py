@@ -126,8 +126,7 @@ def main(argv):
   del argv
   opts = flags.FLAGS
   from srnn_tf import bounds as bounds_lib
-  from srnn_tf import rundir as runs_lib
-  from srnn_tf.data import corpus as corpus_lib
+  from srnn_tf import rundir
   cache_path = opts.output + '.json'
   cache = {}
   if os.path.exists(cache_path):
@@ -137,10 +136,8 @@ def main(argv):
   seeds = [int(s) for s in opts.seeds]
   tests = {}
   for run in opts.runs:
-    model, config = runs_lib.load_run(os.path.join(opts.runs_dir, run))
-    corpus = corpus_lib.load_corpus(config.dataset, config.data_version, config.data_dir,
-                                    frames_per_quarter=config.frames_per_quarter)
-    tests[run] = model, corpus.splits['test']
+    loaded = rundir.load_run(os.path.join(opts.runs_dir, run))
+    tests[run] = loaded.model, loaded.corpus().splits['test']
   for k in ks:   # every run's small K first: the curves fill in from the cheap end
     for run, (model, test) in tests.items():
       for bound in opts.bounds:

@@ -16,8 +16,9 @@ import json
 import os
 
 import numpy as np
-from absl import app
 from absl import flags
+
+from srnn_tf import cli
 
 from srnn_tf import music_stats
 from srnn_tf.data import registry
@@ -27,10 +28,10 @@ _RUNS = flags.DEFINE_list('runs', None, 'Run directories (or .keras files) to sa
 _DATASET = flags.DEFINE_string('dataset', 'jsb', 'Corpus of the held-out pieces.')
 _VERSION = flags.DEFINE_enum('data_version', 'srnn2016', registry.VERSIONS, 'Data version.')
 _SPLIT = flags.DEFINE_enum('split', 'test', ['valid', 'test'], 'Held-out split.')
-_DATA_DIR = flags.DEFINE_string('data_dir', None, 'Data directory.')
+_DATA_DIR = cli.data_dir_flag()
 _NUM_PIECES = flags.DEFINE_integer('num_pieces', 100, 'Pieces sampled per run.')
 _NUM_STEPS = flags.DEFINE_integer('num_steps', 128, 'Frames per sampled piece.')
-_SEED = flags.DEFINE_integer('seed', 0, 'Sampling seed.')
+_SEED = cli.seed_flag('Sampling seed.')
 _OUTPUT = flags.DEFINE_string('output', None,
                               'Output path without extension (default: '
                               'results/music/stats_<dataset>_<version>).')
@@ -49,11 +50,12 @@ def label_of(run_path, config):
 
 def collect(runs, held_out, num_pieces, num_steps, seed):
   """{label: (RollStats, first-frame notes)} for the held-out pieces and every run."""
-  from srnn_tf import rundir as runs_lib   # imports TensorFlow
+  from srnn_tf import rundir   # imports TensorFlow
   results = {f'held-out ({_SPLIT.value})': (music_stats.roll_stats(held_out),
                                             float(np.mean([r[0].sum() for r in held_out])))}
   for path in runs:
-    model, config = runs_lib.load_run(path)
+    run = rundir.load_run(path)
+    model, config = run.model, run.config
     pieces = model.generate(num_steps, num_pieces, seed=(seed, 0)).numpy()
     results[label_of(path, config)] = (music_stats.roll_stats(list(pieces)),
                                        float(pieces[:, 0].sum(-1).mean()))
@@ -137,4 +139,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

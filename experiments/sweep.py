@@ -30,6 +30,7 @@ import time
 from absl import app
 from absl import flags
 
+from srnn_tf import cli
 from srnn_tf import configs
 from srnn_tf import rundir
 
@@ -70,12 +71,6 @@ def grid_overrides(grid: str) -> list[dict]:
   return GRIDS[grid]
 
 
-def _flag(name, value):
-  if isinstance(value, bool):
-    return f'--{name}' if value else f'--no{name}'
-  return f'--{name}={value}'
-
-
 @dataclasses.dataclass
 class Run:
   config: configs.Config
@@ -113,9 +108,7 @@ def plan(grids, datasets, version) -> list[Run]:
         if name in seen:
           continue
         seen.add(name)
-        args = [_flag('dataset', dataset), _flag('data_version', version)]
-        args += [_flag(k, v) for k, v in {**REPRODUCTION, **override}.items()]
-        runs.append(Run(config, args))
+        runs.append(Run(config, cli.config_argv(config, configs.CONFIGS['paper'])))
   return runs
 
 

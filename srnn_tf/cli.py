@@ -6,6 +6,7 @@ INFO log lines, e.g. "Assets written to", are dropped; srnn_tf's own and every w
       cli.run(main)
 """
 
+import dataclasses
 import logging as std_logging
 import os
 import sys
@@ -76,3 +77,121 @@ def at_least(name: str, default, help_: str, lower: float, kind=int, upper=None)
       name, lambda v: v is None or (v >= lower and (upper is None or v <= upper)),
       message=f'--{name} must be {bound}')
   return holder
+
+
+# Configuration dataclasses (`configs.Config`, `configs.TuneConfig`) as flags: each field
+# with a `help` in its metadata is one flag, of the field's type, named as the field.
+
+
+def define_config_flags(cls, flag_values=flags.FLAGS) -> None:
+  """Defines a flag for every field of dataclass `cls` that has `metadata['help']`."""
+  for field in dataclasses.fields(cls):
+    help_ = field.metadata.get('help')
+    if help_ is None:
+      continue
+    default, choices = field.default, field.metadata.get('choices')
+    if choices:
+      flags.DEFINE_enum(field.name, default, list(choices), help_, flag_values=flag_values)
+    elif isinstance(default, bool):
+      flags.DEFINE_bool(field.name, default, help_, flag_values=flag_values)
+    elif isinstance(default, int):
+      flags.DEFINE_integer(field.name, default, help_, flag_values=flag_values)
+    elif isinstance(default, float):
+      flags.DEFINE_float(field.name, default, help_, flag_values=flag_values)
+    elif isinstance(default, tuple):
+      flags.DEFINE_list(field.name, [str(v) for v in default], help_, flag_values=flag_values)
+    else:
+      flags.DEFINE_string(field.name, default, help_, flag_values=flag_values)
+
+
+def config_overrides(cls, flag_values=flags.FLAGS) -> dict:
+  """{field: value} for each flag of `cls` given on the command line (parsed)."""
+  overrides = {}
+  for field in dataclasses.fields(cls):
+    if field.name not in flag_values or not flag_values[field.name].present:
+      continue
+    value = flag_values[field.name].value
+    if isinstance(field.default, tuple):
+      try:
+        value = tuple(int(v) for v in value)
+      except ValueError:
+        raise UserError(f'--{field.name}={",".join(value)}: not a list of integers') from None
+    overrides[field.name] = value
+  return overrides
+
+
+def config_argv(config, base=None) -> list[str]:
+  """The flags that give `config` (a dataclass) from `base` (default: the class's defaults):
+  one `--name=value` (`--name` / `--noname` for booleans) per field that differs."""
+  base = base if base is not None else type(config)()
+  argv = []
+  for field in dataclasses.fields(config):
+    value = getattr(config, field.name)
+    if field.metadata.get('help') is None or value == getattr(base, field.name):
+      continue
+    if isinstance(value, bool):
+      argv.append(f'--{field.name}' if value else f'--no{field.name}')
+    elif isinstance(value, tuple):
+      argv.append(f'--{field.name}={",".join(map(str, value))}')
+    else:
+      argv.append(f'--{field.name}={value}')
+  return argv
+
+
+# The flags several entry points share, defined once (each script calls those it has).
+
+
+def run_flag(help_: str = 'Run directory or .keras file.'):
+  return flags.DEFINE_string('run', None, help_, required=True)
+
+
+def data_dir_flag(help_: str = 'Data directory / download cache (default: the run\'s, then '
+                  '$SRNN_TF_DATA_DIR, then the user cache dir).'):
+  return flags.DEFINE_string('data_dir', None, help_)
+
+
+def output_dir_flag(default_help: str):
+  return flags.DEFINE_string('output_dir', None, f'Output folder (default: {default_help}).')
+
+
+def results_dir_flag(what: str = 'the results'):
+  return flags.DEFINE_string('results_dir', '', f'Also copy {what} here, as <run name>.<file> '
+                             '("": nowhere).')
+
+
+def overwrite_results_flag():
+  return flags.DEFINE_bool('overwrite_results', False, 'Replace copies in --results_dir that '
+                           'hold other results.')
+
+
+def seed_flag(help_: str = 'Random seed.'):
+  return flags.DEFINE_integer('seed', 0, help_)
+
+
+class GridFlags:
+  """--frames_per_quarter, --tempo and --transpose_primer: the musical time MIDI files are
+  read and written in, by default the grid of the run's corpus (`data.grid`)."""
+
+  def __init__(self):
+    self._fpq = flags.DEFINE_integer(
+        'frames_per_quarter', None, 'Frames per quarter note of the MIDI read and written '
+        '(default: the grid of the run\'s corpus, e.g. 1 for Boulanger\'s JSB, 2 for its other '
+        'corpora).', lower_bound=1)
+    self._tempo = flags.DEFINE_float('tempo', None, 'Quarter notes per minute of the MIDI '
+                                     'written (default: the run\'s grid).', lower_bound=1e-3)
+    self._transpose = flags.DEFINE_bool(
+        'transpose_primer', True, 'Transpose a MIDI file read as input to C major / minor '
+        'when the run\'s corpus was transposed so (Boulanger\'s corpora, srnn2016 JSB).')
+
+  @property
+  def transpose(self) -> bool:
+    return self._transpose.value
+
+  def apply(self, grid):
+    """`grid` (a `data.grid.Grid`) with the flags given on top; a frame count per quarter
+    note makes it a beat grid."""
+    if self._fpq.value:
+      grid = dataclasses.replace(grid, frames_per_quarter=self._fpq.value, beat_relative=True)
+    if self._tempo.value:
+      grid = dataclasses.replace(grid, tempo=self._tempo.value)
+    return grid

@@ -9,60 +9,102 @@ import os
 from srnn_tf.errors import UserError
 
 MODELS = ('rnn', 'vrnn', 'srnn')
+# As in data.registry; restated so that configs (imported by every entry point before its
+# flags are parsed) stays free of the data package. tests/test_package.py checks they agree.
+CORPORA = ('jsb', 'muse', 'nottingham', 'piano')
+VERSIONS = ('boulanger', 'srnn2016')
+
+
+def _option(default, help_: str, choices: tuple | None = None):
+  """A `Config` field and its command-line flag: `cli.define_config_flags` makes the flag
+  (`--name`, this help, these choices) from it, so every option is written once."""
+  return dataclasses.field(default=default, metadata={'help': help_, 'choices': choices})
 
 
 @dataclasses.dataclass
 class Config:
-  """Everything a training run depends on."""
+  """Everything a training run depends on; each field is also a train.py flag."""
   # Data.
-  dataset: str = 'jsb'
-  data_version: str = 'boulanger'
-  data_dir: str | None = None
-  frames_per_quarter: int = 4     # grid for MIDI-folder corpora
+  dataset: str = _option('jsb', f'Corpus: one of {", ".join(CORPORA)}, or a path to a pickle, '
+                         'npz, or folder of MIDI files.')
+  data_version: str = _option('boulanger', 'Data version.', VERSIONS)
+  data_dir: str | None = _option(None, 'Data directory / download cache (default: '
+                                 '$SRNN_TF_DATA_DIR, then the user cache dir).')
+  frames_per_quarter: int = _option(4, 'Frame grid when --dataset is a folder of MIDI files '
+                                    '(the named corpora have their own; srnn_tf.data.grid).')
   # Model.
-  model: str = 'srnn'
-  z_dim: int = 100
-  d_dim: int = 300
-  a_dim: int = 300
-  hidden_units: int = 500
-  embed_units: tuple[int, ...] = (500, 500)
-  inference: str = 'smoothing'
-  resq: bool = True
-  gru_init: str = 'orthogonal_per_gate'   # the release's; or 'orthogonal' (stacked; layers.py)
-  emission: str = 'bernoulli'     # or 'nade': the frame's keys jointly (layers.FrameDistribution)
-  nade_units: int = 150
-  dropout_d: float = 0.0          # SRNN dropout rates, the release's p_*_drop (models/srnn.py)
-  dropout_z: float = 0.0
-  dropout_emb_u: float = 0.0
-  dropout_emb_x: float = 0.0
+  model: str = _option('srnn', 'Model: the SRNN, or the RNN / VRNN baselines (d_dim is their '
+                       'GRU size).', MODELS)
+  z_dim: int = _option(100, 'Size of the stochastic state z.')
+  d_dim: int = _option(300, 'Size of the deterministic GRU state d.')
+  a_dim: int = _option(300, 'Size of the inference state a.')
+  hidden_units: int = _option(500, 'Hidden units of every MLP.')
+  embed_units: tuple[int, ...] = _option((500, 500), 'Layer sizes of the embedding MLP.')
+  inference: str = _option('smoothing', 'Inference network: backward GRU (smoothing) or MLP '
+                           '(filtering).', ('smoothing', 'filtering'))
+  resq: bool = _option(True, 'Posterior mean as a residual on the prior mean.')
+  gru_init: str = _option(
+      'orthogonal_per_gate', 'GRU input/recurrent matrices: each gate\'s block orthogonal on '
+      'its own (the release\'s Lasagne GRUs), or orthogonal as stacked [D, 3H] matrices (the '
+      'initialisation the reproduction\'s runs in results/ were trained with).',
+      ('orthogonal', 'orthogonal_per_gate'))
+  emission: str = _option(
+      'bernoulli', 'p(x_t | state): the 88 keys independent (the paper\'s), or a NADE over them '
+      'whose biases the state gives (RNN-NADE\'s, Boulanger-Lewandowski et al. 2012; '
+      'layers.FrameDistribution).', ('bernoulli', 'nade'))
+  nade_units: int = _option(150, 'Hidden units of the NADE emission.')
+  dropout_d: float = _option(0.0, 'SRNN: dropout on d_t where the prior, emission and '
+                             'inference network read it (the release\'s p_d_drop).')
+  dropout_z: float = _option(0.0, 'SRNN: dropout on z_t into the emission (p_z_drop).')
+  dropout_emb_u: float = _option(0.0, 'SRNN: dropout on the embedding of u_t (p_emb_u_drop).')
+  dropout_emb_x: float = _option(0.0, 'SRNN: dropout on the embedding of x_t into the '
+                                 'inference network (p_emb_x_drop).')
   # Protocol.
-  epochs: int = 50
-  batch_size: int = 16
-  seq_len: int = 100
-  carry_state: bool = True        # the release's stateful training; False: shuffled windows
-  objective: str = 'elbo'         # or 'iwae' / 'fivo' with num_particles (needs no carry_state)
-  num_particles: int = 1
-  train_precision: str = 'float32'  # 'bfloat16': products over all steps (faster, see README)
-  learning_rate: float = 1e-3
-  adam_beta1: float = 0.9
-  adam_beta2: float = 0.999
-  adam_epsilon: float = 1e-4
-  lr_constant_epochs: int = 20
-  lr_decay: float = 1.2           # per epoch after lr_constant_epochs
-  kl_start: float = 0.2
-  kl_anneal_epochs: int = 20
-  clip_norm: float = 1.0
-  clip_value: float = 10.0
+  epochs: int = _option(50, 'Training epochs.')
+  batch_size: int = _option(16, 'Sequences per batch.')
+  seq_len: int = _option(100, 'Frames per training window.')
+  carry_state: bool = _option(True, 'Carry d and z across consecutive windows (the release\'s '
+                              'stateful training, no shuffling); false: shuffled independent '
+                              'windows.')
+  objective: str = _option('elbo', 'Training objective: the annealed ELBO, or the IWAE / FIVO '
+                           '(SMC) bound with --num_particles particles (needs --nocarry_state).',
+                           ('elbo', 'iwae', 'fivo'))
+  num_particles: int = _option(1, 'K for --objective=iwae|fivo.')
+  train_precision: str = _option(
+      'float32', 'Precision of the training step\'s products over all time steps: bfloat16 is '
+      'faster on CPUs with AVX512-BF16 (evaluation stays float32).', ('float32', 'bfloat16'))
+  learning_rate: float = _option(1e-3, 'Adam learning rate.')
+  adam_beta1: float = _option(0.9, 'Adam beta_1.')
+  adam_beta2: float = _option(0.999, 'Adam beta_2.')
+  adam_epsilon: float = _option(1e-4, 'Adam epsilon.')
+  lr_constant_epochs: int = _option(20, 'Epochs at constant learning rate before the decay.')
+  lr_decay: float = _option(1.2, 'Learning rate divided by this per epoch after '
+                            '--lr_constant_epochs.')
+  kl_start: float = _option(0.2, 'Initial KL weight (temperature).')
+  kl_anneal_epochs: int = _option(20, 'Epochs over which the KL weight rises linearly to 1 '
+                                  '(per batch).')
+  clip_norm: float = _option(1.0, 'Rescale gradients to this total norm (0: no clipping).')
+  clip_value: float = _option(10.0, 'Then clip each element to +-this (0: no clipping).')
   # Running.
-  seed: int = 0
-  validation_freq: int = 1
-  keep_best: bool = False         # final model = the epoch with the best validation ELBO
-  early_stopping_patience: int = 0  # stop after this many epochs without a better val ELBO
-  monitor_test: bool = False      # test ELBO in the history each epoch (time-to-quality runs)
-  eval_samples: int = 1
-  strategy: str = 'default'       # 'mirrored' (local devices) or 'multi_worker' (TF_CONFIG)
-  intra_op_threads: int = 1       # 1/2 beat TF's defaults by 15-35% on 2 cores
-  inter_op_threads: int = 2
+  seed: int = _option(0, 'Random seed (weights, noise, data order).')
+  validation_freq: int = _option(1, 'Validate every N epochs.')
+  keep_best: bool = _option(False, 'Evaluate and save the weights of the epoch with the best '
+                            'validation ELBO, not the last epoch\'s (for long schedules that '
+                            'over-fit, as JSB does).')
+  early_stopping_patience: int = _option(
+      0, 'Stop once the validation ELBO has not improved for this many epochs (0: never; the '
+      'paper protocol runs all its epochs). Survives a resume; pair it with --keep_best to keep '
+      'the best epoch\'s weights.')
+  monitor_test: bool = _option(False, 'Also evaluate the test ELBO per step after every epoch '
+                               'and log it with the epoch\'s wall time (history columns '
+                               'test_elbo, wall_seconds): time to quality.')
+  eval_samples: int = _option(1, 'Posterior samples averaged in the final valid/test ELBO.')
+  strategy: str = _option('default', 'tf.distribute strategy: one device, all local devices, '
+                          'or the workers of $TF_CONFIG (see BUILD_NOTES.md). Needs '
+                          '--nocarry_state.', ('default', 'mirrored', 'multi_worker'))
+  intra_op_threads: int = _option(1, 'TF intra-op threads (0: TF default; 1/2 beat TF\'s '
+                                  'defaults by 15-35% on 2 cores).')
+  inter_op_threads: int = _option(2, 'TF inter-op threads (0: TF default).')
 
   def validate(self) -> 'Config':
     """Raises `UserError` naming the flag of the first field out of its range."""
@@ -94,14 +136,57 @@ class Config:
     for name in ('dropout_d', 'dropout_z', 'dropout_emb_u', 'dropout_emb_x'):
       if not 0 <= getattr(self, name) < 1:
         raise UserError(f'--{name}={getattr(self, name)}: must be in [0, 1)')
-    if self.model not in MODELS:
-      raise UserError(f'--model={self.model}: choose one of {", ".join(MODELS)}')
+    for field in dataclasses.fields(self):
+      choices = field.metadata.get('choices')
+      if choices and getattr(self, field.name) not in choices:
+        raise UserError(f'--{field.name}={getattr(self, field.name)}: choose one of '
+                        f'{", ".join(choices)}')
     if self.model != 'srnn' and any((self.dropout_d, self.dropout_z, self.dropout_emb_u,
                                      self.dropout_emb_x)):
       raise UserError(f'--dropout_*: options of the SRNN, not of --model={self.model}')
     if self.objective != 'elbo' and self.carry_state:
       raise UserError(f'--objective={self.objective}: needs --nocarry_state (each window\'s '
                       'particles start afresh)')
+    return self
+
+
+@dataclasses.dataclass
+class TuneConfig:
+  """The RL tuning's settings (srnn_tf/rl/tuning.py); each field is also a tune.py flag."""
+  beta: float = _option(2.0, 'KL-control weight (reward nats per nat of KL).')
+  iterations: int = _option(150, 'Policy-gradient iterations.')
+  batch_size: int = _option(32, 'Pieces sampled per iteration.')
+  num_steps: int = _option(64, 'Frames per sampled piece.')
+  learning_rate: float = _option(3e-5, 'Adam learning rate.')
+  clip_norm: float = _option(1.0, 'Rescale policy gradients to this total norm.')
+  baseline_decay: float = _option(0.9, 'Decay of the running per-step baseline b_t.')
+  max_repeat: int = _option(8, 'Frames a frame may repeat unpenalised.')
+  seed: int = _option(0, 'Sampling seed.')
+  checkpoint_every: int = _option(25, 'Iterations between checkpoints.')
+  eval_pieces: int = _option(200, 'Samples per model in the final comparison.')
+  # The weights of the reward terms (rl/rewards.py: REWARDS).
+  w_in_key: float = _option(1.0, 'Weight of the in_key reward.')
+  w_consonance: float = _option(1.0, 'Weight of the consonance reward.')
+  w_repetition: float = _option(1.0, 'Weight of the repetition reward.')
+  w_polyphony: float = _option(1.0, 'Weight of the polyphony reward.')
+  w_parallel_motion: float = _option(1.0, 'Weight of the parallel_motion reward.')
+
+  @property
+  def weights(self) -> dict[str, float]:
+    from srnn_tf.rl.rewards import REWARDS
+    return {name: getattr(self, f'w_{name}') for name in REWARDS}
+
+  def validate(self) -> 'TuneConfig':
+    """Raises `UserError` naming the flag of the first field out of its range."""
+    for name in ('iterations', 'batch_size', 'num_steps', 'max_repeat', 'checkpoint_every',
+                 'eval_pieces'):
+      if getattr(self, name) < 1:
+        raise UserError(f'--{name}={getattr(self, name)}: must be at least 1')
+    for name in ('beta', 'learning_rate', 'clip_norm'):
+      if getattr(self, name) < 0:
+        raise UserError(f'--{name}={getattr(self, name)}: must not be negative')
+    if not 0 <= self.baseline_decay < 1:
+      raise UserError(f'--baseline_decay={self.baseline_decay}: must be in [0, 1)')
     return self
 
 

@@ -26,6 +26,8 @@ import keras
 import tensorflow as tf
 
 from srnn_tf import rundir
+from srnn_tf.data import grid as grid_lib
+from srnn_tf.data import registry
 from srnn_tf.errors import disk_full, is_no_space
 from srnn_tf.midi import NUM_KEYS
 
@@ -187,11 +189,10 @@ def metadata(model, config=None, metrics=None) -> dict:
                          for name, (_, spec) in serving_functions(model).items()},
           'score_seed': list(SCORE_SEED), 'keys': {'count': NUM_KEYS, 'lowest_midi_note': 21}}
   if config is not None:
-    is_file = config.dataset not in ('jsb', 'muse', 'nottingham', 'piano')
+    is_file = config.dataset not in registry.CORPORA
     info.update({'corpus': config.dataset, 'data_version': None if is_file else
-                 config.data_version,
-                 'frame_grid': (f'{config.frames_per_quarter} frames per quarter note'
-                                if is_file else 'as the corpus (one frame per time step)')})
+                 config.data_version, 'grid': grid_lib.corpus_grid(
+                     config.dataset, config.data_version, config.frames_per_quarter).to_dict()})
   if metrics is not None:
     info['metrics'] = metrics
   return info
@@ -202,7 +203,8 @@ def main(argv):
   del argv
   from absl import flags
   flags_ = flags.FLAGS
-  model, config = rundir.load_run(flags_.run)
+  run = rundir.load_run(flags_.run)
+  model, config = run.model, run.config
   run_dir = rundir.run_dir(flags_.run)
   summary = rundir.read_json(os.path.join(run_dir, rundir.RUN_JSON))
   metrics = ({k: v for k, v in summary.items() if k.startswith(('test', 'valid'))}
@@ -220,7 +222,7 @@ def run():
   """The `srnn-export` console script (`python -m srnn_tf.export`)."""
   from absl import flags
   from srnn_tf import cli
-  flags.DEFINE_string('run', None, 'Run directory or .keras file.', required=True)
+  cli.run_flag()
   flags.DEFINE_string('output', None, 'SavedModel directory (default: <run>/saved_model).')
   cli.run(main)
 

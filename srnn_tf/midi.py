@@ -3,8 +3,9 @@
 A piano roll is a binary array ``roll[t, k]`` of shape ``(T, 88)``: key ``k`` (MIDI note
 ``21 + k``, A0..C8) sounds in frame ``t``. Frames lie on a beat-relative grid of
 ``frames_per_quarter`` frames per quarter note, computed from MIDI ticks, so tempo changes
-do not stretch the grid. Reading merges all non-drum instruments; notes outside the 88 keys
-are counted and reported, never silently dropped.
+do not stretch the grid, or on a time grid of ``seconds_per_frame`` (the srnn2016 release's;
+`data.grid`). Reading merges all non-drum instruments; notes outside the 88 keys are counted
+and reported, never silently dropped.
 """
 
 import dataclasses
@@ -15,6 +16,7 @@ import mido
 import numpy as np
 import pretty_midi
 
+from srnn_tf.data import grid as grid_lib
 from srnn_tf.data import limits
 from srnn_tf.data.errors import DataError
 
@@ -58,11 +60,13 @@ def _load_pretty_midi(path: str) -> pretty_midi.PrettyMIDI:
     raise DataError(f'{path}: not a readable MIDI file ({type(e).__name__}: {e})') from None
 
 
-def read_midi(path: str | os.PathLike, frames_per_quarter: int = 4) -> MidiRoll:
-  """Reads a MIDI file into a piano roll on a grid of `frames_per_quarter` per quarter note.
+def read_midi(path: str | os.PathLike, frames_per_quarter: int = 4,
+              seconds_per_frame: float | None = None) -> MidiRoll:
+  """Reads a MIDI file into a piano roll on a grid of `frames_per_quarter` per quarter note
+  (or, given `seconds_per_frame`, of that many seconds per frame).
 
-  A note covers frames `[round(start / f), round(end / f))` with `f` the ticks per frame,
-  and at least the frame it starts in.
+  A note covers frames `[round(start / f), round(end / f))` with `f` the ticks (seconds) per
+  frame, and at least the frame it starts in.
 
   Raises:
     DataError: naming the file, if it is missing, empty, unreadable or has no notes.
@@ -71,8 +75,16 @@ def read_midi(path: str | os.PathLike, frames_per_quarter: int = 4) -> MidiRoll:
   if frames_per_quarter < 1:
     raise DataError(f'{path}: frames per quarter note must be at least 1, got '
                     f'{frames_per_quarter}')
+  if seconds_per_frame is not None and not seconds_per_frame > 0:
+    raise DataError(f'{path}: seconds per frame must be positive, got {seconds_per_frame}')
   pm = _load_pretty_midi(path)
-  ticks_per_frame = pm.resolution / frames_per_quarter
+  if seconds_per_frame is None:
+    ticks_per_frame = pm.resolution / frames_per_quarter
+    to_frame = lambda seconds: pm.time_to_tick(seconds) / ticks_per_frame  # noqa: E731
+    grid_name = f'{frames_per_quarter} frames per quarter note'
+  else:
+    to_frame = lambda seconds: seconds / seconds_per_frame  # noqa: E731
+    grid_name = f'{seconds_per_frame:g} s per frame'
   spans, out_of_range = [], 0
   for inst in pm.instruments:
     if inst.is_drum:
@@ -81,8 +93,8 @@ def read_midi(path: str | os.PathLike, frames_per_quarter: int = 4) -> MidiRoll:
       if not LOWEST_NOTE <= note.pitch <= HIGHEST_NOTE:
         out_of_range += 1
         continue
-      start = int(round(pm.time_to_tick(note.start) / ticks_per_frame))
-      end = max(start + 1, int(round(pm.time_to_tick(note.end) / ticks_per_frame)))
+      start = int(round(to_frame(note.start)))
+      end = max(start + 1, int(round(to_frame(note.end))))
       spans.append((note.pitch - LOWEST_NOTE, start, end))
   num_notes = len(spans) + out_of_range
   if num_notes == 0:
@@ -91,11 +103,30 @@ def read_midi(path: str | os.PathLike, frames_per_quarter: int = 4) -> MidiRoll:
     raise DataError(f'{path}: all {num_notes} notes lie outside the piano range '
                     f'{LOWEST_NOTE}..{HIGHEST_NOTE}')
   frames = max(end for _, _, end in spans)
-  limits.piece_frames(frames, f'{path} at {frames_per_quarter} frames per quarter note')
+  limits.piece_frames(frames, f'{path} at {grid_name}')
   roll = np.zeros((frames, NUM_KEYS), np.uint8)
   for key, start, end in spans:
     roll[start:end, key] = 1
   return MidiRoll(roll, num_notes, out_of_range, path)
+
+
+def read_on_grid(path: str | os.PathLike, grid: grid_lib.Grid,
+                 transpose: bool = True) -> tuple[MidiRoll, int]:
+  """Reads a MIDI file as a model trained on a corpus of `grid` saw its pieces: on the
+  corpus's frame grid and, when its pieces were transposed to C major / minor (and
+  `transpose`), moved by the semitones that bring its estimated tonic to C.
+
+  Returns:
+    `(the roll read, the semitones it was moved by)`.
+  """
+  if grid.beat_relative:
+    read = read_midi(path, grid.frames_per_quarter)
+  else:
+    read = read_midi(path, seconds_per_frame=grid.seconds_per_frame)
+  if not (transpose and grid.transposed_to_c):
+    return read, 0
+  shift = grid_lib.shift_to_c(read.roll, LOWEST_NOTE)
+  return dataclasses.replace(read, roll=grid_lib.transpose(read.roll, shift)), shift
 
 
 def roll_to_midi(roll, frames_per_quarter: int = 4, tempo: float = 120.0,

@@ -390,15 +390,55 @@ def run_dir(path: str) -> str:
   return path if os.path.isdir(path) else os.path.dirname(path)
 
 
-def load_run(path: str):
-  """Loads a trained model and its config from a run directory or a `.keras` file.
+@dataclasses.dataclass
+class Run:
+  """A trained run, as the scripts that use one (eval, generate, reconstruct, tune, export)
+  load it.
 
-  Returns:
-    `(model, config)`; `config` is the run's `configs.Config` when the run directory has a
-    config.json, else None.
+  Attributes:
+    path: what was given: a run directory or a `.keras` file.
+    directory: the run directory (the `.keras` file's folder).
+    model: the trained Keras model.
+    config: the run's `configs.Config` (None for a `.keras` file without its config.json).
+    grid: the musical time of its corpus (`data.grid`): from run.json, else from the config,
+      else the default grid.
+  """
+  path: str
+  directory: str
+  model: object
+  config: configs.Config | None
+  grid: object
+
+  @property
+  def name(self) -> str:
+    return os.path.basename(os.path.normpath(self.directory))
+
+  def corpus(self, data_dir: str | None = None, dataset: str | None = None,
+             data_version: str | None = None):
+    """The run's corpus (arguments given override the run's): `data.corpus.Corpus`.
+
+    Raises:
+      RunDirError: the run has no config.json and no `dataset` was given.
+    """
+    from srnn_tf.data import corpus as corpus_lib
+    from srnn_tf.data import registry
+    config = self.config
+    dataset = dataset or (config and config.dataset)
+    if not dataset:
+      raise RunDirError(f'{self.path}: the run has no config.json to find its corpus: give '
+                        '--dataset')
+    version = data_version or (config and config.data_version) or registry.DEFAULT_VERSION
+    return corpus_lib.load_corpus(dataset, version, data_dir or (config and config.data_dir),
+                                  frames_per_quarter=config.frames_per_quarter if config else 4)
+
+
+def load_run(path: str) -> Run:
+  """Loads a trained run from a run directory or a `.keras` file.
+
   Raises:
     RunDirError: naming the path: missing, not finished, or a damaged model file.
   """
+  from srnn_tf.data import grid as grid_lib
   if not os.path.exists(path):
     raise RunDirError(f'--run={path}: no such run directory or .keras file')
   directory = run_dir(path)
@@ -421,4 +461,11 @@ def load_run(path: str):
     if not isinstance(recorded, dict):
       raise RunDirError(f'{config_path}: unreadable (truncated or not JSON)')
     config = configs.from_dict(recorded)
-  return model, config
+  summary = read_json(os.path.join(directory, RUN_JSON))
+  if isinstance(summary, dict) and isinstance(summary.get('grid'), dict):
+    grid = grid_lib.Grid.from_dict(summary['grid'])
+  elif config is not None:    # runs finished before run.json recorded the grid
+    grid = grid_lib.corpus_grid(config.dataset, config.data_version, config.frames_per_quarter)
+  else:
+    grid = grid_lib.Grid()
+  return Run(path, directory, model, config, grid)

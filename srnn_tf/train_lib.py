@@ -226,6 +226,7 @@ def _train_locked(config, workdir, results_dir, verbose, overwrite_results) -> d
       'config': dataclasses.asdict(config),
       'corpus': {'name': corpus.name, 'source': corpus.source, **{
           f'{k}_sequences': len(v) for k, v in corpus.splits.items()}},
+      'grid': corpus.grid.to_dict(),   # the musical time generate/reconstruct write MIDI in
       'steps_per_epoch': steps,
       'epochs_trained': len(history),
       'parameters': model.count_params(),

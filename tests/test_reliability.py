@@ -253,7 +253,7 @@ def test_export_on_a_full_disk_cleans_up(finished, tmp_path, monkeypatch):
   import errno
   import tensorflow as tf
   workdir, _, _ = finished
-  model, _ = rundir.load_run(workdir)
+  model = rundir.load_run(workdir).model
 
   def full(obj, path, *args, **kwargs):
     os.makedirs(path, exist_ok=True)
@@ -405,8 +405,8 @@ def test_symlinked_subfolders_of_a_midi_folder_are_read(data_dir, tmp_path):
     ('generate.py', ['--num_steps=1000000000'],
      '--num_steps=1000000000 (+ --burn_in=0) exceeds the limit of 100000 frames'),
     ('reconstruct.py', ['--max_frames=0'], 'flag --max_frames=0'),
-    ('tune.py', ['--iterations=0'], 'flag --iterations=0'),
-    ('tune.py', ['--checkpoint_every=0'], 'flag --checkpoint_every=0'),
+    ('tune.py', ['--iterations=0'], '--iterations=0: must be at least 1'),
+    ('tune.py', ['--checkpoint_every=0'], '--checkpoint_every=0: must be at least 1'),
 ])
 def test_script_flags_out_of_range(script, flags, message, tmp_path):
   assert_one_line_error(_script(script, '--run=runs/any', *flags), message)

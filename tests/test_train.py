@@ -12,6 +12,7 @@ import time
 
 import keras
 import numpy as np
+import pretty_midi
 import pytest
 
 from srnn_tf import configs, midi, rundir, train_lib, training
@@ -95,7 +96,8 @@ def test_eval_script_smc_bound_is_above_the_elbo(trained_run, tmp_path):
 
 def test_keras_file_round_trip(trained_run):
   workdir, _ = trained_run
-  model, config = rundir.load_run(workdir)
+  run = rundir.load_run(workdir)
+  model, config = run.model, run.config
   assert isinstance(model, SRNN) and config.z_dim == model.z_dim
   again = keras.saving.load_model(os.path.join(workdir, 'model.keras'), compile=False)
   f = standardize_features((np.random.default_rng(0).random((2, 30, 88)) < 0.1)
@@ -132,7 +134,7 @@ def test_keep_best_keeps_the_epoch_with_the_best_validation_elbo(data_dir, tmp_p
   summary = train_lib.train_and_evaluate(config, str(tmp_path / 'run'), verbose=0)
   val = [float(r['val_elbo']) for r in _history(tmp_path / 'run')]
   assert summary['kept_epoch'] == int(np.argmax(val)) + 1
-  saved, _ = rundir.load_run(str(tmp_path / 'run'))
+  saved = rundir.load_run(str(tmp_path / 'run')).model
   best = train_lib.build_model(config, 1)
   best.load_weights(str(tmp_path / 'run' / 'best.weights.h5'))
   for a, b in zip(saved.get_weights(), best.get_weights()):   # the saved model is that epoch's
@@ -246,11 +248,21 @@ def test_generate_script_writes_reproducible_midi_and_png(trained_run, tmp_path)
         capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     outs.append(out)
+  # The run trained on Boulanger's JSB, whose frames are quarter notes: run.json records the
+  # grid, and the samples are written on it.
+  with open(os.path.join(workdir, 'run.json')) as f:
+    grid = json.load(f)['grid']
+  assert (grid['frames_per_quarter'], grid['beat_relative']) == (1, True)
   for i in range(2):
     mid_a, mid_b = outs[0] / f'sample_seed4_{i}.mid', outs[1] / f'sample_seed4_{i}.mid'
     assert mid_a.read_bytes() == mid_b.read_bytes()          # same seed, same piece
     assert (outs[0] / f'sample_seed4_{i}.png').stat().st_size > 1000
-    roll = midi.read_midi(mid_a).roll
+    pm = pretty_midi.PrettyMIDI(str(mid_a))
+    np.testing.assert_allclose(pm.get_tempo_changes()[1], [grid['tempo']])
+    quarter = 60.0 / grid['tempo']
+    times = np.array([[n.start, n.end] for n in pm.instruments[0].notes]) / quarter
+    assert len(times) and np.allclose(times, np.round(times), atol=1e-6)   # on the quarters
+    roll = midi.read_midi(mid_a, frames_per_quarter=1).roll
     assert roll.shape[1] == 88 and 0 < len(roll) <= 24
 
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from srnn_tf import midi
 from srnn_tf.data import cache
+from srnn_tf.data import grid as grid_lib
 from srnn_tf.data import limits
 from srnn_tf.data import registry
 from srnn_tf.data import safe_pickle
@@ -45,6 +46,7 @@ class Corpus:
       (`u_1 = 0`); the release's evaluation, hence the paper's numbers, started from these:
       the first target frame itself in some pieces (all of JSB's), an earlier frame in others.
     out_of_range_notes: notes outside the 88 keys that were left out (MIDI input only).
+    grid: the musical time of a frame and the key convention (`data.grid`).
   """
   name: str
   source: str
@@ -52,6 +54,7 @@ class Corpus:
   chunks: dict[str, int] = dataclasses.field(default_factory=dict)
   first_inputs: dict[str, list[np.ndarray]] = dataclasses.field(default_factory=dict)
   out_of_range_notes: int = 0
+  grid: grid_lib.Grid = grid_lib.Grid()
 
   def stats(self) -> dict[str, dict]:
     """Sequences, frames, notes per frame and note range (MIDI numbers) per split."""
@@ -255,7 +258,8 @@ def load_midi(path: str | os.PathLike, frames_per_quarter: int = 4) -> Corpus:
     rolls = [midi.read_midi(f, frames_per_quarter) for f in split_files_]
     out_of_range += sum(r.out_of_range for r in rolls)
     splits[split] = [r.roll for r in rolls]
-  return Corpus(path.stem, str(path), splits, out_of_range_notes=out_of_range)
+  return Corpus(path.stem, str(path), splits, out_of_range_notes=out_of_range,
+                grid=grid_lib.Grid(frames_per_quarter=frames_per_quarter))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -294,4 +298,4 @@ def load_corpus(name: str, version: str = registry.DEFAULT_VERSION,
   spec = registry.corpus_file(name, version)
   path = cache.fetch(spec, data_dir, download=download)
   corpus = load_npz(path, name) if version == 'srnn2016' else load_pickle(path, name)
-  return corpus
+  return dataclasses.replace(corpus, grid=grid_lib.corpus_grid(name, version))

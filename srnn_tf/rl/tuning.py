@@ -1,6 +1,5 @@
 """KL-controlled REINFORCE tuning of a trained SRNN (the loop behind `tune.py`)."""
 
-import dataclasses
 import os
 
 import keras
@@ -8,25 +7,9 @@ import numpy as np
 import tensorflow as tf
 
 from srnn_tf import bounds, configs, export, music_stats, plots, midi, rundir
+from srnn_tf.configs import TuneConfig
 from srnn_tf.rl import policy, rewards as rewards_lib
 from srnn_tf.training import NonFiniteLossError
-
-
-@dataclasses.dataclass
-class TuneConfig:
-  beta: float = 2.0               # KL-control weight, nats of reward per nat of KL
-  iterations: int = 150
-  batch_size: int = 32            # sampled pieces per iteration
-  num_steps: int = 64             # frames per sampled piece
-  learning_rate: float = 3e-5
-  clip_norm: float = 1.0
-  baseline_decay: float = 0.9     # running per-step baseline b_t
-  weights: dict = dataclasses.field(default_factory=lambda: {
-      'in_key': 1.0, 'consonance': 1.0, 'repetition': 1.0, 'polyphony': 1.0,
-      'parallel_motion': 1.0})
-  max_repeat: int = 8
-  seed: int = 0
-  checkpoint_every: int = 25
 
 
 class Tuner:

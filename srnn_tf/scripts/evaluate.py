@@ -22,12 +22,11 @@ from absl import flags
 from srnn_tf import cli
 from srnn_tf.data import registry
 
-_RUN = flags.DEFINE_string('run', None, 'Run directory or .keras file.', required=True)
+_RUN = cli.run_flag()
 _DATASET = flags.DEFINE_string('dataset', None, 'Corpus (default: the run\'s).')
 _DATA_VERSION = flags.DEFINE_enum('data_version', None, registry.VERSIONS,
                                   'Data version (default: the run\'s).')
-_DATA_DIR = flags.DEFINE_string('data_dir', None, 'Data directory (default: the run\'s, then '
-                                '$SRNN_TF_DATA_DIR, then the user cache dir).')
+_DATA_DIR = cli.data_dir_flag()
 _SPLITS = flags.DEFINE_list('splits', ['valid', 'test'], 'Splits to evaluate: some of '
                             f'{", ".join(registry.SPLITS)}.')
 flags.register_validator('splits', lambda v: bool(v) and set(v) <= set(registry.SPLITS),
@@ -45,19 +44,16 @@ _RELEASE_U1 = flags.DEFINE_bool('release_first_frame', False,
                            'the first target frame in some pieces), not silence.')
 _BATCH_SIZE = flags.DEFINE_integer('batch_size', 16, 'Sequences per evaluation batch.',
                                    lower_bound=1)
-_SEED = flags.DEFINE_integer('seed', 0, 'Seed of the posterior samples.')
+_SEED = cli.seed_flag('Seed of the posterior samples.')
 _OUTPUT = flags.DEFINE_string('output', None, 'JSON output path (default: in the run dir).')
-_RESULTS_DIR = flags.DEFINE_string('results_dir', '', 'Also copy the JSON here, as '
-                                   '<run name>.<file name> ("": nowhere).')
-_OVERWRITE = flags.DEFINE_bool('overwrite_results', False, 'Replace a copy in --results_dir '
-                               'that holds other results.')
+_RESULTS_DIR = cli.results_dir_flag('the JSON')
+_OVERWRITE = cli.overwrite_results_flag()
 
 
 def main(argv):
   del argv
   import keras
   from srnn_tf import bounds, rundir
-  from srnn_tf.data import corpus as corpus_lib
   splits = list(dict.fromkeys(_SPLITS.value))   # in the order given, each once
   suffix = '_release_first_frame' if _RELEASE_U1.value else ''
   run_dir = rundir.run_dir(_RUN.value)
@@ -65,15 +61,13 @@ def main(argv):
       run_dir, f'eval_{_BOUND.value}_{"_".join(splits)}{suffix}.json')
   if os.path.exists(_RUN.value):       # a missing run gets load_run's message first
     rundir.check_output_file(output)   # before the work, not after it
-  model, config = rundir.load_run(_RUN.value)
-  dataset = _DATASET.value or (config and config.dataset)
-  version = _DATA_VERSION.value or (config and config.data_version) or registry.DEFAULT_VERSION
-  if not dataset:
-    return cli.fail(f'{_RUN.value}: the run has no config.json: give --dataset')
+  run = rundir.load_run(_RUN.value)
+  model = run.model
   keras.utils.set_random_seed(_SEED.value)
-  corpus = corpus_lib.load_corpus(dataset, version,
-                                  _DATA_DIR.value or (config and config.data_dir),
-                                  frames_per_quarter=config.frames_per_quarter if config else 4)
+  corpus = run.corpus(_DATA_DIR.value, _DATASET.value, _DATA_VERSION.value)
+  dataset = _DATASET.value or run.config.dataset
+  version = _DATA_VERSION.value or (run.config and run.config.data_version) or \
+      registry.DEFAULT_VERSION
   results = {'run': _RUN.value, 'dataset': dataset, 'data_version': version,
              'release_first_frame': _RELEASE_U1.value, 'bound': _BOUND.value}
   for split in splits:

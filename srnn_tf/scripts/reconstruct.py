@@ -14,7 +14,7 @@ from absl import flags
 
 from srnn_tf import cli
 
-_RUN = flags.DEFINE_string('run', None, 'Run directory or .keras file.', required=True)
+_RUN = cli.run_flag()
 _MIDI = flags.DEFINE_string('midi', None, 'A MIDI file to reconstruct (else a corpus piece).')
 _SPLIT = flags.DEFINE_enum('split', 'test', ['train', 'valid', 'test'], 'Corpus split.')
 _INDEX = flags.DEFINE_integer('index', 0, 'Piece index in the split.', lower_bound=0)
@@ -22,32 +22,27 @@ _MAX_FRAMES = flags.DEFINE_integer('max_frames', 200, 'Frames to show (from the 
                                    lower_bound=1)
 _THRESHOLD = flags.DEFINE_float('threshold', 0.5, 'Probability above which a key sounds.',
                                 lower_bound=0.0, upper_bound=1.0)
-_FPQ = flags.DEFINE_integer('frames_per_quarter', None, 'Frame grid for --midi (default: the '
-                            'run\'s, for a run trained on MIDI files; else 4).', lower_bound=1)
-_DATA_DIR = flags.DEFINE_string('data_dir', None, 'Data directory (default: the run\'s).')
-_OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Default: <run>/reconstructions.')
+_DATA_DIR = cli.data_dir_flag()
+_OUTPUT_DIR = cli.output_dir_flag('<run>/reconstructions')
+_GRID = cli.GridFlags()
 
 
 def main(argv):
   del argv
   import numpy as np
   from srnn_tf import midi, plots, rundir
-  from srnn_tf.data import corpus as corpus_lib
-  model, config = rundir.load_run(_RUN.value)
-  run_dir = rundir.run_dir(_RUN.value)
+  run = rundir.load_run(_RUN.value)
+  model, config, run_dir, grid = run.model, run.config, run.directory, _GRID.apply(run.grid)
   out = _OUTPUT_DIR.value or os.path.join(run_dir, 'reconstructions')
   rundir.check_output_dir(out)
-  fpq = _FPQ.value or (config.frames_per_quarter if config else 4)
   if _MIDI.value:
-    roll, name = midi.read_midi(_MIDI.value, fpq).roll, os.path.basename(_MIDI.value)
+    read, _ = midi.read_on_grid(_MIDI.value, grid, _GRID.transpose)
+    roll, name = read.roll, os.path.basename(_MIDI.value)
   else:
     if config is None:
       return cli.fail(f'{_RUN.value}: the run has no config.json to find its corpus: give '
                       '--midi')
-    # A run trained on a MIDI folder is read on its own grid.
-    corpus = corpus_lib.load_corpus(config.dataset, config.data_version,
-                                    _DATA_DIR.value or config.data_dir,
-                                    frames_per_quarter=config.frames_per_quarter)
+    corpus = run.corpus(_DATA_DIR.value)
     pieces = corpus.splits[_SPLIT.value]
     if not _INDEX.value < len(pieces):
       return cli.fail(f'--index={_INDEX.value}: the {_SPLIT.value} split has {len(pieces)} '
@@ -65,7 +60,7 @@ def main(argv):
            if model.frame.kind == 'nade' else 'reconstruction p(x_t | state)')
   plots.save_reconstruction(stem + '.png', roll, probs, title, label)
   midi.write_midi((probs > _THRESHOLD.value).astype(np.uint8), stem + '_reconstruction.mid',
-                  frames_per_quarter=fpq)
+                  frames_per_quarter=grid.frames_per_quarter, tempo=grid.tempo)
   print(f'wrote {stem}.png and {stem}_reconstruction.mid')
   return 0
 

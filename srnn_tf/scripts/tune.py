@@ -16,48 +16,27 @@ import csv
 import dataclasses
 import os
 
-from absl import flags
-
 from srnn_tf import cli
 
 from srnn_tf.rl import rewards as rewards_lib
+from srnn_tf.configs import TuneConfig
 
-_RUN = flags.DEFINE_string('run', None, 'The pre-trained SRNN run (directory or .keras).',
-                           required=True)
-_OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Default: <run>_tuned_beta<beta>.')
-_RESULTS_DIR = flags.DEFINE_string('results_dir', '', 'Also copy run.json, history.csv and '
-                                   'tuning.md here ("": nowhere).')
-_DATA_DIR = flags.DEFINE_string('data_dir', None, 'Data directory (default: the run\'s).')
-_BETA = flags.DEFINE_float('beta', 2.0, 'KL-control weight (reward nats per nat of KL).',
-                           lower_bound=0.0)
-_ITERATIONS = flags.DEFINE_integer('iterations', 150, 'Policy-gradient iterations.',
-                                   lower_bound=1)
-_BATCH = flags.DEFINE_integer('batch_size', 32, 'Pieces sampled per iteration.', lower_bound=1)
-_STEPS = flags.DEFINE_integer('num_steps', 64, 'Frames per sampled piece.', lower_bound=1)
-_LR = flags.DEFINE_float('learning_rate', 3e-5, 'Adam learning rate.', lower_bound=0.0)
-_SEED = flags.DEFINE_integer('seed', 0, 'Sampling seed.')
-_EVERY = flags.DEFINE_integer('checkpoint_every', 25, 'Iterations between checkpoints.',
-                              lower_bound=1)
-_EVAL_PIECES = flags.DEFINE_integer('eval_pieces', 200, 'Samples per model in the comparison.',
-                                    lower_bound=1)
-_MAX_REPEAT = flags.DEFINE_integer('max_repeat', 8, 'Frames a frame may repeat unpenalised.',
-                                   lower_bound=1)
-_WEIGHTS = {name: flags.DEFINE_float(f'w_{name}', 1.0, f'Weight of the {name} reward.')
-            for name in rewards_lib.REWARDS}
+_RUN = cli.run_flag('The pre-trained SRNN run (directory or .keras).')
+_OUTPUT_DIR = cli.output_dir_flag('<run>_tuned_beta<beta>')
+_RESULTS_DIR = cli.results_dir_flag('run.json, history.csv and tuning.md')
+_DATA_DIR = cli.data_dir_flag()
+# --beta, --iterations, ..., --w_<reward>: every TuneConfig field (srnn_tf/configs.py).
+cli.define_config_flags(TuneConfig)
 
 
 def main(argv):
   del argv
   from srnn_tf import rundir
-  from srnn_tf.rl import tuning
 
-  config = tuning.TuneConfig(
-      beta=_BETA.value, iterations=_ITERATIONS.value, batch_size=_BATCH.value,
-      num_steps=_STEPS.value, learning_rate=_LR.value, seed=_SEED.value,
-      weights={k: f.value for k, f in _WEIGHTS.items()}, max_repeat=_MAX_REPEAT.value,
-      checkpoint_every=_EVERY.value)
+  config = TuneConfig(**cli.config_overrides(TuneConfig)).validate()
   run_dir = rundir.run_dir(_RUN.value)
-  model, run_config = rundir.load_run(_RUN.value)   # a missing or unfinished run: one line
+  run = rundir.load_run(_RUN.value)   # a missing or unfinished run: one line
+  model, run_config = run.model, run.config
   if run_config is None:
     return cli.fail(f'{_RUN.value}: the run has no config.json (tuning needs its corpus)')
   workdir = _OUTPUT_DIR.value or (os.path.normpath(run_dir) + f'_tuned_beta{config.beta:g}')
@@ -70,16 +49,15 @@ def _tune(config, model, run_config, run_dir, workdir) -> int:
   import tensorflow as tf
   from tqdm import tqdm
   from srnn_tf import rundir, training
-  from srnn_tf.data import corpus as corpus_lib
   from srnn_tf.rl import tuning
   if rundir.read_json(os.path.join(workdir, 'run.json')) is not None:
     print(f'{workdir} already finished; delete it to tune again.')
     return 0
   training.set_threads(1, 2)
-  pretrained, _ = rundir.load_run(_RUN.value)
+  pretrained_run = rundir.load_run(_RUN.value)
+  pretrained = pretrained_run.model
   pretrained.trainable = False
-  corpus = corpus_lib.load_corpus(run_config.dataset, run_config.data_version,
-                                  _DATA_DIR.value or run_config.data_dir)
+  corpus = pretrained_run.corpus(_DATA_DIR.value)
   reward = rewards_lib.MusicReward.from_corpus(corpus.splits['train'], config.weights,
                                                config.max_repeat)
   try:
@@ -123,7 +101,7 @@ def _tune(config, model, run_config, run_dir, workdir) -> int:
   if not training.weights_are_finite(model):
     return cli.fail('tuning ended with non-finite weights; nothing saved')
 
-  result, rolls = tuning.compare(pretrained, model, reward, corpus, _EVAL_PIECES.value,
+  result, rolls = tuning.compare(pretrained, model, reward, corpus, config.eval_pieces,
                                  config.num_steps, config.seed)
   name = os.path.basename(os.path.normpath(workdir))
   text = tuning.comparison_markdown(result, f'RL tuning of {os.path.basename(run_dir)}, '

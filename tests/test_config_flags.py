@@ -1,0 +1,60 @@
+"""Configuration written once: every `Config` / `TuneConfig` field is a flag, and the sweep's
+serialiser gives back the config it serialised when train.py's flags parse it."""
+
+import dataclasses
+
+import pytest
+from absl import flags
+
+from experiments import sweep
+from srnn_tf import cli, configs
+from srnn_tf.data import registry
+
+
+def _parse(cls, argv, base):
+  values = flags.FlagValues()
+  cli.define_config_flags(cls, values)
+  values(['prog', *argv])
+  return dataclasses.replace(base, **cli.config_overrides(cls, values))
+
+
+@pytest.mark.parametrize('cls', [configs.Config, configs.TuneConfig])
+def test_every_field_is_a_flag_with_help(cls):
+  values = flags.FlagValues()
+  cli.define_config_flags(cls, values)
+  for field in dataclasses.fields(cls):
+    assert field.name in values, field.name
+    assert values[field.name].help and values[field.name].default == \
+        (list(map(str, field.default)) if isinstance(field.default, tuple) else field.default)
+
+
+def test_sweep_runs_round_trip_through_train_flags():
+  base = configs.CONFIGS['paper']
+  runs = sweep.plan(list(sweep.GRIDS), list(registry.CORPORA), 'srnn2016')
+  assert runs
+  for run in runs:
+    assert _parse(configs.Config, run.args, base) == run.config, run.args
+
+
+def test_serialiser_covers_every_kind_of_field():
+  config = dataclasses.replace(
+      configs.CONFIGS['small'], embed_units=(7, 9), resq=False, carry_state=False,
+      objective='fivo', num_particles=4, data_dir='/some where', learning_rate=3.5e-4,
+      data_version='srnn2016', keep_best=True)
+  argv = cli.config_argv(config, configs.CONFIGS['small'])
+  assert '--noresq' in argv and '--embed_units=7,9' in argv and '--keep_best' in argv
+  assert _parse(configs.Config, argv, configs.CONFIGS['small']) == config
+  tune = configs.TuneConfig(beta=0.5, w_consonance=0.0, seed=3)
+  assert _parse(configs.TuneConfig, cli.config_argv(tune), configs.TuneConfig()) == tune
+  assert tune.weights['consonance'] == 0.0 and tune.weights['in_key'] == 1.0
+
+
+def test_choices_and_ranges_are_checked_however_a_config_is_made():
+  with pytest.raises(configs.UserError, match='--inference=forward: choose one of'):
+    configs.get_config('small', inference='forward')
+  with pytest.raises(configs.UserError, match='--baseline_decay=1.5'):
+    configs.TuneConfig(baseline_decay=1.5).validate()
+
+
+def test_the_config_module_names_the_corpora_as_the_registry_does():
+  assert configs.CORPORA == registry.CORPORA and configs.VERSIONS == registry.VERSIONS
