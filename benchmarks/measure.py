@@ -140,7 +140,7 @@ def train_flops_per_step(model) -> dict:
   oracle = _oracle()
   seq = tf.TensorSpec([BATCH, STEPS, 88], tf.float32)
   mask = tf.TensorSpec([BATCH, STEPS], tf.float32)
-  noise = tf.TensorSpec([BATCH, STEPS, getattr(model, 'z_dim', 1)], tf.float32)
+  noise = tf.TensorSpec([BATCH, STEPS, max(model.latent_size(), 1)], tf.float32)
 
   def loss(x, u, m, e):
     kind = type(model).__name__

@@ -13,8 +13,9 @@ import time
 
 import numpy as np
 import tensorflow as tf
-from absl import app
 from absl import flags
+
+from srnn_tf import cli
 
 from benchmarks import measure
 
@@ -24,7 +25,7 @@ _STEPS = flags.DEFINE_integer('steps', 10, 'Training steps per measurement.')
 _REPEATS = flags.DEFINE_integer('repeats', 3, 'Alternating measurements; medians reported.')
 _SAMPLE_FRAMES = flags.DEFINE_integer('sample_frames', 400, 'Frames generated per piece.')
 _SMC_PIECES = flags.DEFINE_integer('smc_pieces', 2, 'Longest MuseData test pieces for SMC.')
-_DATA_DIR = flags.DEFINE_string('data_dir', None, 'Data directory.')
+_DATA_DIR = cli.data_dir_flag()
 
 EMISSIONS = ('bernoulli', 'nade')
 
@@ -83,4 +84,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

@@ -8,8 +8,9 @@ and take an Adam step with the same clipping; the oracle runs its recurrences as
 inside one tf.function (a graph unrolled over the 100 frames of a window).
 """
 
-from absl import app
 from absl import flags
+
+from srnn_tf import cli
 
 from benchmarks import measure
 from srnn_tf import configs
@@ -17,7 +18,7 @@ from srnn_tf import configs
 _CONFIG = flags.DEFINE_enum('config', 'paper', list(configs.CONFIGS), 'Size preset.')
 _STEPS = flags.DEFINE_integer('steps', 10, 'Steps per measurement.')
 _REPEATS = flags.DEFINE_integer('repeats', 5, 'Alternating measurements of each.')
-_DATA_DIR = flags.DEFINE_string('data_dir', None, 'Data directory.')
+_DATA_DIR = cli.data_dir_flag()
 
 
 def main(argv):
@@ -31,4 +32,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

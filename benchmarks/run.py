@@ -21,12 +21,13 @@ import os
 import subprocess
 import sys
 
-from absl import app
 from absl import flags
+
+from srnn_tf import cli
 
 _QUICK = flags.DEFINE_bool('quick', False, 'Fewer, shorter measurements (a smoke run).')
 _OUTPUT = flags.DEFINE_string('output', None, 'Also write the table (markdown) here.')
-_DATA_DIR = flags.DEFINE_string('data_dir', None, 'Data directory.')
+_DATA_DIR = cli.data_dir_flag()
 _PARTICLES = flags.DEFINE_integer('num_particles', 32, 'K for the evaluation benchmarks.')
 _PIECES = flags.DEFINE_integer('eval_pieces', 4, 'Longest MuseData test pieces evaluated.')
 _EVAL_RUN = flags.DEFINE_string('eval_run', 'runs/muse_srnn2016_srnn_z100_d300',
@@ -72,7 +73,7 @@ def _job(spec: str) -> dict:
   if kind == 'eval':
     from srnn_tf import configs, rundir, train_lib
     if os.path.exists(os.path.join(_EVAL_RUN.value, 'model.keras')):
-      model, source = rundir.load_run(_EVAL_RUN.value)[0], _EVAL_RUN.value
+      model, source = rundir.load_run(_EVAL_RUN.value).model, _EVAL_RUN.value
     else:
       model, source = train_lib.build_model(configs.get_config('paper'), 1), 'untrained'
     pieces = measure.longest_test_pieces('muse', 1 if quick else _PIECES.value,
@@ -195,4 +196,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

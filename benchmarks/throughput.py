@@ -6,8 +6,9 @@ Times `train_step` on real JSB (srnn2016) batches after a warm-up, and prints th
 `--repeats` measurements of `--steps` steps each, as time steps (batch x frames) per second.
 """
 
-from absl import app
 from absl import flags
+
+from srnn_tf import cli
 
 from benchmarks import measure
 from srnn_tf import configs
@@ -18,7 +19,7 @@ _STEPS = flags.DEFINE_integer('steps', 30, 'Steps per measurement.')
 _REPEATS = flags.DEFINE_integer('repeats', 5, 'Measurements; the median is reported.')
 _INTRA = flags.DEFINE_integer('intra_op_threads', 1, 'TF intra-op threads (0: default).')
 _INTER = flags.DEFINE_integer('inter_op_threads', 2, 'TF inter-op threads (0: default).')
-_DATA_DIR = flags.DEFINE_string('data_dir', None, 'Data directory.')
+_DATA_DIR = cli.data_dir_flag()
 
 
 def main(argv):
@@ -33,4 +34,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

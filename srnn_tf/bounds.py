@@ -33,41 +33,6 @@ _FEATURES = {'x': tf.TensorSpec([None, None, NUM_KEYS], tf.float32),
              'mask': tf.TensorSpec([None, None], tf.float32)}
 
 
-def _summaries(model):
-  """A compiled per-sequence ELBO function with one trace for every batch and length."""
-  fn = getattr(model, '_srnn_tf_summaries', None)
-  if fn is None:
-    fn = tf.function(lambda f: model(f, training=False), input_signature=[_FEATURES])
-    model._srnn_tf_summaries = fn
-  return fn
-
-
-def per_sequence_elbo(model, sequences, num_samples=1, batch_size=16,
-                      first_inputs=None, max_frames_per_batch=64_000, progress=True):
-  """ELBO terms of each sequence, averaged over `num_samples` posterior samples.
-
-  Returns:
-    dict of float64 arrays `[len(sequences)]`: 'log_px', 'kl', 'elbo' (sums over frames)
-    and 'frames'.
-  """
-  n = len(sequences)
-  out = {k: np.zeros(n) for k in ('log_px', 'kl', 'frames')}
-  batches = pipeline.eval_batches(sequences, batch_size, first_inputs, max_frames_per_batch)
-  fn = _summaries(model)
-  bar = tqdm(total=num_samples * sum(len(i) for i, _ in batches), unit='seq',
-             desc='evaluating', disable=not progress, leave=False)
-  for _ in range(num_samples):
-    for idx, features in batches:
-      s = fn(features)
-      out['log_px'][idx] += s['log_px'].numpy() / num_samples
-      out['kl'][idx] += s['kl'].numpy() / num_samples
-      out['frames'][idx] = s['frames'].numpy()
-      bar.update(len(idx))
-  bar.close()
-  out['elbo'] = out['log_px'] - out['kl']
-  return out
-
-
 def report(per_seq) -> dict:
   """Per-time-step numbers in both conventions from `per_sequence_elbo`'s output."""
   frames = per_seq['frames']
@@ -86,53 +51,112 @@ def report(per_seq) -> dict:
 BOUNDS = ('elbo', 'iwae', 'smc')
 
 
-def _particle_fn(model, num_particles, resample, ess_threshold):
-  key = (num_particles, resample, ess_threshold)
-  cache = model.__dict__.setdefault('_srnn_tf_particle_fns', {})
-  if key not in cache:
-    cache[key] = tf.function(
-        lambda f, seed: smc.particle_log_likelihood(model, f, num_particles, resample,
-                                                    ess_threshold, seed),
-        input_signature=[_FEATURES, tf.TensorSpec([2], tf.int32)])
-  return cache[key]
-
-
-def per_sequence_bound(model, sequences, bound, num_particles, batch_size=16,
-                       first_inputs=None, ess_threshold=0.5, seed=0,
-                       max_frames_per_batch=16_000, progress=True):
-  """IWAE or SMC estimates of log p(x) of each sequence: float64 `[len(sequences)]`."""
-  if bound not in ('iwae', 'smc'):
-    raise ValueError(f'bound must be iwae or smc here, got {bound!r}')
-  out = np.zeros(len(sequences))
-  fn = _particle_fn(model, num_particles, bound == 'smc', ess_threshold)
-  batches = pipeline.eval_batches(sequences, batch_size, first_inputs,
-                                  max(1, max_frames_per_batch // num_particles) * 100)
-  bar = tqdm(total=len(sequences), unit='seq', desc=f'{bound} K={num_particles}',
-             disable=not progress, leave=False)
-  for i, (idx, features) in enumerate(batches):
-    out[idx] = fn(features, tf.constant([seed, i], tf.int32)).numpy()
-    bar.update(len(idx))
-  bar.close()
-  return out
-
-
-def evaluate_bound(model, sequences, bound='elbo', num_particles=1, **kwargs) -> dict:
-  """Per-step numbers for `bound` ('elbo', 'iwae', 'smc') in both conventions.
-
-  For 'elbo', `num_particles` is the number of posterior samples averaged (see
-  `evaluate_elbo`); for 'iwae' and 'smc' it is K.
+class Evaluator:
+  """A model's compiled evaluation functions, traced once and kept for every later call (each
+  has one trace for every batch size and length): hold one to evaluate a model repeatedly
+  (several splits, every epoch) without retracing.
   """
-  if bound == 'elbo':
-    return {'bound': 'elbo', **evaluate_elbo(model, sequences, num_particles, **kwargs)}
-  log_p = per_sequence_bound(model, sequences, bound, num_particles, **kwargs)
-  frames = np.array([len(s) for s in sequences], np.float64)
-  return {'bound': bound, 'num_particles': num_particles,
-          'log_p_per_step': float(np.mean(log_p / frames)),
-          'log_p_total_per_step': float(log_p.sum() / frames.sum()),
-          'sequences': len(sequences), 'frames': int(frames.sum())}
+
+  def __init__(self, model):
+    self.model = model
+    self._elbo_fn = None
+    self._particle_fns = {}
+
+  def _elbo(self):
+    if self._elbo_fn is None:
+      model = self.model
+      self._elbo_fn = tf.function(lambda f: model(f, training=False),
+                                  input_signature=[_FEATURES])
+    return self._elbo_fn
+
+  def _particles(self, num_particles, resample, ess_threshold):
+    key = (num_particles, resample, ess_threshold)
+    if key not in self._particle_fns:
+      model = self.model
+      self._particle_fns[key] = tf.function(
+          lambda f, seed: smc.particle_log_likelihood(model, f, num_particles, resample,
+                                                      ess_threshold, seed),
+          input_signature=[_FEATURES, tf.TensorSpec([2], tf.int32)])
+    return self._particle_fns[key]
+
+  def per_sequence_elbo(self, sequences, num_samples=1, batch_size=16, first_inputs=None,
+                        max_frames_per_batch=64_000, progress=True):
+    """ELBO terms of each sequence, averaged over `num_samples` posterior samples.
+
+    Returns:
+      dict of float64 arrays `[len(sequences)]`: 'log_px', 'kl', 'elbo' (sums over frames)
+      and 'frames'.
+    """
+    n = len(sequences)
+    out = {k: np.zeros(n) for k in ('log_px', 'kl', 'frames')}
+    batches = pipeline.eval_batches(sequences, batch_size, first_inputs, max_frames_per_batch)
+    fn = self._elbo()
+    bar = tqdm(total=num_samples * sum(len(i) for i, _ in batches), unit='seq',
+               desc='evaluating', disable=not progress, leave=False)
+    for _ in range(num_samples):
+      for idx, features in batches:
+        s = fn(features)
+        out['log_px'][idx] += s['log_px'].numpy() / num_samples
+        out['kl'][idx] += s['kl'].numpy() / num_samples
+        out['frames'][idx] = s['frames'].numpy()
+        bar.update(len(idx))
+    bar.close()
+    out['elbo'] = out['log_px'] - out['kl']
+    return out
+
+  def per_sequence_bound(self, sequences, bound, num_particles, batch_size=16,
+                         first_inputs=None, ess_threshold=0.5, seed=0,
+                         max_frames_per_batch=16_000, progress=True):
+    """IWAE or SMC estimates of log p(x) of each sequence: float64 `[len(sequences)]`."""
+    if bound not in ('iwae', 'smc'):
+      raise ValueError(f'bound must be iwae or smc here, got {bound!r}')
+    out = np.zeros(len(sequences))
+    fn = self._particles(num_particles, bound == 'smc', ess_threshold)
+    batches = pipeline.eval_batches(sequences, batch_size, first_inputs,
+                                    max(1, max_frames_per_batch // num_particles) * 100)
+    bar = tqdm(total=len(sequences), unit='seq', desc=f'{bound} K={num_particles}',
+               disable=not progress, leave=False)
+    for i, (idx, features) in enumerate(batches):
+      out[idx] = fn(features, tf.constant([seed, i], tf.int32)).numpy()
+      bar.update(len(idx))
+    bar.close()
+    return out
+
+  def evaluate_elbo(self, sequences, num_samples=1, **kwargs) -> dict:
+    """`report(per_sequence_elbo(...))` plus the number of samples."""
+    return {**report(self.per_sequence_elbo(sequences, num_samples, **kwargs)),
+            'num_samples': num_samples}
+
+  def evaluate_bound(self, sequences, bound='elbo', num_particles=1, **kwargs) -> dict:
+    """Per-step numbers for `bound` ('elbo', 'iwae', 'smc') in both conventions.
+
+    For 'elbo', `num_particles` is the number of posterior samples averaged (see
+    `evaluate_elbo`); for 'iwae' and 'smc' it is K.
+    """
+    if bound == 'elbo':
+      return {'bound': 'elbo', **self.evaluate_elbo(sequences, num_particles, **kwargs)}
+    log_p = self.per_sequence_bound(sequences, bound, num_particles, **kwargs)
+    frames = np.array([len(s) for s in sequences], np.float64)
+    return {'bound': bound, 'num_particles': num_particles,
+            'log_p_per_step': float(np.mean(log_p / frames)),
+            'log_p_total_per_step': float(log_p.sum() / frames.sum()),
+            'sequences': len(sequences), 'frames': int(frames.sum())}
 
 
-def evaluate_elbo(model, sequences, num_samples=1, **kwargs) -> dict:
-  """`report(per_sequence_elbo(...))` plus the number of samples."""
-  return {**report(per_sequence_elbo(model, sequences, num_samples, **kwargs)),
-          'num_samples': num_samples}
+# One-off evaluations (each call traces afresh; hold an `Evaluator` to evaluate repeatedly).
+
+
+def per_sequence_elbo(model, sequences, *args, **kwargs) -> dict:
+  return Evaluator(model).per_sequence_elbo(sequences, *args, **kwargs)
+
+
+def per_sequence_bound(model, sequences, *args, **kwargs) -> np.ndarray:
+  return Evaluator(model).per_sequence_bound(sequences, *args, **kwargs)
+
+
+def evaluate_elbo(model, sequences, *args, **kwargs) -> dict:
+  return Evaluator(model).evaluate_elbo(sequences, *args, **kwargs)
+
+
+def evaluate_bound(model, sequences, *args, **kwargs) -> dict:
+  return Evaluator(model).evaluate_bound(sequences, *args, **kwargs)

@@ -15,6 +15,32 @@ import tensorflow as tf
 from srnn_tf.features import standardize_features
 
 
+class ParticleModel:
+  """What the particle filter needs of a latent model (`models.SRNN` and `models.VRNN`
+  implement it; `particle_log_likelihood` checks with `isinstance`).
+
+  The filter transposes the inputs to time-major itself; the state is any nest of tensors
+  `[B, K, ...]`, gathered along K when particles are resampled.
+  """
+
+  z_dim: int
+
+  def particle_inputs(self, features):
+    """Per-step inputs of the filter (everything that does not depend on z), batch-major
+    nest of `[B, T, ...]`, computed once for all particles."""
+    raise NotImplementedError
+
+  def particle_initial_state(self, batch_size, num_particles):
+    """The state before the first step: nest of `[B, K, ...]`."""
+    raise NotImplementedError
+
+  def particle_step(self, state, inputs, noise):
+    """One step: proposes z_t ~ q with `noise` `[B, K, z_dim]` from `state` given this
+    step's `inputs` (`[B, ...]`), returning `(new state, log_alpha [B, K])` where
+    `log_alpha = log p(x_t, z_t | z_<t, x_<t) - log q(z_t | ...)`."""
+    raise NotImplementedError
+
+
 def particle_log_likelihood(model, features, num_particles, resample=True,
                             ess_threshold=0.5, seed=(0, 0)):
   """IWAE (`resample=False`) or SMC/FIVO (`resample=True`) estimate of log p(x) per sequence.
@@ -31,7 +57,7 @@ def particle_log_likelihood(model, features, num_particles, resample=True,
     `[B]` log-likelihood estimates (nats per sequence).
   """
   features = standardize_features(features)
-  if not hasattr(model, 'particle_step'):
+  if not isinstance(model, ParticleModel):
     terms = model.compute_terms(features)
     return tf.reduce_sum(terms['log_px'] * features['mask'], axis=1)
   k = num_particles

@@ -78,16 +78,16 @@ _FINAL_EVALUATION_SEED = 10 ** 9
 
 
 def _evaluate_splits(model, corpus, config, splits=('valid', 'test')) -> dict:
-  results = {}
+  results, evaluator = {}, bounds.Evaluator(model)
   for i, split in enumerate(splits):
     seqs = corpus.splits[split]
     model.reseed(_FINAL_EVALUATION_SEED + 2 * i)
-    results[split] = bounds.evaluate_elbo(model, seqs, config.eval_samples,
-                                          batch_size=config.batch_size)
+    results[split] = evaluator.evaluate_elbo(seqs, config.eval_samples,
+                                             batch_size=config.batch_size)
     if split in corpus.first_inputs:   # the srnn2016 release: as its evaluation started
       model.reseed(_FINAL_EVALUATION_SEED + 2 * i + 1)
-      results[f'{split}_release_first_frame'] = bounds.evaluate_elbo(
-          model, seqs, config.eval_samples, batch_size=config.batch_size,
+      results[f'{split}_release_first_frame'] = evaluator.evaluate_elbo(
+          seqs, config.eval_samples, batch_size=config.batch_size,
           first_inputs=corpus.first_inputs[split])
   return results
 
@@ -180,11 +180,11 @@ def _train_locked(config, workdir, results_dir, verbose, overwrite_results) -> d
   if config.carry_state:
     callbacks.insert(1, training.ResetCarriedState())
   if config.monitor_test:
-    test_seqs = corpus.splits['test']
+    test_seqs, test_evaluator = corpus.splits['test'], bounds.Evaluator(model)
     callbacks.append(training.MonitorSplit(
-        lambda m: bounds.evaluate_elbo(m, test_seqs, config.eval_samples,
-                                       batch_size=config.batch_size,
-                                       progress=False)['elbo_per_step'],
+        lambda _: test_evaluator.evaluate_elbo(test_seqs, config.eval_samples,
+                                               batch_size=config.batch_size,
+                                               progress=False)['elbo_per_step'],
         previous_seconds=(rundir.history_column(workdir, 'wall_seconds') or [0.0])[-1]))
   # The history row of an epoch before its backup commit (see `training.EpochBackup`).
   callbacks.append(keras.callbacks.CSVLogger(os.path.join(workdir, rundir.HISTORY_CSV),

@@ -1,6 +1,7 @@
-"""Models: the SRNN and its baselines, all on one base (`SequenceModel`)."""
+"""Models: the SRNN and its baselines, all on one base (`SequenceModel`); the latent ones
+(SRNN, VRNN) on `LatentModel`, which the particle filter runs."""
 
-from srnn_tf.models.base import SequenceModel, standardize_features
+from srnn_tf.models.base import LatentModel, SequenceModel, standardize_features
 from srnn_tf.models.rnn import RNN
 from srnn_tf.models.srnn import SRNN
 from srnn_tf.models.vrnn import VRNN

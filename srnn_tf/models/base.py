@@ -275,8 +275,8 @@ class SequenceModel(keras.Model):
     return tf.transpose(frames, [1, 0, 2])
 
   def latent_size(self):
-    """Size of the latent variable per step (0: none)."""
-    return getattr(self, 'z_dim', 0)
+    """Size of the latent variable per step (0: none; `LatentModel`s: z_dim)."""
+    return 0
 
   def score(self, inputs, seed=(0, 0)):
     """Per-sequence ELBO terms (as `call`) with noise drawn statelessly from `seed`, so the
@@ -303,3 +303,18 @@ class SequenceModel(keras.Model):
             'seed': self.seed, 'objective': self.objective, 'num_particles': self.num_particles,
             'train_precision': self.train_precision, 'gru_init': self.gru_init,
             'emission': self.frame.kind, 'nade_units': self.frame.nade_units}
+
+
+class LatentModel(SequenceModel, smc.ParticleModel):
+  """A sequence model with a stochastic state z_t of size `z_dim` (SRNN, VRNN): trained and
+  evaluated through a posterior q, and run by the particle filter (`smc.ParticleModel`) for the
+  IWAE and SMC bounds and objectives."""
+
+  z_dim: int
+
+  def latent_size(self):
+    return self.z_dim
+
+  def sample_posterior(self, features, initial_state=None, noise=None, training=False):
+    """z ~ q(z | x) for every step, with the quantities the ELBO needs (model-specific)."""
+    raise NotImplementedError

@@ -30,14 +30,14 @@ import keras
 import tensorflow as tf
 
 from srnn_tf import layers
-from srnn_tf.models.base import SequenceModel, standardize_features
+from srnn_tf.models.base import LatentModel, standardize_features
 from srnn_tf.midi import NUM_KEYS
 
 INFERENCE = ('smoothing', 'filtering')
 
 
 @keras.saving.register_keras_serializable(package='srnn_tf')
-class SRNN(SequenceModel):
+class SRNN(LatentModel):
   """Stochastic recurrent neural network (Fraccaro et al. 2016).
 
   Args:

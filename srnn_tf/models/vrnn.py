@@ -19,11 +19,11 @@ import tensorflow as tf
 
 from srnn_tf import layers
 from srnn_tf.midi import NUM_KEYS
-from srnn_tf.models.base import SequenceModel, standardize_features
+from srnn_tf.models.base import LatentModel, standardize_features
 
 
 @keras.saving.register_keras_serializable(package='srnn_tf')
-class VRNN(SequenceModel):
+class VRNN(LatentModel):
   """Variational RNN (Chung et al. 2015) with GRU recurrence.
 
   Args:

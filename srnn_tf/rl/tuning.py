@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from srnn_tf import bounds, configs, export, music_stats, plots, midi, rundir
 from srnn_tf.configs import TuneConfig
+from srnn_tf.models import SRNN
 from srnn_tf.rl import policy, rewards as rewards_lib
 from srnn_tf.training import NonFiniteLossError
 
@@ -19,7 +20,7 @@ class Tuner:
 
   def __init__(self, policy_model, pretrained, reward: rewards_lib.MusicReward,
                config: TuneConfig):
-    if not hasattr(policy_model, 'transition'):
+    if not isinstance(policy_model, SRNN):
       raise ValueError('RL tuning needs an SRNN: its generative model is the policy')
     self.model, self.pretrained, self.reward, self.config = (policy_model, pretrained, reward,
                                                              config)

@@ -63,6 +63,7 @@ def main(argv):
     rundir.check_output_file(output)   # before the work, not after it
   run = rundir.load_run(_RUN.value)
   model = run.model
+  evaluator = bounds.Evaluator(model)
   keras.utils.set_random_seed(_SEED.value)
   corpus = run.corpus(_DATA_DIR.value, _DATASET.value, _DATA_VERSION.value)
   dataset = _DATASET.value or run.config.dataset
@@ -82,14 +83,14 @@ def main(argv):
                         'them)')
       first = corpus.first_inputs[split]
     if _BOUND.value == 'elbo':
-      r = bounds.evaluate_elbo(model, seqs, _NUM_SAMPLES.value, batch_size=_BATCH_SIZE.value,
+      r = evaluator.evaluate_elbo(seqs, _NUM_SAMPLES.value, batch_size=_BATCH_SIZE.value,
                                first_inputs=first)
       print(f'{split}: ELBO/step {r["elbo_per_step"]:.4f} (per-sequence mean), '
             f'{r["elbo_total_per_step"]:.4f} (total/total); cross-entropy '
             f'{r["recon_per_step"]:.4f}, KL {r["kl_per_step"]:.4f}; {r["sequences"]} '
             f'sequences, {r["frames"]} frames, {r["num_samples"]} sample(s)')
     else:
-      r = bounds.evaluate_bound(model, seqs, _BOUND.value, _NUM_PARTICLES.value,
+      r = evaluator.evaluate_bound(seqs, _BOUND.value, _NUM_PARTICLES.value,
                                 batch_size=_BATCH_SIZE.value, first_inputs=first,
                                 ess_threshold=_ESS.value, seed=_SEED.value)
       print(f'{split}: {_BOUND.value.upper()} (K={_NUM_PARTICLES.value}) log p(x)/step '
