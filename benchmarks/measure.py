@@ -37,11 +37,11 @@ def jsb_batches(config, data_dir=None, count=None):
 
 def model_and_batches(model_name, config_name, data_dir=None, **overrides):
   """A freshly built, compiled model of the preset and its JSB training batches."""
-  from srnn_tf import train_lib
+  from srnn_tf import trainer
   config = configs.get_config(config_name, model=model_name, dataset='jsb',
                               data_version='srnn2016', data_dir=data_dir, **overrides)
   batches, steps = jsb_batches(config, data_dir)
-  return train_lib.build_model(config, steps), batches
+  return trainer.build_model(config, steps), batches
 
 
 def train_throughput(model, batches, steps=30, repeats=5):
@@ -67,12 +67,12 @@ def oracle_ratio(config_name='paper', steps=10, repeats=5, data_dir=None) -> dic
   weights, batches, loss, clipping and Adam step, measured alternately; medians."""
   import keras
   import tensorflow as tf
-  from srnn_tf import train_lib
+  from srnn_tf import trainer
   oracle = _oracle()
   config = configs.get_config(config_name, dataset='jsb', data_version='srnn2016',
                               carry_state=False, data_dir=data_dir)
   batches, steps_per_epoch = jsb_batches(config, data_dir, count=8)
-  model = train_lib.build_model(config, steps_per_epoch)
+  model = trainer.build_model(config, steps_per_epoch)
   optimizer = keras.optimizers.Adam(1e-3, epsilon=1e-4)
   optimizer.build(model.trainable_variables)
 

@@ -62,8 +62,8 @@ def _sampling_rate(model):
 
 def main(argv):
   del argv
-  from srnn_tf import training
-  training.set_threads(1, 2)
+  from srnn_tf import callbacks
+  callbacks.set_threads(1, 2)
   pieces = measure.longest_test_pieces('muse', _SMC_PIECES.value, _DATA_DIR.value)
   print(f'NADE emission (H={_NADE_UNITS.value}) against Bernoulli, paper size, '
         f'{_REPEATS.value} alternating repeats:')

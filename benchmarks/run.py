@@ -43,18 +43,18 @@ def _job(spec: str) -> dict:
   """One measurement in this (fresh) process: `peak`, `train:<model>:<config>`, `oracle`,
   `eval:<bound>`."""
   from benchmarks import measure
-  from srnn_tf import training
+  from srnn_tf import callbacks
   kind, *args = spec.split(':')
   quick = _QUICK.value
   if kind == 'peak':
-    training.set_threads(0, 0)   # TF's defaults: one matmul uses every core
+    callbacks.set_threads(0, 0)   # TF's defaults: one matmul uses every core
     return {'matmul_2048': measure.matmul_gflops(2048, 2048, 2048, 1 if quick else 3),
             'matmul_16x300x900': measure.matmul_gflops(16, 300, 900, 1 if quick else 3)}
   if kind == 'peak1':
-    training.set_threads(1, 2)   # as in training: each op on one core
+    callbacks.set_threads(1, 2)   # as in training: each op on one core
     return {'matmul_2048': measure.matmul_gflops(2048, 2048, 2048, 1 if quick else 3),
             'matmul_16x300x900': measure.matmul_gflops(16, 300, 900, 1 if quick else 3)}
-  training.set_threads(1, 2)
+  callbacks.set_threads(1, 2)
   if kind == 'train':
     model_name, config_name = args
     model, batches = measure.model_and_batches(model_name, config_name, _DATA_DIR.value)
@@ -71,11 +71,11 @@ def _job(spec: str) -> dict:
   if kind == 'precision':
     return measure.precision_ratio(3 if quick else 10, 2 if quick else 4, _DATA_DIR.value)
   if kind == 'eval':
-    from srnn_tf import configs, rundir, train_lib
+    from srnn_tf import configs, rundir, trainer
     if os.path.exists(os.path.join(_EVAL_RUN.value, 'model.keras')):
       model, source = rundir.load_run(_EVAL_RUN.value).model, _EVAL_RUN.value
     else:
-      model, source = train_lib.build_model(configs.get_config('paper'), 1), 'untrained'
+      model, source = trainer.build_model(configs.get_config('paper'), 1), 'untrained'
     pieces = measure.longest_test_pieces('muse', 1 if quick else _PIECES.value,
                                          _DATA_DIR.value)
     k = 1 if args[0] == 'elbo' else 4 if quick else _PARTICLES.value

@@ -24,8 +24,8 @@ _DATA_DIR = cli.data_dir_flag()
 
 def main(argv):
   del argv
-  from srnn_tf import training
-  training.set_threads(_INTRA.value, _INTER.value)
+  from srnn_tf import callbacks
+  callbacks.set_threads(_INTRA.value, _INTER.value)
   model, batches = measure.model_and_batches(_MODEL.value, _CONFIG.value, _DATA_DIR.value)
   rate, rates = measure.train_throughput(model, batches, _STEPS.value, _REPEATS.value)
   print(f'{_MODEL.value} {_CONFIG.value}: {rate:,.0f} time steps/s (median of '

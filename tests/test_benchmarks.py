@@ -2,7 +2,7 @@
 they live in `python -m benchmarks.run`)."""
 
 from benchmarks import measure
-from srnn_tf import configs, train_lib
+from srnn_tf import configs, trainer
 
 
 def _matmul_flops_per_step(model):
@@ -16,7 +16,7 @@ def _matmul_flops_per_step(model):
 
 
 def test_counted_flops_of_an_rnn_match_its_matmuls_plus_elementwise_work():
-  model = train_lib.build_model(configs.get_config('small', model='rnn', carry_state=False), 1)
+  model = trainer.build_model(configs.get_config('small', model='rnn', carry_state=False), 1)
   counts = measure.train_flops_per_step(model)
   matmuls = _matmul_flops_per_step(model)
   # Above the matmuls alone; the rest (biases, gates, activations, log-likelihood) is

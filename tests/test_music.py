@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from srnn_tf import configs, train_lib
+from srnn_tf import configs, trainer
 from srnn_tf.data import load_corpus, pipeline
 from srnn_tf.models import standardize_features
 
@@ -19,7 +19,7 @@ def model_and_test(data_dir):
                               embed_units=(64,), learning_rate=3e-3, kl_anneal_epochs=2,
                               carry_state=False, seq_len=50)
   ds, steps = pipeline.train_dataset(corpus.splits['train'], 50, 16, seed=0)
-  model = train_lib.build_model(config, steps)
+  model = trainer.build_model(config, steps)
   model.fit(ds, steps_per_epoch=steps, epochs=25, verbose=0)
   return model, corpus.splits['test']
 

@@ -19,7 +19,7 @@ import mido
 import numpy as np
 import pytest
 
-from srnn_tf import configs, export, rundir, train_lib, training
+from srnn_tf import callbacks, configs, export, rundir, trainer
 from srnn_tf.data import corpus as corpus_lib
 from srnn_tf.errors import DiskFullError, LimitError, RunDirError, UserError
 from srnn_tf.data.errors import DataError
@@ -66,7 +66,7 @@ def finished(data_dir, tmp_path_factory):
   """A finished 2-epoch run (keep_best), trained in this process."""
   workdir = str(tmp_path_factory.mktemp('finished') / 'run')
   config = _small(data_dir, epochs=2, keep_best=True)
-  return workdir, config, train_lib.train_and_evaluate(config, workdir, verbose=0)
+  return workdir, config, trainer.train_and_evaluate(config, workdir, verbose=0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -80,12 +80,12 @@ def test_results_copies_never_replace_other_results(finished, tmp_path):
   committed = results / 'run.json'
   committed.write_text('{"committed": "by an earlier run"}')
   with pytest.raises(RunDirError, match='exists and holds other results; not replaced'):
-    train_lib.train_and_evaluate(config, workdir, str(results), verbose=0)
+    trainer.train_and_evaluate(config, workdir, str(results), verbose=0)
   assert committed.read_text() == '{"committed": "by an earlier run"}'
   # The same results again are fine; --overwrite_results replaces.
-  train_lib.train_and_evaluate(config, workdir, str(results), verbose=0, overwrite_results=True)
+  trainer.train_and_evaluate(config, workdir, str(results), verbose=0, overwrite_results=True)
   assert json.loads(committed.read_text())['test'] == summary['test']
-  train_lib.train_and_evaluate(config, workdir, str(results), verbose=0)
+  trainer.train_and_evaluate(config, workdir, str(results), verbose=0)
 
 
 def test_a_busy_run_folder_is_refused(finished, data_dir, tmp_path):
@@ -93,7 +93,7 @@ def test_a_busy_run_folder_is_refused(finished, data_dir, tmp_path):
   os.makedirs(workdir)
   with rundir.locked(workdir):
     with pytest.raises(RunDirError, match=r'busy: in use by process \d+'):
-      train_lib.train_and_evaluate(_small(data_dir, epochs=1), workdir, verbose=0)
+      trainer.train_and_evaluate(_small(data_dir, epochs=1), workdir, verbose=0)
   assert sorted(os.listdir(workdir)) == ['.lock']     # nothing written by the refused run
 
 
@@ -106,7 +106,7 @@ def test_a_conflicting_resume_is_refused_naming_the_flags(finished, data_dir):
                         (dict(epochs=1), '--epochs=1 (the run has 2; a run can only be trained')):
     other = _small(data_dir, **{**dict(epochs=2, keep_best=True), **changed})
     with pytest.raises(RunDirError, match='holds another run') as e:
-      train_lib.train_and_evaluate(other, workdir, verbose=0)
+      trainer.train_and_evaluate(other, workdir, verbose=0)
     assert flag in str(e.value)
   assert open(os.path.join(workdir, 'config.json')).read() == before
 
@@ -134,12 +134,12 @@ def test_backup_deleted_or_contradicted_refuses_to_resume(finished, tmp_path):
   copy = _copy_unfinished(workdir, tmp_path, 'deleted')
   shutil.rmtree(copy / 'backup')
   with pytest.raises(RunDirError, match=r'records 2 epoch\(s\) but .* holds no usable training'):
-    train_lib.train_and_evaluate(config, str(copy), verbose=0)
+    trainer.train_and_evaluate(config, str(copy), verbose=0)
   assert len(_history(copy)) == 2          # nothing restarted from scratch
   copy = _copy_unfinished(workdir, tmp_path, 'edited')
   (copy / 'backup' / 'state.json').write_text('{"epoch": 99, "weights": "weights-00002.weights.h5"}')
   with pytest.raises(RunDirError, match='says epoch 99, but history.csv records 2'):
-    train_lib.train_and_evaluate(config, str(copy), verbose=0)
+    trainer.train_and_evaluate(config, str(copy), verbose=0)
 
 
 def test_truncated_latest_weights_resume_from_the_previous_epoch_exactly(finished, data_dir,
@@ -150,7 +150,7 @@ def test_truncated_latest_weights_resume_from_the_previous_epoch_exactly(finishe
   copy = _copy_unfinished(workdir, tmp_path, 'truncated')
   latest = copy / 'backup' / 'weights-00002.weights.h5'
   latest.write_bytes(latest.read_bytes()[:1000])
-  again = train_lib.train_and_evaluate(config, str(copy), verbose=0)
+  again = trainer.train_and_evaluate(config, str(copy), verbose=0)
   assert 'latest training state is unusable' in caplog.text
   assert [r['epoch'] for r in _history(copy)] == ['0', '1']
   assert _history(copy) == _history(workdir)
@@ -163,7 +163,7 @@ def test_a_truncated_run_json_is_written_again(finished, tmp_path):
   copy = tmp_path / 'runjson'
   shutil.copytree(workdir, copy)
   (copy / 'run.json').write_text('{"config": {"epo')
-  again = train_lib.train_and_evaluate(config, str(copy), verbose=0)
+  again = trainer.train_and_evaluate(config, str(copy), verbose=0)
   assert again['test'] == summary['test'] and again['final_train'] == summary['final_train']
   assert json.load(open(copy / 'run.json'))['test'] == summary['test']
 
@@ -176,8 +176,8 @@ def test_files_are_written_with_the_usual_mode(finished):
 
 
 def test_nan_message_claims_no_checkpoint_that_does_not_exist(tmp_path):
-  guard = training.NanGuard(str(tmp_path))
-  with pytest.raises(training.NonFiniteLossError, match='No checkpoint was written yet'):
+  guard = callbacks.NanGuard(str(tmp_path))
+  with pytest.raises(callbacks.NonFiniteLossError, match='No checkpoint was written yet'):
     guard.on_train_batch_end(0, {'loss': float('nan')})
 
 
@@ -282,14 +282,14 @@ def _midi_file(path, last_tick, ticks_per_beat=1):
 def test_training_needs_every_split(data_dir, tmp_path):
   one = _midi_file(tmp_path / 'one.mid', 4, ticks_per_beat=4)
   with pytest.raises(DataError, match='the train split is empty'):
-    train_lib.train_and_evaluate(configs.get_config('small', dataset=str(one)),
+    trainer.train_and_evaluate(configs.get_config('small', dataset=str(one)),
                                  str(tmp_path / 'r1'), verbose=0)
   folder = tmp_path / 'two'
   folder.mkdir()
   for i in range(2):
     _midi_file(folder / f'{i}.mid', 4, ticks_per_beat=4)
   with pytest.raises(DataError, match='split is empty .*at least 3 files'):
-    train_lib.train_and_evaluate(configs.get_config('small', dataset=str(folder)),
+    trainer.train_and_evaluate(configs.get_config('small', dataset=str(folder)),
                                  str(tmp_path / 'r2'), verbose=0)
 
 
@@ -463,7 +463,7 @@ def test_reconstruct_of_a_midi_folder_run_writes_only_into_its_output_dir(data_d
   before = sorted(p.name for p in data.iterdir())
   run = tmp_path / 'run'
   config = configs.get_config('small', dataset=str(data), frames_per_quarter=2)
-  train_lib.train_and_evaluate(config, str(run), verbose=0)
+  trainer.train_and_evaluate(config, str(run), verbose=0)
   out = tmp_path / 'out'
   result = _script('reconstruct.py', f'--run={run}', f'--output_dir={out}', cwd=tmp_path)
   assert result.returncode == 0, result.stderr[-2000:]

@@ -15,7 +15,7 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from srnn_tf import configs, midi, rundir, train_lib, training
+from srnn_tf import callbacks, configs, midi, rundir, trainer
 from srnn_tf.data import pipeline
 from srnn_tf.models import SRNN, standardize_features
 
@@ -35,7 +35,7 @@ def _history(workdir):
 @pytest.fixture(scope='module')
 def trained_run(data_dir, tmp_path_factory):
   workdir = str(tmp_path_factory.mktemp('run') / 'jsb_small')
-  summary = train_lib.train_and_evaluate(
+  summary = trainer.train_and_evaluate(
       _small(data_dir, dataset='jsb', epochs=2), workdir, verbose=0)
   return workdir, summary
 
@@ -62,7 +62,7 @@ def test_train_and_evaluate_on_real_jsb(trained_run):
 def test_finished_run_is_not_retrained(trained_run, data_dir):
   workdir, summary = trained_run
   mtime = os.path.getmtime(os.path.join(workdir, 'model.keras'))
-  again = train_lib.train_and_evaluate(_small(data_dir, dataset='jsb', epochs=2), workdir,
+  again = trainer.train_and_evaluate(_small(data_dir, dataset='jsb', epochs=2), workdir,
                                        verbose=0)
   assert again['test'] == summary['test']
   assert os.path.getmtime(os.path.join(workdir, 'model.keras')) == mtime
@@ -110,8 +110,8 @@ def test_keras_file_round_trip(trained_run):
 
 def test_same_seed_same_metrics(data_dir, tmp_path):
   config = _small(data_dir, dataset='jsb', data_version='srnn2016', epochs=1, seed=7)
-  a = train_lib.train_and_evaluate(config, str(tmp_path / 'a'), verbose=0)
-  b = train_lib.train_and_evaluate(config, str(tmp_path / 'b'), verbose=0)
+  a = trainer.train_and_evaluate(config, str(tmp_path / 'a'), verbose=0)
+  b = trainer.train_and_evaluate(config, str(tmp_path / 'b'), verbose=0)
   for key in ('elbo', 'recon', 'kl', 'loss'):
     assert a['final_train'][key] == b['final_train'][key], key
   assert a['test'] == b['test'] and a['valid'] == b['valid']
@@ -120,7 +120,7 @@ def test_same_seed_same_metrics(data_dir, tmp_path):
 def test_monitor_test_logs_the_test_elbo_and_wall_time_per_epoch(data_dir, tmp_path):
   config = _small(data_dir, dataset='jsb', data_version='srnn2016', epochs=2,
                   monitor_test=True)
-  summary = train_lib.train_and_evaluate(config, str(tmp_path / 'run'), verbose=0)
+  summary = trainer.train_and_evaluate(config, str(tmp_path / 'run'), verbose=0)
   rows = _history(tmp_path / 'run')
   assert [float(r['wall_seconds']) > 0 for r in rows] == [True, True]
   assert float(rows[1]['wall_seconds']) > float(rows[0]['wall_seconds'])
@@ -131,11 +131,11 @@ def test_monitor_test_logs_the_test_elbo_and_wall_time_per_epoch(data_dir, tmp_p
 
 def test_keep_best_keeps_the_epoch_with_the_best_validation_elbo(data_dir, tmp_path):
   config = _small(data_dir, dataset='jsb', data_version='srnn2016', epochs=3, keep_best=True)
-  summary = train_lib.train_and_evaluate(config, str(tmp_path / 'run'), verbose=0)
+  summary = trainer.train_and_evaluate(config, str(tmp_path / 'run'), verbose=0)
   val = [float(r['val_elbo']) for r in _history(tmp_path / 'run')]
   assert summary['kept_epoch'] == int(np.argmax(val)) + 1
   saved = rundir.load_run(str(tmp_path / 'run')).model
-  best = train_lib.build_model(config, 1)
+  best = trainer.build_model(config, 1)
   best.load_weights(str(tmp_path / 'run' / 'best.weights.h5'))
   for a, b in zip(saved.get_weights(), best.get_weights()):   # the saved model is that epoch's
     np.testing.assert_array_equal(a, b)
@@ -145,7 +145,7 @@ def test_early_stopping_carries_its_best_and_patience_over_a_resume():
   model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
   model.stop_training = False   # as fit() sets it
   # The killed run's history: best at epoch 2, two epochs without improvement since.
-  stop = training.ResumableEarlyStopping(patience=3, previous=[-5.0, -4.0, -4.5, -4.6])
+  stop = callbacks.ResumableEarlyStopping(patience=3, previous=[-5.0, -4.0, -4.5, -4.6])
   stop.set_model(model)
   stop.on_train_begin()
   assert (stop.best, stop.wait) == (-4.0, 2)
@@ -161,7 +161,7 @@ def test_early_stopping_carries_its_best_and_patience_over_a_resume():
 def test_early_stopping_ends_a_run_early(data_dir, tmp_path):
   config = _small(data_dir, dataset='jsb', data_version='srnn2016', epochs=30,
                   learning_rate=0.0, early_stopping_patience=1, keep_best=True)
-  summary = train_lib.train_and_evaluate(config, str(tmp_path / 'run'), verbose=0)
+  summary = trainer.train_and_evaluate(config, str(tmp_path / 'run'), verbose=0)
   # lr 0: the validation ELBO moves only with the posterior sample, so within a few epochs one
   # fails to improve, and that epoch (patience 1) is the last; the best one is kept.
   val = [float(r['val_elbo']) for r in _history(tmp_path / 'run')]
@@ -207,14 +207,14 @@ def test_nan_stops_training_and_keeps_the_last_good_backup(tmp_path):
   model.compile(optimizer=keras.optimizers.Adam(1e-3))
   model.build()
   backup = tmp_path / 'backup'
-  callbacks = lambda: [training.NanGuard(str(tmp_path)), training.EpochBackup(str(tmp_path))]
+  callbacks = lambda: [callbacks.NanGuard(str(tmp_path)), callbacks.EpochBackup(str(tmp_path))]
   model.fit(rolls, batch_size=16, epochs=1, callbacks=callbacks(), verbose=0)
   weights = backup / 'weights-00001.weights.h5'
   good = weights.read_bytes()
 
   poisoned = rolls.copy()
   poisoned[20, 3, 5] = np.nan   # user data that skipped validation
-  with pytest.raises(training.NonFiniteLossError,
+  with pytest.raises(callbacks.NonFiniteLossError,
                      match='non-finite training loss.*last good checkpoint is kept'):
     model.fit(poisoned, batch_size=16, epochs=3, callbacks=callbacks(), verbose=0)
   assert weights.read_bytes() == good
@@ -226,7 +226,7 @@ def test_carried_state_flows_between_batches(data_dir):
   config = _small(data_dir, dataset='jsb', data_version='srnn2016')
   ds, steps = pipeline.stream_dataset([np.eye(88, dtype=np.uint8)[np.arange(40) % 88]] * 16,
                                       seq_len=20, batch_size=16)
-  model = train_lib.build_model(config, steps)
+  model = trainer.build_model(config, steps)
   batches = iter(ds)
   first = next(batches)
   model.train_on_batch(first)

@@ -124,7 +124,7 @@ class SequenceModel(keras.Model):
   def reseed(self, counter: int) -> None:
     """Puts the stateful noise (dropout, validation and evaluation samples) at a state that
     depends only on the model's seed and `counter`, so a resumed run draws what an
-    uninterrupted one would (`training.ReseedNoise`). Training's own z noise is stateless."""
+    uninterrupted one would (`callbacks.ReseedNoise`). Training's own z noise is stateless."""
     self.seed_generator.state.assign(
         tf.constant([self.seed or 0, counter], self.seed_generator.state.dtype))
 

@@ -10,7 +10,7 @@ from srnn_tf import bounds, configs, export, music_stats, plots, midi, rundir
 from srnn_tf.configs import TuneConfig
 from srnn_tf.models import SRNN
 from srnn_tf.rl import policy, rewards as rewards_lib
-from srnn_tf.training import NonFiniteLossError
+from srnn_tf.callbacks import NonFiniteLossError
 
 
 class Tuner:

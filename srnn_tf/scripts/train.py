@@ -39,10 +39,10 @@ def config_from_flags() -> configs.Config:
 def main(argv):
   del argv
   config = config_from_flags()
-  from srnn_tf import train_lib  # after flag parsing: imports TensorFlow
+  from srnn_tf import trainer  # after flag parsing: imports TensorFlow
   workdir = _OUTPUT_DIR.value or os.path.join('runs', configs.run_name(config))
   logging.info('Run directory: %s', workdir)
-  summary = train_lib.train_and_evaluate(config, workdir, _RESULTS_DIR.value or None,
+  summary = trainer.train_and_evaluate(config, workdir, _RESULTS_DIR.value or None,
                                          overwrite_results=_OVERWRITE.value)
   test = summary['test']
   release = summary.get('test_release_first_frame')

@@ -48,12 +48,12 @@ def main(argv):
 def _tune(config, model, run_config, run_dir, workdir) -> int:
   import tensorflow as tf
   from tqdm import tqdm
-  from srnn_tf import rundir, training
+  from srnn_tf import callbacks, rundir
   from srnn_tf.rl import tuning
   if rundir.read_json(os.path.join(workdir, 'run.json')) is not None:
     print(f'{workdir} already finished; delete it to tune again.')
     return 0
-  training.set_threads(1, 2)
+  callbacks.set_threads(1, 2)
   pretrained_run = rundir.load_run(_RUN.value)
   pretrained = pretrained_run.model
   pretrained.trainable = False
@@ -98,7 +98,7 @@ def _tune(config, model, run_config, run_dir, workdir) -> int:
         writer_csv.writerows(history_rows)
       history_rows = []
       manager.save()
-  if not training.weights_are_finite(model):
+  if not callbacks.weights_are_finite(model):
     return cli.fail('tuning ended with non-finite weights; nothing saved')
 
   result, rolls = tuning.compare(pretrained, model, reward, corpus, config.eval_pieces,

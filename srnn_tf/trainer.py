@@ -18,7 +18,7 @@ from srnn_tf import bounds
 from srnn_tf import configs
 from srnn_tf import export
 from srnn_tf import rundir
-from srnn_tf import training
+from srnn_tf import callbacks
 from srnn_tf.data import corpus as corpus_lib
 from srnn_tf.data import pipeline
 from srnn_tf.data.errors import DataError
@@ -64,7 +64,7 @@ def build_model(config: configs.Config, steps_per_epoch: int) -> keras.Model:
                 embed_units=config.embed_units, **common)
   else:
     raise ValueError(f'unknown model {config.model!r}; choose one of {", ".join(MODELS)}')
-  schedule = training.ConstantThenExponentialDecay(
+  schedule = callbacks.ConstantThenExponentialDecay(
       config.learning_rate, steps_per_epoch, config.lr_constant_epochs, config.lr_decay)
   model.compile(optimizer=keras.optimizers.Adam(
       schedule, beta_1=config.adam_beta1, beta_2=config.adam_beta2,
@@ -143,7 +143,7 @@ def _train_locked(config, workdir, results_dir, verbose, overwrite_results) -> d
     _copy_results(workdir, results_dir, overwrite_results)
     return summary
 
-  training.set_threads(config.intra_op_threads, config.inter_op_threads)
+  callbacks.set_threads(config.intra_op_threads, config.inter_op_threads)
   keras.utils.set_random_seed(config.seed)
   corpus = corpus_lib.load_corpus(config.dataset, config.data_version, config.data_dir,
                                   frames_per_quarter=config.frames_per_quarter)
@@ -174,30 +174,31 @@ def _train_locked(config, workdir, results_dir, verbose, overwrite_results) -> d
   valid_ds = pipeline.eval_dataset(corpus.splits['valid'], config.batch_size)
   rundir.write_config(workdir, config)
 
-  callbacks = [training.NanGuard(workdir),  # first: raises before anything saves broken weights
-               training.ReseedNoise(),
-               training.Throughput(config.batch_size * config.seq_len)]
+  callback_list = [
+      callbacks.NanGuard(workdir),  # first: raises before anything saves broken weights
+      callbacks.ReseedNoise(),
+      callbacks.Throughput(config.batch_size * config.seq_len)]
   if config.carry_state:
-    callbacks.insert(1, training.ResetCarriedState())
+    callback_list.insert(1, callbacks.ResetCarriedState())
   if config.monitor_test:
     test_seqs, test_evaluator = corpus.splits['test'], bounds.Evaluator(model)
-    callbacks.append(training.MonitorSplit(
+    callback_list.append(callbacks.MonitorSplit(
         lambda _: test_evaluator.evaluate_elbo(test_seqs, config.eval_samples,
                                                batch_size=config.batch_size,
                                                progress=False)['elbo_per_step'],
         previous_seconds=(rundir.history_column(workdir, 'wall_seconds') or [0.0])[-1]))
-  # The history row of an epoch before its backup commit (see `training.EpochBackup`).
-  callbacks.append(keras.callbacks.CSVLogger(os.path.join(workdir, rundir.HISTORY_CSV),
+  # The history row of an epoch before its backup commit (see `callbacks.EpochBackup`).
+  callback_list.append(keras.callbacks.CSVLogger(os.path.join(workdir, rundir.HISTORY_CSV),
                                              append=True))
   if config.keep_best:
-    callbacks.append(training.BestWeights(workdir))
-  callbacks += [training.EpochBackup(workdir),
-                keras.callbacks.TensorBoard(os.path.join(workdir, 'tensorboard'))]
+    callback_list.append(callbacks.BestWeights(workdir))
+  callback_list += [callbacks.EpochBackup(workdir),
+                    keras.callbacks.TensorBoard(os.path.join(workdir, 'tensorboard'))]
   val_history = rundir.history_column(workdir, 'val_elbo')
   epochs = config.epochs
   if config.early_stopping_patience:
-    stopper = training.ResumableEarlyStopping(config.early_stopping_patience, val_history)
-    callbacks.append(stopper)
+    stopper = callbacks.ResumableEarlyStopping(config.early_stopping_patience, val_history)
+    callback_list.append(stopper)
     if stopper.exhausted():   # killed after it stopped the run, before the final save
       epochs = resume.epoch
 
@@ -205,7 +206,7 @@ def _train_locked(config, workdir, results_dir, verbose, overwrite_results) -> d
   if epochs > resume.epoch:
     model.fit(train_ds, epochs=epochs, initial_epoch=resume.epoch, steps_per_epoch=steps,
               validation_data=valid_ds, validation_freq=config.validation_freq,
-              callbacks=callbacks, verbose=verbose)
+              callbacks=callback_list, verbose=verbose)
   train_seconds = time.time() - start
   kept_epoch = None
   if config.keep_best:
@@ -214,8 +215,8 @@ def _train_locked(config, workdir, results_dir, verbose, overwrite_results) -> d
       model.load_weights(os.path.join(workdir, 'best.weights.h5'))
       kept_epoch = best['epoch']
       logging.info('keeping the weights of epoch %d (best validation ELBO)', kept_epoch)
-  if not training.weights_are_finite(model):
-    raise training.NonFiniteLossError('training ended with non-finite weights; nothing saved')
+  if not callbacks.weights_are_finite(model):
+    raise callbacks.NonFiniteLossError('training ended with non-finite weights; nothing saved')
 
   rundir.failpoint('final_evaluation')
   results = _evaluate_splits(model, corpus, config)
