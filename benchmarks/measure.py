@@ -4,9 +4,7 @@ Every rate is a median over repeated measurements after a warm-up (tracing, firs
 allocations). Time steps are batch x frames; FLOPs are counted by TF's graph profiler.
 """
 
-import os
 import resource
-import sys
 import time
 
 import numpy as np
@@ -17,8 +15,7 @@ BATCH, STEPS = 16, 100   # the paper's batch and window, for FLOP counts
 
 
 def _oracle():
-  sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tests'))
-  import oracle  # pylint: disable=import-outside-toplevel
+  from srnn_tf.testing import oracle  # imports TensorFlow: after flag parsing
   return oracle
 
 
@@ -63,7 +60,7 @@ def train_throughput(model, batches, steps=30, repeats=5):
 
 
 def oracle_ratio(config_name='paper', steps=10, repeats=5, data_dir=None) -> dict:
-  """The package's SRNN train step against the per-step oracle's (`tests/oracle.py`), same
+  """The package's SRNN train step against the per-step oracle's (`srnn_tf/testing/oracle.py`), same
   weights, batches, loss, clipping and Adam step, measured alternately; medians."""
   import keras
   import tensorflow as tf

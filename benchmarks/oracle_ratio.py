@@ -1,5 +1,5 @@
 """The package's SRNN training step against the straightforward per-time-step oracle of the
-tests (`tests/oracle.py`), side by side in one run, same weights and batches.
+tests (`srnn_tf/testing/oracle.py`), side by side in one run, same weights and batches.
 
     python -m benchmarks.oracle_ratio [--config=paper] [--steps=10] [--repeats=5]
 

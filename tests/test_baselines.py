@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import oracle
+from srnn_tf.testing import oracle
 from srnn_tf.models import RNN, VRNN, standardize_features
 
 

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-import exact_loglik
+from srnn_tf.testing import exact_loglik
 from srnn_tf import bounds
 from srnn_tf.models import RNN, SRNN, VRNN, standardize_features
 

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 import keras
 
-import oracle
+from srnn_tf.testing import oracle
 from srnn_tf import layers, recurrences
 from srnn_tf.models import SRNN, standardize_features
 
