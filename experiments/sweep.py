@@ -27,7 +27,6 @@ import subprocess
 import sys
 import time
 
-from absl import app
 from absl import flags
 
 from srnn_tf import cli
@@ -127,6 +126,21 @@ def _execute(run: Run, index: int, total: int) -> tuple[str, int, float]:
   return run.name, code, time.time() - start
 
 
+def varied_fields(runs: list[Run]) -> list[str]:
+  """The config fields whose values differ between the runs (dataset always)."""
+  rows = [dataclasses.asdict(run.config) for run in runs]
+  return ['dataset'] + [k for k in rows[0] if k != 'dataset' and
+                        len({repr(row[k]) for row in rows}) > 1]
+
+
+def _write_hparams_view(runs: list[Run], runs_dir: str) -> None:
+  """TensorBoard's HParams view of the sweep (`tensorboard --logdir=runs`): one row per run,
+  the varied fields against the validation ELBO."""
+  from srnn_tf import callbacks   # imports TensorFlow
+  os.makedirs(runs_dir, exist_ok=True)
+  callbacks.write_hparams_config(runs_dir, varied_fields(runs))
+
+
 def main(argv):
   del argv
   runs = plan(_GRIDS.value, _DATASETS.value, _DATA_VERSION.value)
@@ -139,6 +153,7 @@ def main(argv):
   print(f'{len(runs)} runs, {len(runs) - len(todo)} finished, {len(todo)} to run.', flush=True)
   if _DRY_RUN.value or not todo:
     return 0
+  _write_hparams_view(runs, _RUNS_DIR.value)
   failures = 0
   with concurrent.futures.ThreadPoolExecutor(max_workers=_JOBS.value) as pool:
     futures = [pool.submit(_execute, run, i + 1, len(todo)) for i, run in enumerate(todo)]
@@ -153,4 +168,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

@@ -222,3 +222,93 @@ def set_threads(intra_op: int, inter_op: int) -> None:
     if (tf.config.threading.get_intra_op_parallelism_threads(),
         tf.config.threading.get_inter_op_parallelism_threads()) != (intra_op, inter_op):
       logging.warning('TensorFlow is already initialised; thread settings unchanged.')
+
+
+class TensorBoardMedia(keras.callbacks.Callback):
+  """Every `every` epochs, writes to TensorBoard (`<logdir>/media`) what the scalars cannot
+  show: a piano roll of a sample from the model, one of a validation piece beside its
+  reconstruction, and the sample as audio when fluidsynth is installed (`audio`).
+
+  Args:
+    logdir: the run's TensorBoard folder.
+    piece: a validation piano roll `[T, 88]` (its first `num_steps` frames are shown).
+    grid: the corpus's `data.grid.Grid`: the tempo the audio plays at.
+    every: epochs between writes.
+    num_steps: frames sampled and shown.
+  """
+
+  def __init__(self, logdir: str, piece: np.ndarray, grid, every: int, num_steps: int = 160):
+    super().__init__()
+    self.piece = np.asarray(piece[:num_steps], np.float32)
+    self.grid, self.every, self.num_steps = grid, every, num_steps
+    self.writer = tf.summary.create_file_writer(os.path.join(logdir, 'media'))
+
+  def on_epoch_end(self, epoch, logs=None):
+    if (epoch + 1) % self.every:
+      return
+    from srnn_tf import plots   # matplotlib: only when media are written
+    sample = self.model.generate(self.num_steps, 1, seed=(epoch, 0)).numpy()[0]
+    probs = self.model.reconstruct(self.piece[None]).numpy()[0]
+    with self.writer.as_default(step=epoch + 1):
+      tf.summary.image('sample', plots.roll_image(sample)[None],
+                       description='A piece sampled from the model (keys bottom to top).')
+      tf.summary.image('reconstruction', plots.roll_image(self.piece, probs)[None],
+                       description='A validation piece (top) and the probability the model '
+                       'gives each key after encoding it (bottom).')
+      wave = _synthesize(sample, self.grid)
+      if wave is not None:
+        tf.summary.audio('sample', wave[None, :, None], _SAMPLE_RATE)
+    self.writer.flush()
+
+
+_SAMPLE_RATE = 22050
+
+
+def _synthesize(roll, grid) -> np.ndarray | None:
+  """The roll as audio (float32 in [-1, 1]), or None when fluidsynth is not installed."""
+  from srnn_tf import audio, midi
+  if audio.unavailable_reason() is not None:
+    return None
+  import tempfile
+  import wave
+  with tempfile.TemporaryDirectory() as tmp:
+    mid, wav = os.path.join(tmp, 'sample.mid'), os.path.join(tmp, 'sample.wav')
+    midi.write_midi(roll.astype(np.uint8), mid, frames_per_quarter=grid.frames_per_quarter,
+                    tempo=grid.tempo)
+    audio.render_wav(mid, wav, sample_rate=_SAMPLE_RATE)
+    with wave.open(wav) as f:
+      channels, frames = f.getnchannels(), f.readframes(f.getnframes())
+  samples = np.frombuffer(frames, np.int16).reshape(-1, channels).mean(1)
+  return (samples / 32768.0).astype(np.float32)
+
+
+def log_hparams(logdir: str, config) -> None:
+  """Records the run's configuration for TensorBoard's HParams view (a sweep's z/d grid reads
+  as a table of runs against their validation ELBO; `experiments.sweep` writes the view's
+  column definitions)."""
+  from tensorboard.plugins.hparams import api as hp
+  with tf.summary.create_file_writer(logdir).as_default():
+    hp.hparams(hparam_values(config), trial_id=os.path.basename(os.path.dirname(
+        os.path.abspath(logdir))))
+
+
+def write_hparams_config(logdir: str, varied: list[str]) -> None:
+  """Writes the HParams view's columns at the root of a sweep's run folders: the config
+  fields the sweep varies and the train / validation ELBO (Keras's `epoch_elbo` scalars)."""
+  from tensorboard.plugins.hparams import api as hp
+  metrics = [hp.Metric('epoch_elbo', group=group, display_name=f'{group} ELBO/step')
+             for group in ('validation', 'train')]
+  with tf.summary.create_file_writer(logdir).as_default():
+    hp.hparams_config(hparams=[hp.HParam(name) for name in varied], metrics=metrics)
+
+
+def hparam_values(config) -> dict:
+  """The config's fields that TensorBoard can show (scalars and strings)."""
+  import dataclasses
+  values = {}
+  for k, v in dataclasses.asdict(config).items():
+    if isinstance(v, (bool, int, float, str)):
+      values[k] = v
+    elif isinstance(v, (tuple, list)):
+      values[k] = ','.join(map(str, v))
+  return values

@@ -99,6 +99,9 @@ class Config:
                                'and log it with the epoch\'s wall time (history columns '
                                'test_elbo, wall_seconds): time to quality.')
   eval_samples: int = _option(1, 'Posterior samples averaged in the final valid/test ELBO.')
+  media_every: int = _option(5, 'Every N epochs, a sample\'s and a validation '
+                             'reconstruction\'s piano rolls (and audio, with fluidsynth) in '
+                             'TensorBoard (0: none).')
   strategy: str = _option('default', 'tf.distribute strategy: one device, all local devices, '
                           'or the workers of $TF_CONFIG (see BUILD_NOTES.md). Needs '
                           '--nocarry_state.', ('default', 'mirrored', 'multi_worker'))
@@ -112,6 +115,7 @@ class Config:
                 'epochs', 'batch_size', 'seq_len', 'num_particles', 'validation_freq',
                 'eval_samples')
     non_negative = ('lr_constant_epochs', 'kl_anneal_epochs', 'early_stopping_patience',
+                    'media_every',
                     'intra_op_threads', 'inter_op_threads')
     for name in positive:
       if getattr(self, name) < 1:

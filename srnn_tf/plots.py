@@ -45,3 +45,17 @@ def save_reconstruction(path, roll, probabilities, title,
   fig.tight_layout()
   fig.savefig(path, dpi=110)
   plt.close(fig)
+
+
+def roll_image(roll, probabilities=None, scale: int = 2) -> np.ndarray:
+  """A piano roll `[T, 88]` as a TensorBoard image `[88 * scale, T * scale, 1]` (uint8,
+  high keys at the top, sounding keys white); with `probabilities` `[T, 88]`, those below it
+  in grey levels, under a separating line."""
+  def panel(values):
+    return np.flipud(np.asarray(values, np.float32).T)
+  image = panel(roll)
+  if probabilities is not None:
+    image = np.concatenate([image, np.full((1, image.shape[1]), 0.5, np.float32),
+                            panel(probabilities)])
+  image = np.kron(image, np.ones((scale, scale), np.float32))
+  return (np.clip(image, 0.0, 1.0) * 255).astype(np.uint8)[..., None]

@@ -192,8 +192,13 @@ def _train_locked(config, workdir, results_dir, verbose, overwrite_results) -> d
                                              append=True))
   if config.keep_best:
     callback_list.append(callbacks.BestWeights(workdir))
-  callback_list += [callbacks.EpochBackup(workdir),
-                    keras.callbacks.TensorBoard(os.path.join(workdir, 'tensorboard'))]
+  logdir = os.path.join(workdir, 'tensorboard')
+  callback_list += [callbacks.EpochBackup(workdir), keras.callbacks.TensorBoard(logdir)]
+  if config.media_every:
+    callback_list.append(callbacks.TensorBoardMedia(logdir, corpus.splits['valid'][0],
+                                                    corpus.grid, config.media_every))
+  if not resume.epoch:
+    callbacks.log_hparams(logdir, config)
   val_history = rundir.history_column(workdir, 'val_elbo')
   epochs = config.epochs
   if config.early_stopping_patience:

@@ -224,3 +224,21 @@ def test_bounds_vs_k_table_averages_seeds_and_measures_the_gain(tmp_path):
   assert '| `r` | SMC | -5.550 | - | -5.300 | +0.250 |' in md
   bounds_vs_k.plot(str(tmp_path / 'k.png'), cache, ['r'], ['iwae', 'smc'], {'r': -5.55})
   assert (tmp_path / 'k.png').stat().st_size > 0
+
+
+def test_a_sweep_writes_the_hparams_view_of_what_it_varies(tmp_path):
+  import tensorflow as tf
+  from srnn_tf import callbacks
+  runs = sweep.plan(['z', 'd'], ['jsb', 'piano'], 'srnn2016')
+  assert sweep.varied_fields(runs) == ['dataset', 'z_dim', 'd_dim']
+  callbacks.write_hparams_config(str(tmp_path), sweep.varied_fields(runs))
+  (path,) = tmp_path.glob('events.out.tfevents.*')
+  from tensorboard.plugins.hparams import plugin_data_pb2
+  experiments = [plugin_data_pb2.HParamsPluginData.FromString(
+      v.metadata.plugin_data.content).experiment
+      for e in tf.compat.v1.train.summary_iterator(str(path)) for v in e.summary.value
+      if v.metadata.plugin_data.plugin_name == 'hparams']
+  (experiment,) = experiments
+  assert [h.name for h in experiment.hparam_infos] == ['dataset', 'z_dim', 'd_dim']
+  assert {(m.name.group, m.name.tag) for m in experiment.metric_infos} == {
+      ('validation', 'epoch_elbo'), ('train', 'epoch_elbo')}

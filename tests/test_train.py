@@ -2,6 +2,7 @@
 `.keras` round trip."""
 
 import csv
+import glob
 import json
 import os
 import pathlib
@@ -14,6 +15,7 @@ import keras
 import numpy as np
 import pretty_midi
 import pytest
+import tensorflow as tf
 
 from srnn_tf import callbacks, configs, midi, rundir, trainer
 from srnn_tf.data import pipeline
@@ -36,8 +38,40 @@ def _history(workdir):
 def trained_run(data_dir, tmp_path_factory):
   workdir = str(tmp_path_factory.mktemp('run') / 'jsb_small')
   summary = trainer.train_and_evaluate(
-      _small(data_dir, dataset='jsb', epochs=2), workdir, verbose=0)
+      _small(data_dir, dataset='jsb', epochs=2, media_every=2), workdir, verbose=0)
   return workdir, summary
+
+
+def _events(folder):
+  """Every summary value in a TensorBoard folder's event files: [(tag, plugin, value)]."""
+  out = []
+  for path in glob.glob(os.path.join(folder, 'events.out.tfevents.*')):
+    for event in tf.compat.v1.train.summary_iterator(path):
+      for value in event.summary.value:
+        out.append((value.tag, value.metadata.plugin_data.plugin_name, value))
+  return out
+
+
+def test_tensorboard_holds_piano_roll_images_and_the_runs_hparams(trained_run):
+  workdir, _ = trained_run
+  media = {tag: value for tag, plugin, value in _events(os.path.join(workdir, 'tensorboard',
+                                                                      'media'))
+           if plugin == 'images'}
+  assert set(media) == {'sample', 'reconstruction'}
+  for tag, value in media.items():
+    width, height, png = tf.make_ndarray(value.tensor)[:3]
+    image = tf.io.decode_png(png).numpy()
+    assert image.shape == (int(height), int(width), 1), tag
+  # Two panels (the piece and its reconstruction) of 88 keys, 2 pixels each, and a line.
+  height = int(tf.make_ndarray(media['reconstruction'].tensor)[1])
+  assert height == 2 * (88 + 88 + 1)
+  hparams = [v for _, plugin, v in _events(os.path.join(workdir, 'tensorboard'))
+             if plugin == 'hparams']
+  assert hparams, 'no HParams session in the run\'s TensorBoard folder'
+  from tensorboard.plugins.hparams import plugin_data_pb2
+  data = plugin_data_pb2.HParamsPluginData.FromString(hparams[0].metadata.plugin_data.content)
+  assert data.session_start_info.hparams['z_dim'].number_value == 4
+  assert data.session_start_info.hparams['dataset'].string_value == 'jsb'
 
 
 def test_train_and_evaluate_on_real_jsb(trained_run):
