@@ -45,8 +45,8 @@ SETTINGS=(--learning_rate=0.0031623 --lr_constant_epochs=25 --lr_decay=1.3)
 lane_a() {
   # The paper's cells re-evaluated from the release's own first input frames.
   release_eval muse_srnn2016_srnn_z100_d300 --dataset=muse "${SRNN2016[@]}"
-  # The SRNN ablations (filtering; smoothing without Resq) on MuseData (srnn2016) ...
-  sweep --grid=ablations --datasets=muse
+  # The SRNN ablations (filtering; smoothing without Resq) on MuseData and Nottingham (srnn2016) ...
+  sweep --grid=ablations --datasets=muse,nottingham
 }
 
 lane_b() {

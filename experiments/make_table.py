@@ -16,11 +16,9 @@ from absl import flags
 from experiments.published import (CONVENTION_TEXT, PAPER_SRNN, REPORT_Z100, RNN_NADE,
                                     load_run, release_first_frame, score)
 from srnn_tf import configs
-from srnn_tf import rundir
 
 _RUNS = flags.DEFINE_string('runs', 'results/runs', 'Folder of run JSONs.')
 _OUTPUT = flags.DEFINE_string('output', 'results/TABLE.md', 'Markdown file to write.')
-_RUN_DIRS = flags.DEFINE_string('run_dirs', 'runs', 'Run directories, to report runs in progress.')
 
 CORPORA = ('jsb', 'nottingham', 'muse', 'piano')
 TITLES = {'jsb': 'JSB', 'nottingham': 'Nottingham', 'muse': 'MuseData', 'piano': 'Piano'}
@@ -39,7 +37,7 @@ def _with_release(run, version):
 
 # The comparison's rows, always listed (a missing cell says why).
 VARIANTS = ('RNN', 'VRNN', 'SRNN smooth + Resq', 'SRNN filter + Resq', 'SRNN smooth, no Resq')
-QUEUED = 'queued'
+QUEUED = 'not run'   # a cell without a result (TABLE.md's legend says where it comes from)
 
 
 def _variant(config):
@@ -75,28 +73,9 @@ def load_runs(folder):
   return runs
 
 
-def in_progress(run_dirs):
-  """{(variant, dataset, version): 'running (epoch k/n)'} for unfinished paper runs."""
-  status = {}
-  for backup in glob.glob(os.path.join(run_dirs, '*', 'backup')):
-    run_dir = os.path.dirname(backup)
-    config_path = os.path.join(run_dir, 'config.json')
-    epoch = rundir.epochs_done(run_dir)
-    if os.path.exists(os.path.join(run_dir, 'run.json')) or not os.path.exists(config_path) \
-        or not epoch:
-      continue
-    with open(config_path) as f:
-      c = json.load(f)
-    if _paper_protocol(c) and c.get('z_dim') == 100 and c['d_dim'] == 300:
-      status[(_variant(c), c['dataset'], c['data_version'])] = \
-          f'running (epoch {epoch}/{c["epochs"]})'
-  return status
-
-
-def table(runs, version, z_dim=100, d_dim=300, running=None):
+def table(runs, version, z_dim=100, d_dim=300):
   """Markdown rows: one per model variant, a cell per corpus."""
-  cells = {(v, d): (text, None) for (v, d, ver), text in (running or {}).items()
-           if ver == version}
+  cells = {}
   for run in runs:
     c = run['config']
     if (c['data_version'], c.get('z_dim'), c['d_dim']) != (version, z_dim, d_dim) \
@@ -324,11 +303,11 @@ def main(argv):
          CONVENTION_TEXT['per_step'] + '. Each is the convention of the numbers published on '
          'that data (the SRNN paper; Boulanger-Lewandowski et al. 2012, RNN-NADE), so every '
          'comparison below with a published number is like for like.', '',
-         f'"{QUEUED}": the run (or evaluation) is in `run_queue.sh` and not yet reached; '
-         'rerunning the queue resumes where it stopped.', '']
+         f'"{QUEUED}": no result for this cell; `run_queue.sh` lists the runs and evaluations '
+         'that give one.', '']
   for version, title in (('srnn2016', 'SRNN 2016 release data (the paper\'s table)'),
                          ('boulanger', 'Boulanger-Lewandowski (2012) splits')):
-    body, sources = table(runs, version, running=in_progress(_RUN_DIRS.value))
+    body, sources = table(runs, version)
     note = [
         'Test ELBO per step (one posterior sample), ' + CONVENTION_TEXT['per_sequence'] + '. '
         'Each cell: inputs from silence (`u_1 = 0`) / from the release\'s own first input '

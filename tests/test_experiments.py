@@ -168,28 +168,28 @@ def test_make_table_places_each_run_and_estimate(tmp_path):
                         'num_particles': 100}}, f)
   out = tmp_path / 'TABLE.md'
   built = subprocess.run([sys.executable, '-m', 'experiments.make_table', f'--runs={results}',
-                          f'--output={out}', f'--run_dirs={tmp_path / "none"}'],
+                          f'--output={out}'],
                          cwd=ROOT, capture_output=True, text=True)
   assert built.returncode == 0, built.stderr
   text = out.read_text()
   # srnn2016: per-sequence means; u_1 = x_1 stands for the release's first frames on JSB only.
-  assert '| RNN | -6.200 / -6.100 | queued | queued | queued |' in text
-  assert '| SRNN smooth + Resq | -5.500 / -5.400 | queued | queued | queued |' in text
-  assert '| SRNN smooth, no Resq | queued | -3.100 / - | queued | queued |' in text
-  assert '| VRNN | queued | queued | queued | -7.750 |' in text   # Boulanger: total/total
+  assert '| RNN | -6.200 / -6.100 | not run | not run | not run |' in text
+  assert '| SRNN smooth + Resq | -5.500 / -5.400 | not run | not run | not run |' in text
+  assert '| SRNN smooth, no Resq | not run | -3.100 / - | not run | not run |' in text
+  assert '| VRNN | not run | not run | not run | -7.750 |' in text   # Boulanger: total/total
   assert '4.777' not in text and '4.677' not in text
   assert ('| `jsb_srnn2016_srnn_settings_z100_d300` | learning_rate=0.003, lr_decay=1.3 '
           '| -4.600 | -5.300 | -4.800 / -4.700 | -5.500 / -5.400 |') in text
-  assert '| JSB | SRNN smooth + Resq | -5.500 | -5.400 (K=100) | queued | +0.100 |  |' in text
+  assert '| JSB | SRNN smooth + Resq | -5.500 | -5.400 (K=100) | not run | +0.100 |  |' in text
   assert '| JSB | RNN | -6.200 (exact) |' in text
-  assert ('| JSB | -0.200 | queued (IWAE/SMC of both) | +0.700 | +0.800 (IWAE K=100 vs exact) |'
+  assert ('| JSB | -0.200 | not run (IWAE/SMC of both) | +0.700 | +0.800 (IWAE K=100 vs exact) |'
           ) in text
   assert ('| `jsb_srnn2016_srnn_long_keepbest` | JSB, srnn2016 | 90 (75) | all | 15 '
           '| -4.900 / -4.800 | -5.500 / -5.400 |') in text
   # Against the published numbers, each in its own convention: the paper's -4.74 against the
   # release-first-frame ELBO (per sequence), RNN-NADE's -7.05 against total/total.
   assert '| JSB | -5.400 (release first frames) | -4.74 | -0.66 |' in text
-  assert '| Piano | queued | -8.20 |  | -7.100 (VRNN, SMC K=100) | -7.05 | -0.05 |' in text
+  assert '| Piano | not run | -8.20 |  | -7.100 (VRNN, SMC K=100) | -7.05 | -0.05 |' in text
   with open(results / 'jsb_srnn2016_vrnn_z100_d300.eval_iwae_test.json', 'w') as f:
     json.dump({'test': {'log_p_per_step': -5.1, 'log_p_total_per_step': -5.0,
                         'num_particles': 100}}, f)
