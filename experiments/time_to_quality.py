@@ -17,10 +17,13 @@ import numpy as np
 from absl import app
 from absl import flags
 
+from experiments.published import PAPER_SRNN
+
 _RUNS = flags.DEFINE_list('runs', None, 'Runs trained with --monitor_test.', required=True)
 _REFERENCE = flags.DEFINE_list('reference', [], 'Runs to compare by final test ELBO.')
 _TARGET = flags.DEFINE_float('target', -5.0, 'Test ELBO per step to reach.')
-_PAPER = flags.DEFINE_float('paper', -4.74, 'Published number drawn for comparison.')
+_PAPER = flags.DEFINE_float('paper', PAPER_SRNN['jsb'], 'Published number drawn for comparison '
+                            '(default: the SRNN paper\'s JSB, experiments/published.py).')
 _RESULTS_DIR = flags.DEFINE_string('results_dir', 'results/runs', 'Run JSONs and histories.')
 _OUTPUT = flags.DEFINE_string('output', 'results/time_to_quality', 'Output prefix (.md, .png).')
 

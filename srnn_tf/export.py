@@ -167,7 +167,7 @@ def export_saved_model(model, path: str, metadata: dict | None = None) -> None:
     if metadata is not None:
       with open(os.path.join(tmp, 'metadata.json'), 'w') as f:
         json.dump(metadata, f, indent=2)
-    os.chmod(tmp, 0o777 & ~rundir._umask())
+    os.chmod(tmp, 0o777 & ~rundir.umask())
     rundir.failpoint('write:' + os.path.basename(path))
     shutil.rmtree(path, ignore_errors=True)
     os.replace(tmp, path)

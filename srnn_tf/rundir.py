@@ -45,7 +45,8 @@ STATE_JSON = 'state.json'
 RESUMABLE_FIELDS = ('epochs', 'data_dir', 'intra_op_threads', 'inter_op_threads', 'media_every')
 
 
-def _umask() -> int:
+def umask() -> int:
+  """The process's umask (read without changing it)."""
   mask = os.umask(0)
   os.umask(mask)
   return mask
@@ -71,7 +72,7 @@ def atomic_path(path: str):
     raise
   try:
     yield tmp
-    os.chmod(tmp, 0o666 & ~_umask())
+    os.chmod(tmp, 0o666 & ~umask())
     failpoint('write:' + os.path.basename(path))
     os.replace(tmp, path)
   except OSError as e:
