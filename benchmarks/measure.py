@@ -60,8 +60,8 @@ def train_throughput(model, batches, steps=30, repeats=5):
 
 
 def oracle_ratio(config_name='paper', steps=10, repeats=5, data_dir=None) -> dict:
-  """The package's SRNN train step against the per-step oracle's (`srnn_tf/testing/oracle.py`), same
-  weights, batches, loss, clipping and Adam step, measured alternately; medians."""
+  """The package's SRNN train step against the per-step oracle's (`srnn_tf/testing/oracle.py`),
+  same weights, batches, loss, clipping and Adam step, measured alternately; medians."""
   import keras
   import tensorflow as tf
   from srnn_tf import trainer
