@@ -125,7 +125,7 @@ def precision_ratio(steps=10, repeats=4, data_dir=None) -> dict:
   return {'float32': f32, 'bfloat16': bf16, 'ratio': bf16 / f32}
 
 
-def train_flops_per_step(model) -> dict:
+def train_flops_per_step(model, steps: int = STEPS) -> dict:
   """Counted forward and forward+backward FLOPs per time step of `model` (SRNN/VRNN/RNN).
 
   The profiler reads a graph of the oracle of the tests (the same maths as the model, with
@@ -135,9 +135,9 @@ def train_flops_per_step(model) -> dict:
   """
   import tensorflow as tf
   oracle = _oracle()
-  seq = tf.TensorSpec([BATCH, STEPS, 88], tf.float32)
-  mask = tf.TensorSpec([BATCH, STEPS], tf.float32)
-  noise = tf.TensorSpec([BATCH, STEPS, max(model.latent_size(), 1)], tf.float32)
+  seq = tf.TensorSpec([BATCH, steps, 88], tf.float32)
+  mask = tf.TensorSpec([BATCH, steps], tf.float32)
+  noise = tf.TensorSpec([BATCH, steps, max(model.latent_size(), 1)], tf.float32)
 
   def loss(x, u, m, e):
     kind = type(model).__name__
@@ -160,7 +160,7 @@ def train_flops_per_step(model) -> dict:
   for name, fn in (('forward', loss), ('train', loss_and_grads)):
     graph = tf.function(fn).get_concrete_function(seq, seq, mask, noise).graph
     profile = tf.compat.v1.profiler.profile(graph=graph, options=options)
-    counts[f'{name}_flops_per_step'] = profile.total_float_ops / (BATCH * STEPS)
+    counts[f'{name}_flops_per_step'] = profile.total_float_ops / (BATCH * steps)
   return counts
 
 

@@ -24,3 +24,16 @@ def data_dir() -> pathlib.Path:
       pytest.fail(message)
     pytest.skip(message)
   return DATA_DIR
+
+
+@pytest.fixture(scope='session')
+def small_run(data_dir, tmp_path_factory):
+  """A finished 2-epoch run of the small preset on srnn2016 JSB (20-frame windows, the best
+  validation epoch kept, TensorBoard media at epoch 2), trained once in this process and read
+  by the training, reliability and script tests: `(workdir, config, summary)`. Tests that
+  change a run work on a copy of it."""
+  from srnn_tf import configs, trainer   # TensorFlow: only for the tests that train
+  workdir = str(tmp_path_factory.mktemp('small_run') / 'jsb_small')
+  config = configs.get_config('small', dataset='jsb', data_version='srnn2016', seq_len=20,
+                              data_dir=str(data_dir), epochs=2, keep_best=True, media_every=2)
+  return workdir, config, trainer.train_and_evaluate(config, workdir, verbose=0)

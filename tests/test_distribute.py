@@ -12,17 +12,30 @@ import pytest
 HELPER = pathlib.Path(__file__).with_name('distributed_step.py')
 
 
-def _run(kind, out, emission='bernoulli'):
-  result = subprocess.run([sys.executable, str(HELPER), kind, str(out), emission],
-                          capture_output=True, text=True, timeout=300)
-  assert result.returncode == 0, result.stderr[-3000:]
+def _start(kind, out, emission='bernoulli', env=None):
+  return subprocess.Popen([sys.executable, str(HELPER), kind, str(out), emission],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def _finish(proc, out):
+  _, err = proc.communicate(timeout=300)
+  assert proc.returncode == 0, err[-3000:]
   return np.load(out)
 
 
+@pytest.fixture(scope='module')
+def single(tmp_path_factory):
+  """The single-device step of each emission, computed side by side: {emission: npz}."""
+  folder = tmp_path_factory.mktemp('single')
+  procs = {e: _start('single', folder / f'{e}.npz', e) for e in ('bernoulli', 'nade')}
+  return {e: _finish(p, folder / f'{e}.npz') for e, p in procs.items()}
+
+
 @pytest.mark.parametrize('emission', ['bernoulli', 'nade'])
-def test_mirrored_strategy_step_equals_single_device_step(tmp_path, emission):
-  single = _run('single', tmp_path / 'single.npz', emission)
-  mirrored = _run('mirrored', tmp_path / 'mirrored.npz', emission)
+def test_mirrored_strategy_step_equals_single_device_step(tmp_path, emission, single):
+  mirrored = _finish(_start('mirrored', tmp_path / 'mirrored.npz', emission),
+                     tmp_path / 'mirrored.npz')
+  single = single[emission]
   assert int(single['replicas']) == 1 and int(mirrored['replicas']) == 2
   n = len([k for k in single.files if k.startswith('w_')])
   for i in range(n):
@@ -32,7 +45,7 @@ def test_mirrored_strategy_step_equals_single_device_step(tmp_path, emission):
   np.testing.assert_allclose(mirrored['loss'], single['loss'], rtol=1e-5)
 
 
-def test_multi_worker_step_equals_single_device_step(tmp_path):
+def test_multi_worker_step_equals_single_device_step(tmp_path, single):
   import json
   import os
   import socket
@@ -42,20 +55,14 @@ def test_multi_worker_step_equals_single_device_step(tmp_path):
       s.bind(('127.0.0.1', 0))
       ports.append(s.getsockname()[1])
   cluster = {'worker': [f'127.0.0.1:{p}' for p in ports]}
-  workers = []
-  for index in range(2):
-    env = dict(os.environ, TF_CONFIG=json.dumps(
-        {'cluster': cluster, 'task': {'type': 'worker', 'index': index}}))
-    workers.append(subprocess.Popen(
-        [sys.executable, str(HELPER), 'multi_worker', str(tmp_path / f'worker{index}.npz')],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
-  for w in workers:
-    _, err = w.communicate(timeout=300)
-    assert w.returncode == 0, err[-3000:]
-  single = _run('single', tmp_path / 'single.npz')
+  workers = [_start('multi_worker', tmp_path / f'worker{index}.npz', env=dict(
+      os.environ, TF_CONFIG=json.dumps({'cluster': cluster,
+                                        'task': {'type': 'worker', 'index': index}})))
+             for index in range(2)]
+  results = [_finish(w, tmp_path / f'worker{index}.npz') for index, w in enumerate(workers)]
+  single = single['bernoulli']
   n = len([k for k in single.files if k.startswith('w_')])
-  for index in range(2):
-    worker = np.load(tmp_path / f'worker{index}.npz')
+  for worker in results:
     assert int(worker['replicas']) == 2
     np.testing.assert_allclose(worker['loss'], single['loss'], rtol=1e-5)
     for i in range(n):

@@ -7,6 +7,7 @@ uninterrupted run of the same seed.
 """
 
 import csv
+import dataclasses
 import json
 import os
 import pathlib
@@ -62,11 +63,9 @@ def _small(data_dir, **kw):
 
 
 @pytest.fixture(scope='module')
-def finished(data_dir, tmp_path_factory):
-  """A finished 2-epoch run (keep_best), trained in this process."""
-  workdir = str(tmp_path_factory.mktemp('finished') / 'run')
-  config = _small(data_dir, epochs=2, keep_best=True)
-  return workdir, config, trainer.train_and_evaluate(config, workdir, verbose=0)
+def finished(small_run):
+  """The session's finished 2-epoch run (keep_best; conftest.py)."""
+  return small_run
 
 
 # --------------------------------------------------------------------------------------------
@@ -104,7 +103,7 @@ def test_a_conflicting_resume_is_refused_naming_the_flags(finished, data_dir):
                         (dict(learning_rate=0.01), '--learning_rate=0.01 (the run has 0.001)'),
                         (dict(model='vrnn'), '--model=vrnn (the run has srnn)'),
                         (dict(epochs=1), '--epochs=1 (the run has 2; a run can only be trained')):
-    other = _small(data_dir, **{**dict(epochs=2, keep_best=True), **changed})
+    other = dataclasses.replace(config, **changed)
     with pytest.raises(RunDirError, match='holds another run') as e:
       trainer.train_and_evaluate(other, workdir, verbose=0)
     assert flag in str(e.value)
@@ -170,7 +169,7 @@ def test_a_truncated_run_json_is_written_again(finished, tmp_path):
 
 def test_files_are_written_with_the_usual_mode(finished):
   workdir, _, _ = finished
-  mode = 0o666 & ~rundir._umask()
+  mode = 0o666 & ~rundir.umask()
   for name in ('model.keras', 'run.json', 'config.json', 'best.weights.h5', 'backup/state.json'):
     assert os.stat(os.path.join(workdir, name)).st_mode & 0o777 == mode, name
 

@@ -290,11 +290,9 @@ def load_corpus(name: str, version: str = registry.DEFAULT_VERSION,
   canonical URL if missing. `name` may also be a path to a file or folder (see `load_file`;
   MIDI input is read on a grid of `frames_per_quarter` frames per quarter note).
   """
+  registry.check_dataset(name)
   if name not in registry.CORPORA:
-    if os.path.exists(name):
-      return load_file(name, frames_per_quarter)
-    raise DataError(f'{name}: no such file or folder, and not a corpus name (choose one of '
-                    f'{", ".join(registry.CORPORA)}, or give a path)')
+    return load_file(name, frames_per_quarter)
   spec = registry.corpus_file(name, version)
   path = cache.fetch(spec, data_dir, download=download)
   corpus = load_npz(path, name) if version == 'srnn2016' else load_pickle(path, name)

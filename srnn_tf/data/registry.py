@@ -10,6 +10,9 @@ Two versions of each of the four polyphonic-music corpora:
 """
 
 import dataclasses
+import os
+
+from srnn_tf.data.errors import DataError
 
 CORPORA = ('jsb', 'muse', 'nottingham', 'piano')
 VERSIONS = ('boulanger', 'srnn2016')
@@ -67,3 +70,10 @@ def corpus_file(name: str, version: str = DEFAULT_VERSION) -> CorpusFile:
     return CorpusFile(name, version, f'srnn2016/{fname}', _SRNN2016_URL + fname,
                       _SRNN2016_SHA256[name])
   raise ValueError(f'Unknown data version {version!r}; choose one of {", ".join(VERSIONS)}.')
+
+
+def check_dataset(name: str) -> None:
+  """Raises `DataError` unless `name` is a corpus name or an existing file or folder."""
+  if name not in CORPORA and not os.path.exists(name):
+    raise DataError(f'{name}: no such file or folder, and not a corpus name (choose one of '
+                    f'{", ".join(CORPORA)}, or give a path)')

@@ -21,6 +21,8 @@ from absl import logging
 
 from srnn_tf import cli
 from srnn_tf import configs
+from srnn_tf import rundir
+from srnn_tf.data import registry
 
 _CONFIG = flags.DEFINE_enum('config', 'paper', list(configs.CONFIGS), 'Preset to start from.')
 cli.define_config_flags(configs.Config)   # --dataset, --z_dim, ...: every Config field
@@ -39,8 +41,11 @@ def config_from_flags() -> configs.Config:
 def main(argv):
   del argv
   config = config_from_flags()
-  from srnn_tf import trainer  # after flag parsing: imports TensorFlow
   workdir = _OUTPUT_DIR.value or os.path.join('runs', configs.run_name(config))
+  # What a user can get wrong is answered before TensorFlow loads (seconds).
+  registry.check_dataset(config.dataset)
+  rundir.check_output_dir(workdir)
+  from srnn_tf import trainer  # imports TensorFlow
   logging.info('Run directory: %s', workdir)
   summary = trainer.train_and_evaluate(config, workdir, _RESULTS_DIR.value or None,
                                          overwrite_results=_OVERWRITE.value)
