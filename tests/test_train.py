@@ -6,10 +6,8 @@ import glob
 import json
 import os
 import pathlib
-import signal
 import subprocess
 import sys
-import time
 
 import keras
 import numpy as np
