@@ -76,7 +76,7 @@ def test_results_copies_never_replace_other_results(finished, tmp_path):
   workdir, config, summary = finished
   results = tmp_path / 'results'
   results.mkdir()
-  committed = results / 'run.json'
+  committed = results / f'{os.path.basename(workdir)}.json'   # the run's copy in results/
   committed.write_text('{"committed": "by an earlier run"}')
   with pytest.raises(RunDirError, match='exists and holds other results; not replaced'):
     trainer.train_and_evaluate(config, workdir, str(results), verbose=0)
