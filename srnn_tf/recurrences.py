@@ -24,40 +24,6 @@ VARIANCE_FLOOR = 1e-6
 
 
 _matmul_dtype = tf.float32   # of the all-time-steps products; see `matmul_precision`
-_batch_parts = 1             # independent loops per recurrence; see `batch_parts`
-
-
-@contextlib.contextmanager
-def batch_parts(parts: int):
-  """Within the block, every loop over time (forward and backward) is traced as `parts`
-  independent loops over slices of the batch, which TensorFlow's executor runs at the same
-  time on its inter-op threads. A loop step at batch 16 is latency-bound on CPU (a
-  [16, 300] x [300, 900] product costs about what a [8, 300] one does), so two half-batch
-  loops on two cores take about the time of one. Rows never interact in these loops, so the
-  results are those of one loop. Takes effect on what is traced inside the block."""
-  global _batch_parts
-  previous, _batch_parts = _batch_parts, parts
-  try:
-    yield
-  finally:
-    _batch_parts = previous
-
-
-def _scan(fn, elems, initializer, reverse=False):
-  """`tf.scan` over time-major `elems` (`[T, B, ...]`) from `initializer` (`[B, ...]`), as
-  `_batch_parts` loops over slices of the batch (see `batch_parts`)."""
-  if _batch_parts < 2:
-    return tf.scan(fn, elems, initializer, reverse=reverse)
-  batch = tf.shape(tf.nest.flatten(initializer)[0])[0]
-  bounds = [batch * i // _batch_parts for i in range(_batch_parts + 1)]
-  sizes = tf.stack([bounds[i + 1] - bounds[i] for i in range(_batch_parts)])
-  split = lambda t, axis: tf.split(t, sizes, axis=axis, num=_batch_parts)  # noqa: E731
-  elem_parts = [split(t, 1) for t in tf.nest.flatten(elems)]
-  init_parts = [split(t, 0) for t in tf.nest.flatten(initializer)]
-  outputs = [tf.scan(fn, tf.nest.pack_sequence_as(elems, [p[i] for p in elem_parts]),
-                     tf.nest.pack_sequence_as(initializer, [p[i] for p in init_parts]),
-                     reverse=reverse) for i in range(_batch_parts)]
-  return tf.nest.map_structure(lambda *parts: tf.concat(parts, 1), *outputs)
 
 
 @contextlib.contextmanager
@@ -160,7 +126,7 @@ def gru(projected, h_0, kernel, bias, keep, reverse=False):
       p_t, keep_t = elems
       return h_prev + keep_t * (gru_step(p_t, h_prev, kernel, bias) - h_prev)
 
-    states = _scan(step, (projected, keep), h_0, reverse=reverse)
+    states = tf.scan(step, (projected, keep), h_0, reverse=reverse)
 
     def grad(d_states):
       h_prev = _shift(states, h_0, reverse)
@@ -182,8 +148,8 @@ def gru(projected, h_0, kernel, bias, keep, reverse=False):
         return dh_prev, dh_step
 
       zeros = tf.zeros_like(h_0)
-      dh_prev, dh_step = _scan(back, (d_states, keep, coef_recurrent, update),
-                               (zeros, zeros), reverse=not reverse)
+      dh_prev, dh_step = tf.scan(back, (d_states, keep, coef_recurrent, update),
+                                   (zeros, zeros), reverse=not reverse)
       d_recurrent = tf.tile(dh_step, [1, 1, 3]) * coef_recurrent
       d_projected = tf.concat([d_recurrent[..., :-dh_step.shape[-1]], dh_step * d_candidate], -1)
       # `dh_prev[t]` is the gradient of the state step t read; the scan keeps time order,
@@ -243,7 +209,7 @@ def gaussian_chain(hoisted, noise, z_0, z_kernel, out_kernels, out_biases, resq)
       return mean + tf.sqrt(tf.exp(log_var) + VARIANCE_FLOOR) * eps_t, mean, log_var
 
     zeros = tf.zeros_like(z_0)
-    z, mean, log_var = _scan(step, (hoisted, noise), (z_0, zeros, zeros))
+    z, mean, log_var = tf.scan(step, (hoisted, noise), (z_0, zeros, zeros))
 
     def grad(dz_up, d_mean_up, d_log_var_up):
       z_prev = _shift(z, z_0, reverse=False)
@@ -266,7 +232,7 @@ def gaussian_chain(hoisted, noise, z_0, z_kernel, out_kernels, out_biases, resq)
         return tf.matmul(d_pre, z_kernel, transpose_b=True), dz, d_heads, d_pre
 
       zeros_heads = tf.zeros_like(tf.concat([z_0, z_0], -1))
-      dz_prev, dz, d_heads, d_pre = _scan(
+      dz_prev, dz, d_heads, d_pre = tf.scan(
           back, (dz_up, d_mean_up, d_log_var_up, coef_log_var, slope),
           (zeros, zeros, zeros_heads, tf.zeros_like(hoisted[0])), reverse=True)
       d_mean, d_log_var = d_heads[..., :z_dim], d_heads[..., z_dim:]

@@ -35,24 +35,21 @@ def _gru_loop(projected, h_0, kernel, bias, keep, reverse):
   return tf.stack(states)
 
 
-@pytest.mark.parametrize('parts', [1, 2], ids=['one_loop', 'batch_in_2_loops'])
 @pytest.mark.parametrize('reverse', [False, True])
-def test_gru_gradients_match_autodiff_including_the_initial_state(reverse, parts):
+def test_gru_gradients_match_autodiff_including_the_initial_state(reverse):
   projected, h_0, kernel, bias = _rng_tensors(0, (T, B, 3 * H), (B, H), (H, 3 * H), (3 * H,))
   keep = _keep()
   (weights,) = _rng_tensors(1, (T, B, H), scale=1.0)   # a loss that weighs every state
   args = [projected, h_0, kernel, bias]
   with tf.GradientTape(persistent=True) as tape:
     tape.watch(args)
-    with recurrences.batch_parts(parts):   # B = 3: slices of 1 and 2 rows
-      fast = recurrences.gru(*args, keep, reverse=reverse)
+    fast = recurrences.gru(*args, keep, reverse=reverse)
     slow = _gru_loop(*args, keep, reverse)
     fast_loss, slow_loss = tf.reduce_sum(weights * fast), tf.reduce_sum(weights * slow)
   np.testing.assert_allclose(fast.numpy(), slow.numpy(), atol=1e-6)
   names = ['projected', 'h_0', 'kernel', 'bias']
-  with recurrences.batch_parts(parts):   # the backward loops too
-    fast_grads = tape.gradient(fast_loss, args)
-  for name, g_fast, g_slow in zip(names, fast_grads, tape.gradient(slow_loss, args)):
+  for name, g_fast, g_slow in zip(names, tape.gradient(fast_loss, args),
+                                  tape.gradient(slow_loss, args)):
     assert np.any(g_slow.numpy() != 0), name
     np.testing.assert_allclose(g_fast.numpy(), g_slow.numpy(), atol=1e-5, rtol=1e-4,
                                err_msg=name)
@@ -71,9 +68,8 @@ def _chain_loop(hoisted, noise, z_0, z_kernel, kernels, biases, resq):
   return tuple(map(tf.stack, (zs, means, log_vars)))
 
 
-@pytest.mark.parametrize('parts', [1, 2], ids=['one_loop', 'batch_in_2_loops'])
 @pytest.mark.parametrize('resq', [False, True])
-def test_z_chain_gradients_match_autodiff_including_the_initial_state(resq, parts):
+def test_z_chain_gradients_match_autodiff_including_the_initial_state(resq):
   heads = 3 if resq else 2
   hoisted, noise, z_0, z_kernel = _rng_tensors(
       2, (T, B, heads * HID), (T, B, Z), (B, Z), (Z, heads * HID), scale=1.0)
@@ -89,17 +85,15 @@ def test_z_chain_gradients_match_autodiff_including_the_initial_state(resq, part
 
   with tf.GradientTape(persistent=True) as tape:
     tape.watch(args)
-    with recurrences.batch_parts(parts):
-      fast = recurrences.gaussian_chain(hoisted, noise, z_0, z_kernel, kernels, biases, resq)
+    fast = recurrences.gaussian_chain(hoisted, noise, z_0, z_kernel, kernels, biases, resq)
     slow = _chain_loop(hoisted, noise, z_0, z_kernel, kernels, biases, resq)
     fast_loss, slow_loss = loss(fast), loss(slow)
   for f, s in zip(fast, slow):
     np.testing.assert_allclose(f.numpy(), s.numpy(), atol=1e-5)
   names = ['hoisted', 'noise', 'z_0', 'z_kernel'] + [f'kernel_{i}' for i in range(heads)] + [
       f'bias_{i}' for i in range(heads)]
-  with recurrences.batch_parts(parts):
-    fast_grads = tape.gradient(fast_loss, args)
-  for name, g_fast, g_slow in zip(names, fast_grads, tape.gradient(slow_loss, args)):
+  for name, g_fast, g_slow in zip(names, tape.gradient(fast_loss, args),
+                                  tape.gradient(slow_loss, args)):
     assert np.any(g_slow.numpy() != 0), name
     np.testing.assert_allclose(g_fast.numpy(), g_slow.numpy(), atol=1e-4, rtol=1e-4,
                                err_msg=name)
