@@ -15,6 +15,7 @@ promises.
 """
 
 import os
+import sys
 
 from absl import flags
 from absl import logging
@@ -47,8 +48,11 @@ def main(argv):
   rundir.check_output_dir(workdir)
   from srnn_tf import trainer  # imports TensorFlow
   logging.info('Run directory: %s', workdir)
+  # A progress bar on a terminal; one line per epoch into a log file (a bar's redraws would
+  # fill it).
   summary = trainer.train_and_evaluate(config, workdir, _RESULTS_DIR.value or None,
-                                         overwrite_results=_OVERWRITE.value)
+                                       verbose='auto' if sys.stdout.isatty() else 2,
+                                       overwrite_results=_OVERWRITE.value)
   test = summary['test']
   release = summary.get('test_release_first_frame')
   print(f'test ELBO per step: {test["elbo_per_step"]:.4f} (per-sequence mean, the SRNN '
