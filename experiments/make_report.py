@@ -6,8 +6,8 @@
 Contents: (a) the test-ELBO table over z (and d) beside the report's and the paper's numbers,
 (b) validation-ELBO curves for varying z and d, (c) a reconstruction figure per corpus (from
 the best finished z), (d) test cross-entropy per corpus and z. Numbers come from the run
-JSONs in `--results_dir` (committed), curves from their history CSVs; runs still training
-are shown as such, from their run directories.
+JSONs in `--results_dir` (committed), curves from their history CSVs: the report shows
+finished runs only, so it is the same whatever is training ("not run" marks a missing cell).
 """
 
 import glob
@@ -39,16 +39,13 @@ def collect(datasets, version):
     c = run.config
     json_path = os.path.join(flags.FLAGS.results_dir, f'{run.name}.json')
     history_path = os.path.join(flags.FLAGS.results_dir, f'{run.name}.history.csv')
-    status = run.status(flags.FLAGS.runs_dir)
     record = load_run(json_path) if os.path.exists(json_path) else None
-    if not os.path.exists(history_path):   # still training: its own, growing history
-      history_path = os.path.join(flags.FLAGS.runs_dir, run.name, 'history.csv')
     history = None
-    if os.path.exists(history_path):
+    if record and os.path.exists(history_path):
       history = np.genfromtxt(history_path, delimiter=',', names=True)
       history = np.atleast_1d(history) if history.size else None
     cells[(c.dataset, c.z_dim, c.d_dim)] = {
-        'name': run.name, 'status': 'final' if record else status, 'run': record,
+        'name': run.name, 'status': 'final' if record else 'not run', 'run': record,
         'history': history}
   return cells
 
@@ -126,8 +123,7 @@ def figure_curves(cells, datasets, path):
         if h is None or 'val_elbo' not in h.dtype.names:
           continue
         ax.plot(h['epoch'] + 1, h['val_elbo'], color=plt.cm.viridis(i / max(len(grid) - 1, 1)),
-                ls='-' if cell['run'] else '--',
-                label=f'{key}={value}' + ('' if cell['run'] else ' (running)'))
+                label=f'{key}={value}')
       ax.set(title=f'{TITLES[dataset]}: varying {key}', xlabel='epoch',
              ylabel='validation ELBO per step')
       if ax.lines:

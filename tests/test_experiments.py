@@ -74,7 +74,7 @@ def test_dry_run_and_report_from_fake_runs(tmp_path):
   assert built.returncode == 0, built.stderr
   text = report.read_text()
   assert '| 10 | -4.988 (-4.888) / -4.819 |' in text
-  assert '| 2 | _7/50 epochs done_ / -4.866 |' in text
+  assert '| 2 | _not run_ / -4.866 |' in text   # the report shows finished runs only
   assert ('| JSB | 2 of 6 | z=10: -4.988 (-4.888) | z=10: -4.819 | -0.069 '
           '| 2 z finished / peaks at z=10 (z=2-100) |') in text
   assert (tmp_path / 'fig' / 'elbo_curves.png').stat().st_size > 10_000
