@@ -2,6 +2,7 @@
 long runs safe (NaN guard, atomic NaN-proof backups, best-epoch weights, carried-state resets,
 throughput)."""
 
+import dataclasses
 import math
 import os
 import time
@@ -304,7 +305,6 @@ def write_hparams_config(logdir: str, varied: list[str]) -> None:
 
 def hparam_values(config) -> dict:
   """The config's fields that TensorBoard can show (scalars and strings)."""
-  import dataclasses
   values = {}
   for k, v in dataclasses.asdict(config).items():
     if isinstance(v, (bool, int, float, str)):

@@ -145,7 +145,7 @@ def run_flag(help_: str = 'Run directory or .keras file.'):
   return flags.DEFINE_string('run', None, help_, required=True)
 
 
-def data_dir_flag(help_: str = 'Data directory / download cache (default: the run\'s, then '
+def data_dir_flag(help_: str = 'Data directory / download cache (default: a run\'s own, then '
                   '$SRNN_TF_DATA_DIR, then the user cache dir).'):
   return flags.DEFINE_string('data_dir', None, help_)
 

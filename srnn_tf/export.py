@@ -26,7 +26,6 @@ import keras
 import tensorflow as tf
 
 from srnn_tf import rundir
-from srnn_tf.data import grid as grid_lib
 from srnn_tf.data import registry
 from srnn_tf.errors import disk_full, is_no_space
 from srnn_tf.midi import NUM_KEYS
@@ -179,8 +178,9 @@ def export_saved_model(model, path: str, metadata: dict | None = None) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
 
 
-def metadata(model, config=None, metrics=None) -> dict:
-  """What a server and its clients need to know about an exported model."""
+def metadata(model, config=None, metrics=None, grid=None) -> dict:
+  """What a server and its clients need to know about an exported model; `grid` is its
+  corpus's `data.grid.Grid` (the musical time of a frame), as the run recorded it."""
   sizes = {k: v for k, v in model.get_config().items()
            if k in ('z_dim', 'd_dim', 'a_dim', 'h_dim', 'hidden_units', 'embed_units',
                     'inference', 'resq')}
@@ -190,9 +190,10 @@ def metadata(model, config=None, metrics=None) -> dict:
           'score_seed': list(SCORE_SEED), 'keys': {'count': NUM_KEYS, 'lowest_midi_note': 21}}
   if config is not None:
     is_file = config.dataset not in registry.CORPORA
-    info.update({'corpus': config.dataset, 'data_version': None if is_file else
-                 config.data_version, 'grid': grid_lib.corpus_grid(
-                     config.dataset, config.data_version, config.frames_per_quarter).to_dict()})
+    info.update({'corpus': config.dataset,
+                 'data_version': None if is_file else config.data_version})
+  if grid is not None:
+    info['grid'] = grid.to_dict()
   if metrics is not None:
     info['metrics'] = metrics
   return info
@@ -204,8 +205,7 @@ def main(argv):
   from absl import flags
   flags_ = flags.FLAGS
   run = rundir.load_run(flags_.run)
-  model, config = run.model, run.config
-  run_dir = rundir.run_dir(flags_.run)
+  model, config, run_dir = run.model, run.config, run.directory
   summary = rundir.read_json(os.path.join(run_dir, rundir.RUN_JSON))
   metrics = ({k: v for k, v in summary.items() if k.startswith(('test', 'valid'))}
              if isinstance(summary, dict) else None)
@@ -214,7 +214,7 @@ def main(argv):
     raise rundir.UserError(f'--output={output}: is a file, not a folder')
   if not os.path.isdir(os.path.dirname(os.path.abspath(output))):
     raise rundir.UserError(f'--output={output}: its folder does not exist')
-  export_saved_model(model, output, metadata(model, config, metrics))
+  export_saved_model(model, output, metadata(model, config, metrics, run.grid))
   print(f'wrote {output}')
 
 

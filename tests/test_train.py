@@ -90,7 +90,10 @@ def test_train_and_evaluate_on_real_jsb(trained_run):
   release = summary['test_release_first_frame']
   assert release['sequences'] == 77 and release['elbo_per_step'] != test['elbo_per_step']
   with open(os.path.join(workdir, 'run.json')) as f:
-    assert json.load(f)['test'] == test
+    recorded = json.load(f)
+  assert recorded['test'] == test
+  with open(os.path.join(workdir, 'saved_model', 'metadata.json')) as f:
+    assert json.load(f)['grid'] == recorded['grid']    # one grid, in both records
 
 
 def test_finished_run_is_not_retrained(small_run):
