@@ -12,6 +12,7 @@ Grids (the report's and the paper's experiments):
   rnn, vrnn  the baselines (d=300; VRNN z=100)
   ablations  SRNN filtering, SRNN smoothing without Resq (z=100, d=300)
   baselines  rnn + vrnn + ablations
+  rnn_nade   RNN-NADE, best epoch kept: d in {300, 150} x dropout (d 0.5, e(u) 0.2) or none
 
 Each run is one `train.py` process writing `runs/<name>/` and copying its run JSON and history
 to `--results_dir`; its output goes to `logs/<name>.log`. A run counts as finished when its
@@ -61,6 +62,13 @@ GRIDS = {
     'ablations': [{'inference': 'filtering'}, {'resq': False}],
 }
 GRIDS['baselines'] = GRIDS['rnn'] + GRIDS['vrnn'] + GRIDS['ablations']
+# RNN-NADE (Boulanger-Lewandowski et al. 2012) as they trained it in spirit: early stopping on
+# the validation ELBO (the best epoch kept, patience 15, at most 200 epochs, the learning rate
+# held), NADE of 150 hidden units as theirs; the GRU size and dropout chosen on validation.
+NADE_SEARCH = dict(model='rnn', emission='nade', nade_units=150, keep_best=True, epochs=200,
+                   lr_constant_epochs=200, early_stopping_patience=15)
+GRIDS['rnn_nade'] = [{**NADE_SEARCH, 'd_dim': d, 'dropout_d': p_d, 'dropout_emb_u': p_u}
+                     for d in (300, 150) for p_d, p_u in ((0.0, 0.0), (0.5, 0.2))]
 
 
 def grid_overrides(grid: str) -> list[dict]:

@@ -53,10 +53,11 @@ class Config:
       'whose biases the state gives (RNN-NADE\'s, Boulanger-Lewandowski et al. 2012; '
       'layers.FrameDistribution).', ('bernoulli', 'nade'))
   nade_units: int = _option(150, 'Hidden units of the NADE emission.')
-  dropout_d: float = _option(0.0, 'SRNN: dropout on d_t where the prior, emission and '
+  dropout_d: float = _option(0.0, 'SRNN, RNN: dropout on d_t where the prior, emission and '
                              'inference network read it (the release\'s p_d_drop).')
   dropout_z: float = _option(0.0, 'SRNN: dropout on z_t into the emission (p_z_drop).')
-  dropout_emb_u: float = _option(0.0, 'SRNN: dropout on the embedding of u_t (p_emb_u_drop).')
+  dropout_emb_u: float = _option(0.0, 'SRNN, RNN: dropout on the embedding of u_t '
+                                 '(p_emb_u_drop).')
   dropout_emb_x: float = _option(0.0, 'SRNN: dropout on the embedding of x_t into the '
                                  'inference network (p_emb_x_drop).')
   # Protocol.
@@ -145,13 +146,18 @@ class Config:
       if choices and getattr(self, field.name) not in choices:
         raise UserError(f'--{field.name}={getattr(self, field.name)}: choose one of '
                         f'{", ".join(choices)}')
-    if self.model != 'srnn' and any((self.dropout_d, self.dropout_z, self.dropout_emb_u,
-                                     self.dropout_emb_x)):
-      raise UserError(f'--dropout_*: options of the SRNN, not of --model={self.model}')
+    for name in ('dropout_d', 'dropout_z', 'dropout_emb_u', 'dropout_emb_x'):
+      if getattr(self, name) and name not in DROPOUT_OPTIONS.get(self.model, ()):
+        raise UserError(f'--{name}: not an option of --model={self.model}')
     if self.objective != 'elbo' and self.carry_state:
       raise UserError(f'--objective={self.objective}: needs --nocarry_state (each window\'s '
                       'particles start afresh)')
     return self
+
+
+# The dropout rates each model has (the RNN's d_t and e(u_t) are the SRNN's).
+DROPOUT_OPTIONS = {'srnn': ('dropout_d', 'dropout_z', 'dropout_emb_u', 'dropout_emb_x'),
+                   'rnn': ('dropout_d', 'dropout_emb_u')}
 
 
 @dataclasses.dataclass
@@ -226,18 +232,19 @@ def get_config(name: str, **overrides) -> Config:
 
 
 def run_name(c: Config) -> str:
-  """The default run directory name: `<dataset>_<version>_<model>[_variant]_z<z>_d<d>`."""
+  """The default run directory name:
+  `<dataset>_<version>_<model>[_variant]_z<z>_d<d>[_keepbest]`."""
   name = os.path.splitext(os.path.basename(os.path.normpath(c.dataset)))[0]
-  shared = (f'_{c.emission}{c.nade_units}' if c.emission != 'bernoulli' else '') + \
-      ('_pergate' if c.gru_init != 'orthogonal' else '')      # options of every model
-  if c.model == 'rnn':
-    return f'{name}_{c.data_version}_rnn{shared}_d{c.d_dim}'
   variant = '' if c.model != 'srnn' or (c.inference, c.resq) == ('smoothing', True) else \
       f'_{c.inference}{"" if c.resq else "_noresq"}'
-  variant += shared
+  variant += (f'_{c.emission}{c.nade_units}' if c.emission != 'bernoulli' else '') + \
+      ('_pergate' if c.gru_init != 'orthogonal' else '')      # options of every model
   dropout = {'d': c.dropout_d, 'z': c.dropout_z, 'u': c.dropout_emb_u, 'x': c.dropout_emb_x}
   if any(dropout.values()):
     variant += '_drop' + ''.join(f'{k}{v:g}' for k, v in dropout.items() if v)
   if c.objective != 'elbo':
     variant += f'_{c.objective}{c.num_particles}'
-  return f'{name}_{c.data_version}_{c.model}{variant}_z{c.z_dim}_d{c.d_dim}'
+  kept = '_keepbest' if c.keep_best else ''
+  if c.model == 'rnn':
+    return f'{name}_{c.data_version}_rnn{variant}_d{c.d_dim}{kept}'
+  return f'{name}_{c.data_version}_{c.model}{variant}_z{c.z_dim}_d{c.d_dim}{kept}'

@@ -1,7 +1,9 @@
 """The feature contract every model, loss and estimator reads: a dict of
 
 * ``x``: float32 `[B, T, 88]`, the piano roll (the target);
-* ``u``: float32 `[B, T, 88]`, the input: the previous frame, `u_1 = 0`, `u_t = x_{t-1}`;
+* ``u``: float32 `[B, T, 88]`, the input: the previous frame, `u_t = x_{t-1}` on real frames
+  and 0 on padding; `u_1` is 0, the frame before a carried window, or the release's own first
+  input frame (the SRNN reads only `u_1` and embeds the rest as `x` shifted);
 * ``mask``: float32 `[B, T]`, 1 on real frames, 0 on padding.
 
 The tf.data pipelines (`srnn_tf.data.pipeline`) build `u` from `x` over whole sequences;
@@ -16,7 +18,7 @@ def standardize_features(data):
 
   `data` is a feature dict `{'x', 'u'?, 'mask'?}`, a piano-roll tensor `x` `[B, T, 88]`, or a
   tuple whose first element is one of these (Keras packs `(x,)` or `(x, y)`). Missing `u`
-  is `x` shifted by one frame with `u_1 = 0`; a missing mask is all ones.
+  is `x` shifted by one frame with `u_1 = 0`, zero on padding; a missing mask is all ones.
   """
   if isinstance(data, (tuple, list)):
     data = data[0]
@@ -24,10 +26,9 @@ def standardize_features(data):
     data = {'x': data}
   x = tf.convert_to_tensor(data['x'])
   x = tf.cast(x, tf.float32)
+  mask = data.get('mask')
+  mask = tf.ones(tf.shape(x)[:2], tf.float32) if mask is None else tf.cast(mask, tf.float32)
   u = data.get('u')
   if u is None:
-    u = tf.pad(x[:, :-1], [[0, 0], [1, 0], [0, 0]])
-  mask = data.get('mask')
-  if mask is None:
-    mask = tf.ones(tf.shape(x)[:2], tf.float32)
-  return {'x': x, 'u': tf.cast(u, tf.float32), 'mask': tf.cast(mask, tf.float32)}
+    u = tf.pad(x[:, :-1], [[0, 0], [1, 0], [0, 0]]) * mask[..., None]
+  return {'x': x, 'u': tf.cast(u, tf.float32), 'mask': mask}

@@ -216,15 +216,30 @@ class ProjectedGRU(keras.layers.Layer):
     h = self.units
     initializer = PerGateOrthogonal if self.init == 'orthogonal_per_gate' else \
         keras.initializers.Orthogonal
-    self.kernel = self.add_weight(name='kernel', shape=(input_shape[-1], 3 * h),
+    parts = input_shape if isinstance(input_shape, (list, tuple)) and isinstance(
+        input_shape[0], (list, tuple)) else [input_shape]
+    self.kernel = self.add_weight(name='kernel', shape=(sum(p[-1] for p in parts), 3 * h),
                                   initializer=initializer())
     self.recurrent_kernel = self.add_weight(name='recurrent_kernel', shape=(h, 3 * h),
                                             initializer=initializer())
     self.bias = self.add_weight(name='bias', shape=(2, 3 * h), initializer='zeros')
 
   def project(self, inputs):
-    """`[..., D]` -> `[..., 3H]`: the input half of every gate."""
-    return linear(inputs, self.kernel, self.bias[0])
+    """`[..., D]` -> `[..., 3H]`: the input half of every gate.
+
+    `inputs` may also be a list of parts `[..., D_i]` of the input (their concatenation
+    along the last axis). Each part then gets its own product with its rows of the kernel,
+    so a part that is ready early (the SRNN's `e(x_t)`, next to `d_t` from a loop) is
+    projected while the loop runs, on the other core; and so is its gradient after.
+    """
+    if not isinstance(inputs, (list, tuple)):
+      return linear(inputs, self.kernel, self.bias[0])
+    kernel, start, projected = self.kernel.value, 0, self.bias[0]
+    for part in inputs:
+      width = part.shape[-1]
+      projected = projected + linear(part, kernel[start:start + width])
+      start += width
+    return projected
 
   def step(self, projected_t, h_prev):
     """One GRU update from a projected input `[..., 3H]` and state `[..., H]`."""
@@ -234,7 +249,7 @@ class ProjectedGRU(keras.layers.Layer):
     """Runs the GRU over `inputs` `[B, T, D]`.
 
     Args:
-      inputs: `[B, T, D]`.
+      inputs: `[B, T, D]`, or a list of its parts (see `project`).
       frame_mask: optional `[B, T]`; where 0 the state is held. Sequences are padded at the end,
         so a reversed GRU starts each sequence from the zero state at its own last frame.
       reverse: run backwards in time (`h_t` depends on `t..T`).
@@ -245,7 +260,7 @@ class ProjectedGRU(keras.layers.Layer):
     """
     projected = tf.transpose(self.project(inputs), [1, 0, 2])  # time-major for the loop
     if initial_state is None:
-      initial_state = tf.zeros([tf.shape(inputs)[0], self.units], inputs.dtype)
+      initial_state = tf.zeros_like(projected[0, :, :self.units])
     if frame_mask is None:
       keep = tf.ones_like(projected[..., :1])
     else:
@@ -286,10 +301,12 @@ class GaussianMLP(keras.layers.Layer):
 
   def call(self, inputs):
     """`(c [..., C], z_prev [..., Z])` -> `(mean, log_var)`, each `[..., Z]`."""
-    c, z_prev = inputs
-    joint = tf.concat([c, z_prev], axis=-1)
-    return (self.mean_out(clipped_leaky_relu(self.mean_hidden(joint))),
-            self.log_var_out(clipped_leaky_relu(self.log_var_hidden(joint))))
+    return tuple(self.head(name, *inputs) for name in ('mean', 'log_var'))
+
+  def head(self, name, c, z_prev):
+    """One head ('mean' or 'log_var') `[..., Z]` of `c` `[..., C]` and `z_prev` `[..., Z]`."""
+    hidden = getattr(self, f'{name}_hidden')(tf.concat([c, z_prev], axis=-1))
+    return getattr(self, f'{name}_out')(clipped_leaky_relu(hidden))
 
   # The split of the first layer: hidden = act(c @ K[:C] + z @ K[C:] + b).
   def hoist(self, c, heads=('mean', 'log_var')):
@@ -345,9 +362,14 @@ class StochasticTransition(keras.layers.Layer):
     self.prior_net.build((d_shape, z_shape))
     self.posterior_net.build((a_shape, z_shape))
 
-  def prior(self, d, z_prev):
-    """`p(z_t | z_{t-1}, d_t)` for all `t` at once: `(mean, log_var)`, each `[B, T, Z]`."""
-    return self.prior_net((d, z_prev))
+  def prior(self, d, z_prev, mean=None):
+    """`p(z_t | z_{t-1}, d_t)` for all `t` at once: `(mean, log_var)`, each `[B, T, Z]`.
+
+    A `mean` already computed (`posterior_chain`'s `mean_p`) is used, not recomputed.
+    """
+    if mean is None:
+      return self.prior_net((d, z_prev))
+    return mean, self.prior_net.head('log_var', d, z_prev)
 
   def posterior(self, a, z_prev, prior_mean=None):
     """`q(z_t | z_{t-1}, a_t)` given `z_{t-1}` (no sampling): `(mean, log_var)`.
@@ -363,7 +385,8 @@ class StochasticTransition(keras.layers.Layer):
     `z_0` `[B, Z]` is the state before the first step (zeros by default).
 
     Returns:
-      `(z, mean_q, log_var_q)`, each `[B, T, Z]`.
+      `(z, mean_q, log_var_q, mean_p)`, each `[B, T, Z]`: with `resq` the chain computes the
+      prior mean `mu_p(z_{t-1}, d_t)` anyway and hands it over; without, `mean_p` is None.
     """
     if not self.built:
       self.build((d.shape, a.shape))
@@ -382,7 +405,8 @@ class StochasticTransition(keras.layers.Layer):
     z_0 = tf.zeros_like(noise[0]) if z_0 is None else z_0
     chain = recurrences.gaussian_chain(hoisted, noise, z_0, tf.concat(z_kernels, axis=1),
                                        out_k, out_b, self.resq)
-    return tuple(tf.transpose(v, [1, 0, 2]) for v in chain)
+    chain = [tf.transpose(v, [1, 0, 2]) for v in chain]
+    return tuple(chain) + (() if self.resq else (None,))
 
   def get_config(self):
     return {**super().get_config(), 'z_dim': self.z_dim, 'hidden_units': self.hidden_units,

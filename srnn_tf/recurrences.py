@@ -6,7 +6,8 @@ matmuls, each dominated by its fixed cost on CPU. Here the backward loops carry 
 gradient of the recurrent state, with one small matmul per step; everything else is done for
 all time steps at once after (or before) the loop:
 
-- the gates / hidden activations are recomputed from the forward states in one large matmul;
+- the forward loops keep each step's recurrent product (`h_{t-1} @ W`, `z_{t-1} @ W`); the
+  gates and activations are recomputed from it elementwise for all steps;
 - the weight gradients are one large matmul each (`sum_t h_{t-1}^T dgates_t`);
 - the input gradients are elementwise over all steps.
 
@@ -102,7 +103,11 @@ def gru_step(projected_t, h_prev, kernel, bias):
     h_prev: `[..., H]`.
     kernel, bias: the recurrent kernel `[H, 3H]` and bias `[3H]`.
   """
-  update, _, candidate, _ = _gru_gates(projected_t, linear(h_prev, kernel, bias))
+  return _gru_update(projected_t, h_prev, linear(h_prev, kernel, bias))
+
+
+def _gru_update(projected_t, h_prev, recurrent_t):
+  update, _, candidate, _ = _gru_gates(projected_t, recurrent_t)
   return candidate + update * (h_prev - candidate)
 
 
@@ -122,15 +127,20 @@ def gru(projected, h_0, kernel, bias, keep, reverse=False):
 
   @tf.custom_gradient
   def run(projected, h_0, kernel, bias):
-    def step(h_prev, elems):
+    def step(carry, elems):
+      h_prev = carry[0]
       p_t, keep_t = elems
-      return h_prev + keep_t * (gru_step(p_t, h_prev, kernel, bias) - h_prev)
+      recurrent_t = linear(h_prev, kernel, bias)
+      return h_prev + keep_t * (_gru_update(p_t, h_prev, recurrent_t) - h_prev), recurrent_t
 
-    states = tf.scan(step, (projected, keep), h_0, reverse=reverse)
+    # The loop also keeps each step's `h_{t-1} @ kernel + bias` for the backward pass, which
+    # would otherwise recompute it as a [T * B, H] x [H, 3H] product.
+    zeros = tf.zeros(tf.stack([tf.shape(h_0)[0], tf.shape(kernel)[1]]), h_0.dtype)
+    states, recurrent = tf.scan(step, (projected, keep), (h_0, zeros), reverse=reverse)
 
     def grad(d_states):
       h_prev = _shift(states, h_0, reverse)
-      update, reset, candidate, r_candidate = _gru_gates(projected, linear(h_prev, kernel, bias))
+      update, reset, candidate, r_candidate = _gru_gates(projected, recurrent)
       # d h_t = dh (1 - u) d c + dh (h_prev - c) d u + u d h_prev; per block of the gates'
       # pre-activations, the factor that multiplies d h_t:
       d_candidate = (1.0 - update) * (1.0 - tf.square(candidate))
@@ -189,14 +199,11 @@ def gaussian_chain(hoisted, noise, z_0, z_kernel, out_kernels, out_biases, resq)
     resq: whether head 2 exists and adds to the mean.
 
   Returns:
-    `(z, mean, log_var)`, each `[T, B, Z]`, differentiable in every argument.
+    `(z, mean, log_var)`, each `[T, B, Z]`, and with `resq` head 2 (the prior mean, which the
+    KL needs too) as a fourth; all differentiable in every argument.
   """
   num_heads = len(out_kernels)
   z_dim = z_0.shape[-1]
-
-  def heads_of(hidden, kernels, biases):
-    heads = multi_head(hidden, kernels, biases)
-    return (heads[0] + heads[2] if resq else heads[0]), heads[1]
 
   @tf.custom_gradient
   def run(hoisted, noise, z_0, z_kernel, *out_params):
@@ -204,16 +211,23 @@ def gaussian_chain(hoisted, noise, z_0, z_kernel, out_kernels, out_biases, resq)
 
     def step(carry, elems):
       hoisted_t, eps_t = elems
-      hidden, _ = _activation(hoisted_t + tf.matmul(carry[0], z_kernel))
-      mean, log_var = heads_of(hidden, kernels, biases)
-      return mean + tf.sqrt(tf.exp(log_var) + VARIANCE_FLOOR) * eps_t, mean, log_var
+      pre = hoisted_t + tf.matmul(carry[0], z_kernel)
+      hidden, _ = _activation(pre)
+      heads = multi_head(hidden, kernels, biases)
+      mean = heads[0] + heads[2] if resq else heads[0]
+      z = mean + tf.sqrt(tf.exp(heads[1]) + VARIANCE_FLOOR) * eps_t
+      return (z, mean, heads[1], pre) + ((heads[2],) if resq else ())
 
     zeros = tf.zeros_like(z_0)
-    z, mean, log_var = tf.scan(step, (hoisted, noise), (z_0, zeros, zeros))
+    # `pre`, the first layers' pre-activations, is kept for the backward pass (saves
+    # recomputing `z_{t-1} @ z_kernel` for all steps).
+    initial = (z_0, zeros, zeros, tf.zeros_like(hoisted[0])) + ((zeros,) if resq else ())
+    outputs = tf.scan(step, (hoisted, noise), initial)
+    z, mean, log_var, pre = outputs[:4]
 
-    def grad(dz_up, d_mean_up, d_log_var_up):
+    def grad(dz_up, d_mean_up, d_log_var_up, *d_prior_mean_up):
       z_prev = _shift(z, z_0, reverse=False)
-      hidden, slope = _activation(hoisted + linear(z_prev, z_kernel))
+      hidden, slope = _activation(pre)
       variance = tf.exp(log_var)
       scale = tf.sqrt(variance + VARIANCE_FLOOR)
       coef_log_var = noise * variance / (2.0 * scale)          # d z / d log_var
@@ -222,27 +236,36 @@ def gaussian_chain(hoisted, noise, z_0, z_kernel, out_kernels, out_biases, resq)
       if resq:
         blocks.append([kernels[2], tf.zeros_like(kernels[2])])
       back_kernel = tf.transpose(tf.concat([tf.concat(row, 1) for row in blocks], 0))
+      # The prior mean's own gradient reaches head 2's hidden units without the recurrence:
+      # all steps at once, outside the loop.
+      direct = ()
+      if resq:
+        d_hidden_2 = linear(d_prior_mean_up[0], tf.transpose(kernels[2]))
+        direct = (tf.concat([tf.zeros_like(hidden[..., :-d_hidden_2.shape[-1]]), d_hidden_2],
+                            -1) * slope,)
 
       def back(carry, elems):
         dz_next = carry[0]                     # via z_t's role as the next step's z_prev
-        dz_up_t, d_mean_t, d_log_var_t, coef_t, slope_t = elems
+        dz_up_t, d_mean_t, d_log_var_t, coef_t, slope_t, *direct_t = elems
         dz = dz_up_t + dz_next
         d_heads = tf.concat([d_mean_t + dz, d_log_var_t + dz * coef_t], -1)
         d_pre = tf.matmul(d_heads, back_kernel) * slope_t
+        if direct_t:
+          d_pre += direct_t[0]
         return tf.matmul(d_pre, z_kernel, transpose_b=True), dz, d_heads, d_pre
 
       zeros_heads = tf.zeros_like(tf.concat([z_0, z_0], -1))
       dz_prev, dz, d_heads, d_pre = tf.scan(
-          back, (dz_up, d_mean_up, d_log_var_up, coef_log_var, slope),
+          back, (dz_up, d_mean_up, d_log_var_up, coef_log_var, slope, *direct),
           (zeros, zeros, zeros_heads, tf.zeros_like(hoisted[0])), reverse=True)
       d_mean, d_log_var = d_heads[..., :z_dim], d_heads[..., z_dim:]
-      d_head = [d_mean, d_log_var] + ([d_mean] if resq else [])
+      d_head = [d_mean, d_log_var] + ([d_mean + d_prior_mean_up[0]] if resq else [])
       parts = tf.split(hidden, num_heads, axis=-1)
       d_kernels = [_weight_grad(h, d) for h, d in zip(parts, d_head)]
       d_biases = [tf.reduce_sum(d, [0, 1]) for d in d_head]
       return (d_pre, dz * scale, dz_prev[0], _weight_grad(z_prev, d_pre), *d_kernels, *d_biases)
 
-    return (z, mean, log_var), grad
+    return (z, mean, log_var) + tuple(outputs[4:]), grad
 
   return run(*map(tf.convert_to_tensor, (hoisted, noise, z_0, z_kernel, *out_kernels,
                                           *out_biases)))

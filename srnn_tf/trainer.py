@@ -61,7 +61,8 @@ def build_model(config: configs.Config, steps_per_epoch: int) -> keras.Model:
                  embed_units=config.embed_units, **common)
   elif config.model == 'rnn':
     model = RNN(d_dim=config.d_dim, hidden_units=config.hidden_units,
-                embed_units=config.embed_units, **common)
+                embed_units=config.embed_units, dropout_d=config.dropout_d,
+                dropout_emb_u=config.dropout_emb_u, **common)
   else:
     raise ValueError(f'unknown model {config.model!r}; choose one of {", ".join(MODELS)}')
   schedule = callbacks.ConstantThenExponentialDecay(

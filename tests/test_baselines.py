@@ -66,3 +66,24 @@ def test_rnn_log_likelihood_is_exact_and_matches_oracle(emission):
     np.testing.assert_allclose(g1.numpy(), g2.numpy(), atol=1e-4, rtol=1e-3, err_msg=v.path)
   # Deterministic: two evaluations agree exactly (no sampling anywhere).
   np.testing.assert_array_equal(model(f)['elbo'].numpy(), model(f)['elbo'].numpy())
+
+
+@pytest.mark.parametrize('option', ['dropout_d', 'dropout_emb_u'])
+def test_rnn_dropout_acts_in_training_only_and_where_it_says(option):
+  kwargs = dict(d_dim=7, hidden_units=9, embed_units=(8,), emission='bernoulli')
+  plain = RNN(seed=0, **kwargs)
+  dropped = RNN(seed=0, **{option: 0.5}, **kwargs)
+  for m in (plain, dropped):
+    m.build()
+  dropped.set_weights(plain.get_weights())
+  f = _features()
+  np.testing.assert_array_equal(dropped.compute_terms(f)['log_px'].numpy(),
+                                plain.compute_terms(f)['log_px'].numpy())
+  train, ref = dropped.compute_terms(f, training=True), plain.compute_terms(f)
+  assert not np.allclose(train['log_px'].numpy(), ref['log_px'].numpy())
+  # Dropout on d_t is on the emission's input only: the carried state is the undropped d_T;
+  # dropout on e(u_t) reaches the recurrence.
+  d_changed = not np.allclose(train['final_state'][0].numpy(), ref['final_state'][0].numpy())
+  assert d_changed == (option == 'dropout_emb_u')
+  with pytest.raises(ValueError, match='dropout_d'):
+    RNN(dropout_d=1.0)

@@ -57,15 +57,15 @@ def test_gru_gradients_match_autodiff_including_the_initial_state(reverse):
 
 def _chain_loop(hoisted, noise, z_0, z_kernel, kernels, biases, resq):
   """The z chain one step at a time, differentiated by TensorFlow."""
-  z, zs, means, log_vars = z_0, [], [], []
+  z, zs, means, log_vars, prior_means = z_0, [], [], [], []
   for t in range(T):
     pre = hoisted[t] + z @ z_kernel
     hidden = tf.clip_by_value(tf.where(pre > 0, pre, pre / 3.0), -3.0, 3.0)
     heads = [h @ k + b for h, k, b in zip(tf.split(hidden, len(kernels), -1), kernels, biases)]
     mean = heads[0] + heads[2] if resq else heads[0]
     z = mean + tf.sqrt(tf.exp(heads[1]) + recurrences.VARIANCE_FLOOR) * noise[t]
-    zs.append(z), means.append(mean), log_vars.append(heads[1])
-  return tuple(map(tf.stack, (zs, means, log_vars)))
+    zs.append(z), means.append(mean), log_vars.append(heads[1]), prior_means.append(heads[-1])
+  return tuple(map(tf.stack, (zs, means, log_vars) + ((prior_means,) if resq else ())))
 
 
 @pytest.mark.parametrize('resq', [False, True])
@@ -75,13 +75,13 @@ def test_z_chain_gradients_match_autodiff_including_the_initial_state(resq):
       2, (T, B, heads * HID), (T, B, Z), (B, Z), (Z, heads * HID), scale=1.0)
   kernels = _rng_tensors(3, *[(HID, Z)] * heads)
   biases = _rng_tensors(4, *[(Z,)] * heads, scale=0.3)
-  w_z, w_mean, w_log_var = _rng_tensors(5, (T, B, Z), (T, B, Z), (T, B, Z), scale=1.0)
+  weights = _rng_tensors(5, *[(T, B, Z)] * 4, scale=1.0)
   args = [hoisted, noise, z_0, z_kernel, *kernels, *biases]
 
-  def loss(outputs):   # every output carries gradient: z, and the mean and log-variance
-    z, mean, log_var = outputs
-    return (tf.reduce_sum(w_z * z) + tf.reduce_sum(w_mean * mean)
-            + tf.reduce_sum(w_log_var * log_var))
+  def loss(outputs):   # every output carries gradient: z, the mean, the log-variance and,
+    # with Resq, the prior mean
+    assert len(outputs) == (4 if resq else 3)
+    return sum(tf.reduce_sum(w * v) for w, v in zip(weights, outputs))
 
   with tf.GradientTape(persistent=True) as tape:
     tape.watch(args)

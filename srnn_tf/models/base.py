@@ -128,6 +128,16 @@ class SequenceModel(keras.Model):
     self.seed_generator.state.assign(
         tf.constant([self.seed or 0, counter], self.seed_generator.state.dtype))
 
+  # Dropout rates by name, in training only; models with dropout options fill it.
+  dropout: dict = {}
+
+  def _drop(self, values, name, training):
+    """`values` with dropout `self.dropout[name]` applied when `training`."""
+    rate = self.dropout.get(name, 0.0)
+    if not (training and rate):
+      return values
+    return keras.random.dropout(values, rate, seed=self.seed_generator)
+
   def reset_carried_state(self):
     for v in self._carried:
       v.assign(tf.zeros_like(v))

@@ -25,14 +25,21 @@ class RNN(SequenceModel):
     d_dim: GRU state size.
     hidden_units: hidden units of the emission MLP.
     embed_units: layer sizes of the embedding MLP e(.) of u_t.
+    dropout_d, dropout_emb_u: dropout rates in training on `d_t` where the emission reads it
+      and on `e(u_t)` into the GRU (as in the SRNN; the recurrence sees the undropped `d`).
     **kwargs: training options of `SequenceModel`.
   """
 
-  def __init__(self, d_dim=300, hidden_units=500, embed_units=(500, 500), **kwargs):
+  def __init__(self, d_dim=300, hidden_units=500, embed_units=(500, 500), dropout_d=0.0,
+               dropout_emb_u=0.0, **kwargs):
     super().__init__(**kwargs)
     self.d_dim = d_dim
     self.hidden_units = hidden_units
     self.embed_units = tuple(embed_units)
+    self.dropout = {'d': dropout_d, 'emb_u': dropout_emb_u}
+    for name, rate in self.dropout.items():
+      if not 0.0 <= rate < 1.0:
+        raise ValueError(f'dropout_{name} must be in [0, 1), got {rate}')
     self.embed = layers.MLP(self.embed_units, name='embed')
     self.gru_d = layers.ProjectedGRU(d_dim, init=self.gru_init, name='gru_d')
     self.emission = layers.MLP((hidden_units,), self.frame.num_params, name='emission')
@@ -46,10 +53,11 @@ class RNN(SequenceModel):
 
   def compute_terms(self, features, training=False, initial_state=None, noise=None):
     """Exact per-frame log-likelihood: {'log_px', 'kl' (zeros): `[B, T]`, 'final_state'}."""
-    del training, noise
+    del noise
     initial_d = initial_state[0] if initial_state is not None else None
-    d = self.gru_d(self.embed(features['u']), initial_state=initial_d)
-    log_px = self.decoder(d).log_prob(features['x'])
+    d = self.gru_d(self._drop(self.embed(features['u']), 'emb_u', training),
+                   initial_state=initial_d)
+    log_px = self.decoder(self._drop(d, 'd', training)).log_prob(features['x'])
     return {'log_px': log_px, 'kl': tf.zeros_like(log_px), 'final_state': (d[:, -1],)}
 
   def generation_state(self, prime, batch_size, seed):
@@ -77,4 +85,5 @@ class RNN(SequenceModel):
 
   def get_config(self):
     return {**super().get_config(), 'd_dim': self.d_dim, 'hidden_units': self.hidden_units,
-            'embed_units': self.embed_units}
+            'embed_units': self.embed_units, 'dropout_d': self.dropout['d'],
+            'dropout_emb_u': self.dropout['emb_u']}

@@ -26,14 +26,36 @@ ELBO per time step the paper reports on the srnn2016 data is -4.74 (JSB), -2.94
     Stochastic Layers. NIPS 2016. arXiv:1605.07571.
 """
 
+from typing import NamedTuple
+
 import keras
 import tensorflow as tf
+import tensorflow_probability as tfp
 
 from srnn_tf import layers
 from srnn_tf.models.base import LatentModel, standardize_features
 from srnn_tf.midi import NUM_KEYS
 
 INFERENCE = ('smoothing', 'filtering')
+
+
+class Posterior(NamedTuple):
+  """One sample of `z_{1:T} ~ q(z | x)` and what came with it.
+
+  Attributes:
+    d: GRU_d's states `[B, T, D]`.
+    d_out: the `d` that the prior, emission and inference network read (`d` itself unless
+      training with `dropout_d`).
+    z, z_prev: the sample and the sample shifted (`z_0` first), `[B, T, Z]`.
+    q: the posterior, a TFP distribution with batch shape `[B, T]`, event `[Z]`.
+    prior_mean: `mu_p(z_{t-1}, d_t)` `[B, T, Z]` when the chain computed it (Resq), else None.
+  """
+  d: tf.Tensor
+  d_out: tf.Tensor
+  z: tf.Tensor
+  z_prev: tf.Tensor
+  q: tfp.distributions.Distribution
+  prior_mean: tf.Tensor | None
 
 
 @keras.saving.register_keras_serializable(package='srnn_tf')
@@ -86,11 +108,22 @@ class SRNN(LatentModel):
 
   # -- the parts, for all time steps at once ---------------------------------------------------
 
-  def _drop(self, values, name, training):
-    rate = self.dropout[name]
-    if not (training and rate):
-      return values
-    return keras.random.dropout(values, rate, seed=self.seed_generator)
+  def embeddings(self, features, training=False):
+    """`(e(u), e(x))`, each `[B, T, E]` (dropped out in training), from one pass of the
+    embedding MLP over `x`.
+
+    `u_t = x_{t-1}` on real frames and 0 on padding (`features.py`), so `e(u)` is `e(x)`
+    shifted by one step: besides `x` only `u_1` (zero, carried or the release's first frame)
+    and the zero frame are embedded. Embedding `u` on its own would spend about a tenth of a
+    paper-size training step's FLOPs a second time.
+    """
+    x, u, mask = features['x'], features['u'], features['mask']
+    e_x = self.embed(x)
+    ends = self.embed(tf.stack([u[:, 0], tf.zeros_like(u[:, 0])], axis=1))   # [B, 2, E]
+    e_first, e_zero = ends[:, :1], ends[:, 1:]
+    real = mask[:, 1:, None]
+    e_u = tf.concat([e_first, e_zero + real * (e_x[:, :-1] - e_zero)], axis=1)
+    return self._drop(e_u, 'emb_u', training), self._drop(e_x, 'emb_x', training)
 
   def deterministic_states(self, u, initial_d=None, training=False):
     """`d_{1:T}` `[B, T, D]` from inputs `u` `[B, T, 88]`."""
@@ -98,10 +131,12 @@ class SRNN(LatentModel):
 
   def inference_states(self, d, x, mask, training=False):
     """`a_{1:T}` `[B, T, A]` from `d` and the frames `x` (backwards in time if smoothing)."""
-    inputs = tf.concat([d, self._drop(self.embed(x), 'emb_x', training)], axis=-1)
-    if self.inference == 'smoothing':
-      return self.gru_a(inputs, frame_mask=mask, reverse=True)
-    return self.mlp_a(inputs)
+    return self._inference_network(d, self._drop(self.embed(x), 'emb_x', training), mask)
+
+  def _inference_network(self, d, e_x, mask):
+    if self.inference == 'smoothing':   # the parts apart: e(x)'s runs beside GRU_d's loop
+      return self.gru_a([d, e_x], frame_mask=mask, reverse=True)
+    return self.mlp_a(tf.concat([d, e_x], axis=-1))
 
   def prior(self, d, z_prev):
     """`p(z_t | z_{t-1}, d_t)` as a TFP distribution, batch shape `[B, T]`, event `[Z]`."""
@@ -112,27 +147,21 @@ class SRNN(LatentModel):
     return self.frame.distribution(self.emission(tf.concat([d, z], axis=-1)))
 
   def sample_posterior(self, features, initial_state=None, noise=None, training=False):
-    """One reparameterised sample of `z_{1:T} ~ q(z | x)`.
-
-    Returns:
-      `(d, z, z_prev, q, d_out)`: `d` `[B, T, D]`, `z` and `z_prev` (`z` shifted, `z_0`
-      first) `[B, T, Z]`, `q` the posterior as a TFP distribution with batch shape `[B, T]`,
-      and `d_out`, the `d` that the prior, emission and inference network read (`d` itself
-      unless `training` with `dropout_d`).
-    """
-    x, u, mask = features['x'], features['u'], features['mask']
+    """One reparameterised sample of `z_{1:T} ~ q(z | x)`: a `Posterior`."""
+    x = features['x']
     initial_d, z_0 = initial_state if initial_state is not None else (None, None)
-    d = self.deterministic_states(u, initial_d, training)
+    e_u, e_x = self.embeddings(features, training)
+    d = self.gru_d(e_u, initial_state=initial_d)
     d_out = self._drop(d, 'd', training)
-    a = self.inference_states(d_out, x, mask, training)
+    a = self._inference_network(d_out, e_x, features['mask'])
     if noise is None:
       noise = keras.random.normal(tf.concat([tf.shape(x)[:2], [self.z_dim]], 0),
                                   seed=self.seed_generator)
-    z, mean_q, log_var_q = self.transition.posterior_chain(d_out, a, noise, z_0)
+    z, mean_q, log_var_q, mean_p = self.transition.posterior_chain(d_out, a, noise, z_0)
     if z_0 is None:
       z_0 = tf.zeros_like(z[:, 0])
     z_prev = tf.concat([z_0[:, None], z[:, :-1]], axis=1)
-    return d, z, z_prev, layers.diag_gaussian(mean_q, log_var_q), d_out
+    return Posterior(d, d_out, z, z_prev, layers.diag_gaussian(mean_q, log_var_q), mean_p)
 
   def compute_terms(self, features, training=False, initial_state=None, noise=None):
     """Per-frame ELBO terms with one posterior sample.
@@ -145,10 +174,11 @@ class SRNN(LatentModel):
     Returns:
       {'log_px': `[B, T]`, 'kl': `[B, T]`, 'final_state': `(d_T, z_T)`}.
     """
-    d, z, z_prev, q, d_out = self.sample_posterior(features, initial_state, noise, training)
-    log_px = self.decoder(d_out, self._drop(z, 'z', training)).log_prob(features['x'])
-    kl = q.kl_divergence(self.prior(d_out, z_prev))
-    return {'log_px': log_px, 'kl': kl, 'final_state': (d[:, -1], z[:, -1])}
+    post = self.sample_posterior(features, initial_state, noise, training)
+    log_px = self.decoder(post.d_out, self._drop(post.z, 'z', training)).log_prob(features['x'])
+    prior = self.transition.prior(post.d_out, post.z_prev, mean=post.prior_mean)
+    kl = post.q.kl_divergence(layers.diag_gaussian(*prior))
+    return {'log_px': log_px, 'kl': kl, 'final_state': (post.d[:, -1], post.z[:, -1])}
 
   # -- generation and reconstruction -----------------------------------------------------------
 
@@ -159,8 +189,8 @@ class SRNN(LatentModel):
               tf.zeros([batch_size, NUM_KEYS]))
     noise = tf.random.stateless_normal(tf.concat([tf.shape(prime['x'])[:2], [self.z_dim]], 0),
                                        seed=seed)
-    d, z, _, _, _ = self.sample_posterior(prime, noise=noise)
-    return d[:, -1], z[:, -1], prime['x'][:, -1]
+    post = self.sample_posterior(prime, noise=noise)
+    return post.d[:, -1], post.z[:, -1], prime['x'][:, -1]
 
   def generation_step(self, state, noise_z, uniform):
     """One step of the generative model: `d_t`, then `z_t ~ p(z_t | z_{t-1}, d_t)`, then
@@ -187,8 +217,8 @@ class SRNN(LatentModel):
     features = standardize_features(inputs)
     if noise is None:
       noise = tf.zeros(tf.concat([tf.shape(features['x'])[:2], [self.z_dim]], 0))
-    d, z, _, _, _ = self.sample_posterior(features, noise=noise)
-    params = self.emission(tf.concat([d, z], axis=-1))
+    post = self.sample_posterior(features, noise=noise)
+    params = self.emission(tf.concat([post.d, post.z], axis=-1))
     return self.frame.key_probabilities(params, features['x'])
 
   # -- particles: the z chain one step at a time, for IWAE and SMC (bounds.py) -----------------
@@ -199,8 +229,9 @@ class SRNN(LatentModel):
     `d` and `a` depend on x only, so all particles share them: the hoisted (d- or a-only)
     parts of the prior, posterior and emission MLPs' first layers, and the frames x.
     """
-    d = self.deterministic_states(features['u'])
-    a = self.inference_states(d, features['x'], features['mask'])
+    e_u, e_x = self.embeddings(features)
+    d = self.gru_d(e_u)
+    a = self._inference_network(d, e_x, features['mask'])
     hidden = self.emission.hidden[0]
     return {'prior': self.transition.prior_net.hoist(d),
             'posterior': self.transition.posterior_net.hoist(a),
