@@ -51,7 +51,9 @@ lane_a() {
 
 lane_b() {
   release_eval nottingham_srnn2016_srnn_z100_d300 --dataset=nottingham "${SRNN2016[@]}"
-  # ... and on the four Boulanger corpora.
+  # RNN-NADE's GRU size and dropout chosen on validation (the anchor of the NADE comparison).
+  sweep --grid=rnn_nade --data_version=boulanger --datasets=jsb,piano,muse,nottingham
+  # ... and the SRNN ablations on the four Boulanger corpora.
   sweep --grid=ablations --data_version=boulanger
 }
 
