@@ -51,8 +51,9 @@ lane_a() {
 
 lane_b() {
   release_eval nottingham_srnn2016_srnn_z100_d300 --dataset=nottingham "${SRNN2016[@]}"
-  # RNN-NADE's GRU size and dropout chosen on validation (the anchor of the NADE comparison).
-  sweep --grid=rnn_nade --data_version=boulanger --datasets=jsb,piano,muse,nottingham
+  # The NADE comparison on the Boulanger splits: RNN-, VRNN- and SRNN-NADE, each one's GRU size
+  # and dropout chosen on validation, corpus by corpus (the cheap corpora first).
+  sweep --grid=nade --data_version=boulanger --datasets=jsb,piano,muse,nottingham
   # ... and the SRNN ablations on the four Boulanger corpora.
   sweep --grid=ablations --data_version=boulanger
 }
@@ -89,3 +90,6 @@ for version in srnn2016 boulanger; do
       --data_version=$version --gru_init=orthogonal --keep_best
   done
 done
+# The NADE comparison on the srnn2016 data (the paper's), then the tighter bounds of its runs.
+sweep --grid=nade --data_version=srnn2016 --datasets=jsb,nottingham,piano,muse --jobs=2
+bounds

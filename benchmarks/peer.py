@@ -82,6 +82,7 @@ def main(argv):
     lines.append(f'| median | {statistics.median(o for o, _ in rows):,.0f} | '
                  f'{statistics.median(p for _, p in rows):,.0f} | **{median:.2f}x** |')
     print(f'median ratio srnn_tf / peer: {median:.2f}x over {len(rows)} rounds')
+  print('\n'.join(lines))
   if _OUTPUT.value:
     with open(_OUTPUT.value, 'w') as f:
       f.write('# srnn_tf against the PyTorch peer (DVAE SRNN), side by side\n\n'

@@ -14,6 +14,7 @@ apply from the start); this process only collects and prints. Read the table as 
 - package / oracle: the package's SRNN step against the per-step oracle of the tests,
   alternating in one process.
 - evaluation: `eval.py --bound` on the longest MuseData test pieces, K particles.
+- the PyTorch peer: `benchmarks.peer`'s rounds (also written to `peer.md` beside `--output`).
 """
 
 import json
@@ -174,6 +175,23 @@ def table(r: dict) -> str:
   return '\n'.join(lines)
 
 
+def _peer_table() -> str:
+  """`benchmarks.peer`'s rounds against the PyTorch peer (writing `peer.md` beside
+  `--output`), as a section of the suite's text."""
+  print('  peer ...', file=sys.stderr, flush=True)
+  command = [sys.executable, '-m', 'benchmarks.peer', f'--rounds={1 if _QUICK.value else 3}']
+  if _OUTPUT.value:
+    command.append(f'--output={os.path.join(os.path.dirname(_OUTPUT.value), "peer.md")}')
+  env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2'}
+  if _DATA_DIR.value:
+    env['SRNN_TF_DATA_DIR'] = _DATA_DIR.value
+  out = subprocess.run(command, capture_output=True, text=True, check=True, env=env).stdout
+  rows = [l for l in out.splitlines() if l.startswith('|') or l.startswith('peer skipped')]
+  return '\n'.join(['Against the PyTorch peer (the DVAE toolkit\'s SRNN, `benchmarks.peer`: '
+                    'alternating processes, the same JSB batches, paper configuration):', '',
+                    *rows])
+
+
 def main(argv):
   del argv
   if _JOB.value:
@@ -185,7 +203,7 @@ def main(argv):
   results = {spec: _run_job(spec) for spec in specs}
   # Two trainings at once share the cores: is the sum faster than one alone?
   results['concurrent:srnn:paper'] = _run_job('train:srnn:paper', copies=2)
-  text = table(results)
+  text = table(results) + '\n\n' + _peer_table()
   print(text)
   if _OUTPUT.value:
     os.makedirs(os.path.dirname(_OUTPUT.value) or '.', exist_ok=True)

@@ -130,43 +130,47 @@ def long_schedule_runs(folder):
 
 
 def _is_nade_search(c):
-  """A run of the RNN-NADE search (`experiments.sweep --grid=rnn_nade`)."""
-  return (c.get('model') == 'rnn' and c.get('emission') == 'nade' and c.get('keep_best')
-          and c.get('data_version') == 'boulanger'
+  """A run of the NADE search (`experiments.sweep --grid=nade`)."""
+  return (c.get('emission') == 'nade' and c.get('keep_best')
           and c.get('lr_constant_epochs', 0) >= c.get('epochs', 1))
 
 
-def nade_search(folder):
-  """RNN-NADE on the Boulanger splits: every candidate's validation log-likelihood, the one
-  it chooses per corpus, and the test number of that one only, beside the published."""
-  by_corpus = {}
+def nade_search(folder, version='boulanger'):
+  """The NADE models of `version`: every candidate's validation number, the one chosen per
+  corpus and model, and the test number of that one only (beside RNN-NADE's published on the
+  Boulanger splits)."""
+  groups = {}
   for path in sorted(glob.glob(os.path.join(folder, '*.json'))):
     run = load_run(path)
     c = run.get('config', {})
-    if 'valid' in run and _is_nade_search(c):
-      by_corpus.setdefault(c['dataset'], []).append((path, run))
-  lines = ['| corpus | GRU d | dropout d / e(u) | params | epochs run (kept) | valid | test '
-           '| RNN-NADE published | test - published |', '|---|---|---|---|---|---|---|---|---|']
+    if 'valid' in run and _is_nade_search(c) and c.get('data_version') == version:
+      groups.setdefault((c['dataset'], c['model']), []).append((path, run))
+  published = RNN_NADE if version == 'boulanger' else {}
+  lines = ['| corpus | model | GRU d | dropout d / e(u) | params | epochs run (kept) | valid '
+           '| test | RNN-NADE published |', '|---|---|---|---|---|---|---|---|---|']
   sources = []
   for corpus in CORPORA:
-    candidates = by_corpus.get(corpus, [])
-    if not candidates:
-      lines.append(f'| {TITLES[corpus]} | | | | | {QUEUED} | | {RNN_NADE[corpus]:.2f} | |')
-      continue
-    best = max(candidates, key=lambda pr: score(pr[1]['valid'], 'boulanger'))
-    for path, run in candidates:
-      c = run['config']
-      with open(path[:-len('.json')] + '.history.csv') as f:
-        epochs_run = sum(1 for _ in f) - 1
-      chosen = run is best[1]
-      test = score(run['test'], 'boulanger')
-      lines.append(
-          f'| {TITLES[corpus]} | {c["d_dim"]} | {c["dropout_d"]:g} / {c["dropout_emb_u"]:g} '
-          f'| {run["parameters"]:,} | {epochs_run} ({run["kept_epoch"]}) '
-          f'| {"**" if chosen else ""}{score(run["valid"], "boulanger"):.3f}'
-          f'{"**" if chosen else ""} | {f"{test:.3f}" if chosen else ""} '
-          f'| {RNN_NADE[corpus]:.2f} | {f"{test - RNN_NADE[corpus]:+.2f}" if chosen else ""} |')
-      sources.append(os.path.relpath(path))
+    reference = f'{published[corpus]:.2f}' if corpus in published else ''
+    for model in ('rnn', 'vrnn', 'srnn'):
+      candidates = groups.get((corpus, model), [])
+      if not candidates:
+        lines.append(f'| {TITLES[corpus]} | {model.upper()}-NADE | | | | | {QUEUED} | '
+                     f'| {reference} |')
+        continue
+      best = max(candidates, key=lambda pr: score(pr[1]['valid'], version))[1]
+      for path, run in candidates:
+        c = run['config']
+        with open(path[:-len('.json')] + '.history.csv') as f:
+          epochs_run = sum(1 for _ in f) - 1
+        valid = f'{score(run["valid"], version):.3f}'
+        test = f'{score(run["test"], version):.3f}' if run is best else ''
+        lines.append(
+            f'| {TITLES[corpus]} | {model.upper()}-NADE | {c["d_dim"]} '
+            f'| {c.get("dropout_d", 0):g} / {c.get("dropout_emb_u", 0):g} '
+            f'| {run["parameters"]:,} | {epochs_run} ({run["kept_epoch"]}) '
+            f'| {f"**{valid}**" if run is best else valid} '
+            f'| {test} | {reference} |')
+        sources.append(os.path.relpath(path))
   return '\n'.join(lines), sources
 
 
@@ -372,14 +376,15 @@ def main(argv):
           'BUILD_NOTES ("Why JSB falls short", "The Boulanger splits") discusses them.', '',
           body, '', 'Runs: ' + (', '.join(f'`{s}`' for s in sources) or 'none yet'), '']
   body, sources = nade_search(_RUNS.value)
-  out += ['## RNN-NADE: sizes chosen on validation (Boulanger splits)', '',
-          'Our RNN with the NADE emission (H = 150, as RNN-NADE\'s), trained the way '
+  out += ['## NADE emissions: sizes chosen on validation (Boulanger splits)', '',
+          'Every model with the NADE emission (H = 150, as RNN-NADE\'s), trained the way '
           'RNN-NADE\'s authors did in spirit: the learning rate held, the weights of the epoch '
-          'with the best validation log-likelihood kept, stopped 15 epochs after it (at most '
-          '200). The GRU size and the dropout are chosen per corpus by the validation number '
-          'alone (bold); only the chosen run\'s test number is reported. Exact '
-          'log-likelihood per step, ' + CONVENTION_TEXT['per_step'] + ', as the published '
-          'numbers are (their best, Hessian-free or SGD with pre-training).', '',
+          'with the best validation number kept, stopped 15 epochs after it (at most 200). '
+          'The GRU size and the dropout (the VRNN has none) are chosen per corpus and model by '
+          'the validation number alone (bold); only the chosen run\'s test number is reported. '
+          'RNN: exact log-likelihood; VRNN and SRNN: ELBO. Per step, ' +
+          CONVENTION_TEXT['per_step'] + ', as the published numbers are (RNN-NADE\'s best, '
+          'Hessian-free or SGD with pre-training).', '',
           body, '', 'Runs: ' + (', '.join(f'`{s}`' for s in sources) or 'none yet'), '']
   body, sources = option_runs(_RUNS.value)
   out += ['## The release\'s other options (paper protocol otherwise)', '',
