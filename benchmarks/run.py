@@ -1,6 +1,6 @@
 """The benchmark suite: one table of training and evaluation speed, FLOPs and memory.
 
-    python -m benchmarks.run [--quick] [--output=results/benchmarks/suite.md]
+    python -m benchmarks.run [--quick] [--baseline=../before] [--output=results/benchmarks/suite.md]
 
 Each measurement runs in its own process (so its peak RSS is its own, and thread settings
 apply from the start); this process only collects and prints. Read the table as follows
@@ -15,6 +15,8 @@ apply from the start); this process only collects and prints. Read the table as 
   alternating in one process.
 - evaluation: `eval.py --bound` on the longest MuseData test pieces, K particles.
 - the PyTorch peer: `benchmarks.peer`'s rounds (also written to `peer.md` beside `--output`).
+- the user's time: `benchmarks.user_time` (also `user_time.md`); `--baseline=../before` adds
+  an earlier checkout's figures, before this one's.
 """
 
 import json
@@ -35,6 +37,9 @@ _EVAL_RUN = flags.DEFINE_string('eval_run', 'runs/muse_srnn2016_srnn_z100_d300',
                                 'Trained run for the evaluation benchmarks (SMC resamples '
                                 'as often as the trained posterior needs); if missing, an '
                                 'untrained paper-size SRNN.')
+_BASELINE = flags.DEFINE_string('baseline', None, 'A checkout of an earlier commit (`git '
+                                'worktree add ../before C`): the user\'s-time table then '
+                                'measures it too, before this checkout.')
 _JOB = flags.DEFINE_string('job', None, 'Internal: run one measurement, print its JSON.')
 
 CORPORA = ('jsb', 'piano', 'nottingham', 'muse')
@@ -192,6 +197,27 @@ def _peer_table() -> str:
                     *rows])
 
 
+def _user_time_table() -> str:
+  """`benchmarks.user_time` (writing `user_time.md` beside `--output`): the paper protocol,
+  SMC K=100 over the MuseData test set and sampling, with both emissions; with `--baseline`,
+  for that checkout too."""
+  print('  user_time ...', file=sys.stderr, flush=True)
+  checkouts = ([_BASELINE.value] if _BASELINE.value else []) + ['.']
+  command = [sys.executable, '-m', 'benchmarks.user_time', f'--checkouts={",".join(checkouts)}',
+             f'--eval_run={_EVAL_RUN.value}']
+  if _QUICK.value:
+    command += ['--emissions=bernoulli', '--num_particles=10']
+  if _DATA_DIR.value:
+    command.append(f'--data_dir={_DATA_DIR.value}')
+  if _OUTPUT.value:
+    command.append(f'--output={os.path.join(os.path.dirname(_OUTPUT.value), "user_time.md")}')
+  out = subprocess.run(command, capture_output=True, text=True, check=True,
+                       env={**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2'}).stdout
+  rows = [l for l in out.splitlines() if l.startswith(('|', '-', 'Per corpus'))]
+  return '\n'.join(['What a user waits for (`benchmarks.user_time`; paper size, srnn2016):', '',
+                    *rows])
+
+
 def main(argv):
   del argv
   if _JOB.value:
@@ -203,7 +229,7 @@ def main(argv):
   results = {spec: _run_job(spec) for spec in specs}
   # Two trainings at once share the cores: is the sum faster than one alone?
   results['concurrent:srnn:paper'] = _run_job('train:srnn:paper', copies=2)
-  text = table(results) + '\n\n' + _peer_table()
+  text = table(results) + '\n\n' + _peer_table() + '\n\n' + _user_time_table()
   print(text)
   if _OUTPUT.value:
     os.makedirs(os.path.dirname(_OUTPUT.value) or '.', exist_ok=True)
