@@ -102,6 +102,12 @@ def table(runs, version, z_dim=100, d_dim=300):
   return '\n'.join(lines), sources
 
 
+def _epochs_run(run_json):
+  """Epochs a run trained: the rows of the history CSV committed beside its run JSON."""
+  with open(run_json[:-len('.json')] + '.history.csv') as f:
+    return sum(1 for _ in f) - 1
+
+
 def long_schedule_runs(folder):
   """Run JSONs trained with `--keep_best` (longer schedules than the paper's; not in the
   tables above), as markdown rows beside the paper-protocol run of the same model."""
@@ -114,9 +120,7 @@ def long_schedule_runs(folder):
     c = run.get('config', {})
     if not c.get('keep_best') or 'test' not in run or _is_nade_search(c):
       continue
-    history = path[:-len('.json')] + '.history.csv'
-    with open(history) as f:
-      epochs_run = sum(1 for _ in f) - 1
+    epochs_run = _epochs_run(path)
     protocol = by_name.get(_sweep_name({**c, 'epochs': 50, 'lr_constant_epochs': 20,
                                         'keep_best': False, 'early_stopping_patience': 0}))
     lines.append(f'| `{os.path.basename(path)[:-len(".json")]}` | {TITLES[c["dataset"]]}, '
@@ -160,8 +164,7 @@ def nade_search(folder, version='boulanger'):
       best = max(candidates, key=lambda pr: score(pr[1]['valid'], version))[1]
       for path, run in candidates:
         c = run['config']
-        with open(path[:-len('.json')] + '.history.csv') as f:
-          epochs_run = sum(1 for _ in f) - 1
+        epochs_run = _epochs_run(path)
         valid = f'{score(run["valid"], version):.3f}'
         test = f'{score(run["test"], version):.3f}' if run is best else ''
         lines.append(
