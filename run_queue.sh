@@ -43,17 +43,29 @@ SRNN2016=(--data_version=srnn2016 --gru_init=orthogonal)
 SETTINGS=(--learning_rate=0.0031623 --lr_constant_epochs=25 --lr_decay=1.3)
 
 lane_a() {
-  # The paper's cells re-evaluated from the release's own first input frames.
-  release_eval muse_srnn2016_srnn_z100_d300 --dataset=muse "${SRNN2016[@]}"
-  # The SRNN ablations (filtering; smoothing without Resq) on MuseData and Nottingham (srnn2016) ...
-  sweep --grid=ablations --datasets=muse,nottingham
+  # Runs that fit in one session first, each one's IWAE and SMC measured at once: a run
+  # directory does not always outlive its session, and the bounds need its weights.
+  # The SRNN ablation without Resq on Nottingham (srnn2016), then on MuseData.
+  sweep --grid=ablations --datasets=nottingham
+  bounds --datasets=nottingham
+  # FIVO training (Maddison et al. 2017) on JSB against the ELBO-trained runs, both by SMC.
+  for model in srnn vrnn; do
+    once "jsb_srnn2016_${model}_fivo4_z100_d300" --dataset=jsb "${SRNN2016[@]}" \
+      --model=$model --objective=fivo --num_particles=4 --nocarry_state
+  done
+  bounds --datasets=jsb
+  sweep --grid=ablations --datasets=muse
+  bounds --datasets=muse
 }
 
 lane_b() {
-  release_eval nottingham_srnn2016_srnn_z100_d300 --dataset=nottingham "${SRNN2016[@]}"
   # The NADE comparison on the Boulanger splits: RNN-, VRNN- and SRNN-NADE, each one's GRU size
-  # and dropout chosen on validation, corpus by corpus (the cheap corpora first).
-  sweep --grid=nade --data_version=boulanger --datasets=jsb,piano,muse,nottingham
+  # and dropout chosen on validation, corpus by corpus (the cheap corpora first), the latent
+  # runs' SMC measured as each corpus finishes.
+  for dataset in jsb piano muse nottingham; do
+    sweep --grid=nade --data_version=boulanger --datasets=$dataset
+    bounds --datasets=$dataset --all_sizes
+  done
   # ... and the SRNN ablations on the four Boulanger corpora.
   sweep --grid=ablations --data_version=boulanger
 }
