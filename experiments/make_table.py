@@ -5,6 +5,7 @@ numbers published on it, with those numbers beside them (see `CONVENTIONS`).
     python -m experiments.make_table [--runs=results/runs] [--output=results/TABLE.md]
 """
 
+import csv
 import dataclasses
 import glob
 import json
@@ -102,10 +103,25 @@ def table(runs, version, z_dim=100, d_dim=300):
   return '\n'.join(lines), sources
 
 
-def _epochs_run(run_json):
-  """Epochs a run trained: the rows of the history CSV committed beside its run JSON."""
+def _history(run_json):
+  """The rows of the history CSV committed beside a run JSON, one per epoch trained."""
   with open(run_json[:-len('.json')] + '.history.csv') as f:
-    return sum(1 for _ in f) - 1
+    return list(csv.DictReader(f))
+
+
+def _epochs_run(run_json):
+  """Epochs a run trained."""
+  return len(_history(run_json))
+
+
+def _train_minutes(run_json, run):
+  """Training time in minutes, validation excluded, summed over the epochs trained: each
+  epoch's time steps (batches x batch size x window) over its measured `steps_per_sec`. Sums
+  the epochs of every session, where the JSON's `train_seconds_this_session` counts only the
+  last one's."""
+  c = run['config']
+  frames_per_epoch = run['steps_per_epoch'] * c['batch_size'] * c['seq_len']
+  return sum(frames_per_epoch / float(row['steps_per_sec']) for row in _history(run_json)) / 60
 
 
 def long_schedule_runs(folder):
@@ -150,15 +166,16 @@ def nade_search(folder, version='boulanger'):
     if 'valid' in run and _is_nade_search(c) and c.get('data_version') == version:
       groups.setdefault((c['dataset'], c['model']), []).append((path, run))
   published = RNN_NADE if version == 'boulanger' else {}
-  lines = ['| corpus | model | GRU d | dropout d / e(u) | params | epochs run (kept) | valid '
-           '| test | RNN-NADE published |', '|---|---|---|---|---|---|---|---|---|']
+  lines = ['| corpus | model | GRU d | dropout d / e(u) | params | epochs run (kept) '
+           '| train min | valid | test | RNN-NADE published |',
+           '|---|---|---|---|---|---|---|---|---|---|']
   sources = []
   for corpus in CORPORA:
     reference = f'{published[corpus]:.2f}' if corpus in published else ''
     for model in ('rnn', 'vrnn', 'srnn'):
       candidates = groups.get((corpus, model), [])
       if not candidates:
-        lines.append(f'| {TITLES[corpus]} | {model.upper()}-NADE | | | | | {QUEUED} | '
+        lines.append(f'| {TITLES[corpus]} | {model.upper()}-NADE | | | | | | {QUEUED} | '
                      f'| {reference} |')
         continue
       best = max(candidates, key=lambda pr: score(pr[1]['valid'], version))[1]
@@ -171,7 +188,7 @@ def nade_search(folder, version='boulanger'):
             f'| {TITLES[corpus]} | {model.upper()}-NADE | {c["d_dim"]} '
             f'| {c.get("dropout_d", 0):g} / {c.get("dropout_emb_u", 0):g} '
             f'| {run["parameters"]:,} | {epochs_run} ({run["kept_epoch"]}) '
-            f'| {f"**{valid}**" if run is best else valid} '
+            f'| {_train_minutes(path, run):.0f} | {f"**{valid}**" if run is best else valid} '
             f'| {test} | {reference} |')
         sources.append(os.path.relpath(path))
   return '\n'.join(lines), sources
@@ -387,7 +404,10 @@ def main(argv):
           'the validation number alone (bold); only the chosen run\'s test number is reported. '
           'RNN: exact log-likelihood; VRNN and SRNN: ELBO. Per step, ' +
           CONVENTION_TEXT['per_step'] + ', as the published numbers are (RNN-NADE\'s best, '
-          'Hessian-free or SGD with pre-training).', '',
+          'Hessian-free or SGD with pre-training). "train min": minutes of training '
+          '(validation excluded) from the throughput each epoch measured, with two trainings '
+          'sharing the machine\'s 2 cores; `python -m benchmarks.nade` gives the emissions\' '
+          'costs side by side.', '',
           body, '', 'Runs: ' + (', '.join(f'`{s}`' for s in sources) or 'none yet'), '']
   body, sources = option_runs(_RUNS.value)
   out += ['## The release\'s other options (paper protocol otherwise)', '',

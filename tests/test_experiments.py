@@ -242,3 +242,30 @@ def test_a_sweep_writes_the_hparams_view_of_what_it_varies(tmp_path):
   assert [h.name for h in experiment.hparam_infos] == ['dataset', 'z_dim', 'd_dim']
   assert {(m.name.group, m.name.tag) for m in experiment.metric_infos} == {
       ('validation', 'epoch_elbo'), ('train', 'epoch_elbo')}
+
+
+def test_nade_table_chooses_on_validation_and_reports_its_cost(tmp_path):
+  from experiments import sweep as grids
+  results = tmp_path / 'results'
+  results.mkdir()
+  search = {**grids.NADE_SEARCH, 'dataset': 'jsb', 'data_version': 'boulanger'}
+  # Two RNN-NADE candidates: the d=150 run has the better validation number (-6.85 against
+  # -6.95 total/total), so it is bold and the only one whose test number is shown.
+  for name, elbo, d in (('jsb_boulanger_rnn_nade150_d300_keepbest', -7.1, 300),
+                        ('jsb_boulanger_rnn_nade150_d150_keepbest', -7.0, 150)):
+    _record(results, name, elbo, kept_epoch=3, model='rnn', d_dim=d, **search)
+    with open(results / f'{name}.json') as f:
+      record = json.load(f)
+    with open(results / f'{name}.json', 'w') as f:
+      json.dump({**record, 'parameters': 1000 * d, 'steps_per_epoch': 9}, f)
+    # 9 batches of 16 x 100 frames at 240 and 120 steps/s: 60 s + 120 s = 3 min per run.
+    with open(results / f'{name}.history.csv', 'w') as f:
+      f.write('epoch,val_elbo,steps_per_sec\n0,-7,240\n1,-7,120\n')
+  out = tmp_path / 'TABLE.md'
+  subprocess.run([sys.executable, '-m', 'experiments.make_table', f'--runs={results}',
+                  f'--output={out}'], cwd=ROOT, check=True, capture_output=True)
+  text = out.read_text()
+  assert '| JSB | RNN-NADE | 150 | 0 / 0 | 150,000 | 2 (3) | 3 | **-6.850** | -7.050 | -5.19 |' \
+      in text
+  assert '| JSB | RNN-NADE | 300 | 0 / 0 | 300,000 | 2 (3) | 3 | -6.950 |  | -5.19 |' in text
+  assert '| Piano | SRNN-NADE | | | | | | not run | | -7.05 |' in text
