@@ -233,12 +233,16 @@ def get_config(name: str, **overrides) -> Config:
 
 def run_name(c: Config) -> str:
   """The default run directory name:
-  `<dataset>_<version>_<model>[_variant]_z<z>_d<d>[_keepbest]`."""
+  `<dataset>_<version>_<model>[_variant]_z<z>_d<d>[_keepbest]`, the variant naming the
+  model options that differ from the paper's (inference, Resq, emission, GRU initialisation,
+  MLP sizes, e.g. `_h150_e150` for MLPs of 150 units, dropout, objective)."""
   name = os.path.splitext(os.path.basename(os.path.normpath(c.dataset)))[0]
   variant = '' if c.model != 'srnn' or (c.inference, c.resq) == ('smoothing', True) else \
       f'_{c.inference}{"" if c.resq else "_noresq"}'
   variant += (f'_{c.emission}{c.nade_units}' if c.emission != 'bernoulli' else '') + \
       ('_pergate' if c.gru_init != 'orthogonal' else '')      # options of every model
+  if (c.hidden_units, c.embed_units) != (Config.hidden_units, Config.embed_units):
+    variant += f'_h{c.hidden_units}_e{"x".join(map(str, c.embed_units))}'   # MLP sizes
   dropout = {'d': c.dropout_d, 'z': c.dropout_z, 'u': c.dropout_emb_u, 'x': c.dropout_emb_x}
   if any(dropout.values()):
     variant += '_drop' + ''.join(f'{k}{v:g}' for k, v in dropout.items() if v)

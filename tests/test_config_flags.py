@@ -58,3 +58,14 @@ def test_choices_and_ranges_are_checked_however_a_config_is_made():
 
 def test_the_config_module_names_the_corpora_as_the_registry_does():
   assert configs.CORPORA == registry.CORPORA and configs.VERSIONS == registry.VERSIONS
+
+
+def test_run_names_tell_apart_the_model_options():
+  paper = configs.get_config('paper', dataset='jsb', data_version='boulanger',
+                             **configs.REPRODUCTION)
+  assert configs.run_name(paper) == 'jsb_boulanger_srnn_z100_d300'
+  small = dataclasses.replace(paper, model='rnn', emission='nade', hidden_units=150,
+                              embed_units=(150,), d_dim=150, keep_best=True)
+  assert configs.run_name(small) == 'jsb_boulanger_rnn_nade150_h150_e150_d150_keepbest'
+  assert configs.run_name(dataclasses.replace(small, embed_units=(500, 500))) == \
+      'jsb_boulanger_rnn_nade150_h150_e500x500_d150_keepbest'
