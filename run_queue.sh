@@ -42,6 +42,18 @@ SRNN2016=(--data_version=srnn2016 --gru_init=orthogonal)
 # The release's Settings_SRNN defaults (learning rate 10^-2.5, /1.3 per epoch after 25).
 SETTINGS=(--learning_rate=0.0031623 --lr_constant_epochs=25 --lr_decay=1.3)
 
+# The comparison's three models at the paper protocol with --keep_best, on one corpus and
+# data version (each one's bounds measured at once).
+keep_best() {
+  local dataset=$1 version=$2
+  for model in rnn vrnn srnn; do
+    local z=_z100; [ $model = rnn ] && z=
+    once "${dataset}_${version}_${model}${z}_d300_keepbest" --dataset=$dataset \
+      --data_version=$version --gru_init=orthogonal --model=$model --keep_best
+  done
+  bounds --datasets=$dataset
+}
+
 lane_a() {
   # Runs that fit in one session first, each one's IWAE and SMC measured at once: a run
   # directory does not always outlive its session, and the bounds need its weights.
@@ -70,8 +82,18 @@ lane_b() {
   sweep --grid=ablations --data_version=boulanger
 }
 
+lane_c() {
+  # RNN-NADE's own size (MLPs of 150 units) on JSB, where the paper's sizes over-fit; then the
+  # cheap corpora's best-validation-epoch runs.
+  sweep --grid=nade_small --data_version=boulanger --datasets=jsb
+  bounds --datasets=jsb --all_sizes
+  for version in srnn2016 boulanger; do keep_best jsb $version; done
+  for version in srnn2016 boulanger; do keep_best piano $version; done
+}
+
 if [ $# -gt 0 ]; then "$@"; exit; fi
 lane_a & lane_b & wait
+lane_c
 
 # The rest of the reproduction. Finished cells are skipped, so earlier sessions' work is not
 # redone; the runs of the sessions before (sweeps of the paper, z/d grids on JSB and Piano,
@@ -91,16 +113,8 @@ done
 bounds --all_sizes
 # Every model of the comparison also at its best-validation epoch (the RNN over-fits within
 # the 50 epochs): same protocol, --keep_best.
-for version in srnn2016 boulanger; do
-  for dataset in jsb nottingham muse piano; do
-    once "${dataset}_${version}_rnn_d300_keepbest" --dataset=$dataset --data_version=$version \
-      --gru_init=orthogonal --model=rnn --keep_best &
-    once "${dataset}_${version}_vrnn_z100_d300_keepbest" --dataset=$dataset \
-      --data_version=$version --gru_init=orthogonal --model=vrnn --keep_best
-    wait
-    once "${dataset}_${version}_srnn_z100_d300_keepbest" --dataset=$dataset \
-      --data_version=$version --gru_init=orthogonal --keep_best
-  done
+for dataset in jsb piano nottingham muse; do
+  for version in srnn2016 boulanger; do keep_best $dataset $version; done
 done
 # The NADE comparison on the srnn2016 data (the paper's), then the tighter bounds of its runs.
 sweep --grid=nade --data_version=srnn2016 --datasets=jsb,nottingham,piano,muse --jobs=2
