@@ -75,8 +75,10 @@ lane_b() {
   # and dropout chosen on validation, corpus by corpus (the cheap corpora first), the latent
   # runs' SMC measured as each corpus finishes.
   for dataset in jsb piano muse nottingham; do
-    sweep --grid=nade --data_version=boulanger --datasets=$dataset
+    # The latent models first (the RNN's candidates are cheaper, and lane C adds more).
+    sweep --grid=vrnn_nade,srnn_nade --data_version=boulanger --datasets=$dataset
     bounds --datasets=$dataset --all_sizes
+    sweep --grid=nade --data_version=boulanger --datasets=$dataset
   done
   # ... and the SRNN ablations on the four Boulanger corpora.
   sweep --grid=ablations --data_version=boulanger
