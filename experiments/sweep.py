@@ -16,6 +16,7 @@ Grids (the report's and the paper's experiments):
              the NADE emission, best epoch kept: d in {300, 150} x dropout (d 0.5, e(u) 0.2)
              or none (the VRNN has no dropout options)
   nade_small the same three at d=150 with MLPs of 150 units (one embedding layer)
+  nade_pretrain  the d=300 ones with the NADE pre-trained on the training frames (RNN-NADE's)
 
 Each run is one `train.py` process writing `runs/<name>/` and copying its run JSON and history
 to `--results_dir`; its output goes to `logs/<name>.log`. A run counts as finished when its
@@ -76,6 +77,10 @@ for _model, _dropouts in (('rnn', _NADE_DROPOUT), ('vrnn', ({},)), ('srnn', _NAD
   GRIDS[f'{_model}_nade'] = [{**NADE_SEARCH, 'model': _model, 'd_dim': d, **dropout}
                              for d in (300, 150) for dropout in _dropouts]
 GRIDS['nade'] = GRIDS['rnn_nade'] + GRIDS['vrnn_nade'] + GRIDS['srnn_nade']
+# RNN-NADE's pre-training: each model's NADE emission starts from an unconditional NADE fitted
+# to the training frames (3,000 Adam steps of 500 frames), at the paper's sizes.
+GRIDS['nade_pretrain'] = [{**override, 'nade_pretrain_steps': 3000}
+                          for override in GRIDS['nade'] if override['d_dim'] == 300]
 # Smaller MLPs (150 units, one embedding layer) at d=150: nearer RNN-NADE's size (about 0.25 M
 # parameters against 1.3 M at the paper's sizes), for the small corpora that over-fit.
 GRIDS['nade_small'] = [

@@ -53,6 +53,10 @@ class Config:
       'whose biases the state gives (RNN-NADE\'s, Boulanger-Lewandowski et al. 2012; '
       'layers.FrameDistribution).', ('bernoulli', 'nade'))
   nade_units: int = _option(150, 'Hidden units of the NADE emission.')
+  nade_pretrain_steps: int = _option(
+      0, 'Before training, fit an unconditional NADE to the training frames for this many '
+      'Adam steps and start the NADE emission from it (its W, V, and the biases as the '
+      'emission\'s output biases): RNN-NADE\'s pre-training. 0: none.')
   dropout_d: float = _option(0.0, 'SRNN, RNN: dropout on d_t where the prior, emission and '
                              'inference network read it (the release\'s p_d_drop).')
   dropout_z: float = _option(0.0, 'SRNN: dropout on z_t into the emission (p_z_drop).')
@@ -116,7 +120,7 @@ class Config:
                 'epochs', 'batch_size', 'seq_len', 'num_particles', 'validation_freq',
                 'eval_samples')
     non_negative = ('lr_constant_epochs', 'kl_anneal_epochs', 'early_stopping_patience',
-                    'media_every',
+                    'media_every', 'nade_pretrain_steps',
                     'intra_op_threads', 'inter_op_threads')
     for name in positive:
       if getattr(self, name) < 1:
@@ -149,6 +153,9 @@ class Config:
     for name in ('dropout_d', 'dropout_z', 'dropout_emb_u', 'dropout_emb_x'):
       if getattr(self, name) and name not in DROPOUT_OPTIONS.get(self.model, ()):
         raise UserError(f'--{name}: not an option of --model={self.model}')
+    if self.nade_pretrain_steps and self.emission != 'nade':
+      raise UserError(f'--nade_pretrain_steps={self.nade_pretrain_steps}: needs '
+                      '--emission=nade')
     if self.objective != 'elbo' and self.carry_state:
       raise UserError(f'--objective={self.objective}: needs --nocarry_state (each window\'s '
                       'particles start afresh)')
@@ -234,12 +241,14 @@ def get_config(name: str, **overrides) -> Config:
 def run_name(c: Config) -> str:
   """The default run directory name:
   `<dataset>_<version>_<model>[_variant]_z<z>_d<d>[_keepbest]`, the variant naming the
-  model options that differ from the paper's (inference, Resq, emission, GRU initialisation,
+  model options that differ from the paper's (inference, Resq, emission and its pre-training
+  `_pre<steps>`, GRU initialisation,
   MLP sizes, e.g. `_h150_e150` for MLPs of 150 units, dropout, objective)."""
   name = os.path.splitext(os.path.basename(os.path.normpath(c.dataset)))[0]
   variant = '' if c.model != 'srnn' or (c.inference, c.resq) == ('smoothing', True) else \
       f'_{c.inference}{"" if c.resq else "_noresq"}'
   variant += (f'_{c.emission}{c.nade_units}' if c.emission != 'bernoulli' else '') + \
+      (f'_pre{c.nade_pretrain_steps}' if c.nade_pretrain_steps else '') + \
       ('_pergate' if c.gru_init != 'orthogonal' else '')      # options of every model
   if (c.hidden_units, c.embed_units) != (Config.hidden_units, Config.embed_units):
     variant += f'_h{c.hidden_units}_e{"x".join(map(str, c.embed_units))}'   # MLP sizes

@@ -18,6 +18,8 @@ the keys one after the other.
     Transcription. ICML 2012.
 """
 
+import keras
+import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
@@ -138,3 +140,42 @@ class NADE(tfd.Distribution):
     shape = tf.concat([[n], self.batch_shape_tensor(), self.event_shape_tensor()], 0)
     return self.sample_with_uniform(tf.random.stateless_uniform(
         shape, seed=tfp.random.sanitize_seed(seed)))
+
+
+def fit(frames, units, steps, batch_size=500, learning_rate=3e-3, seed=0):
+  """Maximum-likelihood fit of one unconditional NADE (the same biases for every frame) to
+  `frames` `[N, D]` of 0/1, by Adam on random minibatches.
+
+  RNN-NADE's authors pre-trained their NADE this way before training the recurrent model
+  [2]: the shared `W`, `V` then start out modelling which keys sound together (the static
+  NADE learns JSB's four-voice frames within a few thousand steps), where from a random start
+  the recurrent conditioning of the biases fits first and the within-frame structure lags.
+
+  Returns:
+    {'visible_bias' `[D]`, 'hidden_bias' `[H]`, 'input_weights' `[H, D]`,
+     'output_weights' `[D, H]`}: numpy float32 arrays.
+  """
+  frames = np.asarray(frames, np.float32)
+  num_keys = frames.shape[1]
+  rng = np.random.default_rng(seed)
+  # b starts at each key's log-odds of sounding (clipped away from 0 and 1), as an
+  # independent-keys fit would end; W and V small, so that training starts near that fit.
+  frequency = np.clip(frames.mean(0), 1e-3, 1 - 1e-3)
+  params = {
+      'visible_bias': tf.Variable(np.log(frequency / (1 - frequency)).astype(np.float32)),
+      'hidden_bias': tf.Variable(tf.zeros([units])),
+      'input_weights': tf.Variable(rng.normal(0, 0.01, [units, num_keys]).astype(np.float32)),
+      'output_weights': tf.Variable(rng.normal(0, 0.01, [num_keys, units]).astype(np.float32)),
+  }
+  variables = list(params.values())
+  optimizer = keras.optimizers.Adam(learning_rate)
+
+  @tf.function
+  def step(x):
+    with tf.GradientTape() as tape:
+      loss = -tf.reduce_mean(NADE(**params).log_prob(x))
+    optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+
+  for _ in range(steps):
+    step(frames[rng.integers(0, len(frames), min(batch_size, len(frames)))])
+  return {name: v.numpy() for name, v in params.items()}

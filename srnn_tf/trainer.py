@@ -17,6 +17,7 @@ from absl import logging
 from srnn_tf import bounds
 from srnn_tf import configs
 from srnn_tf import export
+from srnn_tf import nade
 from srnn_tf import rundir
 from srnn_tf import callbacks
 from srnn_tf.data import corpus as corpus_lib
@@ -168,6 +169,12 @@ def _train_locked(config, workdir, results_dir, verbose, overwrite_results) -> d
     logging.warning('%s', resume.note)
   if resume.epoch:
     logging.info('resuming %s after epoch %d', workdir, resume.epoch)
+  if config.nade_pretrain_steps and not resume.epoch:
+    logging.info('pre-training the NADE emission: an unconditional NADE over the training '
+                 'frames, %d steps', config.nade_pretrain_steps)
+    model.start_emission_from(nade.fit(np.concatenate(corpus.splits['train']),
+                                       config.nade_units, config.nade_pretrain_steps,
+                                       seed=config.seed))
   if not config.carry_state:   # the stateful streams start every epoch from their beginning
     train_ds, _ = pipeline.train_dataset(corpus.splits['train'], config.seq_len,
                                          config.batch_size, config.seed,

@@ -105,3 +105,38 @@ def test_batch_and_event_shapes_as_tfp_defines_them():
   assert broadcast.batch_shape == (2, 3)
   np.testing.assert_allclose(broadcast.log_prob(np.ones(6, np.float32)), 6 * np.log(0.5),
                              rtol=1e-6)
+
+
+def test_fit_recovers_a_small_distribution_by_maximum_likelihood():
+  from srnn_tf import nade
+  # Three keys that sound in correlated pairs: what independent keys cannot express.
+  frames = _all_frames(3)
+  truth = np.array([0.10, 0.0, 0.05, 0.30, 0.0, 0.25, 0.30, 0.0])
+  data = frames[np.random.default_rng(0).choice(8, size=20000, p=truth)]
+  params = nade.fit(data, units=8, steps=1500, batch_size=500, learning_rate=1e-2, seed=0)
+  fitted = np.exp(NADE(**params).log_prob(frames).numpy())
+  empirical = np.bincount((data @ np.array([4, 2, 1])).astype(int), minlength=8) / len(data)
+  assert 0.5 * np.abs(fitted - empirical).sum() < 0.02, (fitted, empirical)
+
+
+def test_a_model_starts_from_the_fitted_nade():
+  from srnn_tf.models import RNN, standardize_features
+  model = RNN(d_dim=8, hidden_units=9, embed_units=(7,), emission='nade', nade_units=5)
+  model.build()
+  rng = np.random.default_rng(1)
+  params = {'visible_bias': rng.normal(size=88), 'hidden_bias': rng.normal(size=5),
+            'input_weights': rng.normal(size=(5, 88)), 'output_weights': rng.normal(size=(88, 5))}
+  params = {k: v.astype(np.float32) for k, v in params.items()}
+  model.start_emission_from(params)
+  # With the emission MLP's output weights at zero, every state's frame distribution is the
+  # fitted NADE itself: biases in the right order, weights in the right places.
+  model.emission.out.kernel.assign(tf.zeros_like(model.emission.out.kernel))
+  x = (rng.random((2, 4, 88)) < 0.1).astype(np.float32)
+  f = standardize_features(x)
+  d = model.gru_d(model.embed(f['u']))
+  np.testing.assert_allclose(model.decoder(d).log_prob(x).numpy(),
+                             NADE(**params).log_prob(x).numpy(), rtol=1e-5)
+  bernoulli = RNN(d_dim=8, hidden_units=9, embed_units=(7,))
+  bernoulli.build()
+  with pytest.raises(ValueError, match='not a NADE'):
+    bernoulli.start_emission_from(params)

@@ -270,3 +270,22 @@ def test_reconstruct_script_on_a_real_midi_file(trained_run, data_dir, tmp_path)
   assert (tmp_path / 'test03_mid.png').stat().st_size > 1000
   assert midi.read_midi(tmp_path / 'test03_mid_reconstruction.mid').roll.shape[1] == 88
 
+
+
+def test_nade_pretraining_starts_the_emission_from_the_fitted_nade(data_dir, tmp_path):
+  from srnn_tf import nade
+  from srnn_tf.data import corpus as corpus_lib
+  config = _small(data_dir, dataset='jsb', data_version='srnn2016', model='rnn', epochs=1,
+                  emission='nade', nade_units=8, nade_pretrain_steps=300, learning_rate=0.0)
+  summary = trainer.train_and_evaluate(config, str(tmp_path / 'run'), verbose=0)
+  # lr 0: the trained model is where training started, the fitted NADE's weights ...
+  model = rundir.load_run(str(tmp_path / 'run')).model
+  corpus = corpus_lib.load_corpus('jsb', 'srnn2016', str(data_dir), download=False)
+  fitted = nade.fit(np.concatenate(corpus.splits['train']), 8, 300, seed=config.seed)
+  np.testing.assert_allclose(model.frame.input_weights.numpy(), fitted['input_weights'],
+                             rtol=1e-4, atol=1e-6)
+  # ... and already a model of JSB's frames, where an untrained one scores about 88 log 2.
+  assert summary['valid']['elbo_per_step'] > UNTRAINED_ELBO / 4
+  with pytest.raises(configs.UserError, match='--nade_pretrain_steps=300: needs '
+                     '--emission=nade'):
+    configs.get_config('small', nade_pretrain_steps=300).validate()

@@ -46,6 +46,9 @@ class SequenceModel(keras.Model):
     emission: the distribution of a frame given the state, `self.frame`: 'bernoulli'
       (independent keys, the paper's) or 'nade' (RNN-NADE's; `layers.FrameDistribution`).
     nade_units: the NADE's hidden units, H.
+
+  Subclasses define `self.emission`, the MLP from their state to the frame distribution's
+  parameters (`self.frame.num_params` outputs).
   """
 
   OBJECTIVES = ('elbo', 'iwae', 'fivo')
@@ -103,6 +106,18 @@ class SequenceModel(keras.Model):
                                        shape=(self.stateful_batch_size, n), trainable=False)
                        for i, n in enumerate(self.state_sizes())]
     super().build(input_shape)
+
+  def start_emission_from(self, nade_params):
+    """Starts the NADE emission from an unconditional NADE (`nade.fit`'s result): its
+    shared `W` and `V`, and its biases as the emission MLP's output biases, so that before
+    training every state gives about that NADE (the MLP's output weights start small).
+    RNN-NADE's pre-training; call it on the built model before training."""
+    if self.frame.kind != 'nade':
+      raise ValueError(f'the model\'s emission is {self.frame.kind!r}, not a NADE')
+    self.frame.input_weights.assign(nade_params['input_weights'])
+    self.frame.output_weights.assign(nade_params['output_weights'])
+    self.emission.out.bias.assign(tf.concat(
+        [nade_params['visible_bias'], nade_params['hidden_bias']], axis=0))
 
   def _maybe_symbolic_build(self, iterator=None, data_batch=None):
     del iterator, data_batch
