@@ -85,8 +85,9 @@ lane_b() {
 }
 
 lane_c() {
-  # RNN-NADE's own size (MLPs of 150 units) on JSB, where the paper's sizes over-fit; then the
-  # cheap corpora's best-validation-epoch runs.
+  # RNN-NADE's pre-training and its own size (MLPs of 150 units) on JSB, where the paper's
+  # sizes over-fit; then the cheap corpora's best-validation-epoch runs.
+  sweep --grid=nade_pretrain --data_version=boulanger --datasets=jsb
   sweep --grid=nade_small --data_version=boulanger --datasets=jsb
   bounds --datasets=jsb --all_sizes
   for version in srnn2016 boulanger; do keep_best jsb $version; done
