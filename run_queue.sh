@@ -74,6 +74,10 @@ lane_b() {
   # The NADE comparison on the Boulanger splits: RNN-, VRNN- and SRNN-NADE, each one's GRU size
   # and dropout chosen on validation, corpus by corpus (the cheap corpora first), the latent
   # runs' SMC measured as each corpus finishes.
+  # JSB's latent NADE models at the size that over-fits least there (MLPs of 150 units).
+  sweep --grid=nade_small --data_version=boulanger --datasets=jsb \
+    --name_contains=_srnn_nade150_h150_e150_drop,_vrnn_
+  bounds --datasets=jsb --all_sizes
   for dataset in jsb piano muse nottingham; do
     # The latent models first (the RNN's candidates are cheaper, and lane C adds more).
     sweep --grid=vrnn_nade,srnn_nade --data_version=boulanger --datasets=$dataset
@@ -85,10 +89,10 @@ lane_b() {
 }
 
 lane_c() {
-  # RNN-NADE's pre-training and its own size (MLPs of 150 units) on JSB, where the paper's
-  # sizes over-fit; then the cheap corpora's best-validation-epoch runs.
-  sweep --grid=nade_pretrain --data_version=boulanger --datasets=jsb
-  sweep --grid=nade_small --data_version=boulanger --datasets=jsb
+  # RNN-NADE's pre-training on JSB at the size that over-fits least (MLPs of 150 units,
+  # dropout); then the rest of those grids and the cheap corpora's best-validation-epoch runs.
+  sweep --grid=nade_pretrain --data_version=boulanger --datasets=jsb --name_contains=h150_e150_drop
+  sweep --grid=nade_small,nade_pretrain --data_version=boulanger --datasets=jsb
   bounds --datasets=jsb --all_sizes
   for version in srnn2016 boulanger; do keep_best jsb $version; done
   for version in srnn2016 boulanger; do keep_best piano $version; done

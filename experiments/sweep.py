@@ -16,7 +16,7 @@ Grids (the report's and the paper's experiments):
              the NADE emission, best epoch kept: d in {300, 150} x dropout (d 0.5, e(u) 0.2)
              or none (the VRNN has no dropout options)
   nade_small the same three at d=150 with MLPs of 150 units (one embedding layer)
-  nade_pretrain  the d=300 ones with the NADE pre-trained on the training frames (RNN-NADE's)
+  nade_pretrain  nade_small with the NADE pre-trained on the training frames (RNN-NADE's)
 
 Each run is one `train.py` process writing `runs/<name>/` and copying its run JSON and history
 to `--results_dir`; its output goes to `logs/<name>.log`. A run counts as finished when its
@@ -51,6 +51,9 @@ _RUNS_DIR = flags.DEFINE_string('runs_dir', 'runs', 'Where run directories go.')
 _LOGS_DIR = flags.DEFINE_string('logs_dir', 'logs', 'Where each run\'s output goes.')
 _RESULTS_DIR = flags.DEFINE_string('results_dir', 'results/runs',
                                    'Where train.py copies run JSONs and histories.')
+_NAME_CONTAINS = flags.DEFINE_list(
+    'name_contains', [], 'Only the grids\' runs whose name contains one of these strings, '
+    'e.g. `--name_contains=_srnn_` (default: all).')
 _EXTRA = flags.DEFINE_list('train_flags', [], 'Extra train.py flags for every run, e.g. '
                            '--train_flags=--epochs=10,--data_dir=/data.')
 
@@ -79,14 +82,16 @@ for _model, _dropouts in (('rnn', _NADE_DROPOUT), ('vrnn', ({},)), ('srnn', _NAD
 GRIDS['nade'] = GRIDS['rnn_nade'] + GRIDS['vrnn_nade'] + GRIDS['srnn_nade']
 # RNN-NADE's pre-training: each model's NADE emission starts from an unconditional NADE fitted
 # to the training frames (3,000 Adam steps of 500 frames), at the paper's sizes.
-GRIDS['nade_pretrain'] = [{**override, 'nade_pretrain_steps': 3000}
-                          for override in GRIDS['nade'] if override['d_dim'] == 300]
 # Smaller MLPs (150 units, one embedding layer) at d=150: nearer RNN-NADE's size (about 0.25 M
 # parameters against 1.3 M at the paper's sizes), for the small corpora that over-fit.
 GRIDS['nade_small'] = [
     {**NADE_SEARCH, 'model': model, 'd_dim': 150, 'hidden_units': 150, 'embed_units': (150,),
      **dropout} for model, dropouts in (('rnn', _NADE_DROPOUT), ('vrnn', ({},)),
                                         ('srnn', _NADE_DROPOUT)) for dropout in dropouts]
+# RNN-NADE's pre-training: each model's NADE emission starts from an unconditional NADE fitted
+# to the training frames (3,000 Adam steps of 500 frames).
+GRIDS['nade_pretrain'] = [{**override, 'nade_pretrain_steps': 3000}
+                          for override in GRIDS['nade_small']]
 
 
 def grid_overrides(grid: str) -> list[dict]:
@@ -169,7 +174,8 @@ def _write_hparams_view(runs: list[Run], runs_dir: str) -> None:
 
 def main(argv):
   del argv
-  runs = plan(_GRIDS.value, _DATASETS.value, _DATA_VERSION.value)
+  runs = [run for run in plan(_GRIDS.value, _DATASETS.value, _DATA_VERSION.value)
+          if not _NAME_CONTAINS.value or any(s in run.name for s in _NAME_CONTAINS.value)]
   todo = []
   for run in runs:
     status = run.status(_RUNS_DIR.value, _RESULTS_DIR.value)
