@@ -74,9 +74,10 @@ lane_b() {
   # The NADE comparison on the Boulanger splits: RNN-, VRNN- and SRNN-NADE, each one's GRU size
   # and dropout chosen on validation, corpus by corpus (the cheap corpora first), the latent
   # runs' SMC measured as each corpus finishes.
-  # JSB's latent NADE models at the size that over-fits least there (MLPs of 150 units).
-  sweep --grid=nade_small --data_version=boulanger --datasets=jsb \
-    --name_contains=_srnn_nade150_h150_e150_drop,_vrnn_
+  # JSB's VRNN-NADE at the size that over-fits least there (MLPs of 150 units), with and
+  # without the NADE pre-trained (lane C has the RNN's and the SRNN's).
+  sweep --grid=nade_small,nade_pretrain --data_version=boulanger --datasets=jsb \
+    --name_contains=_vrnn_
   bounds --datasets=jsb --all_sizes
   for dataset in jsb piano muse nottingham; do
     # The latent models first (the RNN's candidates are cheaper, and lane C adds more).
