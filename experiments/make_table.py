@@ -166,16 +166,16 @@ def nade_search(folder, version='boulanger'):
     if 'valid' in run and _is_nade_search(c) and c.get('data_version') == version:
       groups.setdefault((c['dataset'], c['model']), []).append((path, run))
   published = RNN_NADE if version == 'boulanger' else {}
-  lines = ['| corpus | model | GRU d | MLPs e(u) / emission | dropout d / e(u) | params '
-           '| epochs run (kept) | train min | valid | test | RNN-NADE published |',
-           '|---|---|---|---|---|---|---|---|---|---|---|']
+  lines = ['| corpus | model | GRU d | MLPs e(u) / emission | dropout d / e(u) | NADE pre-trained '
+           '| params | epochs run (kept) | train min | valid | test | RNN-NADE published |',
+           '|---|---|---|---|---|---|---|---|---|---|---|---|']
   sources = []
   for corpus in CORPORA:
     reference = f'{published[corpus]:.2f}' if corpus in published else ''
     for model in ('rnn', 'vrnn', 'srnn'):
       candidates = groups.get((corpus, model), [])
       if not candidates:
-        lines.append(f'| {TITLES[corpus]} | {model.upper()}-NADE | | | | | | | {QUEUED} | '
+        lines.append(f'| {TITLES[corpus]} | {model.upper()}-NADE | | | | | | | | {QUEUED} | '
                      f'| {reference} |')
         continue
       best = max(candidates, key=lambda pr: score(pr[1]['valid'], version))[1]
@@ -188,6 +188,7 @@ def nade_search(folder, version='boulanger'):
             f'| {TITLES[corpus]} | {model.upper()}-NADE | {c["d_dim"]} '
             f'| {"x".join(map(str, c["embed_units"]))} / {c["hidden_units"]} '
             f'| {c.get("dropout_d", 0):g} / {c.get("dropout_emb_u", 0):g} '
+            f'| {f"{pretrain:,} steps" if (pretrain := c.get("nade_pretrain_steps")) else "no"} '
             f'| {run["parameters"]:,} | {epochs_run} ({run["kept_epoch"]}) '
             f'| {_train_minutes(path, run):.0f} | {f"**{valid}**" if run is best else valid} '
             f'| {test} | {reference} |')
@@ -401,8 +402,9 @@ def main(argv):
           'Every model with the NADE emission (H = 150, as RNN-NADE\'s), trained the way '
           'RNN-NADE\'s authors did in spirit: the learning rate held, the weights of the epoch '
           'with the best validation number kept, stopped 15 epochs after it (at most 200). '
-          'The GRU size, the MLP sizes and the dropout (the VRNN has none) are chosen per corpus '
-          'and model by the validation number alone (bold); only the chosen run\'s test number is reported. '
+          'The GRU size, the MLP sizes, the dropout (the VRNN has none) and whether the NADE '
+          'starts pre-trained on the training frames (as RNN-NADE\'s did) are chosen per '
+          'corpus and model by the validation number alone (bold); only the chosen run\'s test number is reported. '
           'RNN: exact log-likelihood; VRNN and SRNN: ELBO. Per step, ' +
           CONVENTION_TEXT['per_step'] + ', as the published numbers are (RNN-NADE\'s best, '
           'Hessian-free or SGD with pre-training). "train min": minutes of training '
