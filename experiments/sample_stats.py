@@ -53,12 +53,13 @@ def collect(runs, held_out, num_pieces, num_steps, seed):
   from srnn_tf import rundir   # imports TensorFlow
   results = {f'held-out ({_SPLIT.value})': (music_stats.roll_stats(held_out),
                                             float(np.mean([r[0].sum() for r in held_out])))}
-  for path in runs:
-    run = rundir.load_run(path)
-    model, config = run.model, run.config
-    pieces = model.generate(num_steps, num_pieces, seed=(seed, 0)).numpy()
-    results[label_of(path, config)] = (music_stats.roll_stats(list(pieces)),
-                                       float(pieces[:, 0].sum(-1).mean()))
+  loaded = [(path, rundir.load_run(path)) for path in runs]
+  labels = [label_of(path, run.config) for path, run in loaded]
+  for (path, run), label in zip(loaded, labels):
+    if labels.count(label) > 1:   # runs of one model (a search's candidates): by run name
+      label = label_of(path, None)
+    pieces = run.model.generate(num_steps, num_pieces, seed=(seed, 0)).numpy()
+    results[label] = (music_stats.roll_stats(list(pieces)), float(pieces[:, 0].sum(-1).mean()))
   return results
 
 
