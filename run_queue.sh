@@ -79,11 +79,16 @@ lane_b() {
   sweep --grid=nade_small,nade_pretrain --data_version=boulanger --datasets=jsb \
     --name_contains=_vrnn_
   bounds --datasets=jsb --all_sizes
-  for dataset in jsb piano muse nottingham; do
-    # The latent models first (the RNN's candidates are cheaper, and lane C adds more).
-    sweep --grid=vrnn_nade,srnn_nade --data_version=boulanger --datasets=$dataset
+  # The other corpora: first what won on JSB (RNN-NADE's size, the NADE pre-trained; the
+  # RNN, the anchor, first), then the other candidates.
+  for dataset in piano nottingham muse; do
+    sweep --grid=nade_pretrain --data_version=boulanger --datasets=$dataset --name_contains=_rnn_
+    sweep --grid=nade_pretrain --data_version=boulanger --datasets=$dataset
     bounds --datasets=$dataset --all_sizes
-    sweep --grid=nade --data_version=boulanger --datasets=$dataset
+  done
+  for dataset in jsb piano nottingham muse; do
+    sweep --grid=nade_small,nade --data_version=boulanger --datasets=$dataset
+    bounds --datasets=$dataset --all_sizes
   done
   # ... and the SRNN ablations on the four Boulanger corpora.
   sweep --grid=ablations --data_version=boulanger
@@ -125,5 +130,5 @@ for dataset in jsb piano nottingham muse; do
   for version in srnn2016 boulanger; do keep_best $dataset $version; done
 done
 # The NADE comparison on the srnn2016 data (the paper's), then the tighter bounds of its runs.
-sweep --grid=nade --data_version=srnn2016 --datasets=jsb,nottingham,piano,muse --jobs=2
+sweep --grid=nade_pretrain,nade_small,nade --data_version=srnn2016 --datasets=jsb,nottingham,piano,muse --jobs=2
 bounds
