@@ -167,16 +167,17 @@ def nade_search(folder, version='boulanger'):
       groups.setdefault((c['dataset'], c['model']), []).append((path, run))
   published = RNN_NADE if version == 'boulanger' else {}
   lines = ['| corpus | model | GRU d | MLPs e(u) / emission | dropout d / e(u) | NADE pre-trained '
-           '| params | epochs run (kept) | train min | valid | test | RNN-NADE published |',
-           '|---|---|---|---|---|---|---|---|---|---|---|---|']
-  sources = []
+           '| params | epochs run (kept) | train min | valid | test | test SMC | '
+           'RNN-NADE published |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|']
+  sources, answers = [], []
   for corpus in CORPORA:
     reference = f'{published[corpus]:.2f}' if corpus in published else ''
+    tightest = {}
     for model in ('rnn', 'vrnn', 'srnn'):
       candidates = groups.get((corpus, model), [])
       if not candidates:
         lines.append(f'| {TITLES[corpus]} | {model.upper()}-NADE | | | | | | | | {QUEUED} | '
-                     f'| {reference} |')
+                     f'| | {reference} |')
         continue
       best = max(candidates, key=lambda pr: score(pr[1]['valid'], version))[1]
       for path, run in candidates:
@@ -184,6 +185,9 @@ def nade_search(folder, version='boulanger'):
         epochs_run = _epochs_run(path)
         valid = f'{score(run["valid"], version):.3f}'
         test = f'{score(run["test"], version):.3f}' if run is best else ''
+        smc = ''
+        if run is best:
+          smc, tightest[model] = _tightest(path, run, version)
         lines.append(
             f'| {TITLES[corpus]} | {model.upper()}-NADE | {c["d_dim"]} '
             f'| {"x".join(map(str, c["embed_units"]))} / {c["hidden_units"]} '
@@ -191,9 +195,33 @@ def nade_search(folder, version='boulanger'):
             f'| {f"{pretrain:,} steps" if (pretrain := c.get("nade_pretrain_steps")) else "no"} '
             f'| {run["parameters"]:,} | {epochs_run} ({run["kept_epoch"]}) '
             f'| {_train_minutes(path, run):.0f} | {f"**{valid}**" if run is best else valid} '
-            f'| {test} | {reference} |')
+            f'| {test} | {smc} | {reference} |')
         sources.append(os.path.relpath(path))
+    if len(tightest) == 3 and None not in tightest.values():
+      others = max(tightest['rnn'], tightest['vrnn'])
+      answers.append(
+          f'- {TITLES[corpus]}: SRNN-NADE {tightest["srnn"]:.3f} (SMC), VRNN-NADE '
+          f'{tightest["vrnn"]:.3f} (SMC), RNN-NADE {tightest["rnn"]:.3f} (exact): the SRNN\'s '
+          f'chain {"ahead of" if tightest["srnn"] > others else "behind"} the better of the '
+          f'other two by {abs(tightest["srnn"] - others):.3f} nats per frame.')
+  if answers:
+    lines += ['', 'With every model given the NADE emission, does the SRNN\'s stochastic chain '
+              'still help? Each model\'s validation-chosen run, its tightest estimate of the '
+              'test log-likelihood (a lower bound for the latent models):', '', *answers]
   return '\n'.join(lines), sources
+
+
+def _tightest(path, run, version):
+  """(cell text, number) of a run's tightest test estimate: the RNN's exact log-likelihood,
+  a latent model's SMC estimate (K particles), or None where it has not been measured."""
+  if run['config']['model'] == 'rnn':
+    return '= (exact)', score(run['test'], version)
+  smc = path[:-len('.json')] + '.eval_smc_test.json'
+  if not os.path.exists(smc):
+    return QUEUED, None
+  with open(smc) as f:
+    r = json.load(f)['test']
+  return f'{score(r, version):.3f} (K={r["num_particles"]})', score(r, version)
 
 
 # Options of the release that the paper protocol leaves at their defaults.
