@@ -261,10 +261,28 @@ def test_nade_table_chooses_on_validation_and_reports_its_cost(tmp_path):
     # 9 batches of 16 x 100 frames at 240 and 120 steps/s: 60 s + 120 s = 3 min per run.
     with open(results / f'{name}.history.csv', 'w') as f:
       f.write('epoch,val_elbo,steps_per_sec\n0,-7,240\n1,-7,120\n')
+  # One VRNN-NADE and one SRNN-NADE, each with its SMC estimate: the section then answers
+  # whether the SRNN's chain helps, from each model's tightest number in Boulanger's convention.
+  for name, model, smc in (('jsb_boulanger_vrnn_nade150_z100_d300_keepbest', 'vrnn', -6.9),
+                           ('jsb_boulanger_srnn_nade150_z100_d300_keepbest', 'srnn', -6.8)):
+    _record(results, name, -7.2, kept_epoch=3, model=model, **search)
+    with open(results / f'{name}.json') as f:
+      record = json.load(f)
+    with open(results / f'{name}.json', 'w') as f:
+      json.dump({**record, 'parameters': 5, 'steps_per_epoch': 9}, f)
+    with open(results / f'{name}.history.csv', 'w') as f:
+      f.write('epoch,val_elbo,steps_per_sec\n0,-7,240\n')
+    with open(results / f'{name}.eval_smc_test.json', 'w') as f:
+      json.dump({'test': {'log_p_per_step': smc + 0.1, 'log_p_total_per_step': smc,
+                          'num_particles': 100}}, f)
   out = tmp_path / 'TABLE.md'
   subprocess.run([sys.executable, '-m', 'experiments.make_table', f'--runs={results}',
                   f'--output={out}'], cwd=ROOT, check=True, capture_output=True)
   text = out.read_text()
+  assert '| -7.250 | -6.900 (K=100) | -5.19 |' in text   # the VRNN's test ELBO, then its SMC
+  assert ('- JSB: SRNN-NADE -6.800 (SMC), VRNN-NADE -6.900 (SMC), RNN-NADE -7.050 (exact): '
+          'the SRNN\'s chain ahead of the better of the other two by 0.100 nats per frame.'
+          ) in text
   assert '| JSB | RNN-NADE | 150 | 500x500 / 500 | 0 / 0 | no | 150,000 | 2 (3) | 3 | **-6.850** | -7.050 | = (exact) | -5.19 |' \
       in text
   assert '| JSB | RNN-NADE | 300 | 500x500 / 500 | 0 / 0 | no | 300,000 | 2 (3) | 3 | -6.950 |  |  | -5.19 |' in text
