@@ -432,11 +432,12 @@ def main(argv):
           'with the best validation number kept, stopped 15 epochs after it (at most 200). '
           'The GRU size, the MLP sizes, the dropout (the VRNN has none) and whether the NADE '
           'starts pre-trained on the training frames (as RNN-NADE\'s did) are chosen per '
-          'corpus and model by the validation number alone (bold); only the chosen run\'s test number is reported. '
+          'corpus and model by the validation number alone (bold); only the chosen run\'s '
+          'test number is reported. '
           'RNN: exact log-likelihood; VRNN and SRNN: ELBO. Per step, ' +
           CONVENTION_TEXT['per_step'] + ', as the published numbers are (RNN-NADE\'s best, '
           'Hessian-free or SGD with pre-training). "train min": minutes of training '
-          '(validation excluded) from the throughput each epoch measured, with two trainings '
+          '(validation excluded) from the throughput each epoch measured, with other trainings '
           'sharing the machine\'s 2 cores; `python -m benchmarks.nade` gives the emissions\' '
           'costs side by side.', '',
           body, '', 'Runs: ' + (', '.join(f'`{s}`' for s in sources) or 'none yet'), '']

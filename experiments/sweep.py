@@ -80,8 +80,6 @@ for _model, _dropouts in (('rnn', _NADE_DROPOUT), ('vrnn', ({},)), ('srnn', _NAD
   GRIDS[f'{_model}_nade'] = [{**NADE_SEARCH, 'model': _model, 'd_dim': d, **dropout}
                              for d in (300, 150) for dropout in _dropouts]
 GRIDS['nade'] = GRIDS['rnn_nade'] + GRIDS['vrnn_nade'] + GRIDS['srnn_nade']
-# RNN-NADE's pre-training: each model's NADE emission starts from an unconditional NADE fitted
-# to the training frames (3,000 Adam steps of 500 frames), at the paper's sizes.
 # Smaller MLPs (150 units, one embedding layer) at d=150: nearer RNN-NADE's size (about 0.25 M
 # parameters against 1.3 M at the paper's sizes), for the small corpora that over-fit.
 GRIDS['nade_small'] = [

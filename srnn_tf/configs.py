@@ -241,9 +241,9 @@ def get_config(name: str, **overrides) -> Config:
 def run_name(c: Config) -> str:
   """The default run directory name:
   `<dataset>_<version>_<model>[_variant]_z<z>_d<d>[_keepbest]`, the variant naming the
-  model options that differ from the paper's (inference, Resq, emission and its pre-training
-  `_pre<steps>`, GRU initialisation,
-  MLP sizes, e.g. `_h150_e150` for MLPs of 150 units, dropout, objective)."""
+  model options that differ from the paper's: inference, Resq, emission and its pre-training
+  (`_pre<steps>`), GRU initialisation, MLP sizes (`_h150_e150`: MLPs of 150 units), dropout,
+  objective."""
   name = os.path.splitext(os.path.basename(os.path.normpath(c.dataset)))[0]
   variant = '' if c.model != 'srnn' or (c.inference, c.resq) == ('smoothing', True) else \
       f'_{c.inference}{"" if c.resq else "_noresq"}'
