@@ -9,8 +9,9 @@ Keys are modelled lowest first: with `a_1 = c` and `a_{d+1} = a_d + W[:, d] x_d`
 `b` (`[D]`, the visible biases) and `c` (`[H]`, the hidden biases) are per distribution: in
 RNN-NADE [2] they are functions of the recurrent state, so each frame has its own NADE, while
 `W` `[H, D]` and `V` `[D, H]` are shared over time. Every `a_d` given a whole frame is an
-exclusive cumulative sum over the keys, so `log_prob` needs no loop over keys; sampling draws
-the keys one after the other.
+exclusive cumulative sum over the keys, so `log_prob` needs no loop over keys (and, since
+`a_d` changes only at the keys that sound, only as many hidden-unit vectors as the frame has
+sounding keys, plus one); sampling draws the keys one after the other.
 
 [1] H. Larochelle, I. Murray. The Neural Autoregressive Distribution Estimator. AISTATS 2011.
 [2] N. Boulanger-Lewandowski, Y. Bengio, P. Vincent. Modeling Temporal Dependencies in
@@ -81,19 +82,31 @@ class NADE(tfd.Distribution):
     return tf.shape(self._visible_bias)[-1:]
 
   def conditional_logits(self, x):
-    """`logit p(x_d = 1 | x_<d)` of every key given the frame `x` `[..., D]` (teacher
+    """`logit p(x_d = 1 | x_<d)` of every key given the frame `x` `[..., D]` of 0/1 (teacher
     forcing): `[...batch, D]`, all keys at once."""
     x = tf.convert_to_tensor(x, tf.float32)
-    num_keys = self._input_weights.shape[-1]
-    # a_d = c + sum_{k<d} x_k W[:, k] for every d at once, [..., D, H]: the exclusive
-    # cumulative sum over the keys, written as one product with a strictly lower-triangular
-    # mask. On CPU this runs forward and backward 2.7x faster than `tf.cumsum` over the keys
-    # axis (the tests check both against a key-by-key loop).
-    lower = tf.linalg.band_part(tf.ones([num_keys, num_keys]), -1, 0) - tf.eye(num_keys)
-    prefixes = x[..., None, :] * lower                               # row d: x_k for k < d
-    pre = self._hidden_bias[..., None, :] + tf.tensordot(prefixes, self._input_weights,
-                                                         [[-1], [1]])
-    return self._visible_bias + tf.reduce_sum(tf.sigmoid(pre) * self._output_weights, -1)
+    if self.validate_args:
+      with tf.control_dependencies([tf.debugging.assert_equal(
+          x * (1 - x), tf.zeros_like(x), message='NADE frames must hold 0/1')]):
+        x = tf.identity(x)
+    # a_d = c + sum_{k<d} x_k W[:, k] changes only at the keys that sound: with s_d, the
+    # number of sounding keys below d, a_d = A_{s_d}, where A_s sums the first s sounding
+    # keys' columns of W. A frame has few (JSB at most 6 of 88 keys), so the hidden units are
+    # computed for those S <= max_frame(sum x) + 1 prefixes, not for all D: on the paper's
+    # batches this runs forward and backward 7x faster than the D prefixes as one masked
+    # product (the tests check it against a key-by-key loop, values and gradients, sparse
+    # and dense frames alike; a dense frame costs what the D prefixes cost).
+    below = tf.cumsum(x, -1, exclusive=True)                    # s_d: [..., D]
+    num_prefixes = tf.cast(tf.reduce_max(tf.reduce_sum(x, -1)), tf.int32) + 1
+    s = tf.cast(tf.range(num_prefixes), tf.float32)[:, None]    # [S, 1]
+    # Row s selects the first s sounding keys: [..., S, D].
+    first_s = x[..., None, :] * tf.cast(below[..., None, :] < s, tf.float32)
+    pre = self._hidden_bias[..., None, :] + tf.tensordot(first_s, self._input_weights,
+                                                         [[-1], [1]])        # A_s: [..., S, H]
+    logits = tf.tensordot(tf.sigmoid(pre), self._output_weights, [[-1], [1]])  # [..., S, D]
+    # Key d takes its logit from prefix s_d.
+    pick = tf.linalg.matrix_transpose(tf.one_hot(tf.cast(below, tf.int32), num_prefixes))
+    return self._visible_bias + tf.reduce_sum(pick * logits, -2)
 
   def conditional_probs(self, x):
     """`p(x_d = 1 | x_<d)` given `x` `[..., D]`: each key's probability given the true lower

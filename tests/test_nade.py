@@ -91,6 +91,45 @@ def test_gradients_are_finite_and_reach_every_parameter():
     assert g is not None and np.all(np.isfinite(g.numpy())) and np.any(g.numpy() != 0)
 
 
+def _loop_log_prob_tf(b, c, w, v, x):
+  """`log_prob` from the definition, one key at a time, in TF (so that it has gradients)."""
+  a, total = c, 0.0
+  for d in range(x.shape[-1]):
+    logit = b[..., d] + tf.reduce_sum(tf.sigmoid(a) * v[d], -1)
+    total -= tf.nn.sigmoid_cross_entropy_with_logits(labels=x[..., d], logits=logit)
+    a = a + x[..., d, None] * w[:, d]
+  return total
+
+
+@pytest.mark.parametrize('density', [0.0, 0.1, 0.5, 1.0])
+def test_log_prob_and_its_gradients_equal_a_key_by_key_loop(density):
+  # The fast path computes hidden units only for the prefixes the frame's sounding keys make:
+  # silent frames (one prefix), sparse ones, and frames where every key sounds (D + 1).
+  rng = np.random.default_rng(7)
+  shapes = ((3, 5, 16), (3, 5, 8), (8, 16), (16, 8))
+  params = [tf.Variable(rng.normal(size=s)) for s in shapes]          # float64
+  x = (rng.random((3, 5, 16)) < density).astype(np.float64)
+  x[0, 0] = 1.0 if density > 0 else 0.0                 # the densest frame of the batch
+  grads = []
+  for log_prob in (  # float32, as the models run it, against the loop in float64
+      lambda *p: tf.cast(NADE(*[tf.cast(t, tf.float32) for t in p]).log_prob(x), tf.float64),
+      lambda *p: _loop_log_prob_tf(*p, tf.constant(x))):
+    with tf.GradientTape() as tape:
+      value = log_prob(*params)
+      loss = tf.reduce_sum(value * np.arange(1, 16).reshape(3, 5))   # weights differ per frame
+    grads.append([value.numpy()] + [g.numpy() for g in tape.gradient(loss, params)])
+  for fast, loop in zip(*grads):
+    np.testing.assert_allclose(fast, loop, rtol=1e-4, atol=1e-4)
+
+
+def test_validate_args_rejects_frames_that_are_not_binary():
+  nade = NADE(np.zeros(3, np.float32), np.zeros(2, np.float32), np.zeros((2, 3), np.float32),
+              np.zeros((3, 2), np.float32), validate_args=True)
+  nade.log_prob(np.array([0, 1, 1], np.float32))
+  with pytest.raises(tf.errors.InvalidArgumentError, match='0/1'):
+    nade.log_prob(np.array([0, 0.5, 1], np.float32))
+
+
 def test_batch_and_event_shapes_as_tfp_defines_them():
   nade = _nade(keys=6, hidden=4, batch=(2, 3))
   assert nade.batch_shape == (2, 3) and nade.event_shape == (6,)
