@@ -14,7 +14,7 @@ Grids (the report's and the paper's experiments):
   baselines  rnn + vrnn + ablations
   rnn_nade, vrnn_nade, srnn_nade, nade (all three)
              the NADE emission, best epoch kept: d in {300, 150} x dropout (d 0.5, e(u) 0.2)
-             or none (the VRNN has no dropout options)
+             or none
   nade_small the same three at d=150 with MLPs of 150 units (one embedding layer)
   nade_pretrain  nade_small with the NADE pre-trained on the training frames (RNN-NADE's)
 
@@ -72,20 +72,20 @@ GRIDS['baselines'] = GRIDS['rnn'] + GRIDS['vrnn'] + GRIDS['ablations']
 # The NADE comparison: every model with the NADE emission (150 hidden units, as RNN-NADE's),
 # trained as Boulanger-Lewandowski et al. trained RNN-NADE in spirit: early stopping on the
 # validation ELBO (the best epoch kept, patience 15, at most 200 epochs, the learning rate
-# held). The GRU size, and the dropout where the model has it, are chosen on validation.
+# held). The GRU size and the dropout (the same two options for every model) are chosen on
+# validation.
 NADE_SEARCH = dict(emission='nade', nade_units=150, keep_best=True, epochs=200,
                    lr_constant_epochs=200, early_stopping_patience=15)
 _NADE_DROPOUT = ({'dropout_d': 0.0, 'dropout_emb_u': 0.0}, {'dropout_d': 0.5, 'dropout_emb_u': 0.2})
-for _model, _dropouts in (('rnn', _NADE_DROPOUT), ('vrnn', ({},)), ('srnn', _NADE_DROPOUT)):
+for _model in ('rnn', 'vrnn', 'srnn'):
   GRIDS[f'{_model}_nade'] = [{**NADE_SEARCH, 'model': _model, 'd_dim': d, **dropout}
-                             for d in (300, 150) for dropout in _dropouts]
+                             for d in (300, 150) for dropout in _NADE_DROPOUT]
 GRIDS['nade'] = GRIDS['rnn_nade'] + GRIDS['vrnn_nade'] + GRIDS['srnn_nade']
 # Smaller MLPs (150 units, one embedding layer) at d=150: nearer RNN-NADE's size (about 0.25 M
 # parameters against 1.3 M at the paper's sizes), for the small corpora that over-fit.
 GRIDS['nade_small'] = [
     {**NADE_SEARCH, 'model': model, 'd_dim': 150, 'hidden_units': 150, 'embed_units': (150,),
-     **dropout} for model, dropouts in (('rnn', _NADE_DROPOUT), ('vrnn', ({},)),
-                                        ('srnn', _NADE_DROPOUT)) for dropout in dropouts]
+     **dropout} for model in ('rnn', 'vrnn', 'srnn') for dropout in _NADE_DROPOUT]
 # RNN-NADE's pre-training: each model's NADE emission starts from an unconditional NADE fitted
 # to the training frames (3,000 Adam steps of 500 frames).
 GRIDS['nade_pretrain'] = [{**override, 'nade_pretrain_steps': 3000}

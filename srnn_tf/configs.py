@@ -57,11 +57,12 @@ class Config:
       0, 'Before training, fit an unconditional NADE to the training frames for this many '
       'Adam steps and start the NADE emission from it (its W, V, and the biases as the '
       'emission\'s output biases): RNN-NADE\'s pre-training. 0: none.')
-  dropout_d: float = _option(0.0, 'SRNN, RNN: dropout on d_t where the prior, emission and '
-                             'inference network read it (the release\'s p_d_drop).')
+  dropout_d: float = _option(0.0, 'Dropout on d_t (the VRNN\'s h_{t-1}) where the prior, '
+                             'emission and inference network read it (the release\'s '
+                             'p_d_drop).')
   dropout_z: float = _option(0.0, 'SRNN: dropout on z_t into the emission (p_z_drop).')
-  dropout_emb_u: float = _option(0.0, 'SRNN, RNN: dropout on the embedding of u_t '
-                                 '(p_emb_u_drop).')
+  dropout_emb_u: float = _option(0.0, 'Dropout on the embedding of u_t (the VRNN\'s of x_t) '
+                                 'into the recurrence (p_emb_u_drop).')
   dropout_emb_x: float = _option(0.0, 'SRNN: dropout on the embedding of x_t into the '
                                  'inference network (p_emb_x_drop).')
   # Protocol.
@@ -162,9 +163,10 @@ class Config:
     return self
 
 
-# The dropout rates each model has (the RNN's d_t and e(u_t) are the SRNN's).
+# The dropout rates each model has (the RNN's d_t and e(u_t) are the SRNN's; the VRNN's
+# h_{t-1} and phi_x(x_t) play their parts).
 DROPOUT_OPTIONS = {'srnn': ('dropout_d', 'dropout_z', 'dropout_emb_u', 'dropout_emb_x'),
-                   'rnn': ('dropout_d', 'dropout_emb_u')}
+                   'rnn': ('dropout_d', 'dropout_emb_u'), 'vrnn': ('dropout_d', 'dropout_emb_u')}
 
 
 @dataclasses.dataclass

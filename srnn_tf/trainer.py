@@ -59,7 +59,8 @@ def build_model(config: configs.Config, steps_per_epoch: int) -> keras.Model:
                  dropout_emb_x=config.dropout_emb_x, **common)
   elif config.model == 'vrnn':
     model = VRNN(z_dim=config.z_dim, h_dim=config.d_dim, hidden_units=config.hidden_units,
-                 embed_units=config.embed_units, **common)
+                 embed_units=config.embed_units, dropout_d=config.dropout_d,
+                 dropout_emb_u=config.dropout_emb_u, **common)
   elif config.model == 'rnn':
     model = RNN(d_dim=config.d_dim, hidden_units=config.hidden_units,
                 embed_units=config.embed_units, dropout_d=config.dropout_d,

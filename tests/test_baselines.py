@@ -87,3 +87,30 @@ def test_rnn_dropout_acts_in_training_only_and_where_it_says(option):
   assert d_changed == (option == 'dropout_emb_u')
   with pytest.raises(ValueError, match='dropout_d'):
     RNN(dropout_d=1.0)
+
+
+@pytest.mark.parametrize('option', ['dropout_d', 'dropout_emb_u'])
+def test_vrnn_dropout_acts_in_training_only_and_where_it_says(option):
+  kwargs = dict(z_dim=4, h_dim=7, hidden_units=9, embed_units=(8,), emission='bernoulli')
+  plain = VRNN(seed=0, **kwargs)
+  dropped = VRNN(seed=0, **{option: 0.5}, **kwargs)
+  for m in (plain, dropped):
+    m.build()
+  dropped.set_weights(plain.get_weights())
+  f = _features()
+  noise = np.random.default_rng(2).normal(size=(3, 6, 4)).astype(np.float32)
+  h_0 = (tf.constant(np.random.default_rng(3).normal(size=(3, 7)).astype(np.float32)),)
+  terms = lambda m, training: m.compute_terms(f, training=training, initial_state=h_0,
+                                              noise=noise)
+  for key in ('log_px', 'kl'):
+    np.testing.assert_array_equal(terms(dropped, False)[key].numpy(),
+                                  terms(plain, False)[key].numpy())
+  train, ref = terms(dropped, True), terms(plain, True)
+  # Dropout on h_{t-1} reaches the first step's prior, q and emission (h_0 is not zero);
+  # dropout on phi_x(x_t) enters the GRU, so the first step is untouched and the later ones
+  # are not.
+  first_changed = not np.allclose(train['kl'][:, 0].numpy(), ref['kl'][:, 0].numpy())
+  assert first_changed == (option == 'dropout_d')
+  assert not np.allclose(train['kl'][:, 1:].numpy(), ref['kl'][:, 1:].numpy())
+  with pytest.raises(ValueError, match='dropout_d'):
+    VRNN(dropout_d=1.0)

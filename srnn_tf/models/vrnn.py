@@ -31,15 +31,23 @@ class VRNN(LatentModel):
     h_dim: GRU state size (plays the role of the SRNN's d).
     hidden_units: units of the hidden layer of every MLP, and the size of phi_z(z).
     embed_units: layer sizes of phi_x.
+    dropout_d, dropout_emb_u: dropout rates in training, as the RNN's and the SRNN's: on
+      `h_{t-1}` where the prior, the inference network and the emission read it (one mask
+      per step, shared by the three; the recurrence sees the undropped `h`), and on
+      `phi_x(x_t)` into the GRU (the recurrence's input, as `e(u_t)` is theirs).
     **kwargs: training options of `SequenceModel`.
   """
 
   def __init__(self, z_dim=100, h_dim=300, hidden_units=500, embed_units=(500, 500),
-               **kwargs):
+               dropout_d=0.0, dropout_emb_u=0.0, **kwargs):
     super().__init__(**kwargs)
     self.z_dim, self.h_dim = z_dim, h_dim
     self.hidden_units = hidden_units
     self.embed_units = tuple(embed_units)
+    self.dropout = {'d': dropout_d, 'emb_u': dropout_emb_u}
+    for name, rate in self.dropout.items():
+      if not 0.0 <= rate < 1.0:
+        raise ValueError(f'dropout_{name} must be in [0, 1), got {rate}')
     self.phi_x = layers.MLP(self.embed_units, name='phi_x')
     self.phi_z = layers.MLP((hidden_units,), name='phi_z')
     self.gru_h = layers.ProjectedGRU(h_dim, init=self.gru_init, name='gru_h')
@@ -71,11 +79,12 @@ class VRNN(LatentModel):
     """`p(x_t | z_t, h_{t-1})` (`self.frame`), batch shape `[B, T]`, event `[88]`."""
     return self.frame.distribution(self.emission(tf.concat([self.phi_z(z), h_prev], -1)))
 
-  def sample_posterior(self, features, initial_state=None, noise=None):
+  def sample_posterior(self, features, initial_state=None, noise=None, training=False):
     """One reparameterised sample of `z_{1:T} ~ q`, running the recurrence with it.
 
     Returns:
-      `(h_prev, z, q)`: `h_{t-1}` `[B, T, H]`, `z` `[B, T, Z]`, and `q` (batch `[B, T]`).
+      `(h_read, z, q, h_T)`: `h_{t-1}` as the networks read it (dropped out in training)
+      `[B, T, H]`, `z` `[B, T, Z]`, `q` (batch `[B, T]`), and the last state `[B, H]`.
     """
     x = features['x']
     if noise is None:
@@ -84,7 +93,13 @@ class VRNN(LatentModel):
     e = self.embed_units[-1]
     phi_x = self.phi_x(x)
     q_hoisted = self.posterior_net.hoist(phi_x)                     # [B, T, 2 * hidden]
-    gru_hoisted = layers.linear(phi_x, self.gru_h.kernel.value[:e], self.gru_h.bias.value[0])
+    gru_hoisted = layers.linear(self._drop(phi_x, 'emb_u', training),
+                                self.gru_h.kernel.value[:e], self.gru_h.bias.value[0])
+    # Dropout on h_{t-1}: a mask drawn before the loop, or none (the loop then has no
+    # product with it).
+    keep_h = None
+    if training and self.dropout['d']:
+      keep_h = self._drop(tf.ones(tf.concat([tf.shape(x)[:2], [self.h_dim]], 0)), 'd', True)
     q_h_kernel = self.posterior_net.z_kernel()                      # [H, 2 * hidden]
     out_k, out_b = self.posterior_net.out_kernels()
     gru_z_kernel = self.gru_h.kernel.value[e:]
@@ -94,8 +109,9 @@ class VRNN(LatentModel):
 
     def step(carry, elems):
       h_prev = carry[0]
-      q_t, gru_t, eps_t = elems
-      hidden = layers.clipped_leaky_relu(q_t + tf.matmul(h_prev, q_h_kernel))
+      q_t, gru_t, eps_t, *keep_t = elems
+      h_read = h_prev * keep_t[0] if keep_t else h_prev
+      hidden = layers.clipped_leaky_relu(q_t + tf.matmul(h_read, q_h_kernel))
       heads = layers.multi_head(hidden, out_k, out_b)
       z = heads[0] + layers.scale_from_log_var(heads[1]) * eps_t
       phi_z = layers.clipped_leaky_relu(tf.matmul(z, phi_z_kernel) + phi_z_bias)
@@ -106,10 +122,12 @@ class VRNN(LatentModel):
     h_0 = initial_state[0] if initial_state is not None else tf.zeros([batch, self.h_dim])
     zeros = tf.zeros([batch, self.z_dim])
     h, z, mean, log_var = (time_major(v) for v in tf.scan(
-        step, (time_major(q_hoisted), time_major(gru_hoisted), time_major(noise)),
+        step, tuple(time_major(v) for v in (q_hoisted, gru_hoisted, noise, keep_h)
+                    if v is not None),
         (h_0, zeros, zeros, zeros)))
     h_prev = tf.concat([h_0[:, None], h[:, :-1]], axis=1)
-    return h_prev, z, layers.diag_gaussian(mean, log_var), h[:, -1]
+    h_read = h_prev if keep_h is None else h_prev * keep_h
+    return h_read, z, layers.diag_gaussian(mean, log_var), h[:, -1]
 
   def compute_terms(self, features, training=False, initial_state=None, noise=None):
     """Per-frame ELBO terms with one posterior sample.
@@ -117,7 +135,7 @@ class VRNN(LatentModel):
     Returns:
       {'log_px': `[B, T]`, 'kl': `[B, T]`, 'final_state': `(h_T,)`}.
     """
-    h_prev, z, q, h_last = self.sample_posterior(features, initial_state, noise)
+    h_prev, z, q, h_last = self.sample_posterior(features, initial_state, noise, training)
     log_px = self.decoder(z, h_prev).log_prob(features['x'])
     kl = q.kl_divergence(self.prior(h_prev))
     return {'log_px': log_px, 'kl': kl, 'final_state': (h_last,)}
@@ -187,4 +205,5 @@ class VRNN(LatentModel):
 
   def get_config(self):
     return {**super().get_config(), 'z_dim': self.z_dim, 'h_dim': self.h_dim,
-            'hidden_units': self.hidden_units, 'embed_units': self.embed_units}
+            'hidden_units': self.hidden_units, 'embed_units': self.embed_units,
+            'dropout_d': self.dropout['d'], 'dropout_emb_u': self.dropout['emb_u']}
