@@ -90,11 +90,19 @@ lane_b() {
 }
 
 lane_c() {
-  # The NADE comparison on Nottingham (as lane B's corpora), then the cheap corpora's
-  # best-validation-epoch runs.
+  # The NADE comparison on Nottingham (as lane B's corpora), then on the srnn2016 data, then
+  # the cheap corpora's best-validation-epoch runs.
   sweep --grid=nade_pretrain --data_version=boulanger --datasets=nottingham --name_contains=_rnn_
   sweep --grid=nade_pretrain --data_version=boulanger --datasets=nottingham
   bounds --datasets=nottingham --all_sizes
+  # JSB's VRNN-NADE with dropout (the candidate the other models had there).
+  sweep --grid=nade_pretrain --data_version=boulanger --datasets=jsb
+  bounds --datasets=jsb --all_sizes
+  # The same comparison on the paper's data (srnn2016), the cheap corpora first.
+  for dataset in jsb nottingham piano muse; do
+    sweep --grid=nade_pretrain --data_version=srnn2016 --datasets=$dataset
+    bounds --datasets=$dataset --all_sizes
+  done
   for version in srnn2016 boulanger; do keep_best jsb $version; done
   for version in srnn2016 boulanger; do keep_best piano $version; done
 }
