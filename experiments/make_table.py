@@ -430,16 +430,17 @@ def main(argv):
           'Every model with the NADE emission (H = 150, as RNN-NADE\'s), trained the way '
           'RNN-NADE\'s authors did in spirit: the learning rate held, the weights of the epoch '
           'with the best validation number kept, stopped 15 epochs after it (at most 200). '
-          'The GRU size, the MLP sizes, the dropout (the VRNN has none) and whether the NADE '
-          'starts pre-trained on the training frames (as RNN-NADE\'s did) are chosen per '
+          'The GRU size, the MLP sizes, the dropout (the same two options for every model) '
+          'and whether the NADE starts pre-trained on the training frames (as RNN-NADE\'s did) are chosen per '
           'corpus and model by the validation number alone (bold); only the chosen run\'s '
           'test number is reported. '
           'RNN: exact log-likelihood; VRNN and SRNN: ELBO. Per step, ' +
           CONVENTION_TEXT['per_step'] + ', as the published numbers are (RNN-NADE\'s best, '
           'Hessian-free or SGD with pre-training). "train min": minutes of training '
           '(validation excluded) from the throughput each epoch measured, with other trainings '
-          'sharing the machine\'s 2 cores; `python -m benchmarks.nade` gives the emissions\' '
-          'costs side by side.', '',
+          'sharing the machine\'s 2 cores; the runs on JSB and the first Piano run trained '
+          'before the NADE\'s `log_prob` was made 7x faster, and are slower for it '
+          '(`python -m benchmarks.nade` gives the emissions\' costs side by side).', '',
           body, '', 'Runs: ' + (', '.join(f'`{s}`' for s in sources) or 'none yet'), '']
   body, sources = option_runs(_RUNS.value)
   out += ['## The release\'s other options (paper protocol otherwise)', '',
