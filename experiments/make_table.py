@@ -438,8 +438,9 @@ def main(argv):
           CONVENTION_TEXT['per_step'] + ', as the published numbers are (RNN-NADE\'s best, '
           'Hessian-free or SGD with pre-training). "train min": minutes of training '
           '(validation excluded) from the throughput each epoch measured, with other trainings '
-          'sharing the machine\'s 2 cores; the runs on JSB and the first Piano run trained '
-          'before the NADE\'s `log_prob` was made 7x faster, and are slower for it '
+          'sharing the machine\'s 2 cores; the runs begun before the NADE\'s `log_prob` '
+          'was made 7x faster (those on JSB, the first two on Piano and the first on '
+          'Nottingham) are slower for it, in part or in whole '
           '(`python -m benchmarks.nade` gives the emissions\' costs side by side).', '',
           body, '', 'Runs: ' + (', '.join(f'`{s}`' for s in sources) or 'none yet'), '']
   body, sources = option_runs(_RUNS.value)
