@@ -22,10 +22,21 @@ def unavailable_reason():
   return None
 
 
-def render_wav(midi_path, wav_path, sample_rate=44100):
-  """Renders `midi_path` to `wav_path`; raises RuntimeError saying what is missing."""
+# File types fluidsynth writes (through libsndfile), by extension: 'oga' is Ogg Vorbis, about
+# a tenth of the WAV's size, small enough to keep beside a piece's MIDI.
+FORMATS = ('wav', 'flac', 'oga')
+
+
+def render(midi_path, audio_path, sample_rate=44100):
+  """Renders `midi_path` to `audio_path`, whose extension (one of `FORMATS`) sets the file
+  type; raises RuntimeError saying what is missing."""
+  file_type = os.path.splitext(str(audio_path))[1].lstrip('.')
+  if file_type not in FORMATS:
+    raise ValueError(f'{audio_path}: audio files are {", ".join(FORMATS)}')
   reason = unavailable_reason()
   if reason:
-    raise RuntimeError(f'cannot render {wav_path}: {reason}')
-  subprocess.run(['fluidsynth', '-ni', '-F', str(wav_path), '-r', str(sample_rate),
-                  find_soundfont(), str(midi_path)], check=True, capture_output=True)
+    raise RuntimeError(f'cannot render {audio_path}: {reason}')
+  subprocess.run(['fluidsynth', '-ni', '-F', str(audio_path), '-T', file_type,
+                  '-r', str(sample_rate), find_soundfont(), str(midi_path)],
+                 check=True, capture_output=True)
+

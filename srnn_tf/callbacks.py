@@ -276,7 +276,7 @@ def _synthesize(roll, grid) -> np.ndarray | None:
     mid, wav = os.path.join(tmp, 'sample.mid'), os.path.join(tmp, 'sample.wav')
     midi.write_midi(roll.astype(np.uint8), mid, frames_per_quarter=grid.frames_per_quarter,
                     tempo=grid.tempo)
-    audio.render_wav(mid, wav, sample_rate=_SAMPLE_RATE)
+    audio.render(mid, wav, sample_rate=_SAMPLE_RATE)
     with wave.open(wav) as f:
       channels, frames = f.getnchannels(), f.readframes(f.getnframes())
   samples = np.frombuffer(frames, np.int16).reshape(-1, channels).mean(1)

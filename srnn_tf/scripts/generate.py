@@ -38,7 +38,10 @@ _PRIME_FRAMES = flags.DEFINE_integer('prime_frames', 32, 'Frames of the primer t
                                      lower_bound=1)
 _PROGRAM = flags.DEFINE_integer('program', 0, 'General MIDI program (0: piano).',
                                 lower_bound=0, upper_bound=127)
-_WAV = flags.DEFINE_bool('wav', True, 'Also render WAV files (needs fluidsynth).')
+_WAV = flags.DEFINE_bool('wav', True, 'Also render audio files (needs fluidsynth).')
+_AUDIO_FORMAT = flags.DEFINE_enum('audio_format', 'wav', ('wav', 'flac', 'oga'),
+                                  'Audio file type: oga (Ogg Vorbis) is about a tenth of '
+                                  'the WAV\'s size.')
 _OUTPUT_DIR = cli.output_dir_flag('<run>/samples')
 _GRID = cli.GridFlags()
 
@@ -67,7 +70,8 @@ def main(argv):
                             seed=(_SEED.value, 0)).numpy()[:, _BURN_IN.value:]
   wav_problem = audio.unavailable_reason() if _WAV.value else None
   if wav_problem:
-    logging.warning('Not writing WAV files: %s', wav_problem)
+    logging.warning('Not writing audio files: %s', wav_problem)
+  ext = '.' + _AUDIO_FORMAT.value
   for i, piece in enumerate(pieces):
     roll = np.concatenate([prefix, piece]) if prefix is not None else piece
     name = os.path.join(out, f'sample_seed{_SEED.value}_{i}')
@@ -78,8 +82,8 @@ def main(argv):
              + (f' (first {len(prefix)} frames: primer)' if prefix is not None else ''))
     plots.save_piano_rolls(name + '.png', [roll], [title])
     if _WAV.value and not wav_problem:
-      audio.render_wav(name + '.mid', name + '.wav')
-    print(f'wrote {name}.mid, .png' + ('' if wav_problem or not _WAV.value else ', .wav'))
+      audio.render(name + '.mid', name + ext)
+    print(f'wrote {name}.mid, .png' + ('' if wav_problem or not _WAV.value else ', ' + ext))
   return 0
 
 
