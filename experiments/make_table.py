@@ -10,6 +10,7 @@ import dataclasses
 import glob
 import json
 import os
+import statistics
 
 from absl import app
 from absl import flags
@@ -115,13 +116,14 @@ def _epochs_run(run_json):
 
 
 def _train_minutes(run_json, run):
-  """Training time in minutes, validation excluded, summed over the epochs trained: each
-  epoch's time steps (batches x batch size x window) over its measured `steps_per_sec`. Sums
-  the epochs of every session, where the JSON's `train_seconds_this_session` counts only the
-  last one's."""
+  """Training time in minutes, validation excluded: the epochs trained (every session's) x
+  each epoch's time steps (batches x batch size x window) over the run's median measured
+  `steps_per_sec`. The median, not each epoch's own rate: an epoch during which the process
+  was paused (`kill -STOP`, to benchmark) would otherwise count its pause."""
   c = run['config']
   frames_per_epoch = run['steps_per_epoch'] * c['batch_size'] * c['seq_len']
-  return sum(frames_per_epoch / float(row['steps_per_sec']) for row in _history(run_json)) / 60
+  rates = [float(row['steps_per_sec']) for row in _history(run_json)]
+  return len(rates) * frames_per_epoch / statistics.median(rates) / 60
 
 
 def long_schedule_runs(folder):
@@ -437,7 +439,7 @@ def main(argv):
           'RNN: exact log-likelihood; VRNN and SRNN: ELBO. Per step, ' +
           CONVENTION_TEXT['per_step'] + ', as the published numbers are (RNN-NADE\'s best, '
           'Hessian-free or SGD with pre-training). "train min": minutes of training '
-          '(validation excluded) from the throughput each epoch measured, with other trainings '
+          '(validation excluded) from the run\'s median throughput, with other trainings '
           'sharing the machine\'s 2 cores; the runs begun before the NADE\'s `log_prob` '
           'was made 7x faster (those on JSB, the first two on Piano and the first on '
           'Nottingham) are slower for it, in part or in whole '
