@@ -68,14 +68,19 @@ def test_rnn_log_likelihood_is_exact_and_matches_oracle(emission):
   np.testing.assert_array_equal(model(f)['elbo'].numpy(), model(f)['elbo'].numpy())
 
 
-@pytest.mark.parametrize('option', ['dropout_d', 'dropout_emb_u'])
-def test_rnn_dropout_acts_in_training_only_and_where_it_says(option):
-  kwargs = dict(d_dim=7, hidden_units=9, embed_units=(8,), emission='bernoulli')
-  plain = RNN(seed=0, **kwargs)
-  dropped = RNN(seed=0, **{option: 0.5}, **kwargs)
+def _plain_and_dropped(model_class, option, **sizes):
+  """Two small models with the same weights, the second with `option` at 0.5."""
+  kwargs = dict(hidden_units=9, embed_units=(8,), emission='bernoulli', seed=0, **sizes)
+  plain, dropped = model_class(**kwargs), model_class(**{option: 0.5}, **kwargs)
   for m in (plain, dropped):
     m.build()
   dropped.set_weights(plain.get_weights())
+  return plain, dropped
+
+
+@pytest.mark.parametrize('option', ['dropout_d', 'dropout_emb_u'])
+def test_rnn_dropout_acts_in_training_only_and_where_it_says(option):
+  plain, dropped = _plain_and_dropped(RNN, option, d_dim=7)
   f = _features()
   np.testing.assert_array_equal(dropped.compute_terms(f)['log_px'].numpy(),
                                 plain.compute_terms(f)['log_px'].numpy())
@@ -91,12 +96,7 @@ def test_rnn_dropout_acts_in_training_only_and_where_it_says(option):
 
 @pytest.mark.parametrize('option', ['dropout_d', 'dropout_emb_u'])
 def test_vrnn_dropout_acts_in_training_only_and_where_it_says(option):
-  kwargs = dict(z_dim=4, h_dim=7, hidden_units=9, embed_units=(8,), emission='bernoulli')
-  plain = VRNN(seed=0, **kwargs)
-  dropped = VRNN(seed=0, **{option: 0.5}, **kwargs)
-  for m in (plain, dropped):
-    m.build()
-  dropped.set_weights(plain.get_weights())
+  plain, dropped = _plain_and_dropped(VRNN, option, z_dim=4, h_dim=7)
   f = _features()
   noise = np.random.default_rng(2).normal(size=(3, 6, 4)).astype(np.float32)
   h_0 = (tf.constant(np.random.default_rng(3).normal(size=(3, 7)).astype(np.float32)),)
