@@ -91,7 +91,7 @@ class NADE(tfd.Distribution):
         x = tf.identity(x)
     # a_d = c + sum_{k<d} x_k W[:, k] changes only at the keys that sound: with s_d, the
     # number of sounding keys below d, a_d = A_{s_d}, where A_s sums the first s sounding
-    # keys' columns of W. A frame has few (JSB at most 6 of 88 keys), so the hidden units are
+    # keys' columns of W. A music frame has a handful of 88, so the hidden units are
     # computed for those S <= max_frame(sum x) + 1 prefixes, not for all D: on the paper's
     # batches this runs forward and backward 7x faster than the D prefixes as one masked
     # product (the tests check it against a key-by-key loop, values and gradients, sparse

@@ -18,7 +18,7 @@ import os
 from absl import flags
 from absl import logging
 
-from srnn_tf import cli
+from srnn_tf import audio, cli
 
 _RUN = cli.run_flag()
 _NUM_PIECES = flags.DEFINE_integer('num_pieces', 4, 'Pieces to sample (without a primer).',
@@ -39,7 +39,7 @@ _PRIME_FRAMES = flags.DEFINE_integer('prime_frames', 32, 'Frames of the primer t
 _PROGRAM = flags.DEFINE_integer('program', 0, 'General MIDI program (0: piano).',
                                 lower_bound=0, upper_bound=127)
 _WAV = flags.DEFINE_bool('wav', True, 'Also render audio files (needs fluidsynth).')
-_AUDIO_FORMAT = flags.DEFINE_enum('audio_format', 'wav', ('wav', 'flac', 'oga'),
+_AUDIO_FORMAT = flags.DEFINE_enum('audio_format', 'wav', audio.FORMATS,
                                   'Audio file type: oga (Ogg Vorbis) is about a tenth of '
                                   'the WAV\'s size.')
 _OUTPUT_DIR = cli.output_dir_flag('<run>/samples')
@@ -49,7 +49,7 @@ _GRID = cli.GridFlags()
 def main(argv):
   del argv
   import numpy as np
-  from srnn_tf import audio, midi, plots, rundir
+  from srnn_tf import midi, plots, rundir
   if _BURN_IN.value + _NUM_STEPS.value > _MAX_STEPS.value:
     return cli.fail(f'--num_steps={_NUM_STEPS.value} (+ --burn_in={_BURN_IN.value}) exceeds '
                     f'the limit of {_MAX_STEPS.value} frames (raise it with --max_num_steps)')
