@@ -75,8 +75,12 @@ lane_b() {
   # chosen on validation, corpus by corpus, at the size that won on JSB (MLPs of 150 units, the
   # NADE pre-trained as RNN-NADE's was); the RNN, the anchor, first on each corpus; the latent
   # runs' SMC measured as each corpus finishes. Lane C has Nottingham.
+  # The dropout candidates before the others: they won validation in every finished pair so
+  # far, so the likely choices and their SMC come first; the rest completes the choice.
   for dataset in piano muse; do
     sweep --grid=nade_pretrain --data_version=boulanger --datasets=$dataset --name_contains=_rnn_
+    sweep --grid=nade_pretrain --data_version=boulanger --datasets=$dataset --name_contains=dropd
+    bounds --datasets=$dataset --all_sizes
     sweep --grid=nade_pretrain --data_version=boulanger --datasets=$dataset
     bounds --datasets=$dataset --all_sizes
   done
@@ -93,6 +97,7 @@ lane_c() {
   # The NADE comparison on Nottingham (as lane B's corpora), then on the srnn2016 data, then
   # the cheap corpora's best-validation-epoch runs.
   sweep --grid=nade_pretrain --data_version=boulanger --datasets=nottingham --name_contains=_rnn_
+  sweep --grid=nade_pretrain --data_version=boulanger --datasets=nottingham --name_contains=dropd
   sweep --grid=nade_pretrain --data_version=boulanger --datasets=nottingham
   bounds --datasets=nottingham --all_sizes
   # JSB's VRNN-NADE with dropout (the candidate the other models had there).
