@@ -34,6 +34,41 @@ release_eval() {
   .venv/bin/python eval.py --run="runs/$name" --splits=test --release_first_frame \
     --results_dir="$RESULTS" >> "logs/$name.log" 2>&1
 }
+# Sample statistics, MIDI, piano rolls and audio go beside the results' JSONs.
+MUSIC="$(dirname "$RESULTS")/music"
+
+# The chosen NADE models of one corpus and data version (`experiments.selection`): their sample
+# statistics against the test split, beside the Bernoulli models' (best-validation epoch) where
+# `bernoulli_music` has measured them, and two pieces of each (MIDI, piano roll; audio of the
+# first). A model without a finished candidate, or whose chosen run's weights are not here,
+# leaves it for later (said in logs/queue.log).
+nade_music() {
+  local dataset=$1 version=$2 runs run piece
+  runs=$(.venv/bin/python -m experiments.selection --dataset=$dataset --data_version=$version \
+    --results="$RESULTS" 2>> logs/queue.log) || return 0
+  local include=$MUSIC/stats_${dataset}_${version}_keepbest.json
+  [ -e "$include" ] || include=
+  .venv/bin/python -m experiments.sample_stats --runs="$runs" --include="$include" \
+    --dataset=$dataset --data_version=$version \
+    --output="$MUSIC/stats_${dataset}_${version}_nade_models" >> logs/queue.log 2>&1
+  for run in ${runs//,/ }; do
+    piece="$MUSIC/$(basename "$run")/sample_seed1_0"
+    [ -e "$piece.oga" ] && continue
+    .venv/bin/python generate.py --run="$run" --num_pieces=2 --seed=1 --nowav \
+      --output_dir="$(dirname "$piece")" >> logs/queue.log 2>&1 &&
+    .venv/bin/python -c "from srnn_tf import audio; audio.render('$piece.mid', '$piece.oga', \
+      sample_rate=22050)" >> logs/queue.log 2>&1
+  done
+}
+# The Bernoulli models' sample statistics (their best-validation-epoch runs), then the NADE
+# models' beside them.
+bernoulli_music() {
+  local dataset=$1 version=$2
+  .venv/bin/python -m experiments.sample_stats --dataset=$dataset --data_version=$version \
+    --runs="runs/${dataset}_${version}_rnn_d300_keepbest,runs/${dataset}_${version}_vrnn_z100_d300_keepbest,runs/${dataset}_${version}_srnn_z100_d300_keepbest" \
+    --output="$MUSIC/stats_${dataset}_${version}_keepbest" >> logs/queue.log 2>&1 &&
+  nade_music $dataset $version
+}
 mkdir -p logs
 
 # The reproduction's runs keep the GRU initialisation its finished runs have (the stacked
@@ -52,6 +87,7 @@ keep_best() {
       --data_version=$version --gru_init=orthogonal --model=$model --keep_best
   done
   bounds --datasets=$dataset
+  case $dataset in jsb|nottingham) bernoulli_music $dataset $version ;; esac
 }
 
 lane_a() {
@@ -100,13 +136,16 @@ lane_c() {
   sweep --grid=nade_pretrain --data_version=boulanger --datasets=nottingham --name_contains=dropd
   sweep --grid=nade_pretrain --data_version=boulanger --datasets=nottingham
   bounds --datasets=nottingham --all_sizes
+  nade_music nottingham boulanger
   # JSB's VRNN-NADE with dropout (the candidate the other models had there).
   sweep --grid=nade_pretrain --data_version=boulanger --datasets=jsb
   bounds --datasets=jsb --all_sizes
+  nade_music jsb boulanger
   # The same comparison on the paper's data (srnn2016), the cheap corpora first.
   for dataset in jsb nottingham piano muse; do
     sweep --grid=nade_pretrain --data_version=srnn2016 --datasets=$dataset
     bounds --datasets=$dataset --all_sizes
+    case $dataset in jsb|nottingham) nade_music $dataset srnn2016 ;; esac
   done
   for version in srnn2016 boulanger; do keep_best jsb $version; done
   for version in srnn2016 boulanger; do keep_best piano $version; done

@@ -15,6 +15,7 @@ import statistics
 from absl import app
 from absl import flags
 
+from experiments import selection
 from experiments.published import (CONVENTION_TEXT, PAPER_SRNN, REPORT_Z100, RNN_NADE,
                                     load_run, release_first_frame, score)
 from srnn_tf import configs
@@ -136,7 +137,7 @@ def long_schedule_runs(folder):
   for path in sorted(glob.glob(os.path.join(folder, '*.json'))):
     run = load_run(path)
     c = run.get('config', {})
-    if not c.get('keep_best') or 'test' not in run or _is_nade_search(c):
+    if not c.get('keep_best') or 'test' not in run or selection.is_nade_search(c):
       continue
     epochs_run = _epochs_run(path)
     protocol = by_name.get(_sweep_name({**c, 'epochs': 50, 'lr_constant_epochs': 20,
@@ -151,22 +152,11 @@ def long_schedule_runs(folder):
   return '\n'.join(lines), sources
 
 
-def _is_nade_search(c):
-  """A run of the NADE search (`experiments.sweep --grid=nade`)."""
-  return (c.get('emission') == 'nade' and c.get('keep_best')
-          and c.get('lr_constant_epochs', 0) >= c.get('epochs', 1))
-
-
 def nade_search(folder, version='boulanger'):
   """The NADE models of `version`: every candidate's validation number, the one chosen per
-  corpus and model, and the test number of that one only (beside RNN-NADE's published on the
-  Boulanger splits)."""
-  groups = {}
-  for path in sorted(glob.glob(os.path.join(folder, '*.json'))):
-    run = load_run(path)
-    c = run.get('config', {})
-    if 'valid' in run and _is_nade_search(c) and c.get('data_version') == version:
-      groups.setdefault((c['dataset'], c['model']), []).append((path, run))
+  corpus and model (`selection.best`), and the test number of that one only (beside
+  RNN-NADE's published on the Boulanger splits)."""
+  groups = selection.nade_candidates(folder, version)
   published = RNN_NADE if version == 'boulanger' else {}
   lines = ['| corpus | model | GRU d | MLPs e(u) / emission | dropout d / e(u) | NADE pre-trained '
            '| params | epochs run (kept) | train min | valid | test | test SMC | '
@@ -175,13 +165,13 @@ def nade_search(folder, version='boulanger'):
   for corpus in CORPORA:
     reference = f'{published[corpus]:.2f}' if corpus in published else ''
     tightest = {}
-    for model in ('rnn', 'vrnn', 'srnn'):
+    for model in selection.MODELS:
       candidates = groups.get((corpus, model), [])
       if not candidates:
         lines.append(f'| {TITLES[corpus]} | {model.upper()}-NADE | | | | | | | | {QUEUED} | '
                      f'| | {reference} |')
         continue
-      best = max(candidates, key=lambda pr: score(pr[1]['valid'], version))[1]
+      best = selection.best(candidates, version)[1]
       for path, run in candidates:
         c = run['config']
         epochs_run = _epochs_run(path)

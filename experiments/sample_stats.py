@@ -19,12 +19,16 @@ import numpy as np
 from absl import flags
 
 from srnn_tf import cli
-
 from srnn_tf import music_stats
 from srnn_tf.data import registry
+from srnn_tf.errors import UserError
 
-_RUNS = flags.DEFINE_list('runs', None, 'Run directories (or .keras files) to sample from.',
-                          required=True)
+_RUNS = flags.DEFINE_list('runs', [], 'Run directories (or .keras files) to sample from.')
+_INCLUDE = flags.DEFINE_list(
+    'include', [], 'Earlier outputs of this script (.json) whose model rows to add, e.g. the '
+    'Bernoulli models\' beside the NADE models\' (their weights need not be here). Each must '
+    'be against the same held-out pieces and have as many sampled frames as --num_pieces x '
+    '--num_steps (both checked).')
 _DATASET = flags.DEFINE_string('dataset', 'jsb', 'Corpus of the held-out pieces.')
 _VERSION = flags.DEFINE_enum('data_version', 'srnn2016', registry.VERSIONS, 'Data version.')
 _SPLIT = flags.DEFINE_enum('split', 'test', ['valid', 'test'], 'Held-out split.')
@@ -61,6 +65,38 @@ def collect(runs, held_out, num_pieces, num_steps, seed):
     pieces = run.model.generate(num_steps, num_pieces, seed=(seed, 0)).numpy()
     results[label] = (music_stats.roll_stats(list(pieces)), float(pieces[:, 0].sum(-1).mean()))
   return results
+
+
+def _stats_of(row) -> music_stats.RollStats:
+  """The `RollStats` of one row of this script's JSON."""
+  h = row['histograms']
+  return music_stats.RollStats(
+      polyphony=np.asarray(h['polyphony']), pitch=np.asarray(h['pitch']),
+      pitch_class=np.asarray(h['pitch_class']), duration=np.asarray(h['duration']),
+      repetition=row['repetition'], frames=row['frames'], notes=row.get('notes', 0))
+
+
+def included(paths, held_out: music_stats.RollStats, frames: int):
+  """{label: (RollStats, first-frame notes)} of the model rows of earlier JSON outputs.
+
+  Raises:
+    UserError: a file's held-out row is not `held_out`, or a model row's sample is not
+      `frames` frames.
+  """
+  rows = {}
+  for path in paths:
+    with open(path) as f:
+      (_, reference), *models = json.load(f).items()
+    if reference['frames'] != held_out.frames or max(
+        music_stats.compare(_stats_of(reference), held_out).values()) > 1e-9:
+      raise UserError(f'{path}: its statistics are against other held-out pieces than '
+                      '--dataset, --data_version and --split give')
+    for label, row in models:
+      if row['frames'] != frames:
+        raise UserError(f'{path}: {label} sampled {row["frames"]:,} frames, not {frames:,} '
+                        '(--num_pieces x --num_steps)')
+      rows[label] = (_stats_of(row), row['first_frame_notes'])
+  return rows
 
 
 def markdown(results, title):
@@ -118,7 +154,15 @@ def main(argv):
   from srnn_tf.data import corpus as corpus_lib
   corpus = corpus_lib.load_corpus(_DATASET.value, _VERSION.value, _DATA_DIR.value)
   held_out = [np.asarray(r) for r in corpus.splits[_SPLIT.value]]
+  if not _RUNS.value and not _INCLUDE.value:
+    raise UserError('nothing to compare: give --runs or --include')
   results = collect(_RUNS.value, held_out, _NUM_PIECES.value, _NUM_STEPS.value, _SEED.value)
+  held_out_label = next(iter(results))
+  earlier = included(_INCLUDE.value, results[held_out_label][0],
+                     _NUM_PIECES.value * _NUM_STEPS.value)
+  if clash := set(earlier) & set(results):
+    raise UserError(f'--include and --runs both have {", ".join(sorted(clash))}')
+  results = {held_out_label: results.pop(held_out_label), **earlier, **results}
   output = _OUTPUT.value or os.path.join('results', 'music',
                                          f'stats_{_DATASET.value}_{_VERSION.value}')
   os.makedirs(os.path.dirname(output) or '.', exist_ok=True)
@@ -130,6 +174,7 @@ def main(argv):
   figure(results, output + '.png', title)
   with open(output + '.json', 'w') as f:
     json.dump({label: {**stats.summary(), 'first_frame_notes': first, 'frames': stats.frames,
+                       'notes': stats.notes,
                        **music_stats.compare(stats, next(iter(results.values()))[0]),
                        'histograms': {k: getattr(stats, k).tolist() for k in
                                       ('polyphony', 'pitch', 'pitch_class', 'duration')}}

@@ -288,3 +288,98 @@ def test_nade_table_chooses_on_validation_and_reports_its_cost(tmp_path):
       in text
   assert '| JSB | RNN-NADE | 300 | 500x500 / 500 | 0 / 0 | no | 300,000 | 3 (3) | 3 | -6.950 |  |  | -5.19 |' in text
   assert '| Piano | SRNN-NADE | | | | | | | | not run | | | -7.05 |' in text
+
+
+def test_selection_chooses_each_models_run_on_validation_in_the_versions_convention(tmp_path):
+  from experiments import selection
+  from experiments import sweep as grids
+  results, runs = tmp_path / 'results', tmp_path / 'runs'
+  results.mkdir()
+  search = {**grids.NADE_SEARCH, 'dataset': 'jsb', 'data_version': 'boulanger'}
+
+  def candidate(name, model, valid_per_sequence, valid_total, test, weights=True, **config):
+    _record(results, name, test, kept_epoch=3, model=model, **search, **config)
+    record = json.loads((results / f'{name}.json').read_text())
+    record['valid'] = {'elbo_per_step': valid_per_sequence, 'elbo_total_per_step': valid_total}
+    (results / f'{name}.json').write_text(json.dumps(record))
+    if weights:
+      (runs / name).mkdir(parents=True)
+      (runs / name / 'model.keras').write_text('')
+
+  # The two conventions disagree on the RNN's pair: Boulanger's (total / total) decides, and
+  # the candidate with the better test number is not chosen.
+  candidate('jsb_boulanger_rnn_nade150_d300_keepbest', 'rnn', -5.0, -6.0, -4.0, d_dim=300)
+  candidate('jsb_boulanger_rnn_nade150_d150_keepbest', 'rnn', -6.0, -5.5, -7.0, d_dim=150)
+  candidate('jsb_boulanger_vrnn_nade150_z100_d300_keepbest', 'vrnn', -5.0, -5.0, -5.0)
+  with pytest.raises(LookupError, match='no finished SRNN-NADE candidate of jsb'):
+    selection.chosen_run_dirs(str(results), str(runs), 'jsb', 'boulanger')
+  candidate('jsb_boulanger_srnn_nade150_z100_d300_keepbest', 'srnn', -5.0, -5.0, -5.0,
+            weights=False)
+  with pytest.raises(LookupError, match='srnn_nade150_z100_d300_keepbest: the chosen '
+                                        'SRNN-NADE\'s weights are not here'):
+    selection.chosen_run_dirs(str(results), str(runs), 'jsb', 'boulanger')
+  (runs / 'jsb_boulanger_srnn_nade150_z100_d300_keepbest').mkdir()
+  (runs / 'jsb_boulanger_srnn_nade150_z100_d300_keepbest' / 'model.keras').write_text('')
+  assert [os.path.basename(d) for d in selection.chosen_run_dirs(
+      str(results), str(runs), 'jsb', 'boulanger')] == [
+          'jsb_boulanger_rnn_nade150_d150_keepbest',
+          'jsb_boulanger_vrnn_nade150_z100_d300_keepbest',
+          'jsb_boulanger_srnn_nade150_z100_d300_keepbest']
+  printed = subprocess.run([sys.executable, '-m', 'experiments.selection', '--dataset=jsb',
+                            f'--results={results}', f'--runs_dir={runs}'], cwd=ROOT,
+                           capture_output=True, text=True)
+  assert printed.returncode == 0, printed.stderr
+  chosen_rnn = runs / 'jsb_boulanger_rnn_nade150_d150_keepbest'
+  assert printed.stdout.strip().split(',')[0] == str(chosen_rnn)
+  missing = subprocess.run([sys.executable, '-m', 'experiments.selection', '--dataset=piano',
+                            f'--results={results}', f'--runs_dir={runs}'], cwd=ROOT,
+                           capture_output=True, text=True)
+  assert missing.returncode == 1
+  assert missing.stderr.strip().splitlines() == [
+      f'error: no finished RNN-NADE candidate of piano (boulanger) in {results}']
+
+
+def test_sample_stats_adds_the_rows_of_an_earlier_output_against_the_same_pieces(
+    tmp_path, data_dir):
+  import numpy as np
+  from srnn_tf import music_stats
+  from srnn_tf.data import corpus as corpus_lib
+  test = [np.asarray(r) for r in
+          corpus_lib.load_corpus('jsb', 'boulanger', str(data_dir)).splits['test']]
+
+  def row(stats, first):
+    return {'frames': stats.frames, 'repetition': stats.repetition, 'first_frame_notes': first,
+            'histograms': {k: getattr(stats, k).tolist()
+                           for k in ('polyphony', 'pitch', 'pitch_class', 'duration')}}
+
+  # An earlier output: the held-out row, then a "model" whose samples are 2 x 32 frames of
+  # chords drawn at random.
+  sample = (np.random.default_rng(0).random((2, 32, 88)) < 0.05).astype(np.uint8)
+  sampled = music_stats.roll_stats(list(sample))
+  earlier = tmp_path / 'earlier.json'
+  earlier.write_text(json.dumps({'held-out (test)': row(music_stats.roll_stats(test), 4.0),
+                                 'RNN': row(sampled, 1.5)}))
+
+  def sample_stats(*flags):
+    return subprocess.run(
+        [sys.executable, '-m', 'experiments.sample_stats', '--dataset=jsb',
+         '--data_version=boulanger', f'--data_dir={data_dir}', f'--include={earlier}',
+         f'--output={tmp_path / "out"}', *flags], cwd=ROOT, capture_output=True, text=True)
+
+  merged = sample_stats('--num_pieces=2', '--num_steps=32')
+  assert merged.returncode == 0, merged.stderr
+  out = json.loads((tmp_path / 'out.json').read_text())
+  assert list(out) == ['held-out (test)', 'RNN']
+  expected = music_stats.compare(sampled, music_stats.roll_stats(test))
+  assert out['RNN']['tv_polyphony'] == pytest.approx(expected['tv_polyphony'], abs=1e-12)
+  assert out['RNN']['repetition'] == pytest.approx(sampled.repetition)
+  assert '| RNN | 64 |' in (tmp_path / 'out.md').read_text()
+
+  other_length = sample_stats('--num_pieces=2', '--num_steps=33')
+  assert other_length.returncode == 1
+  assert other_length.stderr.strip() == (
+      f'error: {earlier}: RNN sampled 64 frames, not 66 (--num_pieces x --num_steps)')
+  other_split = sample_stats('--num_pieces=2', '--num_steps=32', '--split=valid')
+  assert other_split.returncode == 1
+  assert other_split.stderr.strip().startswith(
+      f'error: {earlier}: its statistics are against other held-out pieces')

@@ -1,0 +1,92 @@
+"""Model selection on the validation set: which candidate of a search is reported.
+
+A search (`experiments.sweep --grid=nade_pretrain`, ...) trains several candidates of each
+corpus and model; the one with the best validation number, in the convention of the data
+version's published numbers (`published.score`), is the one whose test number is reported and
+whose samples are studied. The test split plays no part in the choice.
+
+    python -m experiments.selection --dataset=nottingham --data_version=boulanger
+    # runs/<chosen RNN-NADE>,runs/<chosen VRNN-NADE>,runs/<chosen SRNN-NADE>
+
+prints the chosen NADE runs' directories (for `experiments.sample_stats --runs=` and
+`generate.py --run=`); it fails, saying why, while a model has no finished candidate or a
+chosen run's weights are not in `--runs_dir`.
+"""
+
+import glob
+import os
+
+from absl import flags
+
+from experiments.published import load_run, score
+from srnn_tf import cli
+from srnn_tf.data import registry
+
+MODELS = ('rnn', 'vrnn', 'srnn')
+
+
+def is_nade_search(config) -> bool:
+  """A run of the NADE search (`experiments.sweep --grid=nade...`)."""
+  return (config.get('emission') == 'nade' and config.get('keep_best')
+          and config.get('lr_constant_epochs', 0) >= config.get('epochs', 1))
+
+
+def nade_candidates(folder, version='boulanger'):
+  """`{(corpus, model): [(json path, run)]}`: the finished NADE-search runs of `version`."""
+  groups = {}
+  for path in sorted(glob.glob(os.path.join(folder, '*.json'))):
+    run = load_run(path)
+    c = run.get('config', {})
+    if 'valid' in run and is_nade_search(c) and c.get('data_version') == version:
+      groups.setdefault((c['dataset'], c['model']), []).append((path, run))
+  return groups
+
+
+def best(candidates, version):
+  """The `(path, run)` of `candidates` with the best validation number."""
+  return max(candidates, key=lambda pr: score(pr[1]['valid'], version))
+
+
+def chosen_run_dirs(results, runs_dir, dataset, version):
+  """The run directories of the chosen RNN-, VRNN- and SRNN-NADE of one corpus and version.
+
+  Raises:
+    LookupError: a model has no finished candidate, or its chosen run's weights are not in
+      `runs_dir` (run directories are not committed: a fresh machine trains the run again).
+  """
+  groups = nade_candidates(results, version)
+  dirs = []
+  for model in MODELS:
+    if (dataset, model) not in groups:
+      raise LookupError(f'no finished {model.upper()}-NADE candidate of {dataset} ({version}) '
+                        f'in {results}')
+    path, _ = best(groups[dataset, model], version)
+    run_dir = os.path.join(runs_dir, os.path.basename(path)[:-len('.json')])
+    if not os.path.exists(os.path.join(run_dir, 'model.keras')):
+      raise LookupError(f'{run_dir}: the chosen {model.upper()}-NADE\'s weights are not here')
+    dirs.append(run_dir)
+  return dirs
+
+
+def define_flags():
+  """The script's flags (defined only when it runs, so that other experiment modules with
+  flags of these names can import this one)."""
+  flags.DEFINE_string('dataset', None, 'Corpus.', required=True)
+  flags.DEFINE_enum('data_version', 'boulanger', registry.VERSIONS, 'Data version.')
+  flags.DEFINE_string('results', 'results/runs', 'Folder of run JSONs.')
+  flags.DEFINE_string('runs_dir', 'runs', 'Folder of run directories.')
+
+
+def main(argv):
+  del argv
+  f = flags.FLAGS
+  try:
+    print(','.join(chosen_run_dirs(f.results, f.runs_dir, f.dataset, f.data_version)))
+  except LookupError as e:
+    return cli.fail(str(e))
+  return 0
+
+
+if __name__ == '__main__':
+  define_flags()
+  cli.run(main)
