@@ -9,7 +9,9 @@ INFO log lines, e.g. "Assets written to", are dropped; srnn_tf's own and every w
 import dataclasses
 import logging as std_logging
 import os
+import re
 import sys
+import tempfile
 import warnings
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
@@ -38,6 +40,56 @@ _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
 def _ours_or_warning(record) -> bool:
   return record.levelno >= std_logging.WARNING or record.pathname.startswith(_PACKAGE)
+
+
+# TensorFlow's C++ runtime logs a few lines through Abseil before Abseil's logging is set up,
+# and those ignore TF_CPP_MIN_LOG_LEVEL (TF 2.21): a "before absl::InitializeLog()" warning,
+# INFO lines (oneDNN, the CUDA stubs) and, where no CUDA driver is installed, an error line for
+# the failed cuInit that only says so again. Every other line is passed on.
+_PRE_INIT_NOISE = re.compile(
+    r'WARNING: All log messages before absl::InitializeLog\(\) is called|I\d{4} ')
+_NO_CUDA_DRIVER = 'Could not find cuda drivers on your machine'
+_FAILED_CUINIT = re.compile(r'E\d{4} .*\] failed call to cuInit')
+
+
+def tensorflow_startup_lines(text: str) -> str:
+  """`text` (what TensorFlow's import and device set-up wrote to stderr) without the lines a
+  user should not see: those above, the cuInit error only where the driver is missing."""
+  lines = text.splitlines(keepends=True)
+  no_driver = any(_NO_CUDA_DRIVER in line for line in lines)
+  return ''.join(line for line in lines if not (
+      _PRE_INIT_NOISE.match(line) or (no_driver and _FAILED_CUINIT.match(line))))
+
+
+def import_tensorflow_quietly() -> None:
+  """Imports TensorFlow and sets up its devices with file descriptor 2 captured (the C++
+  runtime writes there directly), then writes what is left after `tensorflow_startup_lines`
+  to stderr. Does nothing once TensorFlow is imported, or where TF_CPP_MIN_LOG_LEVEL=0 asks
+  for all of TensorFlow's log."""
+  if 'tensorflow' in sys.modules or os.environ.get('TF_CPP_MIN_LOG_LEVEL') == '0':
+    return
+  sys.stderr.flush()
+  stderr = os.dup(2)
+  with tempfile.TemporaryFile() as captured:
+    os.dup2(captured.fileno(), 2)
+    try:
+      import tensorflow as tf
+      tf.config.list_logical_devices()   # device set-up: the cuInit line
+    finally:
+      sys.stderr.flush()
+      os.dup2(stderr, 2)
+      os.close(stderr)
+      captured.seek(0)
+      sys.stderr.write(tensorflow_startup_lines(captured.read().decode(errors='replace')))
+
+
+def load_run(path: str):
+  """`rundir.load_run(path)` for an entry point: a missing or unfinished run is answered
+  before TensorFlow loads (seconds), and TensorFlow loads quietly."""
+  from srnn_tf import rundir
+  rundir.model_file(path)
+  import_tensorflow_quietly()
+  return rundir.load_run(path)
 
 
 def run(main) -> None:

@@ -433,6 +433,21 @@ class Run:
                                   frames_per_quarter=config.frames_per_quarter if config else 4)
 
 
+def model_file(path: str) -> str:
+  """The model file of a run directory or `.keras` file, without loading TensorFlow.
+
+  Raises:
+    RunDirError: naming the path: missing, or a run that has not finished.
+  """
+  if not os.path.exists(path):
+    raise RunDirError(f'--run={path}: no such run directory or .keras file')
+  model_path = os.path.join(path, MODEL_KERAS) if os.path.isdir(path) else path
+  if not os.path.exists(model_path):
+    raise RunDirError(f'{path}: no trained model here: the run has not finished (rerun '
+                      'train.py with the same flags to resume it)')
+  return model_path
+
+
 def load_run(path: str) -> Run:
   """Loads a trained run from a run directory or a `.keras` file.
 
@@ -440,13 +455,8 @@ def load_run(path: str) -> Run:
     RunDirError: naming the path: missing, not finished, or a damaged model file.
   """
   from srnn_tf.data import grid as grid_lib
-  if not os.path.exists(path):
-    raise RunDirError(f'--run={path}: no such run directory or .keras file')
+  model_path = model_file(path)
   directory = run_dir(path)
-  model_path = os.path.join(path, MODEL_KERAS) if os.path.isdir(path) else path
-  if not os.path.exists(model_path):
-    raise RunDirError(f'{path}: no trained model here: the run has not finished (rerun '
-                      'train.py with the same flags to resume it)')
   import keras  # here, not above: the checks before it answer without loading TensorFlow
   import srnn_tf.models  # noqa: F401  (registers the model classes for deserialisation)
   import srnn_tf.callbacks  # noqa: F401  (registers the learning-rate schedule)

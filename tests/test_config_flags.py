@@ -69,3 +69,4 @@ def test_run_names_tell_apart_the_model_options():
   assert configs.run_name(small) == 'jsb_boulanger_rnn_nade150_h150_e150_d150_keepbest'
   assert configs.run_name(dataclasses.replace(small, embed_units=(500, 500))) == \
       'jsb_boulanger_rnn_nade150_h150_e500x500_d150_keepbest'
+

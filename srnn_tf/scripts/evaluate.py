@@ -52,8 +52,7 @@ _OVERWRITE = cli.overwrite_results_flag()
 
 def main(argv):
   del argv
-  import keras
-  from srnn_tf import bounds, rundir
+  from srnn_tf import rundir
   splits = list(dict.fromkeys(_SPLITS.value))   # in the order given, each once
   suffix = '_release_first_frame' if _RELEASE_U1.value else ''
   run_dir = rundir.run_dir(_RUN.value)
@@ -61,7 +60,9 @@ def main(argv):
       run_dir, f'eval_{_BOUND.value}_{"_".join(splits)}{suffix}.json')
   if os.path.exists(_RUN.value):       # a missing run gets load_run's message first
     rundir.check_output_file(output)   # before the work, not after it
-  run = rundir.load_run(_RUN.value)
+  run = cli.load_run(_RUN.value)
+  import keras
+  from srnn_tf import bounds
   model = run.model
   evaluator = bounds.Evaluator(model)
   keras.utils.set_random_seed(_SEED.value)

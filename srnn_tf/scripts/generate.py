@@ -53,7 +53,7 @@ def main(argv):
   if _BURN_IN.value + _NUM_STEPS.value > _MAX_STEPS.value:
     return cli.fail(f'--num_steps={_NUM_STEPS.value} (+ --burn_in={_BURN_IN.value}) exceeds '
                     f'the limit of {_MAX_STEPS.value} frames (raise it with --max_num_steps)')
-  run = rundir.load_run(_RUN.value)
+  run = cli.load_run(_RUN.value)
   model, run_dir, grid = run.model, run.directory, _GRID.apply(run.grid)
   out = _OUTPUT_DIR.value or os.path.join(run_dir, 'samples')
   rundir.check_output_dir(out)

@@ -31,7 +31,7 @@ def main(argv):
   del argv
   import numpy as np
   from srnn_tf import midi, plots, rundir
-  run = rundir.load_run(_RUN.value)
+  run = cli.load_run(_RUN.value)
   model, config, run_dir, grid = run.model, run.config, run.directory, _GRID.apply(run.grid)
   out = _OUTPUT_DIR.value or os.path.join(run_dir, 'reconstructions')
   rundir.check_output_dir(out)

@@ -46,7 +46,8 @@ def main(argv):
   # What a user can get wrong is answered before TensorFlow loads (seconds).
   registry.check_dataset(config.dataset)
   rundir.check_output_dir(workdir)
-  from srnn_tf import trainer  # imports TensorFlow
+  cli.import_tensorflow_quietly()
+  from srnn_tf import trainer
   logging.info('Run directory: %s', workdir)
   # A progress bar on a terminal; one line per epoch into a log file (a bar's redraws would
   # fill it).

@@ -35,7 +35,7 @@ def main(argv):
 
   config = TuneConfig(**cli.config_overrides(TuneConfig)).validate()
   run_dir = rundir.run_dir(_RUN.value)
-  run = rundir.load_run(_RUN.value)   # a missing or unfinished run: one line
+  run = cli.load_run(_RUN.value)   # a missing or unfinished run: one line
   model, run_config = run.model, run.config
   if run_config is None:
     return cli.fail(f'{_RUN.value}: the run has no config.json (tuning needs its corpus)')

@@ -1,0 +1,39 @@
+"""What the entry points share (`srnn_tf.cli`): a console without TensorFlow's start-up
+chatter."""
+
+import os
+import subprocess
+import sys
+
+from srnn_tf import cli
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_tensorflow_startup_lines_drop_the_pre_init_noise_and_keep_the_rest():
+  noise = ('WARNING: All log messages before absl::InitializeLog() is called are written to '
+           'STDERR\n'
+           'I0000 00:00:1796249280.59 21309 port.cc:153] oneDNN custom operations are on.\n')
+  no_driver = ('I0000 00:00:1796249280.59 21309 cudart_stub.cc:31] Could not find cuda drivers '
+               'on your machine, GPU will not be used.\n')
+  cuinit = ('E0000 00:00:1796249291.59 21309 cuda_platform.cc:52] failed call to cuInit: '
+            'INTERNAL: CUDA error\n')
+  kept = 'W0000 00:00:1796249291.59 21309 something.cc:1] a real warning\nTraceback: x\n'
+  assert cli.tensorflow_startup_lines(noise + no_driver + cuinit + kept) == kept
+  # Where a driver is installed, a failed cuInit is news: it stays.
+  assert cli.tensorflow_startup_lines(noise + cuinit + kept) == cuinit + kept
+
+
+def test_entry_points_import_tensorflow_without_its_startup_chatter():
+  quiet = ('from srnn_tf import cli; cli.import_tensorflow_quietly(); import tensorflow as tf; '
+           'print(tf.constant(1.0).numpy())')
+  plain = 'import tensorflow as tf; print(tf.constant(1.0).numpy())'
+  env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2'}   # the level that should hide INFO lines
+  runs = {name: subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                               env=env, cwd=ROOT) for name, code in (('quiet', quiet),
+                                                                     ('plain', plain))}
+  assert runs['quiet'].stdout == runs['plain'].stdout == '1.0\n'
+  # The control: TensorFlow (the pinned version) does write it, despite the log level.
+  assert 'I0000' in runs['plain'].stderr
+  assert runs['quiet'].stderr == cli.tensorflow_startup_lines(runs['plain'].stderr)
+
