@@ -54,6 +54,11 @@ _RESULTS_DIR = flags.DEFINE_string('results_dir', 'results/runs',
 _NAME_CONTAINS = flags.DEFINE_list(
     'name_contains', [], 'Only the grids\' runs whose name contains one of these strings, '
     'e.g. `--name_contains=_srnn_` (default: all).')
+_RETRAIN_UNBOUNDED = flags.DEFINE_bool(
+    'retrain_unbounded', False, 'Also train again (same config and seed) the latent runs '
+    'finished on another machine whose IWAE and SMC were never measured: the bounds need the '
+    'weights of the model whose ELBO is reported, and a run directory does not outlive its '
+    'machine. Each one\'s committed JSON is replaced when it finishes.')
 _EXTRA = flags.DEFINE_list('train_flags', [], 'Extra train.py flags for every run, e.g. '
                            '--train_flags=--epochs=10,--data_dir=/data.')
 
@@ -124,6 +129,16 @@ class Run:
     return 'not started'
 
 
+  def unbounded(self, runs_dir, results_dir) -> bool:
+    """A latent run committed to `results_dir` without its IWAE or SMC evaluation, whose
+    weights are not in `runs_dir` (`--retrain_unbounded` trains it again)."""
+    def committed(suffix):
+      return os.path.exists(os.path.join(results_dir, f'{self.name}{suffix}.json'))
+    return (self.config.model != 'rnn' and committed('')
+            and not os.path.exists(os.path.join(runs_dir, self.name, rundir.MODEL_KERAS))
+            and not (committed('.eval_iwae_test') and committed('.eval_smc_test')))
+
+
 def plan(grids, datasets, version) -> list[Run]:
   """Runs in order (dataset-major), each distinct run once."""
   runs, seen = [], set()
@@ -140,12 +155,12 @@ def plan(grids, datasets, version) -> list[Run]:
   return runs
 
 
-def _execute(run: Run, index: int, total: int) -> tuple[str, int, float]:
+def _execute(run: Run, index: int, total: int, again: bool) -> tuple[str, int, float]:
   os.makedirs(_LOGS_DIR.value, exist_ok=True)
   log_path = os.path.join(_LOGS_DIR.value, f'{run.name}.log')
   command = [sys.executable, 'train.py', *run.args, *_EXTRA.value,
              f'--output_dir={os.path.join(_RUNS_DIR.value, run.name)}',
-             f'--results_dir={_RESULTS_DIR.value}']
+             f'--results_dir={_RESULTS_DIR.value}', *(['--overwrite_results'] if again else [])]
   print(f'[{index}/{total}] {run.name}: started ({run.status(_RUNS_DIR.value)}); '
         f'log: {log_path}', flush=True)
   start = time.time()
@@ -174,11 +189,15 @@ def main(argv):
   del argv
   runs = [run for run in plan(_GRIDS.value, _DATASETS.value, _DATA_VERSION.value)
           if not _NAME_CONTAINS.value or any(s in run.name for s in _NAME_CONTAINS.value)]
-  todo = []
+  todo, again = [], set()
   for run in runs:
     status = run.status(_RUNS_DIR.value, _RESULTS_DIR.value)
+    if status.startswith('finished') and _RETRAIN_UNBOUNDED.value and run.unbounded(
+        _RUNS_DIR.value, _RESULTS_DIR.value):
+      status += '; IWAE/SMC not measured, weights not here: trained again'
+      again.add(run.name)
     print(f'{run.name:45s} {status}')
-    if not status.startswith('finished'):
+    if not status.startswith('finished') or run.name in again:
       todo.append(run)
   print(f'{len(runs)} runs, {len(runs) - len(todo)} finished, {len(todo)} to run.', flush=True)
   if _DRY_RUN.value or not todo:
@@ -186,7 +205,8 @@ def main(argv):
   _write_hparams_view(runs, _RUNS_DIR.value)
   failures = 0
   with concurrent.futures.ThreadPoolExecutor(max_workers=_JOBS.value) as pool:
-    futures = [pool.submit(_execute, run, i + 1, len(todo)) for i, run in enumerate(todo)]
+    futures = [pool.submit(_execute, run, i + 1, len(todo), run.name in again)
+               for i, run in enumerate(todo)]
     for future in concurrent.futures.as_completed(futures):
       name, code, seconds = future.result()
       run = next(r for r in todo if r.name == name)

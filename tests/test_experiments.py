@@ -37,6 +37,32 @@ def test_a_committed_run_counts_as_finished_without_its_run_directory(tmp_path):
   assert run.status(str(tmp_path / 'runs')) == 'not started'
 
 
+def test_retrain_unbounded_picks_committed_latent_runs_without_bounds_or_weights(tmp_path):
+  runs_dir, results = tmp_path / 'runs', tmp_path / 'results'
+  results.mkdir()
+  rnn, vrnn, filtering, noresq = sweep.plan(['baselines'], ['jsb'], 'boulanger')
+  for run in (rnn, vrnn, filtering, noresq):
+    (results / f'{run.name}.json').write_text(json.dumps({'test': {'elbo_per_step': -8.0}}))
+  for bound in ('iwae', 'smc'):
+    (results / f'{vrnn.name}.eval_{bound}_test.json').write_text('{}')
+  (results / f'{noresq.name}.eval_iwae_test.json').write_text('{}')   # SMC missing
+  unbounded = [r.name for r in (rnn, vrnn, filtering, noresq)
+               if r.unbounded(str(runs_dir), str(results))]
+  # The RNN is exact (no bounds); the VRNN has both.
+  assert unbounded == [filtering.name, noresq.name]
+  (runs_dir / filtering.name).mkdir(parents=True)
+  (runs_dir / filtering.name / 'model.keras').write_text('')   # its weights are here
+  assert not filtering.unbounded(str(runs_dir), str(results))
+  listing = subprocess.run(
+      [sys.executable, '-m', 'experiments.sweep', '--grid=baselines', '--datasets=jsb',
+       '--data_version=boulanger', f'--runs_dir={runs_dir}', f'--results_dir={results}',
+       '--retrain_unbounded', '--dry_run'], cwd=ROOT, capture_output=True, text=True)
+  assert listing.returncode == 0, listing.stderr
+  assert (f'{noresq.name:45s} finished, test ELBO/step -8.000; IWAE/SMC not measured, '
+          'weights not here: trained again') in listing.stdout
+  assert '4 runs, 3 finished, 1 to run.' in listing.stdout
+
+
 def _fake_run(runs_dir, results_dir, name, elbo, epochs_done=None):
   os.makedirs(os.path.join(runs_dir, name, 'backup'), exist_ok=True)
   if epochs_done is not None:
