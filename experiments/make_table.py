@@ -38,6 +38,10 @@ def _with_release(run, version):
       f' (retrained: {retrained["elbo_per_step"]:.3f} plain)' if retrained else '')
 
 
+# What the NADE models are set against on each data version: (numbers, whose).
+NADE_REFERENCE = {'boulanger': (RNN_NADE, 'RNN-NADE'), 'srnn2016': (PAPER_SRNN, 'SRNN paper')}
+
+
 # The comparison's rows, always listed (a missing cell says why).
 VARIANTS = ('RNN', 'VRNN', 'SRNN smooth + Resq', 'SRNN filter + Resq', 'SRNN smooth, no Resq')
 QUEUED = 'not run'   # a cell without a result (TABLE.md's legend says where it comes from)
@@ -154,13 +158,14 @@ def long_schedule_runs(folder):
 
 def nade_search(folder, version='boulanger'):
   """The NADE models of `version`: every candidate's validation number, the one chosen per
-  corpus and model (`selection.best`), and the test number of that one only (beside
-  RNN-NADE's published on the Boulanger splits)."""
+  corpus and model (`selection.best`), and the test number of that one only, beside the
+  number published on that data: RNN-NADE's on the Boulanger splits, the SRNN paper's on
+  srnn2016 (each in its own convention, as `score` gives ours)."""
   groups = selection.nade_candidates(folder, version)
-  published = RNN_NADE if version == 'boulanger' else {}
+  published, published_name = NADE_REFERENCE[version]
   lines = ['| corpus | model | GRU d | MLPs e(u) / emission | dropout d / e(u) | NADE pre-trained '
            '| params | epochs run (kept) | train min | valid | test | test SMC | '
-           'RNN-NADE published |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|']
+           f'{published_name} published |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|']
   sources, answers = [], []
   for corpus in CORPORA:
     reference = f'{published[corpus]:.2f}' if corpus in published else ''
@@ -191,11 +196,14 @@ def nade_search(folder, version='boulanger'):
         sources.append(os.path.relpath(path))
     if len(tightest) == 3 and None not in tightest.values():
       others = max(tightest['rnn'], tightest['vrnn'])
+      versus = tightest['srnn'] - published[corpus]
       answers.append(
           f'- {TITLES[corpus]}: SRNN-NADE {tightest["srnn"]:.3f} (SMC), VRNN-NADE '
           f'{tightest["vrnn"]:.3f} (SMC), RNN-NADE {tightest["rnn"]:.3f} (exact): the SRNN\'s '
           f'chain {"ahead of" if tightest["srnn"] > others else "behind"} the better of the '
-          f'other two by {abs(tightest["srnn"] - others):.3f} nats per frame.')
+          f'other two by {abs(tightest["srnn"] - others):.3f} nats per frame; SRNN-NADE '
+          f'{"above" if versus > 0 else "below"} the published {published_name} '
+          f'({published[corpus]:.2f}) by {abs(versus):.3f}.')
   if answers:
     lines += ['', 'With every model given the NADE emission, does the SRNN\'s stochastic chain '
               'still help? Each model\'s validation-chosen run, its tightest estimate of the '
@@ -423,9 +431,9 @@ def main(argv):
           'RNN-NADE\'s authors did in spirit: the learning rate held, the weights of the epoch '
           'with the best validation number kept, stopped 15 epochs after it (at most 200). '
           'The GRU size, the MLP sizes, the dropout (the same two options for every model) '
-          'and whether the NADE starts pre-trained on the training frames (as RNN-NADE\'s did) are chosen per '
-          'corpus and model by the validation number alone (bold); only the chosen run\'s '
-          'test number is reported. '
+          'and whether the NADE starts pre-trained on the training frames (as RNN-NADE\'s '
+          'did) are chosen per corpus and model by the validation number alone (bold); only '
+          'the chosen run\'s test number is reported. '
           'RNN: exact log-likelihood; VRNN and SRNN: ELBO. Per step, ' +
           CONVENTION_TEXT['per_step'] + ', as the published numbers are (RNN-NADE\'s best, '
           'Hessian-free or SGD with pre-training). "train min": minutes of training '
@@ -435,6 +443,13 @@ def main(argv):
           'Nottingham) are slower for it, in part or in whole '
           '(`python -m benchmarks.nade` gives the emissions\' costs side by side).', '',
           body, '', 'Runs: ' + (', '.join(f'`{s}`' for s in sources) or 'none yet'), '']
+  body, sources = nade_search(_RUNS.value, 'srnn2016')
+  out += ['## NADE emissions on the srnn2016 data (the paper\'s)', '',
+          'The same search on the data of the SRNN paper\'s table, beside that paper\'s SRNN '
+          '(Bernoulli emission, test ELBO). Per step, ' + CONVENTION_TEXT['per_sequence'] +
+          ', as the paper\'s numbers are; ours from silence (`u_1 = 0`), not from the '
+          'release\'s first input frames (which hold the first target frame in some pieces).',
+          '', body, '', 'Runs: ' + (', '.join(f'`{s}`' for s in sources) or 'none yet'), '']
   body, sources = option_runs(_RUNS.value)
   out += ['## The release\'s other options (paper protocol otherwise)', '',
           'Runs that change what the release makes an option and the paper protocol leaves at '

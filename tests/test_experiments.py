@@ -302,14 +302,28 @@ def test_nade_table_chooses_on_validation_and_reports_its_cost(tmp_path):
     with open(results / f'{name}.eval_smc_test.json', 'w') as f:
       json.dump({'test': {'log_p_per_step': smc + 0.1, 'log_p_total_per_step': smc,
                           'num_particles': 100}}, f)
+  # On srnn2016 the per-sequence numbers, beside the SRNN paper's.
+  name = 'jsb_srnn2016_rnn_nade150_d150_keepbest'
+  _record(results, name, -4.5, kept_epoch=3, model='rnn', d_dim=150,
+          **{**search, 'data_version': 'srnn2016'})
+  record = json.loads((results / f'{name}.json').read_text())
+  (results / f'{name}.json').write_text(json.dumps({**record, 'parameters': 7,
+                                                    'steps_per_epoch': 9}))
+  (results / f'{name}.history.csv').write_text(
+      'epoch,val_elbo,steps_per_sec\n' + ''.join(f'{e},-4.4,240\n' for e in range(5)))
   out = tmp_path / 'TABLE.md'
   subprocess.run([sys.executable, '-m', 'experiments.make_table', f'--runs={results}',
                   f'--output={out}'], cwd=ROOT, check=True, capture_output=True)
   text = out.read_text()
   assert '| -7.250 | -6.900 (K=100) | -5.19 |' in text   # the VRNN's test ELBO, then its SMC
+  srnn2016 = text[text.index('## NADE emissions on the srnn2016 data'):]
+  assert '| SRNN paper published |' in srnn2016
+  assert '| JSB | RNN-NADE | 150 | 500x500 / 500 | 0 / 0 | no | 7 | 5 (3) | 5 | **-4.300** | -4.500 | = (exact) | -4.74 |' \
+      in srnn2016
+  assert '| Piano | SRNN-NADE | | | | | | | | not run | | | -8.20 |' in srnn2016
   assert ('- JSB: SRNN-NADE -6.800 (SMC), VRNN-NADE -6.900 (SMC), RNN-NADE -7.050 (exact): '
-          'the SRNN\'s chain ahead of the better of the other two by 0.100 nats per frame.'
-          ) in text
+          'the SRNN\'s chain ahead of the better of the other two by 0.100 nats per frame; '
+          'SRNN-NADE below the published RNN-NADE (-5.19) by 1.610.') in text
   assert '| JSB | RNN-NADE | 150 | 500x500 / 500 | 0 / 0 | no | 150,000 | 3 (3) | 3 | **-6.850** | -7.050 | = (exact) | -5.19 |' \
       in text
   assert '| JSB | RNN-NADE | 300 | 500x500 / 500 | 0 / 0 | no | 300,000 | 3 (3) | 3 | -6.950 |  |  | -5.19 |' in text
