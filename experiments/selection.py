@@ -19,7 +19,7 @@ import os
 from absl import flags
 
 from experiments.published import load_run, score
-from srnn_tf import cli
+from srnn_tf import cli, rundir
 from srnn_tf.data import registry
 
 MODELS = ('rnn', 'vrnn', 'srnn')
@@ -62,7 +62,7 @@ def chosen_run_dirs(results, runs_dir, dataset, version):
                         f'in {results}')
     path, _ = best(groups[dataset, model], version)
     run_dir = os.path.join(runs_dir, os.path.basename(path)[:-len('.json')])
-    if not os.path.exists(os.path.join(run_dir, 'model.keras')):
+    if not os.path.exists(os.path.join(run_dir, rundir.MODEL_KERAS)):
       raise LookupError(f'{run_dir}: the chosen {model.upper()}-NADE\'s weights are not here')
     dirs.append(run_dir)
   return dirs
