@@ -150,6 +150,31 @@ lane_c() {
   for version in srnn2016 boulanger; do keep_best piano $version; done
 }
 
+# Lanes run from worktrees of this checkout (../laneb for lane_b, ...), at its HEAD, their
+# runs, logs and results landing here, so that code can be edited here while they train:
+#   ./run_queue.sh in_worktrees lane_b lane_c
+# A worktree where a process still runs (a lane, or a training it started) is left alone: a
+# training re-reads its source files, so its code must not change under it.
+in_worktrees() {
+  local here=$PWD head lane tree busy pid results
+  head=$(git rev-parse HEAD)
+  mkdir -p runs logs
+  for lane in "$@"; do
+    tree=$(dirname "$here")/${lane/_/}
+    [ -d "$tree" ] || git worktree add -q --detach "$tree" "$head" || continue
+    busy=
+    for pid in /proc/[0-9]*; do
+      case $(readlink "$pid/cwd" 2>/dev/null) in "$tree"|"$tree"/*) busy=${pid#/proc/} ;; esac
+    done
+    if [ -n "$busy" ]; then echo "$tree: process $busy runs there; $lane not started"; continue; fi
+    git -C "$tree" checkout -q --detach "$head"
+    for link in .venv runs logs; do [ -e "$tree/$link" ] || ln -s "$here/$link" "$tree/$link"; done
+    case $RESULTS in /*) results=$RESULTS ;; *) results=$here/$RESULTS ;; esac
+    (cd "$tree" && RESULTS_DIR="$results" nohup ./run_queue.sh "$lane" > /dev/null 2>&1 &)
+    echo "$lane: started in $tree at ${head:0:7}"
+  done
+}
+
 if [ $# -gt 0 ]; then "$@"; exit; fi
 lane_b & lane_c & wait
 lane_a
