@@ -54,10 +54,9 @@ def label_of(run_path, config):
 
 def collect(runs, held_out, num_pieces, num_steps, seed):
   """{label: (RollStats, first-frame notes)} for the held-out pieces and every run."""
-  from srnn_tf import rundir   # imports TensorFlow
   results = {f'held-out ({_SPLIT.value})': (music_stats.roll_stats(held_out),
                                             float(np.mean([r[0].sum() for r in held_out])))}
-  loaded = [(path, rundir.load_run(path)) for path in runs]
+  loaded = [(path, cli.load_run(path)) for path in runs]
   labels = [label_of(path, run.config) for path, run in loaded]
   for (path, run), label in zip(loaded, labels):
     if labels.count(label) > 1:   # runs of one model (a search's candidates): by run name

@@ -180,7 +180,8 @@ def varied_fields(runs: list[Run]) -> list[str]:
 def _write_hparams_view(runs: list[Run], runs_dir: str) -> None:
   """TensorBoard's HParams view of the sweep (`tensorboard --logdir=runs`): one row per run,
   the varied fields against the validation ELBO."""
-  from srnn_tf import callbacks   # imports TensorFlow
+  cli.import_tensorflow_quietly()
+  from srnn_tf import callbacks
   os.makedirs(runs_dir, exist_ok=True)
   callbacks.write_hparams_config(runs_dir, varied_fields(runs))
 
