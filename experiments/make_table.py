@@ -357,8 +357,9 @@ def versus_table(runs, version, srnn='SRNN smooth + Resq'):
 def published_table(runs):
   """Markdown: per corpus, ours against the published number of each data version, each in
   that number's convention (`CONVENTIONS`)."""
-  lines = ['| corpus | srnn2016: SRNN ELBO | paper | difference | Boulanger: chosen model, tightest '
-           '| RNN-NADE | difference |', '|---|---|---|---|---|---|---|']
+  lines = ['| corpus | srnn2016: SRNN ELBO | paper | difference '
+           '| Boulanger: chosen model, tightest | RNN-NADE | difference |',
+           '|---|---|---|---|---|---|---|']
   paper_runs = {r['config']['dataset']: r for r in runs
                 if r['config']['data_version'] == 'srnn2016' and _paper_protocol(r['config'])
                 and _variant(r['config']) == 'SRNN smooth + Resq'
