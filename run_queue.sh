@@ -63,10 +63,11 @@ nade_music() {
 # The Bernoulli models' sample statistics (their best-validation-epoch runs), then the NADE
 # models' beside them.
 bernoulli_music() {
-  local dataset=$1 version=$2
+  local dataset=$1 version=$2 model runs=
+  for model in rnn vrnn_z100 srnn_z100; do runs+=,runs/${dataset}_${version}_${model}_d300_keepbest; done
   .venv/bin/python -m experiments.sample_stats --dataset=$dataset --data_version=$version \
-    --runs="runs/${dataset}_${version}_rnn_d300_keepbest,runs/${dataset}_${version}_vrnn_z100_d300_keepbest,runs/${dataset}_${version}_srnn_z100_d300_keepbest" \
-    --output="$MUSIC/stats_${dataset}_${version}_keepbest" >> logs/queue.log 2>&1 &&
+    --runs="${runs#,}" --output="$MUSIC/stats_${dataset}_${version}_keepbest" \
+    >> logs/queue.log 2>&1 &&
   nade_music $dataset $version
 }
 mkdir -p logs
