@@ -61,11 +61,17 @@ def tensorflow_startup_lines(text: str) -> str:
       _PRE_INIT_NOISE.match(line) or (no_driver and _FAILED_CUINIT.match(line))))
 
 
-def import_tensorflow_quietly() -> None:
+def import_tensorflow_quietly(threads: tuple[int, int] | None = None) -> None:
   """Imports TensorFlow and sets up its devices with file descriptor 2 captured (the C++
   runtime writes there directly), then writes what is left after `tensorflow_startup_lines`
   to stderr. Does nothing once TensorFlow is imported, or where TF_CPP_MIN_LOG_LEVEL=0 asks
-  for all of TensorFlow's log."""
+  for all of TensorFlow's log (TensorFlow then loads on first use, as usual).
+
+  Args:
+    threads: (intra-op, inter-op) thread-pool sizes (0: TF's default). The device set-up
+      starts TensorFlow's runtime, after which the pools cannot change: an entry point that
+      sets them (training) passes them here.
+  """
   if 'tensorflow' in sys.modules or os.environ.get('TF_CPP_MIN_LOG_LEVEL') == '0':
     return
   sys.stderr.flush()
@@ -74,6 +80,9 @@ def import_tensorflow_quietly() -> None:
     os.dup2(captured.fileno(), 2)
     try:
       import tensorflow as tf
+      if threads is not None:
+        tf.config.threading.set_intra_op_parallelism_threads(threads[0])
+        tf.config.threading.set_inter_op_parallelism_threads(threads[1])
       tf.config.list_logical_devices()   # device set-up: the cuInit line
     finally:
       sys.stderr.flush()
@@ -83,12 +92,13 @@ def import_tensorflow_quietly() -> None:
       sys.stderr.write(tensorflow_startup_lines(captured.read().decode(errors='replace')))
 
 
-def load_run(path: str):
+def load_run(path: str, threads: tuple[int, int] | None = None):
   """`rundir.load_run(path)` for an entry point: a missing or unfinished run is answered
-  before TensorFlow loads (seconds), and TensorFlow loads quietly."""
+  before TensorFlow loads (seconds), and TensorFlow loads quietly (with `threads`, as in
+  `import_tensorflow_quietly`)."""
   from srnn_tf import rundir
   rundir.model_file(path)
-  import_tensorflow_quietly()
+  import_tensorflow_quietly(threads)
   return rundir.load_run(path)
 
 

@@ -37,3 +37,17 @@ def test_entry_points_import_tensorflow_without_its_startup_chatter():
   assert 'I0000' in runs['plain'].stderr
   assert runs['quiet'].stderr == cli.tensorflow_startup_lines(runs['plain'].stderr)
 
+
+
+def test_the_quiet_import_sets_the_thread_pools_before_the_runtime_starts():
+  """The device set-up starts TensorFlow's runtime, after which its thread pools are fixed:
+  a training's --intra_op_threads / --inter_op_threads must be applied inside the import."""
+  code = ('from srnn_tf import callbacks, cli; cli.import_tensorflow_quietly(threads=(1, 3)); '
+          'import tensorflow as tf; callbacks.set_threads(1, 3); '
+          'print(tf.config.threading.get_intra_op_parallelism_threads(), '
+          'tf.config.threading.get_inter_op_parallelism_threads())')
+  result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          env={**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2'}, cwd=ROOT)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert result.stdout.split() == ['1', '3']
+  assert 'already initialised' not in result.stderr

@@ -46,7 +46,7 @@ def main(argv):
   # What a user can get wrong is answered before TensorFlow loads (seconds).
   registry.check_dataset(config.dataset)
   rundir.check_output_dir(workdir)
-  cli.import_tensorflow_quietly()
+  cli.import_tensorflow_quietly(threads=(config.intra_op_threads, config.inter_op_threads))
   from srnn_tf import trainer
   logging.info('Run directory: %s', workdir)
   # A progress bar on a terminal; one line per epoch into a log file (a bar's redraws would

@@ -35,7 +35,8 @@ def main(argv):
 
   config = TuneConfig(**cli.config_overrides(TuneConfig)).validate()
   run_dir = rundir.run_dir(_RUN.value)
-  run = cli.load_run(_RUN.value)   # a missing or unfinished run: one line
+  # A missing or unfinished run: one line. Each op on one core, as in training.
+  run = cli.load_run(_RUN.value, threads=(1, 2))
   model, run_config = run.model, run.config
   if run_config is None:
     return cli.fail(f'{_RUN.value}: the run has no config.json (tuning needs its corpus)')
@@ -53,7 +54,6 @@ def _tune(config, model, run_config, run_dir, workdir) -> int:
   if rundir.read_json(os.path.join(workdir, 'run.json')) is not None:
     print(f'{workdir} already finished; delete it to tune again.')
     return 0
-  callbacks.set_threads(1, 2)
   pretrained_run = rundir.load_run(_RUN.value)
   pretrained = pretrained_run.model
   pretrained.trainable = False
