@@ -24,23 +24,23 @@ def model_and_test(data_dir):
   return model, corpus.splits['test']
 
 
-def _continuation_elbo(model, piece, prefix_frames, primed):
-  """ELBO (nats, posterior-mean chain) of the frames after `prefix_frames`, scored with the
-  prefix before them (primed) or alone from silence."""
-  x = piece[None].astype(np.float32)
+def _continuation_elbo(model, pieces, prefix_frames, primed):
+  """ELBO (nats, posterior-mean chain) of each piece's frames after `prefix_frames`, scored
+  with the prefix before them (primed) or alone from silence. pieces: [N, T, 88] -> [N]."""
+  x = pieces.astype(np.float32)
   if not primed:
     x = x[:, prefix_frames:]
   terms = model.compute_terms(standardize_features({'x': x}),
-                              noise=np.zeros((1, x.shape[1], model.z_dim), np.float32))
-  per_frame = (terms['log_px'] - terms['kl']).numpy()[0]
-  return float(per_frame[prefix_frames:].sum() if primed else per_frame.sum())
+                              noise=np.zeros((*x.shape[:2], model.z_dim), np.float32))
+  per_frame = (terms['log_px'] - terms['kl']).numpy()
+  return per_frame[:, prefix_frames:].sum(1) if primed else per_frame.sum(1)
 
 
 def test_priming_makes_the_true_continuation_more_likely(model_and_test):
   model, test = model_and_test
-  pieces = [p[:48] for p in test if len(p) >= 48]          # 60 test pieces
-  gains = np.array([_continuation_elbo(model, p, 16, True) - _continuation_elbo(model, p, 16, False)
-                    for p in pieces])                        # nats over 32 frames
+  pieces = np.stack([p[:48] for p in test if len(p) >= 48])  # 60 test pieces
+  gains = (_continuation_elbo(model, pieces, 16, True)
+           - _continuation_elbo(model, pieces, 16, False))   # nats over 32 frames
   stderr = gains.std() / np.sqrt(len(gains))
   # Measured: mean 3.3 +- 0.5 nats, 85% of pieces gain.
   assert gains.mean() > max(1.0, 4 * stderr), (gains.mean(), stderr)
