@@ -452,8 +452,8 @@ def main(argv):
           'sharing the machine\'s 2 cores; the runs begun before the NADE\'s `log_prob` '
           'was made 7x faster (those on JSB, the first two on Piano and the first on '
           'Nottingham) are slower for it, in part or in whole '
-          '(`python -m benchmarks.nade` gives the emissions\' costs side by side), and so '
-          'are those that trained on TensorFlow\'s default thread pools (Nottingham\'s '
+          '(`python -m benchmarks.nade` gives the emissions\' costs side by side); some '
+          'trained on TensorFlow\'s default thread pools instead of the configured ones (Nottingham\'s '
           'VRNN-NADE with dropout; MuseData\'s RNN-NADE with dropout, in part; BUILD_NOTES, '
           '"Threads").', '',
           body, '', 'Runs: ' + (', '.join(f'`{s}`' for s in sources) or 'none yet'), '']
