@@ -453,9 +453,9 @@ def main(argv):
           'was made 7x faster (those on JSB, the first two on Piano and the first on '
           'Nottingham) are slower for it, in part or in whole '
           '(`python -m benchmarks.nade` gives the emissions\' costs side by side); some '
-          'trained on TensorFlow\'s default thread pools instead of the configured ones (Nottingham\'s '
-          'VRNN-NADE with dropout; MuseData\'s RNN-NADE with dropout, in part; BUILD_NOTES, '
-          '"Threads").', '',
+          'trained on TensorFlow\'s default thread pools instead of the configured ones '
+          '(Nottingham\'s VRNN-NADE with dropout; MuseData\'s RNN-NADE with dropout, in '
+          'part; BUILD_NOTES, "Threads").', '',
           body, '', 'Runs: ' + (', '.join(f'`{s}`' for s in sources) or 'none yet'), '']
   body, sources = nade_search(_RUNS.value, 'srnn2016')
   out += ['## NADE emissions on the srnn2016 data (the paper\'s)', '',

@@ -38,7 +38,6 @@ def test_entry_points_import_tensorflow_without_its_startup_chatter():
   assert runs['quiet'].stderr == cli.tensorflow_startup_lines(runs['plain'].stderr)
 
 
-
 def test_the_quiet_import_sets_the_thread_pools_before_the_runtime_starts():
   """The device set-up starts TensorFlow's runtime, after which its thread pools are fixed:
   a training's --intra_op_threads / --inter_op_threads must be applied inside the import."""
