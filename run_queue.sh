@@ -130,17 +130,21 @@ lane_b() {
 }
 
 lane_c() {
-  # The NADE comparison on Nottingham (as lane B's corpora), then on the srnn2016 data, then
-  # the cheap corpora's best-validation-epoch runs.
+  # The NADE comparison on Nottingham (as lane B's corpora), the report's z and d grids, the
+  # NADE comparison on the srnn2016 data, then the cheap corpora's best-validation-epoch runs.
   sweep --grid=nade_pretrain --data_version=boulanger --datasets=nottingham --name_contains=_rnn_
   sweep --grid=nade_pretrain --data_version=boulanger --datasets=nottingham --name_contains=dropd
   sweep --grid=nade_pretrain --data_version=boulanger --datasets=nottingham
   bounds --datasets=nottingham --all_sizes
   nade_music nottingham boulanger
+  # The report's remaining cells (srnn2016, paper protocol): Nottingham's z and d grids, and
+  # MuseData's after JSB's last NADE candidate (a short run).
+  sweep --grid=z,d --datasets=nottingham
   # JSB's VRNN-NADE with dropout (the candidate the other models had there).
   sweep --grid=nade_pretrain --data_version=boulanger --datasets=jsb
   bounds --datasets=jsb --all_sizes
   nade_music jsb boulanger
+  sweep --grid=z,d --datasets=muse
   # The same comparison on the paper's data (srnn2016), the cheap corpora first.
   for dataset in jsb nottingham piano muse; do
     sweep --grid=nade_pretrain --data_version=srnn2016 --datasets=$dataset
