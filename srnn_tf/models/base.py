@@ -149,8 +149,16 @@ class SequenceModel(keras.Model):
     self.seed_generator.state.assign(
         tf.constant([self.seed or 0, counter], self.seed_generator.state.dtype))
 
-  # Dropout rates by name, in training only; models with dropout options fill it.
+  # Dropout rates by name (where each model applies them: `d`, `z`, `emb_u`, `emb_x`), in
+  # training only; models with dropout options fill it with `_set_dropout`.
   dropout: dict = {}
+
+  def _set_dropout(self, **rates: float) -> None:
+    """`self.dropout = rates`, each rate checked; they are the `dropout_<name>` options."""
+    for name, rate in rates.items():
+      if not 0.0 <= rate < 1.0:
+        raise ValueError(f'dropout_{name} must be in [0, 1), got {rate}')
+    self.dropout = rates
 
   def _drop(self, values, name, training):
     """`values` with dropout `self.dropout[name]` applied when `training`."""
@@ -347,7 +355,8 @@ class SequenceModel(keras.Model):
             'clip_value': self.clip_value, 'stateful_batch_size': self.stateful_batch_size,
             'seed': self.seed, 'objective': self.objective, 'num_particles': self.num_particles,
             'train_precision': self.train_precision, 'gru_init': self.gru_init,
-            'emission': self.frame.kind, 'nade_units': self.frame.nade_units}
+            'emission': self.frame.kind, 'nade_units': self.frame.nade_units,
+            **{f'dropout_{name}': rate for name, rate in self.dropout.items()}}
 
 
 class LatentModel(SequenceModel, smc.ParticleModel):

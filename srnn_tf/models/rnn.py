@@ -36,10 +36,7 @@ class RNN(SequenceModel):
     self.d_dim = d_dim
     self.hidden_units = hidden_units
     self.embed_units = tuple(embed_units)
-    self.dropout = {'d': dropout_d, 'emb_u': dropout_emb_u}
-    for name, rate in self.dropout.items():
-      if not 0.0 <= rate < 1.0:
-        raise ValueError(f'dropout_{name} must be in [0, 1), got {rate}')
+    self._set_dropout(d=dropout_d, emb_u=dropout_emb_u)
     self.embed = layers.MLP(self.embed_units, name='embed')
     self.gru_d = layers.ProjectedGRU(d_dim, init=self.gru_init, name='gru_d')
     self.emission = layers.MLP((hidden_units,), self.frame.num_params, name='emission')
@@ -85,5 +82,4 @@ class RNN(SequenceModel):
 
   def get_config(self):
     return {**super().get_config(), 'd_dim': self.d_dim, 'hidden_units': self.hidden_units,
-            'embed_units': self.embed_units, 'dropout_d': self.dropout['d'],
-            'dropout_emb_u': self.dropout['emb_u']}
+            'embed_units': self.embed_units}

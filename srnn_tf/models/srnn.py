@@ -89,11 +89,7 @@ class SRNN(LatentModel):
     self.embed_units = tuple(embed_units)
     self.inference = inference
     self.resq = resq
-    self.dropout = {'d': dropout_d, 'z': dropout_z, 'emb_u': dropout_emb_u,
-                    'emb_x': dropout_emb_x}
-    for name, rate in self.dropout.items():
-      if not 0.0 <= rate < 1.0:
-        raise ValueError(f'dropout_{name} must be in [0, 1), got {rate}')
+    self._set_dropout(d=dropout_d, z=dropout_z, emb_u=dropout_emb_u, emb_x=dropout_emb_x)
     self.embed = layers.MLP(self.embed_units, name='embed')
     self.gru_d = layers.ProjectedGRU(d_dim, init=self.gru_init, name='gru_d')
     if inference == 'smoothing':
@@ -269,5 +265,4 @@ class SRNN(LatentModel):
   def get_config(self):
     return {**super().get_config(), 'z_dim': self.z_dim, 'd_dim': self.d_dim,
             'a_dim': self.a_dim, 'hidden_units': self.hidden_units,
-            'embed_units': self.embed_units, 'inference': self.inference, 'resq': self.resq,
-            **{f'dropout_{k}': v for k, v in self.dropout.items()}}
+            'embed_units': self.embed_units, 'inference': self.inference, 'resq': self.resq}

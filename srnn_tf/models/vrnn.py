@@ -44,10 +44,7 @@ class VRNN(LatentModel):
     self.z_dim, self.h_dim = z_dim, h_dim
     self.hidden_units = hidden_units
     self.embed_units = tuple(embed_units)
-    self.dropout = {'d': dropout_d, 'emb_u': dropout_emb_u}
-    for name, rate in self.dropout.items():
-      if not 0.0 <= rate < 1.0:
-        raise ValueError(f'dropout_{name} must be in [0, 1), got {rate}')
+    self._set_dropout(d=dropout_d, emb_u=dropout_emb_u)
     self.phi_x = layers.MLP(self.embed_units, name='phi_x')
     self.phi_z = layers.MLP((hidden_units,), name='phi_z')
     self.gru_h = layers.ProjectedGRU(h_dim, init=self.gru_init, name='gru_h')
@@ -205,5 +202,4 @@ class VRNN(LatentModel):
 
   def get_config(self):
     return {**super().get_config(), 'z_dim': self.z_dim, 'h_dim': self.h_dim,
-            'hidden_units': self.hidden_units, 'embed_units': self.embed_units,
-            'dropout_d': self.dropout['d'], 'dropout_emb_u': self.dropout['emb_u']}
+            'hidden_units': self.hidden_units, 'embed_units': self.embed_units}
