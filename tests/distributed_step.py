@@ -24,14 +24,13 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
-from srnn_tf.models import SRNN  # noqa: E402
+from srnn_tf.testing import tiny  # noqa: E402
 
 GLOBAL_BATCH = 4
 
 
 def make_model():
-  model = SRNN(z_dim=3, d_dim=8, a_dim=8, hidden_units=9, embed_units=(7,), seed=5,
-               kl_anneal_steps=10, emission=emission, nade_units=5)
+  model = tiny.model('srnn', seed=5, kl_anneal_steps=10, emission=emission, nade_units=5)
   model.compile(optimizer=keras.optimizers.Adam(1e-2, epsilon=1e-4))
   model.build()
   return model

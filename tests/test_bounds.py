@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from srnn_tf.testing import exact_loglik
+from srnn_tf.testing.tiny import model as tiny_model
 from srnn_tf import bounds
 from srnn_tf.models import RNN, SRNN, VRNN, standardize_features
 
@@ -219,8 +220,7 @@ def test_one_particle_compiles_and_never_resamples(tiny, model_name):
 def test_particle_objectives_train_and_are_tighter_than_the_elbo(objective):
   keras.utils.set_random_seed(0)
   rolls = (np.random.default_rng(0).random((32, 20, 88)) < 0.1).astype(np.float32)
-  model = SRNN(z_dim=3, d_dim=8, a_dim=8, hidden_units=9, embed_units=(7,), seed=1,
-               objective=objective, num_particles=8)
+  model = tiny_model('srnn', seed=1, objective=objective, num_particles=8)
   model.compile(optimizer=keras.optimizers.Adam(1e-2))
   history = model.fit(rolls, batch_size=8, epochs=3, verbose=0).history
   assert history['loss'][-1] < history['loss'][0] - 5          # it learns

@@ -13,19 +13,11 @@ import pytest
 import tensorflow as tf
 
 from srnn_tf import export
-from srnn_tf.models import RNN, SRNN, VRNN
+from srnn_tf.testing import tiny
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-MODELS = {
-    'srnn': lambda: SRNN(z_dim=3, d_dim=8, a_dim=8, hidden_units=9, embed_units=(7,)),
-    'vrnn': lambda: VRNN(z_dim=3, h_dim=8, hidden_units=9, embed_units=(7,)),
-    'rnn': lambda: RNN(d_dim=8, hidden_units=9, embed_units=(7,)),
-    # NADE emissions: key-by-key sampling and the NADE's log_prob in plain TF ops.
-    'srnn_nade': lambda: SRNN(z_dim=3, d_dim=8, a_dim=8, hidden_units=9, embed_units=(7,),
-                              emission='nade', nade_units=6),
-    'rnn_nade': lambda: RNN(d_dim=8, hidden_units=9, embed_units=(7,), emission='nade',
-                            nade_units=6),
-}
+# With NADE emissions: key-by-key sampling and the NADE's log_prob in plain TF ops.
+MODELS = ('srnn', 'vrnn', 'rnn', 'srnn_nade', 'rnn_nade')
 
 # Runs in a fresh interpreter: plain TensorFlow, as a serving client's process would. One
 # process serves every model (an interpreter with TensorFlow takes seconds to start).
@@ -60,9 +52,9 @@ print(json.dumps(out))
 def exported_all(tmp_path_factory):
   """{name: (model, SavedModel path)} for every model of MODELS."""
   out = {}
-  for name, make in MODELS.items():
+  for name in MODELS:
     keras.utils.set_random_seed(0)
-    model = make()
+    model = tiny.model(name)
     model.build()
     path = str(tmp_path_factory.mktemp('export') / name)
     export.export_saved_model(model, path, metadata={'model': name})
@@ -70,7 +62,7 @@ def exported_all(tmp_path_factory):
   return out
 
 
-@pytest.fixture(params=list(MODELS))
+@pytest.fixture(params=MODELS)
 def exported(request, exported_all):
   return exported_all[request.param]
 

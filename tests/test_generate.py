@@ -5,25 +5,13 @@ import numpy as np
 import pytest
 
 from srnn_tf import midi
-from srnn_tf.models import RNN, SRNN, VRNN, standardize_features
+from srnn_tf.models import standardize_features
+from srnn_tf.testing import tiny
 
-MODELS = {
-    'srnn': lambda: SRNN(z_dim=3, d_dim=8, a_dim=8, hidden_units=9, embed_units=(7,)),
-    'vrnn': lambda: VRNN(z_dim=3, h_dim=8, hidden_units=9, embed_units=(7,)),
-    'rnn': lambda: RNN(d_dim=8, hidden_units=9, embed_units=(7,)),
-    'srnn_nade': lambda: SRNN(z_dim=3, d_dim=8, a_dim=8, hidden_units=9, embed_units=(7,),
-                              emission='nade', nade_units=6),
-    'vrnn_nade': lambda: VRNN(z_dim=3, h_dim=8, hidden_units=9, embed_units=(7,),
-                              emission='nade', nade_units=6),
-    'rnn_nade': lambda: RNN(d_dim=8, hidden_units=9, embed_units=(7,), emission='nade',
-                            nade_units=6),
-}
-
-
-@pytest.fixture(params=list(MODELS))
+@pytest.fixture(params=tiny.NAMES)
 def model(request):
   keras.utils.set_random_seed(0)
-  m = MODELS[request.param]()
+  m = tiny.model(request.param)
   m.build()
   return m
 

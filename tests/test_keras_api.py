@@ -8,12 +8,10 @@ import tensorflow as tf
 
 import srnn_tf
 from srnn_tf.data import pipeline
+from srnn_tf.testing import tiny
 
-MODELS = {
-    'SRNN': dict(z_dim=3, d_dim=8, a_dim=8, hidden_units=9, embed_units=(7,)),
-    'VRNN': dict(z_dim=3, h_dim=8, hidden_units=9, embed_units=(7,)),
-    'RNN': dict(d_dim=8, hidden_units=9, embed_units=(7,)),
-}
+# The public classes, by name, with the tiny models' sizes.
+MODELS = {name: tiny.SIZES[name.lower()][1] for name in ('SRNN', 'VRNN', 'RNN')}
 NADE = dict(emission='nade', nade_units=6)
 
 

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from srnn_tf.models import SRNN
+from srnn_tf.testing import tiny
 from srnn_tf.rl import policy, rewards, tuning
 
 tfd = tfp.distributions
@@ -14,7 +14,7 @@ tfd = tfp.distributions
 
 def small_srnn(seed=0, **kwargs):
   keras.utils.set_random_seed(seed)
-  m = SRNN(z_dim=3, d_dim=8, a_dim=8, hidden_units=9, embed_units=(7,), **kwargs)
+  m = tiny.model('srnn', **kwargs)
   m.build()
   return m
 
@@ -90,8 +90,7 @@ def test_large_beta_keeps_the_tuned_model_at_the_pretrained_one():
 
 
 def test_tuner_refuses_a_model_without_a_latent_prior():
-  from srnn_tf.models import RNN
-  rnn = RNN(d_dim=8, hidden_units=9, embed_units=(7,))
+  rnn = tiny.model('rnn')
   rnn.build()
   with pytest.raises(ValueError, match='SRNN'):
     tuning.Tuner(rnn, rnn, None, tuning.TuneConfig())

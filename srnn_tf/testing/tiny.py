@@ -1,0 +1,21 @@
+"""The tiny models the tests build: a few units per layer, so that each test runs in seconds
+and its numbers stay small enough to compare exactly."""
+
+from srnn_tf.models import RNN, SRNN, VRNN
+
+SIZES = {
+    'srnn': (SRNN, dict(z_dim=3, d_dim=8, a_dim=8, hidden_units=9, embed_units=(7,))),
+    'vrnn': (VRNN, dict(z_dim=3, h_dim=8, hidden_units=9, embed_units=(7,))),
+    'rnn': (RNN, dict(d_dim=8, hidden_units=9, embed_units=(7,))),
+}
+NAMES = ('srnn', 'vrnn', 'rnn', 'srnn_nade', 'vrnn_nade', 'rnn_nade')
+
+
+def model(name: str, **kwargs):
+  """A tiny model, not built. `name`: 'srnn', 'vrnn' or 'rnn', '_nade' appended for the NADE
+  emission (6 hidden units); `kwargs` add to or override its options."""
+  kind, _, emission = name.partition('_')
+  cls, sizes = SIZES[kind]
+  if emission:
+    kwargs = {'emission': emission, 'nade_units': 6, **kwargs}
+  return cls(**{**sizes, **kwargs})
