@@ -8,6 +8,12 @@
 set -u
 cd "$(dirname "$0")"
 export TF_CPP_MIN_LOG_LEVEL=2
+# The corpora: $SRNN_TF_DATA_DIR, else ../shared/data beside the checkout where it exists (this
+# project's machines, which cannot download: without it every run would fail its download and
+# the sweeps would move on), else the download cache.
+if [ -z "${SRNN_TF_DATA_DIR:-}" ] && [ -d ../shared/data ]; then
+  SRNN_TF_DATA_DIR=$(cd ../shared/data && pwd); export SRNN_TF_DATA_DIR
+fi
 RESULTS="${RESULTS_DIR:-results/runs}"
 sweep() { .venv/bin/python -m experiments.sweep --results_dir="$RESULTS" "$@" >> logs/queue.log 2>&1; }
 bounds() { .venv/bin/python -m experiments.evaluate_bounds --results_dir="$RESULTS" "$@" >> logs/queue.log 2>&1; }
