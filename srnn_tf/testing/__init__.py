@@ -1,3 +1,4 @@
-"""Reference implementations the tests and benchmarks check the package against: plain
+"""What the tests and benchmarks check the package against: reference implementations, plain
 per-time-step loops (`oracle`) and exact log-likelihoods of tiny models by quadrature
-(`exact_loglik`). Slow by design; not used by the package itself."""
+(`exact_loglik`), slow by design; and the tiny models themselves (`tiny`). Not used by the
+package itself."""
