@@ -16,7 +16,8 @@ from srnn_tf import export
 from srnn_tf.testing import tiny
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-# With NADE emissions: key-by-key sampling and the NADE's log_prob in plain TF ops.
+# Both emissions; the NADE ones check key-by-key sampling and the NADE's log_prob in plain TF
+# ops.
 MODELS = ('srnn', 'vrnn', 'rnn', 'srnn_nade', 'rnn_nade')
 
 # Runs in a fresh interpreter: plain TensorFlow, as a serving client's process would. One

@@ -44,3 +44,12 @@ def test_fit_evaluate_predict_save_load(name, emission, tmp_path):
   np.testing.assert_allclose(again.score(rolls[:3])['elbo'], model.score(rolls[:3])['elbo'],
                              rtol=1e-6)
   again.fit(rolls, batch_size=8, epochs=1, verbose=0)   # a loaded model trains on
+
+
+@pytest.mark.parametrize('name', ['srnn', 'vrnn', 'rnn'])
+def test_dropout_rates_are_checked_and_survive_get_config(name):
+  with pytest.raises(ValueError, match=r'dropout_emb_u must be in \[0, 1\), got 1.0'):
+    tiny.model(name, dropout_emb_u=1.0)
+  model = tiny.model(name, dropout_d=0.5, dropout_emb_u=0.2)
+  assert model.dropout['d'] == 0.5 and model.dropout['emb_u'] == 0.2
+  assert type(model).from_config(model.get_config()).dropout == model.dropout
