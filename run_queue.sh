@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The long experiments, in priority order. Finished runs are skipped (a run directory with its
-# run.json, or on a fresh checkout its committed results/runs JSON) and interrupted ones
-# resume: rerun this script to continue (see BUILD_NOTES, "Long experiments").
-# Two lanes train side by side (two trainings at once give 1.2x the time steps/s of one on
-# this 2-core machine: `python -m benchmarks.run`, "at once" line). `./run_queue.sh lane_b`
-# runs one lane alone.
+# The long experiments, one list in priority order (`queue`). Finished runs are skipped (a run
+# directory with its run.json, or on a fresh checkout its committed results/runs JSON) and
+# interrupted ones resume: rerun this script to continue (see BUILD_NOTES, "Long experiments").
+# Two lanes walk the same list side by side (two trainings at once give 1.2x the time steps/s
+# of one on this 2-core machine: `python -m benchmarks.run`, "at once" line), each leaving to
+# the other the run or evaluation it holds (its lock; exit status 75), so neither idles while
+# the list has work. `./run_queue.sh queue` runs one lane.
 set -u
 cd "$(dirname "$0")"
 export TF_CPP_MIN_LOG_LEVEL=2
@@ -19,12 +20,23 @@ sweep() { .venv/bin/python -m experiments.sweep --results_dir="$RESULTS" "$@" >>
 bounds() { .venv/bin/python -m experiments.evaluate_bounds --results_dir="$RESULTS" "$@" >> logs/queue.log 2>&1; }
 # One train.py run named NAME (runs/NAME), unless its results JSON is committed.
 once() {
-  local name=$1; shift
+  local name=$1 code; shift
   [ -e "$RESULTS/$name.json" ] && return
   echo "$(date -u +%FT%TZ) $name: started" >> logs/queue.log
   .venv/bin/python train.py "$@" --output_dir="runs/$name" --results_dir="$RESULTS" \
     >> "logs/$name.log" 2>&1
-  echo "$(date -u +%FT%TZ) $name: exit $?" >> logs/queue.log
+  code=$?
+  case $code in
+    75) echo "$(date -u +%FT%TZ) $name: training in the other lane; skipped" >> logs/queue.log ;;
+    *) echo "$(date -u +%FT%TZ) $name: exit $code" >> logs/queue.log ;;
+  esac
+}
+# Runs "$@" unless the other lane is running the same step (named $1): one lock file per step.
+alone() {
+  local step=$1 fd; shift
+  exec {fd}>> "logs/.$step.lock"
+  if flock -n "$fd"; then "$@"; else echo "$(date -u +%FT%TZ) $step: in the other lane; skipped" >> logs/queue.log; fi
+  exec {fd}>&-
 }
 # A committed srnn2016 run evaluated from the release's own first input frames (as the paper's
 # numbers were). Its run directory is not committed, so it is trained again first (same config
@@ -81,8 +93,6 @@ mkdir -p logs
 # The reproduction's runs keep the GRU initialisation its finished runs have (the stacked
 # orthogonal matrices; configs.REPRODUCTION), so that every comparison changes one thing.
 SRNN2016=(--data_version=srnn2016 --gru_init=orthogonal)
-# The release's Settings_SRNN defaults (learning rate 10^-2.5, /1.3 per epoch after 25).
-SETTINGS=(--learning_rate=0.0031623 --lr_constant_epochs=25 --lr_decay=1.3)
 
 # The comparison's three models at the paper protocol with --keep_best, on one corpus and
 # data version (each one's bounds measured at once).
@@ -94,126 +104,111 @@ keep_best() {
       --data_version=$version --gru_init=orthogonal --model=$model --keep_best
   done
   bounds --datasets=$dataset
-  case $dataset in jsb|nottingham) bernoulli_music $dataset $version ;; esac
+  case $dataset in jsb|nottingham) alone "music_${dataset}_$version" bernoulli_music $dataset $version ;; esac
 }
 
-lane_a() {
-  # Runs that fit in one session first, each one's IWAE and SMC measured at once: a run
-  # directory does not always outlive its session, and the bounds need its weights.
-  # The SRNN ablation without Resq on Nottingham (srnn2016), then on MuseData.
-  sweep --grid=ablations --datasets=nottingham
-  bounds --datasets=nottingham
-  # FIVO training (Maddison et al. 2017) on JSB against the ELBO-trained runs, both by SMC.
+# FIVO training (Maddison et al. 2017) on one corpus (srnn2016), the SRNN and the VRNN, both
+# measured by SMC against their ELBO-trained runs.
+fivo() {
+  local dataset=$1
   for model in srnn vrnn; do
-    once "jsb_srnn2016_${model}_fivo4_z100_d300" --dataset=jsb "${SRNN2016[@]}" \
+    once "${dataset}_srnn2016_${model}_fivo4_z100_d300" --dataset=$dataset "${SRNN2016[@]}" \
       --model=$model --objective=fivo --num_particles=4 --nocarry_state
   done
-  bounds --datasets=jsb
-  sweep --grid=ablations --datasets=muse --retrain_unbounded
-  bounds --datasets=muse
+  bounds --datasets=$dataset
 }
 
-lane_b() {
-  # The NADE comparison on the Boulanger splits: RNN-, VRNN- and SRNN-NADE, each one's dropout
-  # chosen on validation, corpus by corpus, at the size that won on JSB (MLPs of 150 units, the
-  # NADE pre-trained as RNN-NADE's was); the RNN, the anchor, first on each corpus; the latent
-  # runs' SMC measured as each corpus finishes. Lane C has Nottingham.
-  # The dropout candidates before the others: they won validation in every finished pair so
-  # far, so the likely choices and their SMC come first; the rest completes the choice.
-  for dataset in piano muse; do
-    sweep --grid=nade_pretrain --data_version=boulanger --datasets=$dataset --name_contains=_rnn_
-    sweep --grid=nade_pretrain --data_version=boulanger --datasets=$dataset --name_contains=dropd
-    bounds --datasets=$dataset --all_sizes
-    sweep --grid=nade_pretrain --data_version=boulanger --datasets=$dataset
-    bounds --datasets=$dataset --all_sizes
-  done
-  # The SRNN ablations on the four Boulanger corpora, each one's IWAE and SMC; those trained on
-  # an earlier machine without them are trained again (their weights are gone).
+# The NADE comparison on one corpus and data version: RNN-, VRNN- and SRNN-NADE, each one's
+# dropout chosen on validation, at the size that won on JSB (MLPs of 150 units, the NADE
+# pre-trained as RNN-NADE's was). The RNN, the anchor, first; then the dropout candidates,
+# which won validation in every finished pair, so the likely choices and their SMC come early;
+# then the rest completes the choice.
+nade() {
+  local dataset=$1 version=$2
+  sweep --grid=nade_pretrain --data_version=$version --datasets=$dataset --name_contains=_rnn_
+  sweep --grid=nade_pretrain --data_version=$version --datasets=$dataset --name_contains=dropd
+  bounds --datasets=$dataset --all_sizes
+  sweep --grid=nade_pretrain --data_version=$version --datasets=$dataset
+  bounds --datasets=$dataset --all_sizes
+  case $dataset in jsb|nottingham) alone "music_${dataset}_$version" nade_music $dataset $version ;; esac
+}
+
+# Every step, in priority order: what the open reproduction and comparison still need, then the
+# extras. Both lanes run this; each step skips what is finished or held by the other lane.
+queue() {
+  # The NADE comparison on the Boulanger splits (MuseData's last models).
+  for dataset in jsb nottingham piano muse; do nade $dataset boulanger; done
+  # The report's remaining cells (srnn2016, paper protocol): the Nottingham and MuseData z and
+  # d grids; FIVO on JSB (short) between them.
+  sweep --grid=z,d --datasets=nottingham
+  fivo jsb
+  sweep --grid=z,d --datasets=muse
+  # The NADE comparison on the paper's data (srnn2016), the cheap corpora first.
+  for dataset in jsb nottingham piano muse; do nade $dataset srnn2016; done
+  # The SRNN ablations with IWAE and SMC: MuseData (srnn2016), then the four Boulanger
+  # corpora; those trained on an earlier machine without them are trained again (their
+  # weights are gone).
+  sweep --grid=ablations --datasets=muse --retrain_unbounded
+  bounds --datasets=muse
   for dataset in nottingham muse jsb piano; do
     sweep --grid=ablations --data_version=boulanger --datasets=$dataset --retrain_unbounded
     bounds --datasets=$dataset
   done
-}
-
-lane_c() {
-  # The NADE comparison on Nottingham (as lane B's corpora), the report's z and d grids, the
-  # NADE comparison on the srnn2016 data, then the cheap corpora's best-validation-epoch runs.
-  sweep --grid=nade_pretrain --data_version=boulanger --datasets=nottingham --name_contains=_rnn_
-  sweep --grid=nade_pretrain --data_version=boulanger --datasets=nottingham --name_contains=dropd
-  sweep --grid=nade_pretrain --data_version=boulanger --datasets=nottingham
-  bounds --datasets=nottingham --all_sizes
-  nade_music nottingham boulanger
-  # The report's remaining cells (srnn2016, paper protocol): Nottingham's z and d grids, and
-  # MuseData's after JSB's last NADE candidate (a short run).
-  sweep --grid=z,d --datasets=nottingham
-  # JSB's VRNN-NADE with dropout (the candidate the other models had there).
-  sweep --grid=nade_pretrain --data_version=boulanger --datasets=jsb
-  bounds --datasets=jsb --all_sizes
-  nade_music jsb boulanger
-  sweep --grid=z,d --datasets=muse
-  # The same comparison on the paper's data (srnn2016), the cheap corpora first.
-  for dataset in jsb nottingham piano muse; do
-    sweep --grid=nade_pretrain --data_version=srnn2016 --datasets=$dataset
-    bounds --datasets=$dataset --all_sizes
-    case $dataset in jsb|nottingham) nade_music $dataset srnn2016 ;; esac
+  fivo nottingham
+  # Every model of the comparison also at its best-validation epoch (the RNN over-fits within
+  # the 50 epochs): same protocol, --keep_best.
+  for dataset in jsb piano nottingham muse; do
+    for version in srnn2016 boulanger; do keep_best $dataset $version; done
   done
-  for version in srnn2016 boulanger; do keep_best jsb $version; done
-  for version in srnn2016 boulanger; do keep_best piano $version; done
+  # Anything a step above left to the other lane and that lane then finished without it.
+  bounds --all_sizes
+  # The srnn2016 baselines evaluated from the release's first input frames (trained again:
+  # their weights are gone), the "-" cells of TABLE.md's first table.
+  for dataset in nottingham muse piano; do
+    alone "release_${dataset}_rnn" release_eval "${dataset}_srnn2016_rnn_d300" \
+      --dataset=$dataset "${SRNN2016[@]}" --model=rnn
+    alone "release_${dataset}_vrnn" release_eval "${dataset}_srnn2016_vrnn_z100_d300" \
+      --dataset=$dataset "${SRNN2016[@]}" --model=vrnn
+  done
+  for dataset in nottingham piano; do
+    alone "release_${dataset}_filtering" release_eval \
+      "${dataset}_srnn2016_srnn_filtering_z100_d300" --dataset=$dataset "${SRNN2016[@]}" \
+      --inference=filtering
+  done
+  alone release_piano_noresq release_eval piano_srnn2016_srnn_smoothing_noresq_z100_d300 \
+    --dataset=piano "${SRNN2016[@]}" --noresq
+  # The NADE comparison's larger candidate sets (no pre-training; the paper's MLP sizes), which
+  # lost on JSB by 0.5 nats or more (TABLE.md), on both data versions.
+  for version in boulanger srnn2016; do
+    sweep --grid=nade_pretrain,nade_small,nade --data_version=$version --datasets=jsb,nottingham,piano,muse
+  done
+  bounds --all_sizes
 }
 
-# Lanes run from worktrees of this checkout (../laneb for lane_b, ...), at its HEAD, their
-# runs, logs and results landing here, so that code can be edited here while they train:
-#   ./run_queue.sh in_worktrees lane_b lane_c
+# Lanes run from worktrees of this checkout (../laneb and ../lanec), at its HEAD, their runs,
+# logs and results landing here, so that code can be edited here while they train:
+#   ./run_queue.sh in_worktrees
 # A worktree where a process still runs (a lane, or a training it started) is left alone: a
 # training re-reads its source files, so its code must not change under it.
 in_worktrees() {
   local here=$PWD head lane tree busy pid results
   head=$(git rev-parse HEAD)
   mkdir -p runs logs
-  for lane in "$@"; do
-    tree=$(dirname "$here")/${lane/_/}
+  for lane in laneb lanec; do
+    tree=$(dirname "$here")/$lane
     [ -d "$tree" ] || git worktree add -q --detach "$tree" "$head" || continue
     busy=
     for pid in /proc/[0-9]*; do
       case $(readlink "$pid/cwd" 2>/dev/null) in "$tree"|"$tree"/*) busy=${pid#/proc/} ;; esac
     done
-    if [ -n "$busy" ]; then echo "$tree: process $busy runs there; $lane not started"; continue; fi
+    if [ -n "$busy" ]; then echo "$tree: process $busy runs there; not started"; continue; fi
     git -C "$tree" checkout -q --detach "$head"
     for link in .venv runs logs; do [ -e "$tree/$link" ] || ln -s "$here/$link" "$tree/$link"; done
     case $RESULTS in /*) results=$RESULTS ;; *) results=$here/$RESULTS ;; esac
-    (cd "$tree" && RESULTS_DIR="$results" nohup ./run_queue.sh "$lane" > /dev/null 2>&1 &)
-    echo "$lane: started in $tree at ${head:0:7}"
+    (cd "$tree" && RESULTS_DIR="$results" nohup ./run_queue.sh queue > /dev/null 2>&1 &)
+    echo "lane started in $tree at ${head:0:7}"
   done
 }
 
 if [ $# -gt 0 ]; then "$@"; exit; fi
-lane_b & lane_c & wait
-lane_a
-
-# The rest of the reproduction. Finished cells are skipped, so earlier sessions' work is not
-# redone; the runs of the sessions before (sweeps of the paper, z/d grids on JSB and Piano,
-# baselines, long schedules) are in results/runs and the git history of this file.
-# IWAE and SMC (K = 100) of every finished run that has none yet (the ablations among them).
-bounds
-# The Nottingham and MuseData z and d grids (srnn2016), the report's remaining cells.
-sweep --grid=z,d --datasets=nottingham,muse --jobs=2
-# FIVO training (Maddison et al. 2017) against the ELBO-trained runs, both measured by SMC.
-for model in srnn vrnn; do
-  for dataset in jsb nottingham; do
-    once "${dataset}_srnn2016_${model}_fivo4_z100_d300" --dataset=$dataset "${SRNN2016[@]}" \
-      --model=$model --objective=fivo --num_particles=4 --nocarry_state &
-  done
-  wait
-done
-bounds --all_sizes
-# Every model of the comparison also at its best-validation epoch (the RNN over-fits within
-# the 50 epochs): same protocol, --keep_best.
-for dataset in jsb piano nottingham muse; do
-  for version in srnn2016 boulanger; do keep_best $dataset $version; done
-done
-# The NADE comparison's larger candidate sets (no pre-training; the paper's MLP sizes), which
-# lost on JSB by 0.5 nats or more (TABLE.md), on both data versions.
-for version in boulanger srnn2016; do
-  sweep --grid=nade_pretrain,nade_small,nade --data_version=$version --datasets=jsb,nottingham,piano,muse --jobs=2
-done
-bounds --all_sizes
+queue & queue & wait

@@ -5,7 +5,8 @@ lacks them, resumably (an evaluation whose JSON exists is skipped).
 
 Each evaluation is one `eval.py` process (output in `logs/eval_<run>_<bound>.log`) writing
 `<run>/eval_<bound>_test.json` and its copy `<results_dir>/<run>.eval_<bound>_test.json`,
-which `experiments.make_table` reads. RNN runs are skipped (their ELBO is log p(x) exactly),
+which `experiments.make_table` reads. An evaluation another process is running (a second
+queue lane's) is left to it. RNN runs are skipped (their ELBO is log p(x) exactly),
 and so are runs not named by `configs.run_name` (RL-tuned models, diagnostics, probes).
 """
 
@@ -19,6 +20,8 @@ from absl import app
 from absl import flags
 
 from srnn_tf import configs
+from srnn_tf import errors
+from srnn_tf import rundir
 
 def pending(runs_dir, datasets, bounds, results_dir, all_sizes=False):
   """`[(run_dir, bound)]` of finished latent runs without that bound's test JSON."""
@@ -67,11 +70,20 @@ def main(argv):
     if f.dry_run:
       continue
     os.makedirs(f.logs_dir, exist_ok=True)
-    with open(log, 'a') as out:
-      code = subprocess.call(
-          [sys.executable, 'eval.py', f'--run={run}', f'--bound={bound}', '--splits=test',
-           f'--num_particles={f.num_particles}', f'--results_dir={f.results_dir}'],
-          stdout=out, stderr=subprocess.STDOUT)
+    # One process per (run, bound): a second queue lane walking the same list moves on.
+    try:
+      with rundir.exclusive(os.path.join(run, f'.eval_{bound}.lock'), 'skipped'):
+        if os.path.exists(os.path.join(f.results_dir, f'{name}.eval_{bound}_test.json')):
+          print('  measured since listed; skipped', flush=True)
+          continue
+        with open(log, 'a') as out:
+          code = subprocess.call(
+              [sys.executable, 'eval.py', f'--run={run}', f'--bound={bound}', '--splits=test',
+               f'--num_particles={f.num_particles}', f'--results_dir={f.results_dir}'],
+              stdout=out, stderr=subprocess.STDOUT)
+    except errors.RunBusyError as e:
+      print(f'  {e}', flush=True)
+      continue
     print(f'  {"done" if code == 0 else f"failed (exit {code}), see the log"}', flush=True)
 
 

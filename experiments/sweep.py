@@ -36,6 +36,7 @@ from absl import flags
 
 from srnn_tf import cli
 from srnn_tf import configs
+from srnn_tf import errors
 from srnn_tf import rundir
 
 _GRIDS = flags.DEFINE_list('grid', ['paper'], 'Grids to run: paper, z, d, rnn, vrnn, ablations, baselines.')
@@ -104,6 +105,11 @@ def grid_overrides(grid: str) -> list[dict]:
   return GRIDS[grid]
 
 
+# A run whose folder another process holds (a second queue lane walking the same list, or a
+# user's train.py): skipped here, trained there.
+BUSY = 'training elsewhere'
+
+
 @dataclasses.dataclass
 class Run:
   config: configs.Config
@@ -123,6 +129,8 @@ class Run:
         with open(path) as f:
           test = json.load(f)['test']['elbo_per_step']
         return f'finished, test ELBO/step {test:.3f}'
+    if owner := rundir.holder(os.path.join(directory, rundir.LOCK)):
+      return f'{BUSY} ({owner})'
     epoch = rundir.epochs_done(directory)
     if epoch:
       return f'{epoch}/{self.config.epochs} epochs done'
@@ -156,6 +164,13 @@ def plan(grids, datasets, version) -> list[Run]:
 
 
 def _execute(run: Run, index: int, total: int, again: bool) -> tuple[str, int, float]:
+  """Trains `run` in a `train.py` process; returns its name, exit status and seconds. A run
+  finished or taken by another process since the sweep listed it is left to that one."""
+  # A run trained again is finished once its new run.json is written, not by its old copy.
+  status = run.status(_RUNS_DIR.value, None if again else _RESULTS_DIR.value)
+  if status.startswith(('finished', BUSY)):
+    print(f'[{index}/{total}] {run.name}: {status} since listed; skipped', flush=True)
+    return run.name, 0, 0.0
   os.makedirs(_LOGS_DIR.value, exist_ok=True)
   log_path = os.path.join(_LOGS_DIR.value, f'{run.name}.log')
   command = [sys.executable, 'train.py', *run.args, *_EXTRA.value,
@@ -190,7 +205,7 @@ def main(argv):
   del argv
   runs = [run for run in plan(_GRIDS.value, _DATASETS.value, _DATA_VERSION.value)
           if not _NAME_CONTAINS.value or any(s in run.name for s in _NAME_CONTAINS.value)]
-  todo, again = [], set()
+  todo, again, busy = [], set(), 0
   for run in runs:
     status = run.status(_RUNS_DIR.value, _RESULTS_DIR.value)
     if status.startswith('finished') and _RETRAIN_UNBOUNDED.value and run.unbounded(
@@ -198,9 +213,12 @@ def main(argv):
       status += '; IWAE/SMC not measured, weights not here: trained again'
       again.add(run.name)
     print(f'{run.name:45s} {status}')
-    if not status.startswith('finished') or run.name in again:
+    if status.startswith(BUSY):
+      busy += 1
+    elif not status.startswith('finished') or run.name in again:
       todo.append(run)
-  print(f'{len(runs)} runs, {len(runs) - len(todo)} finished, {len(todo)} to run.', flush=True)
+  print(f'{len(runs)} runs, {len(runs) - len(todo) - busy} finished, '
+        + (f'{busy} {BUSY}, ' if busy else '') + f'{len(todo)} to run.', flush=True)
   if _DRY_RUN.value or not todo:
     return 0
   _write_hparams_view(runs, _RUNS_DIR.value)
@@ -211,9 +229,13 @@ def main(argv):
     for future in concurrent.futures.as_completed(futures):
       name, code, seconds = future.result()
       run = next(r for r in todo if r.name == name)
-      outcome = run.status(_RUNS_DIR.value) if code == 0 else \
-          f'FAILED (exit {code}; see {_LOGS_DIR.value}/{name}.log)'
-      failures += code != 0
+      if code == errors.RunBusyError.exit_status:
+        outcome = f'{BUSY}: skipped'   # taken between the status check and train.py's lock
+      elif code:
+        outcome = f'FAILED (exit {code}; see {_LOGS_DIR.value}/{name}.log)'
+        failures += 1
+      else:
+        outcome = run.status(_RUNS_DIR.value)
       print(f'{name}: {outcome}, {seconds / 60:.1f} min', flush=True)
   return 1 if failures else 0
 

@@ -1,6 +1,7 @@
 """What every entry point shares: flags errors and the package's `UserError`s as one line on
-stderr with a non-zero exit status (2 for a bad flag, 1 otherwise), and TensorFlow quiet (its
-INFO log lines, e.g. "Assets written to", are dropped; srnn_tf's own and every warning stay).
+stderr with a non-zero exit status (2 for a bad flag, else the error's `exit_status`: 1, or 75
+for a run folder another process holds), and TensorFlow quiet (its INFO log lines, e.g.
+"Assets written to", are dropped; srnn_tf's own and every warning stay).
 
     if __name__ == '__main__':
       cli.run(main)
@@ -113,7 +114,7 @@ def run(main) -> None:
     try:
       return main(argv)
     except UserError as e:
-      return fail(str(e))
+      return fail(str(e), e.exit_status)
     except OSError as e:
       if is_no_space(e):
         return fail(f'disk full while writing {e.filename or "the output"}')

@@ -1,5 +1,6 @@
 """The errors a user can cause and fix. Entry points print their message as one line
-(`srnn_tf.cli`) and exit with status 1; anything else is a bug and keeps its traceback."""
+(`srnn_tf.cli`) and exit with the error's `exit_status` (1 unless said below); anything else is
+a bug and keeps its traceback."""
 
 import errno
 
@@ -7,10 +8,18 @@ import errno
 class UserError(Exception):
   """Bad input, a bad argument, or a run folder in a state that cannot go on. The message
   names the file or the argument and says what is wrong."""
+  exit_status = 1
 
 
 class RunDirError(UserError):
   """A run directory that is busy, inconsistent, or does not match the requested run."""
+
+
+class RunBusyError(RunDirError):
+  """The run directory is held by another process (its lock): nothing is wrong, it is only
+  taken. Exit status 75 (`EX_TEMPFAIL`, sysexits.h: try again later), so that a sweep or a
+  second queue lane can tell it from a failure and move on to the next run."""
+  exit_status = 75
 
 
 class LimitError(UserError):

@@ -31,7 +31,7 @@ import signal
 import tempfile
 
 from srnn_tf import configs
-from srnn_tf.errors import RunDirError, UserError, disk_full, is_no_space
+from srnn_tf.errors import RunBusyError, RunDirError, UserError, disk_full, is_no_space
 
 RUN_JSON = 'run.json'
 CONFIG_JSON = 'config.json'
@@ -128,10 +128,14 @@ def check_output_file(path: str, flag: str = '--output') -> None:
     raise UserError(f'{flag}={path}: not writable')
 
 
+LOCK = '.lock'
+
+
 @contextlib.contextmanager
-def locked(workdir: str):
-  """Holds the run directory's lock: a second process in the same folder is refused."""
-  path = os.path.join(workdir, '.lock')
+def exclusive(path: str, hint: str):
+  """Holds the lock file `path` (an advisory `flock`, released when this process ends however
+  it ends), writing `process <pid>` into it. Held elsewhere: `RunBusyError` naming the holder
+  and `hint` (what to do)."""
   f = open(path, 'a+')
   try:
     try:
@@ -139,16 +143,38 @@ def locked(workdir: str):
     except BlockingIOError:
       f.seek(0)
       owner = f.read().strip() or 'another process'
-      raise RunDirError(f'{workdir}: in use by {owner}; wait for it to finish, or use '
-                        'another --output_dir') from None
+      raise RunBusyError(f'{os.path.dirname(path) or "."}: in use by {owner}; {hint}') from None
     f.seek(0)
     f.truncate()
     f.write(f'process {os.getpid()}')
     f.flush()
-    remove_temporaries(workdir)
     yield
   finally:
     f.close()   # releases the lock
+
+
+@contextlib.contextmanager
+def locked(workdir: str):
+  """Holds the run directory's lock: a second process in the same folder is refused."""
+  with exclusive(os.path.join(workdir, LOCK),
+                 'wait for it to finish, or use another --output_dir'):
+    remove_temporaries(workdir)
+    yield
+
+
+def holder(path: str) -> str | None:
+  """Who holds the lock file `path` (`process <pid>`), or None when nobody does or it does not
+  exist. A probe: it takes a free lock for an instant, so a process refused at that instant
+  gets `RunBusyError` and can try again."""
+  if not os.path.exists(path):
+    return None
+  with open(path, 'a+') as f:
+    try:
+      fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+      f.seek(0)
+      return f.read().strip() or 'another process'
+    return None   # closing the file releases the lock
 
 
 def remove_temporaries(workdir: str) -> None:

@@ -50,3 +50,17 @@ def test_the_quiet_import_sets_the_thread_pools_before_the_runtime_starts():
   assert result.returncode == 0, result.stderr[-2000:]
   assert result.stdout.split() == ['1', '3']
   assert 'already initialised' not in result.stderr
+
+
+def test_user_errors_exit_with_their_status_as_one_line():
+  """A bad argument exits 1; a run folder another process holds exits 75 (EX_TEMPFAIL), which
+  the sweeps and the queue's lanes read as "taken, try another run"."""
+  code = ('import sys; from srnn_tf import cli, errors\n'
+          'def main(argv):\n'
+          '  raise {error}("runs/x: {what}")\n'
+          'cli.run(main)')
+  for error, what, status in (('UserError', 'bad', 1), ('RunBusyError', 'in use', 75)):
+    result = subprocess.run(
+        [sys.executable, '-c', code.format(error=f'errors.{error}', what=what)],
+        capture_output=True, text=True, cwd=ROOT)
+    assert (result.returncode, result.stderr) == (status, f'error: runs/x: {what}\n')

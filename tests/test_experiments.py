@@ -37,6 +37,24 @@ def test_a_committed_run_counts_as_finished_without_its_run_directory(tmp_path):
   assert run.status(str(tmp_path / 'runs')) == 'not started'
 
 
+def test_a_run_another_process_holds_is_left_to_it(tmp_path):
+  """Two queue lanes walk one list: each skips the runs the other is training."""
+  from srnn_tf import rundir
+  first, second = sweep.plan(['ablations'], ['jsb'], 'srnn2016')
+  runs_dir = tmp_path / 'runs'
+  os.makedirs(runs_dir / first.name)
+  listing = lambda: subprocess.run(
+      [sys.executable, '-m', 'experiments.sweep', '--grid=ablations', '--datasets=jsb',
+       f'--runs_dir={runs_dir}', f'--results_dir={tmp_path}', '--dry_run'],
+      cwd=ROOT, capture_output=True, text=True, check=True).stdout
+  with rundir.locked(str(runs_dir / first.name)):
+    assert first.status(str(runs_dir)) == f'{sweep.BUSY} (process {os.getpid()})'
+    assert f'{first.name:45s} {sweep.BUSY} (process {os.getpid()})' in listing()
+    assert f'2 runs, 0 finished, 1 {sweep.BUSY}, 1 to run.' in listing()
+  assert first.status(str(runs_dir)) == 'not started'
+  assert '2 runs, 0 finished, 2 to run.' in listing()
+
+
 def test_retrain_unbounded_picks_committed_latent_runs_without_bounds_or_weights(tmp_path):
   runs_dir, results = tmp_path / 'runs', tmp_path / 'results'
   results.mkdir()
@@ -150,6 +168,19 @@ def test_evaluate_bounds_picks_finished_latent_sweep_runs_without_results(tmp_pa
   todo = evaluate_bounds.pending(str(tmp_path / 'runs'), ['jsb'], ['iwae'], str(results),
                                  all_sizes=True)
   assert ('jsb_srnn2016_srnn_z10_d300', 'iwae') in [(os.path.basename(r), b) for r, b in todo]
+  # An evaluation another process holds (a second queue lane) is left to it: with the three
+  # pending ones held, no eval.py starts (it would fail on the empty model.keras).
+  from srnn_tf import rundir
+  runs = tmp_path / 'runs'
+  with rundir.exclusive(str(runs / 'jsb_srnn2016_srnn_z100_d300' / '.eval_iwae.lock'), ''), \
+      rundir.exclusive(str(runs / 'jsb_srnn2016_vrnn_z100_d300' / '.eval_iwae.lock'), ''), \
+      rundir.exclusive(str(runs / 'jsb_srnn2016_vrnn_z100_d300' / '.eval_smc.lock'), ''):
+    out = subprocess.run(
+        [sys.executable, '-m', 'experiments.evaluate_bounds', '--datasets=jsb',
+         f'--runs_dir={runs}', f'--results_dir={results}', f'--logs_dir={tmp_path / "logs"}'],
+        cwd=ROOT, capture_output=True, text=True, check=True).stdout
+  assert out.count(f'in use by process {os.getpid()}; skipped') == 3, out
+  assert 'failed' not in out and list((tmp_path / 'logs').iterdir()) == []   # nothing ran
 
 
 def _record(results_dir, name, elbo, kept_epoch=None, epochs_run=50, **overrides):

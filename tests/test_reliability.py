@@ -90,9 +90,13 @@ def test_results_copies_never_replace_other_results(finished, tmp_path):
 def test_a_busy_run_folder_is_refused(finished, data_dir, tmp_path):
   workdir = str(tmp_path / 'busy')
   os.makedirs(workdir)
+  lock = os.path.join(workdir, rundir.LOCK)
   with rundir.locked(workdir):
-    with pytest.raises(RunDirError, match=r'busy: in use by process \d+'):
+    with pytest.raises(RunDirError, match=r'busy: in use by process \d+') as e:
       trainer.train_and_evaluate(_small(data_dir, epochs=1), workdir, verbose=0)
+    assert e.value.exit_status == 75   # taken, not failed: a sweep moves on to the next run
+    assert rundir.holder(lock) == f'process {os.getpid()}'
+  assert rundir.holder(lock) is None
   assert sorted(os.listdir(workdir)) == ['.lock']     # nothing written by the refused run
 
 
