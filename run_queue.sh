@@ -210,5 +210,21 @@ in_worktrees() {
   done
 }
 
+# Stops the lanes of `in_worktrees`, so that it can start them again at a newer HEAD: each
+# lane's bash first (nothing starts the next step), then its sweeps and evaluation loops
+# (nothing starts the next run), then its trainings and evaluations (a training loses at most
+# the epoch it was in).
+stop_lanes() {
+  local pass pid trees="$(dirname "$PWD")/lane[bc]"
+  for pass in 'run_queue.sh' '-m experiments\.' 'python'; do
+    for pid in /proc/[0-9]*; do
+      # shellcheck disable=SC2053  # $trees is a pattern
+      case $(readlink "$pid/cwd" 2>/dev/null) in $trees|$trees/*) ;; *) continue ;; esac
+      tr '\0' ' ' < "$pid/cmdline" 2>/dev/null | grep -q -- "$pass" && kill "${pid#/proc/}"
+    done
+    sleep 2
+  done
+}
+
 if [ $# -gt 0 ]; then "$@"; exit; fi
 queue & queue & wait
