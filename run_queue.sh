@@ -60,15 +60,24 @@ MUSIC="$(dirname "$RESULTS")/music"
 # `bernoulli_music` has measured them, and two pieces of each (MIDI, piano roll; audio of the
 # first). A model without a finished candidate, or whose chosen run's weights are not here,
 # leaves it for later (said in logs/queue.log).
+# Whether the file $1 exists and is newer than every other argument that exists (an output
+# made from inputs that have not changed since).
+newer() {
+  local out=$1 input; shift
+  [ -e "$out" ] || return 1
+  for input in "$@"; do [ ! -e "$input" ] || [ "$out" -nt "$input" ] || return 1; done
+}
 nade_music() {
-  local dataset=$1 version=$2 runs run piece
+  local dataset=$1 version=$2 runs run piece inputs=()
   runs=$(.venv/bin/python -m experiments.selection --dataset=$dataset --data_version=$version \
     --results="$RESULTS" 2>> logs/queue.log) || return 0
   local include=$MUSIC/stats_${dataset}_${version}_keepbest.json
+  local out=$MUSIC/stats_${dataset}_${version}_nade_models
   [ -e "$include" ] || include=
+  for run in ${runs//,/ }; do inputs+=("$RESULTS/$(basename "$run").json"); done
+  newer "$out.json" "${inputs[@]}" $include ||   # the same chosen runs as last time: kept
   .venv/bin/python -m experiments.sample_stats --runs="$runs" --include="$include" \
-    --dataset=$dataset --data_version=$version \
-    --output="$MUSIC/stats_${dataset}_${version}_nade_models" >> logs/queue.log 2>&1
+    --dataset=$dataset --data_version=$version --output="$out" >> logs/queue.log 2>&1
   for run in ${runs//,/ }; do
     piece="$MUSIC/$(basename "$run")/sample_seed1_0"
     [ -e "$piece.oga" ] && continue
@@ -82,10 +91,14 @@ nade_music() {
 # models' beside them.
 bernoulli_music() {
   local dataset=$1 version=$2 model runs=
-  for model in rnn vrnn_z100 srnn_z100; do runs+=,runs/${dataset}_${version}_${model}_d300_keepbest; done
-  .venv/bin/python -m experiments.sample_stats --dataset=$dataset --data_version=$version \
-    --runs="${runs#,}" --output="$MUSIC/stats_${dataset}_${version}_keepbest" \
-    >> logs/queue.log 2>&1 &&
+  local out=$MUSIC/stats_${dataset}_${version}_keepbest inputs=()
+  for model in rnn vrnn_z100 srnn_z100; do
+    runs+=,runs/${dataset}_${version}_${model}_d300_keepbest
+    inputs+=("$RESULTS/${dataset}_${version}_${model}_d300_keepbest.json")
+  done
+  { newer "$out.json" "${inputs[@]}" ||
+    .venv/bin/python -m experiments.sample_stats --dataset=$dataset --data_version=$version \
+      --runs="${runs#,}" --output="$out" >> logs/queue.log 2>&1; } &&
   nade_music $dataset $version
 }
 mkdir -p logs
