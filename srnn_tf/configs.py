@@ -105,6 +105,9 @@ class Config:
                                'and log it with the epoch\'s wall time (history columns '
                                'test_elbo, wall_seconds): time to quality.')
   eval_samples: int = _option(1, 'Posterior samples averaged in the final valid/test ELBO.')
+  saved_model: bool = _option(True, 'Write the serving SavedModel (<run>/saved_model) at the '
+                              'end; without it, `python -m srnn_tf.export --run=<run>` writes it '
+                              'later (it takes seconds of tracing per run).')
   media_every: int = _option(5, 'Every N epochs, a sample\'s and a validation '
                              'reconstruction\'s piano rolls (and audio, with fluidsynth) in '
                              'TensorBoard (0: none).')

@@ -254,8 +254,9 @@ def _train_locked(config, workdir, results_dir, verbose, overwrite_results) -> d
       **results,
   }
   export.save_keras_atomic(model, os.path.join(workdir, rundir.MODEL_KERAS))
-  export.export_saved_model(model, os.path.join(workdir, 'saved_model'),
-                            export.metadata(model, config, results, corpus.grid))
+  if config.saved_model:
+    export.export_saved_model(model, os.path.join(workdir, 'saved_model'),
+                              export.metadata(model, config, results, corpus.grid))
   rundir.write_json(os.path.join(workdir, rundir.RUN_JSON), summary)   # the run is finished
   _copy_results(workdir, results_dir, overwrite_results)
   return summary

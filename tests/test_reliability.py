@@ -26,7 +26,9 @@ from srnn_tf.errors import DiskFullError, LimitError, RunDirError, UserError
 from srnn_tf.data.errors import DataError
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-SMALL = ['--config=small', '--dataset=jsb', '--data_version=srnn2016', '--seq_len=20']
+# No SavedModel export (seconds of tracing per run) where a test is not about it.
+SMALL = ['--config=small', '--dataset=jsb', '--data_version=srnn2016', '--seq_len=20',
+         '--nosaved_model']
 
 
 def _script(script, *args, cwd=None, env=None, timeout=300):
@@ -59,7 +61,7 @@ def _results(workdir):
 
 def _small(data_dir, **kw):
   return configs.get_config('small', dataset='jsb', data_version='srnn2016', seq_len=20,
-                            data_dir=str(data_dir), **kw)
+                            data_dir=str(data_dir), saved_model=False, **kw)
 
 
 @pytest.fixture(scope='module')
@@ -153,7 +155,8 @@ def test_truncated_latest_weights_resume_from_the_previous_epoch_exactly(finishe
   copy = _copy_unfinished(workdir, tmp_path, 'truncated')
   latest = copy / 'backup' / 'weights-00002.weights.h5'
   latest.write_bytes(latest.read_bytes()[:1000])
-  again = trainer.train_and_evaluate(config, str(copy), verbose=0)
+  again = trainer.train_and_evaluate(dataclasses.replace(config, saved_model=False), str(copy),
+                                     verbose=0)
   assert 'latest training state is unusable' in caplog.text
   assert [r['epoch'] for r in _history(copy)] == ['0', '1']
   assert _history(copy) == _history(workdir)
@@ -166,7 +169,8 @@ def test_a_truncated_run_json_is_written_again(finished, tmp_path):
   copy = tmp_path / 'runjson'
   shutil.copytree(workdir, copy)
   (copy / 'run.json').write_text('{"config": {"epo')
-  again = trainer.train_and_evaluate(config, str(copy), verbose=0)
+  again = trainer.train_and_evaluate(dataclasses.replace(config, saved_model=False), str(copy),
+                                     verbose=0)
   assert again['test'] == summary['test'] and again['final_train'] == summary['final_train']
   assert json.load(open(copy / 'run.json'))['test'] == summary['test']
 
@@ -243,8 +247,8 @@ def test_disk_full_says_so_in_one_line_and_leaves_no_temporaries(data_dir, tmp_p
     pytest.skip('cannot mount a small tmpfs here (needs privileges); the in-process test of '
                 'the same path runs anyway')
   try:
-    result = _script('train.py', *SMALL, '--epochs=2', f'--data_dir={data_dir}',
-                     f'--output_dir={mount / "run"}')
+    result = _script('train.py', *SMALL, '--saved_model', '--epochs=2', f'--data_dir={data_dir}',
+                     f'--output_dir={mount / "run"}')   # the SavedModel overflows the 2 MB
     assert_one_line_error(result, 'disk full while writing')
     leftovers = [p for p in mount.rglob('.tmp-*')]
     assert not leftovers, leftovers
@@ -465,7 +469,8 @@ def test_reconstruct_of_a_midi_folder_run_writes_only_into_its_output_dir(data_d
   shutil.copytree(data_dir / 'midi', data, ignore=shutil.ignore_patterns('LICENSE*'))
   before = sorted(p.name for p in data.iterdir())
   run = tmp_path / 'run'
-  config = configs.get_config('small', dataset=str(data), frames_per_quarter=2)
+  config = configs.get_config('small', dataset=str(data), frames_per_quarter=2,
+                              saved_model=False)
   trainer.train_and_evaluate(config, str(run), verbose=0)
   out = tmp_path / 'out'
   result = _script('reconstruct.py', f'--run={run}', f'--output_dir={out}', cwd=tmp_path)

@@ -24,7 +24,9 @@ UNTRAINED_ELBO = -88 * np.log(2.0)   # about what a model at initialisation scor
 
 
 def _small(data_dir, **kw):
-  return configs.get_config('small', data_dir=str(data_dir), **kw)
+  """The small preset without the SavedModel export (the session's run has one, and the
+  export tests theirs)."""
+  return configs.get_config('small', data_dir=str(data_dir), **{'saved_model': False, **kw})
 
 
 def _history(workdir):
@@ -148,6 +150,7 @@ def test_monitor_test_logs_the_test_elbo_and_wall_time_per_epoch(data_dir, tmp_p
   config = _small(data_dir, dataset='jsb', data_version='srnn2016', epochs=2,
                   monitor_test=True)
   summary = trainer.train_and_evaluate(config, str(tmp_path / 'run'), verbose=0)
+  assert not (tmp_path / 'run' / 'saved_model').exists()   # --nosaved_model
   rows = _history(tmp_path / 'run')
   assert [float(r['wall_seconds']) > 0 for r in rows] == [True, True]
   assert float(rows[1]['wall_seconds']) > float(rows[0]['wall_seconds'])

@@ -6,7 +6,8 @@
 
 Flags default to the `--config` preset (`paper`: SPEC §5); flags given explicitly override
 it. Output goes to `--output_dir` (default `runs/<dataset>_<version>_<model>_z<z>_d<d>`):
-checkpoints for resuming, TensorBoard logs, history.csv, model.keras, saved_model/, run.json.
+checkpoints for resuming, TensorBoard logs, history.csv, model.keras, saved_model/ (unless
+--nosaved_model), run.json.
 Rerun the same command to resume an interrupted run; a different command into the same
 folder is refused, naming the flags that differ (only a larger --epochs may train a run
 further). With --results_dir, run.json and history.csv are also copied there (never over
