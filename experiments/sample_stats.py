@@ -29,6 +29,9 @@ _INCLUDE = flags.DEFINE_list(
     'Bernoulli models\' beside the NADE models\' (their weights need not be here). Each must '
     'be against the same held-out pieces and have as many sampled frames as --num_pieces x '
     '--num_steps (both checked).')
+_LEAVE_OUT = flags.DEFINE_list(
+    'leave_out', [], 'Model rows of the --include files to leave out, by label (e.g. '
+    'VRNN-NADE, where another run of that model has been chosen since and --runs samples it).')
 _DATASET = flags.DEFINE_string('dataset', 'jsb', 'Corpus of the held-out pieces.')
 _VERSION = flags.DEFINE_enum('data_version', 'srnn2016', registry.VERSIONS, 'Data version.')
 _SPLIT = flags.DEFINE_enum('split', 'test', ['valid', 'test'], 'Held-out split.')
@@ -159,6 +162,9 @@ def main(argv):
   held_out_label = next(iter(results))
   earlier = included(_INCLUDE.value, results[held_out_label][0],
                      _NUM_PIECES.value * _NUM_STEPS.value)
+  if missing := set(_LEAVE_OUT.value) - set(earlier):
+    raise UserError(f'--leave_out={",".join(sorted(missing))}: no such row in --include')
+  earlier = {label: row for label, row in earlier.items() if label not in _LEAVE_OUT.value}
   if clash := set(earlier) & set(results):
     raise UserError(f'--include and --runs both have {", ".join(sorted(clash))}')
   results = {held_out_label: results.pop(held_out_label), **earlier, **results}

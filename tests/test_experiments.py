@@ -448,7 +448,7 @@ def test_sample_stats_adds_the_rows_of_an_earlier_output_against_the_same_pieces
   sampled = music_stats.roll_stats(list(sample))
   earlier = tmp_path / 'earlier.json'
   earlier.write_text(json.dumps({'held-out (test)': row(music_stats.roll_stats(test), 4.0),
-                                 'RNN': row(sampled, 1.5)}))
+                                 'RNN': row(sampled, 1.5), 'VRNN': row(sampled, 2.5)}))
 
   def sample_stats(*flags):
     return subprocess.run(
@@ -456,15 +456,17 @@ def test_sample_stats_adds_the_rows_of_an_earlier_output_against_the_same_pieces
          '--data_version=boulanger', f'--data_dir={data_dir}', f'--include={earlier}',
          f'--output={tmp_path / "out"}', *flags], cwd=ROOT, capture_output=True, text=True)
 
-  merged = sample_stats('--num_pieces=2', '--num_steps=32')
+  merged = sample_stats('--num_pieces=2', '--num_steps=32', '--leave_out=VRNN')
   assert merged.returncode == 0, merged.stderr
   out = json.loads((tmp_path / 'out.json').read_text())
-  assert list(out) == ['held-out (test)', 'RNN']
+  assert list(out) == ['held-out (test)', 'RNN']      # VRNN: left out
   expected = music_stats.compare(sampled, music_stats.roll_stats(test))
   assert out['RNN']['tv_polyphony'] == pytest.approx(expected['tv_polyphony'], abs=1e-12)
   assert out['RNN']['repetition'] == pytest.approx(sampled.repetition)
   assert '| RNN | 64 |' in (tmp_path / 'out.md').read_text()
 
+  unknown = sample_stats('--num_pieces=2', '--num_steps=32', '--leave_out=SRNN')
+  assert unknown.stderr.strip() == 'error: --leave_out=SRNN: no such row in --include'
   other_length = sample_stats('--num_pieces=2', '--num_steps=33')
   assert other_length.returncode == 1
   assert other_length.stderr.strip() == (
