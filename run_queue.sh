@@ -239,5 +239,22 @@ stop_lanes() {
   done
 }
 
+# What each lane is doing: its trainings (the last epoch logged) and evaluations.
+status() {
+  local pid cwd args name epochs
+  for pid in $(pgrep -f 'train\.py|eval\.py|experiments\.sample_stats|generate\.py'); do
+    cwd=$(readlink "/proc/$pid/cwd" 2>/dev/null) || continue
+    args=$(tr '\0' ' ' < "/proc/$pid/cmdline")
+    case $args in
+      *train.py*)
+        name=$(grep -o -- '--output_dir=[^ ]*' <<< "$args"); name=$(basename "${name#*=}")
+        epochs=$(grep -o -- '--epochs=[0-9]*' <<< "$args" | cut -d= -f2)
+        echo "$(basename "$cwd"): training $name, $(grep -o 'epoch [0-9]*:' "logs/$name.log" \
+          2>/dev/null | tail -1 | tr -d :) of ${epochs:-50}" ;;
+      *) echo "$(basename "$cwd"): ${args#*python* }" | cut -c1-150 ;;
+    esac
+  done
+}
+
 if [ $# -gt 0 ]; then "$@"; exit; fi
 queue & queue & wait
