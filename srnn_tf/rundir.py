@@ -486,7 +486,7 @@ def load_run(path: str) -> Run:
   directory = run_dir(path)
   import keras  # here, not above: the checks before it answer without loading TensorFlow
   import srnn_tf.models  # noqa: F401  (registers the model classes for deserialisation)
-  import srnn_tf.callbacks  # noqa: F401  (registers the learning-rate schedule)
+  import srnn_tf.schedules  # noqa: F401  (registers the learning-rate schedule)
   try:
     model = keras.saving.load_model(model_path, compile=False)
   except Exception as e:  # zipfile, h5py, JSON and Keras errors for a damaged file

@@ -15,11 +15,12 @@ import tensorflow as tf
 from absl import logging
 
 from srnn_tf import bounds
+from srnn_tf import callbacks
 from srnn_tf import configs
 from srnn_tf import export
 from srnn_tf import nade
 from srnn_tf import rundir
-from srnn_tf import callbacks
+from srnn_tf import schedules
 from srnn_tf.data import corpus as corpus_lib
 from srnn_tf.data import pipeline
 from srnn_tf.data.errors import DataError
@@ -67,7 +68,7 @@ def build_model(config: configs.Config, steps_per_epoch: int) -> keras.Model:
                 dropout_emb_u=config.dropout_emb_u, **common)
   else:
     raise ValueError(f'unknown model {config.model!r}; choose one of {", ".join(MODELS)}')
-  schedule = callbacks.ConstantThenExponentialDecay(
+  schedule = schedules.ConstantThenExponentialDecay(
       config.learning_rate, steps_per_epoch, config.lr_constant_epochs, config.lr_decay)
   model.compile(optimizer=keras.optimizers.Adam(
       schedule, beta_1=config.adam_beta1, beta_2=config.adam_beta2,

@@ -15,7 +15,7 @@ import pretty_midi
 import pytest
 import tensorflow as tf
 
-from srnn_tf import callbacks, configs, midi, rundir, trainer
+from srnn_tf import callbacks, configs, midi, rundir, schedules, trainer
 from srnn_tf.data import pipeline
 from srnn_tf.models import SRNN, standardize_features
 
@@ -168,6 +168,22 @@ def test_keep_best_keeps_the_epoch_with_the_best_validation_elbo(small_run):
   best.load_weights(os.path.join(workdir, 'best.weights.h5'))
   for a, b in zip(saved.get_weights(), best.get_weights()):   # the saved model is that epoch's
     np.testing.assert_array_equal(a, b)
+
+
+def test_learning_rate_schedule_is_the_releases():
+  """The oracle is the release's rule (`ml/training/decay.py`, applied at the end of each
+  epoch in `train_srnn_midi.py`): after epoch i (0-based) the rate becomes lr0 times
+  factor_i, factor_i = 1 before `no_decay_epochs` and decay^-(i - no_decay_epochs + 1) from
+  then on; so epoch e runs at lr0 * factor_{e-1}."""
+  lr0, steps, constant, decay = 3e-3, 7, 3, 1.3
+  schedule = schedules.ConstantThenExponentialDecay(lr0, steps, constant, decay)
+  factor = lambda i: 1.0 if i < constant else decay ** -(i - constant + 1)
+  for epoch in range(10):
+    want = lr0 * (factor(epoch - 1) if epoch else 1.0)
+    for step in (epoch * steps, epoch * steps + steps - 1):   # an epoch's first and last step
+      np.testing.assert_allclose(float(schedule(step)), want, rtol=1e-6, err_msg=(epoch, step))
+  again = schedules.ConstantThenExponentialDecay.from_config(schedule.get_config())
+  assert float(again(50)) == float(schedule(50))
 
 
 def test_early_stopping_carries_its_best_and_patience_over_a_resume():
