@@ -140,9 +140,9 @@ nade() {
   local dataset=$1 version=$2
   sweep --grid=nade_pretrain --data_version=$version --datasets=$dataset --name_contains=_rnn_
   sweep --grid=nade_pretrain --data_version=$version --datasets=$dataset --name_contains=dropd
-  bounds --datasets=$dataset --all_sizes
+  bounds --datasets=$dataset
   sweep --grid=nade_pretrain --data_version=$version --datasets=$dataset
-  bounds --datasets=$dataset --all_sizes
+  bounds --datasets=$dataset
   case $dataset in jsb|nottingham) alone "music_${dataset}_$version" nade_music $dataset $version ;; esac
 }
 
@@ -175,7 +175,7 @@ queue() {
     for version in srnn2016 boulanger; do keep_best $dataset $version; done
   done
   # Anything a step above left to the other lane and that lane then finished without it.
-  bounds --all_sizes
+  bounds
   # The srnn2016 baselines evaluated from the release's first input frames (trained again:
   # their weights are gone), the "-" cells of TABLE.md's first table.
   for dataset in nottingham muse piano; do
@@ -196,7 +196,7 @@ queue() {
   for version in boulanger srnn2016; do
     sweep --grid=nade_pretrain,nade_small,nade --data_version=$version --datasets=jsb,nottingham,piano,muse
   done
-  bounds --all_sizes
+  bounds
 }
 
 # Lanes run from worktrees of this checkout (../laneb and ../lanec), at its HEAD, their runs,

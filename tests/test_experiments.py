@@ -155,6 +155,9 @@ def test_evaluate_bounds_picks_finished_latent_sweep_runs_without_results(tmp_pa
   fake_run('jsb_srnn2016_vrnn_z100_d300', model='vrnn')
   fake_run('jsb_srnn2016_rnn_d300', model='rnn')                     # exact: no bounds
   fake_run('jsb_srnn2016_srnn_z10_d300', z_dim=10)                   # grid run: not by default
+  fake_run('jsb_srnn2016_vrnn_nade150_h150_e150_z100_d150_keepbest', model='vrnn',
+           emission='nade', nade_units=150, d_dim=150, hidden_units=150, embed_units=(150,),
+           keep_best=True)                                           # NADE search: at its size
   fake_run('jsb_srnn2016_srnn_z100_d300_tuned_beta2')                # not a sweep name
   fake_run('jsb_srnn2016_srnn_filtering_z100_d300', finished=False, inference='filtering')
   results = tmp_path / 'results'
@@ -164,22 +167,26 @@ def test_evaluate_bounds_picks_finished_latent_sweep_runs_without_results(tmp_pa
                                  str(results))
   assert sorted((os.path.basename(r), b) for r, b in todo) == [
       ('jsb_srnn2016_srnn_z100_d300', 'iwae'),
+      ('jsb_srnn2016_vrnn_nade150_h150_e150_z100_d150_keepbest', 'iwae'),
+      ('jsb_srnn2016_vrnn_nade150_h150_e150_z100_d150_keepbest', 'smc'),
       ('jsb_srnn2016_vrnn_z100_d300', 'iwae'), ('jsb_srnn2016_vrnn_z100_d300', 'smc')]
   todo = evaluate_bounds.pending(str(tmp_path / 'runs'), ['jsb'], ['iwae'], str(results),
                                  all_sizes=True)
   assert ('jsb_srnn2016_srnn_z10_d300', 'iwae') in [(os.path.basename(r), b) for r, b in todo]
-  # An evaluation another process holds (a second queue lane) is left to it: with the three
-  # pending ones held, no eval.py starts (it would fail on the empty model.keras).
+  # An evaluation another process holds (a second queue lane) is left to it: with every
+  # pending one held, no eval.py starts (it would fail on the empty model.keras).
+  import contextlib
   from srnn_tf import rundir
   runs = tmp_path / 'runs'
-  with rundir.exclusive(str(runs / 'jsb_srnn2016_srnn_z100_d300' / '.eval_iwae.lock'), ''), \
-      rundir.exclusive(str(runs / 'jsb_srnn2016_vrnn_z100_d300' / '.eval_iwae.lock'), ''), \
-      rundir.exclusive(str(runs / 'jsb_srnn2016_vrnn_z100_d300' / '.eval_smc.lock'), ''):
+  held = evaluate_bounds.pending(str(runs), ['jsb'], ['iwae', 'smc'], str(results))
+  with contextlib.ExitStack() as stack:
+    for run, bound in held:
+      stack.enter_context(rundir.exclusive(os.path.join(run, f'.eval_{bound}.lock'), ''))
     out = subprocess.run(
         [sys.executable, '-m', 'experiments.evaluate_bounds', '--datasets=jsb',
          f'--runs_dir={runs}', f'--results_dir={results}', f'--logs_dir={tmp_path / "logs"}'],
         cwd=ROOT, capture_output=True, text=True, check=True).stdout
-  assert out.count(f'in use by process {os.getpid()}; skipped') == 3, out
+  assert out.count(f'in use by process {os.getpid()}; skipped') == len(held) == 5, out
   assert 'failed' not in out and list((tmp_path / 'logs').iterdir()) == []   # nothing ran
 
 
