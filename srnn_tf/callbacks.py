@@ -230,31 +230,36 @@ class TensorBoardMedia(keras.callbacks.Callback):
       tf.summary.image('reconstruction', plots.roll_image(self.piece, probs)[None],
                        description='A validation piece (top) and the probability the model '
                        'gives each key after encoding it (bottom).')
-      wave = _synthesize(sample, self.grid)
-      if wave is not None:
-        tf.summary.audio('sample', wave[None, :, None], _SAMPLE_RATE)
+      wav = _synthesize(sample, self.grid)
+      if wav is not None:
+        # The WAV file's bytes, as TensorBoard's audio plugin stores a clip ([clips, (audio,
+        # label)]): `tf.summary.audio` would encode them again in the graph, and with TF 2.21
+        # its encoder makes oneDNN log an ERROR line ("oneDNN supports DT_STRING only on
+        # platforms with AVX-512"; these machines have AVX-512 all the same) in every training.
+        from tensorboard.plugins.audio import metadata
+        clip = metadata.create_summary_metadata(
+            display_name=None, description='The sampled piece (General MIDI piano).',
+            encoding=metadata.Encoding.Value('WAV'))
+        tf.summary.write('sample', tf.constant([[wav, b'']]), metadata=clip)
     self.writer.flush()
 
 
 _SAMPLE_RATE = 22050
 
 
-def _synthesize(roll, grid) -> np.ndarray | None:
-  """The roll as audio (float32 in [-1, 1]), or None when fluidsynth is not installed."""
+def _synthesize(roll, grid) -> bytes | None:
+  """The roll as a WAV file (fluidsynth's), or None when fluidsynth is not installed."""
   from srnn_tf import audio, midi
   if audio.unavailable_reason() is not None:
     return None
   import tempfile
-  import wave
   with tempfile.TemporaryDirectory() as tmp:
     mid, wav = os.path.join(tmp, 'sample.mid'), os.path.join(tmp, 'sample.wav')
     midi.write_midi(roll.astype(np.uint8), mid, frames_per_quarter=grid.frames_per_quarter,
                     tempo=grid.tempo)
     audio.render(mid, wav, sample_rate=_SAMPLE_RATE)
-    with wave.open(wav) as f:
-      channels, frames = f.getnchannels(), f.readframes(f.getnframes())
-  samples = np.frombuffer(frames, np.int16).reshape(-1, channels).mean(1)
-  return (samples / 32768.0).astype(np.float32)
+    with open(wav, 'rb') as f:
+      return f.read()
 
 
 def log_hparams(logdir: str, config) -> None:

@@ -3,11 +3,13 @@
 
 import csv
 import glob
+import io
 import json
 import os
 import pathlib
 import subprocess
 import sys
+import wave
 
 import keras
 import numpy as np
@@ -64,6 +66,18 @@ def test_tensorboard_holds_piano_roll_images_and_the_runs_hparams(trained_run):
   # Two panels (the piece and its reconstruction) of 88 keys, 2 pixels each, and a line.
   height = int(tf.make_ndarray(media['reconstruction'].tensor)[1])
   assert height == 2 * (88 + 88 + 1)
+  # The sample as one WAV clip for the audio plugin, where fluidsynth can render it.
+  from srnn_tf import audio
+  clips = [(tag, v) for tag, plugin, v in _events(os.path.join(workdir, 'tensorboard', 'media'))
+           if plugin == 'audio']
+  if audio.unavailable_reason() is None:
+    ((tag, value),) = clips
+    (wav, label), = tf.make_ndarray(value.tensor)
+    with wave.open(io.BytesIO(wav)) as clip:
+      assert (tag, label, clip.getframerate()) == ('sample', b'', 22050)
+      assert clip.getnframes() > 22050     # seconds of music, not an empty file
+  else:
+    assert clips == []
   hparams = [v for _, plugin, v in _events(os.path.join(workdir, 'tensorboard'))
              if plugin == 'hparams']
   assert hparams, 'no HParams session in the run\'s TensorBoard folder'
