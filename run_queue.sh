@@ -35,7 +35,11 @@ once() {
 alone() {
   local step=$1 fd; shift
   exec {fd}>> "logs/.$step.lock"
-  if flock -n "$fd"; then "$@"; else echo "$(date -u +%FT%TZ) $step: in the other lane; skipped" >> logs/queue.log; fi
+  if flock -n "$fd"; then
+    "$@"
+  else
+    echo "$(date -u +%FT%TZ) $step: in the other lane; skipped" >> logs/queue.log
+  fi
   exec {fd}>&-
 }
 # A committed srnn2016 run evaluated from the release's own first input frames (as the paper's
