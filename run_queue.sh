@@ -121,7 +121,9 @@ keep_best() {
       --data_version=$version --gru_init=orthogonal --model=$model --keep_best
   done
   bounds --datasets=$dataset
-  case $dataset in jsb|nottingham) alone "music_${dataset}_$version" bernoulli_music $dataset $version ;; esac
+  case $dataset in
+    jsb|nottingham) alone "music_${dataset}_$version" bernoulli_music $dataset $version ;;
+  esac
 }
 
 # FIVO training (Maddison et al. 2017) on one corpus (srnn2016), the SRNN and the VRNN, both
@@ -147,7 +149,9 @@ nade() {
   bounds --datasets=$dataset
   sweep --grid=nade_pretrain --data_version=$version --datasets=$dataset
   bounds --datasets=$dataset
-  case $dataset in jsb|nottingham) alone "music_${dataset}_$version" nade_music $dataset $version ;; esac
+  case $dataset in
+    jsb|nottingham) alone "music_${dataset}_$version" nade_music $dataset $version ;;
+  esac
 }
 
 # Every step, in priority order: what the open reproduction and comparison still need, then the
@@ -198,7 +202,8 @@ queue() {
   # The NADE comparison's larger candidate sets (no pre-training; the paper's MLP sizes), which
   # lost on JSB by 0.5 nats or more (TABLE.md), on both data versions.
   for version in boulanger srnn2016; do
-    sweep --grid=nade_pretrain,nade_small,nade --data_version=$version --datasets=jsb,nottingham,piano,muse
+    sweep --grid=nade_pretrain,nade_small,nade --data_version=$version \
+      --datasets=jsb,nottingham,piano,muse
   done
   bounds
 }
