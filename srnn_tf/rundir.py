@@ -132,6 +132,16 @@ def check_output_file(path: str, flag: str = '--output') -> None:
 LOCK = '.lock'
 
 
+def _take(f) -> str | None:
+  """Takes the open lock file `f`'s lock without waiting: None, or who holds it."""
+  try:
+    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return None
+  except BlockingIOError:
+    f.seek(0)
+    return f.read().strip() or 'another process'
+
+
 @contextlib.contextmanager
 def exclusive(path: str, hint: str):
   """Holds the lock file `path` (an advisory `flock`, released when this process ends however
@@ -139,12 +149,8 @@ def exclusive(path: str, hint: str):
   and `hint` (what to do)."""
   f = open(path, 'a+')
   try:
-    try:
-      fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-      f.seek(0)
-      owner = f.read().strip() or 'another process'
-      raise RunBusyError(f'{os.path.dirname(path) or "."}: in use by {owner}; {hint}') from None
+    if owner := _take(f):
+      raise RunBusyError(f'{os.path.dirname(path) or "."}: in use by {owner}; {hint}')
     f.seek(0)
     f.truncate()
     f.write(f'process {os.getpid()}')
@@ -170,12 +176,7 @@ def holder(path: str) -> str | None:
   if not os.path.exists(path):
     return None
   with open(path, 'a+') as f:
-    try:
-      fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-      f.seek(0)
-      return f.read().strip() or 'another process'
-    return None   # closing the file releases the lock
+    return _take(f)   # closing the file releases a lock taken here
 
 
 def remove_temporaries(workdir: str) -> None:
