@@ -248,7 +248,8 @@ def run_name(c: Config) -> str:
   `<dataset>_<version>_<model>[_variant]_z<z>_d<d>[_keepbest]`, the variant naming the
   model options that differ from the paper's: inference, Resq, emission and its pre-training
   (`_pre<steps>`), GRU initialisation, MLP sizes (`_h150_e150`: MLPs of 150 units), dropout,
-  objective."""
+  objective, and `_nocarry` for an ELBO run on shuffled independent windows (the like-for-like
+  control of an IWAE or FIVO run, which always trains so)."""
   name = os.path.splitext(os.path.basename(os.path.normpath(c.dataset)))[0]
   variant = '' if c.model != 'srnn' or (c.inference, c.resq) == ('smoothing', True) else \
       f'_{c.inference}{"" if c.resq else "_noresq"}'
@@ -262,6 +263,8 @@ def run_name(c: Config) -> str:
     variant += '_drop' + ''.join(f'{k}{v:g}' for k, v in dropout.items() if v)
   if c.objective != 'elbo':
     variant += f'_{c.objective}{c.num_particles}'
+  elif not c.carry_state:
+    variant += '_nocarry'
   kept = '_keepbest' if c.keep_best else ''
   if c.model == 'rnn':
     return f'{name}_{c.data_version}_rnn{variant}_d{c.d_dim}{kept}'

@@ -69,4 +69,9 @@ def test_run_names_tell_apart_the_model_options():
   assert configs.run_name(small) == 'jsb_boulanger_rnn_nade150_h150_e150_d150_keepbest'
   assert configs.run_name(dataclasses.replace(small, embed_units=(500, 500))) == \
       'jsb_boulanger_rnn_nade150_h150_e500x500_d150_keepbest'
+  # FIVO always trains on independent windows; its ELBO control says that it does too.
+  fivo = dataclasses.replace(paper, objective='fivo', num_particles=4, carry_state=False)
+  assert configs.run_name(fivo) == 'jsb_boulanger_srnn_fivo4_z100_d300'
+  assert configs.run_name(dataclasses.replace(fivo, objective='elbo', num_particles=1)) == \
+      'jsb_boulanger_srnn_nocarry_z100_d300'
 

@@ -223,6 +223,8 @@ def test_make_table_places_each_run_and_estimate(tmp_path):
   # FIVO training is asked on JSB and Nottingham, by SMC: its other cells are outside it.
   _record(results, 'jsb_srnn2016_srnn_fivo4_z100_d300', -7.7, dataset='jsb',
           data_version='srnn2016', objective='fivo', num_particles=4, carry_state=False)
+  _record(results, 'jsb_srnn2016_srnn_nocarry_z100_d300', -5.6, dataset='jsb',
+          data_version='srnn2016', carry_state=False)   # FIVO's control: a row of its own
   _record(results, 'jsb_srnn2016_srnn_z10_d300', -4.777, dataset='jsb', data_version='srnn2016',
           z_dim=10)   # a z-grid run: not a cell of the comparison (z=100) tables
   _record(results, 'jsb_srnn2016_srnn_settings_z100_d300', -4.8, dataset='jsb',
@@ -257,6 +259,8 @@ def test_make_table_places_each_run_and_estimate(tmp_path):
   assert '| VRNN | not run | not run | not run | -7.750 |' in text   # Boulanger: total/total
   assert '| SRNN smooth + Resq (FIVO, K=4) | -7.700 / -7.600 | not run | n/a | n/a |' in text
   assert '| JSB | SRNN smooth + Resq (FIVO, K=4) | -7.700 | n/a | not run |  |  |' in text
+  assert ('| SRNN smooth + Resq (ELBO, independent windows) | -5.600 / -5.500 | not run | n/a '
+          '| n/a |') in text
   assert '| VRNN (best epoch) | not run | not run | not run | -7.650 |' in text
   assert '| Piano | VRNN (best epoch) | -7.650 | not run | not run |  |  |' in text
   assert '`piano_boulanger_vrnn_z100_d300_keepbest`' not in text   # not a longer schedule
