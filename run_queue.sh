@@ -168,12 +168,13 @@ nade() {
 queue() {
   # The NADE comparison on the Boulanger splits (MuseData's last models).
   for dataset in jsb nottingham piano muse; do nade $dataset boulanger; done
-  # The report's remaining cells (srnn2016, paper protocol): the Nottingham and MuseData z and
-  # d grids; between them the short steps: FIVO on JSB, and the NADE comparison on the paper's
-  # data (srnn2016) for its cheap corpora, JSB and Piano (minutes per run, not hours).
-  sweep --grid=z,d --datasets=nottingham
+  # The short steps first (minutes per run, not hours): FIVO on JSB with its controls, and the
+  # NADE comparison on the paper's data (srnn2016) for its cheap corpora, JSB and Piano. Then
+  # the report's remaining cells (srnn2016, paper protocol): the Nottingham and MuseData z and
+  # d grids.
   fivo jsb
   for dataset in jsb piano; do nade $dataset srnn2016 dropout; done
+  sweep --grid=z,d --datasets=nottingham
   sweep --grid=z,d --datasets=muse
   for dataset in nottingham muse; do nade $dataset srnn2016 dropout; done
   # The SRNN ablations with IWAE and SMC: MuseData (srnn2016), then the four Boulanger
