@@ -41,6 +41,18 @@ class ParticleModel:
     raise NotImplementedError
 
 
+def step_seeds(seed, t):
+  """The stateless seeds of step `t`'s proposal noise and resampling, `([2], [2])` int32.
+
+  Hashed from `(seed, t)`: callers pass nearby seeds (training step `i` passes `(s, i)`, the
+  evaluation's batch `i` likewise), and offsets such as `seed + [0, 2 t]` would give seed
+  `(s, i + 2)` at step `t - 1` the noise of seed `(s, i)` at step `t`, correlating the
+  estimates of different batches and the gradients of different training steps.
+  """
+  fold_in = tf.random.experimental.stateless_fold_in
+  return fold_in(seed, 2 * t), fold_in(seed, 2 * t + 1)
+
+
 def particle_log_likelihood(model, features, num_particles, resample=True,
                             ess_threshold=0.5, seed=(0, 0)):
   """IWAE (`resample=False`) or SMC/FIVO (`resample=True`) estimate of log p(x) per sequence.
@@ -70,7 +82,8 @@ def particle_log_likelihood(model, features, num_particles, resample=True,
   identity = tf.broadcast_to(tf.range(k, dtype=tf.int64), [batch, k])
 
   def step(t, state, log_w, log_z):
-    noise = tf.random.stateless_normal([batch, k, model.z_dim], seed=seed + [0, 2 * t])
+    noise_seed, ancestor_seed = step_seeds(seed, t)
+    noise = tf.random.stateless_normal([batch, k, model.z_dim], seed=noise_seed)
     state, log_alpha = model.particle_step(state, tf.nest.map_structure(lambda v: v[t], inputs),
                                            noise)
     log_alpha = tf.ensure_shape(log_alpha, [None, k])  # K=1 would otherwise lose its width
@@ -80,7 +93,7 @@ def particle_log_likelihood(model, features, num_particles, resample=True,
     if resample:
       ess = 1.0 / tf.reduce_sum(tf.exp(2.0 * log_w), axis=1)
       needed = ess < ess_threshold * k
-      ancestors = tf.random.stateless_categorical(log_w, k, seed=seed + [1, 2 * t + 1])
+      ancestors = tf.random.stateless_categorical(log_w, k, seed=ancestor_seed)
       ancestors = tf.where(needed[:, None], ancestors, identity)
       state = tf.gather(state, ancestors, batch_dims=1)
       log_w = tf.where(needed[:, None], uniform, log_w)
