@@ -12,6 +12,7 @@ import math
 
 import tensorflow as tf
 
+from srnn_tf import seeds
 from srnn_tf.features import standardize_features
 
 
@@ -42,15 +43,9 @@ class ParticleModel:
 
 
 def step_seeds(seed, t):
-  """The stateless seeds of step `t`'s proposal noise and resampling, `([2], [2])` int32.
-
-  Hashed from `(seed, t)`: callers pass nearby seeds (training step `i` passes `(s, i)`, the
-  evaluation's batch `i` likewise), and offsets such as `seed + [0, 2 t]` would give seed
-  `(s, i + 2)` at step `t - 1` the noise of seed `(s, i)` at step `t`, correlating the
-  estimates of different batches and the gradients of different training steps.
-  """
-  fold_in = tf.random.experimental.stateless_fold_in
-  return fold_in(seed, 2 * t), fold_in(seed, 2 * t + 1)
+  """The stateless seeds of step `t`'s proposal noise and resampling, `([2], [2])` int32,
+  unrelated to those of every other seed and step (`seeds.derive`)."""
+  return seeds.derive(seed, 2 * t), seeds.derive(seed, 2 * t + 1)
 
 
 def particle_log_likelihood(model, features, num_particles, resample=True,

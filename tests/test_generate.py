@@ -30,6 +30,31 @@ def test_same_seed_same_piece_other_seed_other_piece(model):
   assert not np.array_equal(a, c)
 
 
+def test_nearby_seeds_draw_from_unrelated_streams(monkeypatch):
+  """A serving client asking for pieces with seeds (0, 0), (0, 1), ... (and RL tuning, whose
+  step i samples with (s, i)) must get independent pieces: no seed that one call hands to a
+  random op may be one that another call hands to any. Offsets (`seed + [0, k]`) fail this:
+  (0, 1)'s z noise came from (0, 0)'s uniforms' seed."""
+  import tensorflow as tf
+  from srnn_tf.rl import policy
+  srnn = tiny.model('srnn')
+  srnn.build()
+  used = []
+  for op in ('stateless_normal', 'stateless_uniform'):
+    draw = getattr(tf.random, op)
+    monkeypatch.setattr(tf.random, op, lambda *a, draw=draw, seed, **k: (
+        used.append(tuple(np.asarray(seed))), draw(*a, seed=seed, **k))[1])
+  tf.config.run_functions_eagerly(True)   # the seeds as numbers, not symbols
+  try:
+    for sample in (srnn.generate, lambda *a, **k: policy.sample_trajectories(srnn, *a, **k)):
+      used.clear()
+      for i in range(4):
+        sample(5, 1, seed=(0, i))
+      assert len(used) == 4 * 2 and len(set(used)) == len(used)
+  finally:
+    tf.config.run_functions_eagerly(False)
+
+
 def test_generated_roll_survives_midi(model, tmp_path):
   roll = model.generate(30, 1, seed=(0, 1)).numpy()[0].astype(np.uint8)
   roll[-1, 40] = 1   # a note in the last frame, so the MIDI file spans the whole roll

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from srnn_tf import layers
 from srnn_tf import recurrences
+from srnn_tf import seeds
 from srnn_tf import smc
 from srnn_tf.features import standardize_features
 from srnn_tf.midi import NUM_KEYS
@@ -314,11 +315,12 @@ class SequenceModel(keras.Model):
   def _generate(self, num_steps, batch_size, seed, prime):
     if prime is not None:
       batch_size = tf.shape(prime['x'])[0]
-    state = self.generation_state(prime, batch_size, seed + [0, 1])
+    state = self.generation_state(prime, batch_size, seeds.derive(seed, 1))
     shape = tf.stack([num_steps, batch_size])
     noise_z = tf.random.stateless_normal(tf.concat([shape, [max(self.latent_size(), 1)]], 0),
-                                         seed=seed + [0, 2])
-    uniform = tf.random.stateless_uniform(tf.concat([shape, [NUM_KEYS]], 0), seed=seed + [0, 3])
+                                         seed=seeds.derive(seed, 2))
+    uniform = tf.random.stateless_uniform(tf.concat([shape, [NUM_KEYS]], 0),
+                                          seed=seeds.derive(seed, 3))
 
     def step(carry, elems):
       new_state, x = self.generation_step(carry[0], *elems)

@@ -23,6 +23,7 @@ its own dependence on the parameters adds `E[grad log pi] = 0`).
 
 import tensorflow as tf
 
+from srnn_tf import seeds
 from srnn_tf.midi import NUM_KEYS
 
 
@@ -38,8 +39,10 @@ def sample_trajectories(model, num_steps, batch_size, seed):
   """
   seed = tf.cast(tf.convert_to_tensor(seed), tf.int32)
   state = model.generation_state(None, batch_size, seed)
-  noise_z = tf.random.stateless_normal([num_steps, batch_size, model.z_dim], seed=seed + [0, 2])
-  uniform = tf.random.stateless_uniform([num_steps, batch_size, NUM_KEYS], seed=seed + [0, 3])
+  noise_z = tf.random.stateless_normal([num_steps, batch_size, model.z_dim],
+                                       seed=seeds.derive(seed, 2))
+  uniform = tf.random.stateless_uniform([num_steps, batch_size, NUM_KEYS],
+                                        seed=seeds.derive(seed, 3))
 
   def step(carry, elems):
     new_state, _ = model.generation_step(carry, *elems)
