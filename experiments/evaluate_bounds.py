@@ -7,9 +7,12 @@ Each evaluation is one `eval.py` process (output in `logs/eval_<run>_<bound>.log
 `<run>/eval_<bound>_test.json` and its copy `<results_dir>/<run>.eval_<bound>_test.json`,
 which `experiments.make_table` reads. An evaluation another process is running (a second
 queue lane's) is left to it. RNN runs are skipped (their ELBO is log p(x) exactly),
-and so are runs not named by `configs.run_name` (RL-tuned models, diagnostics, probes).
+and so are runs not named by `configs.run_name` (RL-tuned models, diagnostics, probes), and a
+NADE search's candidates that validation did not choose (`experiments.selection`): only the
+chosen one's test number is reported, so the others' test split stays unread.
 """
 
+import dataclasses
 import glob
 import json
 import os
@@ -19,9 +22,24 @@ import sys
 from absl import app
 from absl import flags
 
+from experiments import selection
 from srnn_tf import configs
 from srnn_tf import errors
 from srnn_tf import rundir
+
+
+def _passed_over(name, config, results_dir):
+  """Whether `name` is a NADE search candidate that another finished candidate beats on
+  validation (a candidate not yet in `results_dir` is not judged)."""
+  if not selection.is_nade_search(dataclasses.asdict(config)):
+    return False
+  candidates = selection.nade_candidates(results_dir, config.data_version).get(
+      (config.dataset, config.model), [])
+  if f'{name}.json' not in {os.path.basename(path) for path, _ in candidates}:
+    return False
+  best, _ = selection.best(candidates, config.data_version)
+  return os.path.basename(best) != f'{name}.json'
+
 
 def pending(runs_dir, datasets, bounds, results_dir, all_sizes=False):
   """`[(run_dir, bound)]` of finished latent runs without that bound's test JSON."""
@@ -39,6 +57,8 @@ def pending(runs_dir, datasets, bounds, results_dir, all_sizes=False):
       if not all_sizes and (config.z_dim, config.d_dim) != (100, 300) \
           and config.emission != 'nade':
         continue   # a z or d grid's run: the report compares their ELBOs only
+      if _passed_over(name, config, results_dir):
+        continue   # validation chose another candidate: this one's test set stays unread
       todo += [(run, b) for b in bounds if not os.path.exists(
           os.path.join(results_dir, f'{name}.eval_{b}_test.json'))]
   return todo

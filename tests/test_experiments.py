@@ -190,6 +190,32 @@ def test_evaluate_bounds_picks_finished_latent_sweep_runs_without_results(tmp_pa
   assert 'failed' not in out and list((tmp_path / 'logs').iterdir()) == []   # nothing ran
 
 
+def test_evaluate_bounds_leaves_the_candidates_validation_passed_over(tmp_path):
+  """A NADE search's IWAE and SMC go to the candidate validation chose; the others' test
+  split stays unread (and their hour of SMC is not spent)."""
+  from experiments import evaluate_bounds, selection
+  from srnn_tf import configs
+  import dataclasses
+  runs, results = tmp_path / 'runs', tmp_path / 'results'
+  results.mkdir()
+  names = []
+  for dropout, valid in ((0.0, -6.2), (0.5, -6.0)):
+    config = configs.get_config('paper', **{**configs.REPRODUCTION, **sweep.NADE_SEARCH},
+                                dataset='muse', data_version='boulanger', model='srnn',
+                                dropout_d=dropout)
+    assert selection.is_nade_search(dataclasses.asdict(config))
+    name = configs.run_name(config)
+    names.append(name)
+    (runs / name).mkdir(parents=True)
+    (runs / name / 'config.json').write_text(json.dumps(dataclasses.asdict(config)))
+    (runs / name / 'model.keras').write_text('')
+    (results / f'{name}.json').write_text(json.dumps({
+        'config': dataclasses.asdict(config),
+        'valid': {'elbo_per_step': valid, 'elbo_total_per_step': valid}}))
+  todo = evaluate_bounds.pending(str(runs), ['muse'], ['iwae', 'smc'], str(results))
+  assert [(os.path.basename(r), b) for r, b in todo] == [(names[1], 'iwae'), (names[1], 'smc')]
+
+
 def _record(results_dir, name, elbo, kept_epoch=None, epochs_run=50, **overrides):
   import dataclasses
   from srnn_tf import configs

@@ -206,6 +206,20 @@ def test_dropout_acts_in_training_only_and_where_the_release_puts_it(option):
   assert all(np.all(np.isfinite(g.numpy())) for g in grads)
 
 
+def test_each_epoch_draws_its_own_dropout_masks():
+  """The stateful noise of epoch e's training (`reseed(2e)`) and validation (`reseed(2e+1)`)
+  shares no seed with another epoch's or with the stateless training z noise, `(seed, step)`
+  (from `(seed, counter)` as Keras counts on, epoch 1 repeated epoch 0's masks from its
+  third draw)."""
+  model = _model(dropout_d=0.5)   # seed 3
+  drawn = []
+  for counter in range(6):   # epochs 0-2, training and validation
+    model.reseed(counter)
+    drawn += [tuple(model.seed_generator.next().numpy()) for _ in range(50)]
+  assert len(set(drawn)) == len(drawn)
+  assert not any(a == 3 and 0 <= b < 10 ** 6 for a, b in drawn)
+
+
 def test_dropout_rate_is_checked():
   with pytest.raises(ValueError, match='dropout_d'):
     SRNN(dropout_d=1.0)

@@ -146,9 +146,14 @@ class SequenceModel(keras.Model):
   def reseed(self, counter: int) -> None:
     """Puts the stateful noise (dropout, validation and evaluation samples) at a state that
     depends only on the model's seed and `counter`, so a resumed run draws what an
-    uninterrupted one would (`callbacks.ReseedNoise`). Training's own z noise is stateless."""
-    self.seed_generator.state.assign(
-        tf.constant([self.seed or 0, counter], self.seed_generator.state.dtype))
+    uninterrupted one would (`callbacks.ReseedNoise`). Training's own z noise is stateless.
+
+    Keras's `SeedGenerator` draws `(a, b)`, `(a, b + 1)`, ... from state `(a, b)`, so the state
+    is hashed (`seeds.derive`): from `(seed, counter)` itself, epoch e + 1's dropout masks
+    would be epoch e's from its third draw on, and every stream would share seeds with the
+    training z noise's `(seed, step)`."""
+    state = seeds.derive([self.seed or 0, counter], 0)
+    self.seed_generator.state.assign(tf.cast(state, self.seed_generator.state.dtype))
 
   # Dropout rates by name (where each model applies them: `d`, `z`, `emb_u`, `emb_x`), in
   # training only; models with dropout options fill it with `_set_dropout`.
