@@ -433,7 +433,9 @@ def main(argv):
          'comparison below with a published number is like for like.', '',
          f'"{QUEUED}": no result for this cell; `run_queue.sh` lists the runs and evaluations '
          f'that give one. "{NOT_ASKED}": outside the protocol (FIVO training is tested on '
-         'JSB and Nottingham, measured by SMC).', '']
+         'JSB and Nottingham, measured by SMC, against the protocol\'s ELBO runs and against '
+         f'ELBO runs on the same shuffled independent windows FIVO trains on, "{INDEPENDENT}").',
+         '']
   for version, title in (('srnn2016', 'SRNN 2016 release data (the paper\'s table)'),
                          ('boulanger', 'Boulanger-Lewandowski (2012) splits')):
     body, sources = table(runs, version)
