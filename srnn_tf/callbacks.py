@@ -24,6 +24,11 @@ class NanGuard(keras.callbacks.Callback):
   """Stops training at the first non-finite loss by raising, so no later callback (backup,
   checkpoint, model export) runs on broken weights. Put it first in the callback list.
 
+  It also warns, once, when an epoch's mean loss is negative: the loss is minus a lower bound
+  on log p(x) per frame (ELBO, IWAE or FIVO), and no log-probability of binary frames is above
+  0, so a negative mean says the estimator is being exploited (random numbers reused across
+  steps, which a FIVO run once fitted; or x_t leaking into its own prediction).
+
   Args:
     workdir: the run directory, to tell the user whether a checkpoint exists to resume from.
   """
@@ -31,6 +36,17 @@ class NanGuard(keras.callbacks.Callback):
   def __init__(self, workdir: str | None = None):
     super().__init__()
     self.workdir = workdir
+    self._warned = False
+
+  def on_epoch_end(self, epoch, logs=None):
+    loss = (logs or {}).get('loss')
+    if loss is not None and float(loss) < 0 and not self._warned:
+      self._warned = True
+      logging.warning('epoch %d: the training bound is %+.3f nats per frame, above 0, which no '
+                      'log-probability of binary frames is: the estimator is being exploited '
+                      '(random numbers reused across steps, or x_t leaking into its own '
+                      'prediction); its numbers are not log-likelihoods', epoch + 1,
+                      -float(loss))
 
   def on_train_batch_end(self, batch, logs=None):
     loss = (logs or {}).get('loss')

@@ -188,6 +188,19 @@ def test_nan_message_claims_no_checkpoint_that_does_not_exist(tmp_path):
     guard.on_train_batch_end(0, {'loss': float('nan')})
 
 
+def test_a_bound_above_zero_is_reported_once(caplog):
+  """An epoch whose training bound is above 0 nats per frame (the first FIVO run's reached
+  +3.82 with reused particle noise) is reported, once; a normal one is not."""
+  guard = callbacks.NanGuard()
+  with caplog.at_level('WARNING'):
+    guard.on_epoch_end(0, {'loss': 6.5})
+    assert not caplog.records
+    guard.on_epoch_end(12, {'loss': -0.875})
+    guard.on_epoch_end(13, {'loss': -1.5})
+  (record,) = caplog.records
+  assert 'epoch 13: the training bound is +0.875 nats per frame, above 0' in record.getMessage()
+
+
 def _reference(data_dir, tmp_path, *extra):
   """Starts the uninterrupted run of the same seed; returns (its folder, a wait function). It
   trains beside the killed run (one training does not fill the two cores)."""
