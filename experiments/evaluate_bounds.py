@@ -28,22 +28,22 @@ from srnn_tf import errors
 from srnn_tf import rundir
 
 
-def _passed_over(name, config, results_dir):
+def _passed_over(name, config, candidates):
   """Whether `name` is a NADE search candidate that another finished candidate beats on
-  validation (a candidate not yet in `results_dir` is not judged)."""
+  validation (`candidates`: `selection.nade_candidates` of its data version; a candidate not
+  among them yet is not judged)."""
   if not selection.is_nade_search(dataclasses.asdict(config)):
     return False
-  candidates = selection.nade_candidates(results_dir, config.data_version).get(
-      (config.dataset, config.model), [])
-  if f'{name}.json' not in {os.path.basename(path) for path, _ in candidates}:
+  group = candidates.get((config.dataset, config.model), [])
+  if f'{name}.json' not in {os.path.basename(path) for path, _ in group}:
     return False
-  best, _ = selection.best(candidates, config.data_version)
+  best, _ = selection.best(group, config.data_version)
   return os.path.basename(best) != f'{name}.json'
 
 
 def pending(runs_dir, datasets, bounds, results_dir, all_sizes=False):
   """`[(run_dir, bound)]` of finished latent runs without that bound's test JSON."""
-  todo = []
+  todo, candidates = [], {}   # the NADE candidates of each data version, read once
   for dataset in datasets:
     for run in sorted(glob.glob(os.path.join(runs_dir, f'{dataset}_*'))):
       config_path = os.path.join(run, 'config.json')
@@ -57,7 +57,10 @@ def pending(runs_dir, datasets, bounds, results_dir, all_sizes=False):
       if not all_sizes and (config.z_dim, config.d_dim) != (100, 300) \
           and config.emission != 'nade':
         continue   # a z or d grid's run: the report compares their ELBOs only
-      if _passed_over(name, config, results_dir):
+      if config.data_version not in candidates:
+        candidates[config.data_version] = selection.nade_candidates(results_dir,
+                                                                    config.data_version)
+      if _passed_over(name, config, candidates[config.data_version]):
         continue   # validation chose another candidate: this one's test set stays unread
       todo += [(run, b) for b in bounds if not os.path.exists(
           os.path.join(results_dir, f'{name}.eval_{b}_test.json'))]
