@@ -166,8 +166,9 @@ nade() {
 # Every step, in priority order: what the open reproduction and comparison still need, then the
 # extras. Both lanes run this; each step skips what is finished or held by the other lane.
 queue() {
-  # The NADE comparison on the Boulanger splits (MuseData's last models).
-  for dataset in jsb nottingham piano muse; do nade $dataset boulanger; done
+  # The NADE comparison on the Boulanger splits: the SRNN-NADE at a = 150, cheapest corpus
+  # first (Piano's run takes minutes, MuseData's and Nottingham's hours).
+  for dataset in piano jsb muse nottingham; do nade $dataset boulanger; done
   # The short steps first (minutes per run, not hours): FIVO on JSB with its controls, and the
   # NADE comparison on the paper's data (srnn2016) for its cheap corpora, JSB and Piano. Then
   # the report's remaining cells (srnn2016, paper protocol): the Nottingham and MuseData z and

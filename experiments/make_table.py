@@ -188,7 +188,7 @@ def nade_search(folder, version='boulanger'):
   srnn2016 (each in its own convention, as `score` gives ours)."""
   groups = selection.nade_candidates(folder, version)
   published, published_name = NADE_REFERENCE[version]
-  lines = ['| corpus | model | GRU d | MLPs e(u) / emission | dropout d / e(u) | NADE pre-trained '
+  lines = ['| corpus | model | GRU d (SRNN: a) | MLPs e(u) / emission | dropout d / e(u) | NADE pre-trained '
            '| params | epochs run (kept) | train min | valid | test | test SMC | '
            f'{published_name} published |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|']
   sources, answers = [], []
@@ -211,7 +211,8 @@ def nade_search(folder, version='boulanger'):
         if run is best:
           smc, tightest[model] = _tightest(path, run, version)
         lines.append(
-            f'| {TITLES[corpus]} | {model.upper()}-NADE | {c["d_dim"]} '
+            f'| {TITLES[corpus]} | {model.upper()}-NADE | {c["d_dim"]}'
+            f'{f" ({a})" if model == "srnn" and (a := c.get("a_dim", 300)) else ""} '
             f'| {"x".join(map(str, c["embed_units"]))} / {c["hidden_units"]} '
             f'| {c.get("dropout_d", 0):g} / {c.get("dropout_emb_u", 0):g} '
             f'| {f"{pretrain:,} steps" if (pretrain := c.get("nade_pretrain_steps")) else "no"} '
@@ -468,7 +469,9 @@ def main(argv):
           'with the best validation number kept, stopped 15 epochs after it (at most 200). '
           'The GRU size, the MLP sizes, the dropout (the same two options for every model) '
           'and whether the NADE starts pre-trained on the training frames (as RNN-NADE\'s '
-          'did) are chosen per corpus and model by the validation number alone (bold); only '
+          'did) are chosen per corpus and model by the validation number alone (bold), and '
+          'for the SRNN the size of its inference GRU a (300, the paper\'s, or 150 like every '
+          'other size, with dropout); only '
           'the chosen run\'s test number is reported. '
           'RNN: exact log-likelihood; VRNN and SRNN: ELBO. Per step, ' +
           CONVENTION_TEXT['per_step'] + ', as the published numbers are (RNN-NADE\'s best, '

@@ -247,7 +247,8 @@ def run_name(c: Config) -> str:
   """The default run directory name:
   `<dataset>_<version>_<model>[_variant]_z<z>_d<d>[_keepbest]`, the variant naming the
   model options that differ from the paper's: inference, Resq, emission and its pre-training
-  (`_pre<steps>`), GRU initialisation, MLP sizes (`_h150_e150`: MLPs of 150 units), dropout,
+  (`_pre<steps>`), GRU initialisation, MLP sizes (`_h150_e150`: MLPs of 150 units), the SRNN's
+  inference GRU size (`_a150`, where it is not 300), dropout,
   objective, and `_nocarry` for an ELBO run on shuffled independent windows (the like-for-like
   control of an IWAE or FIVO run, which always trains so)."""
   name = os.path.splitext(os.path.basename(os.path.normpath(c.dataset)))[0]
@@ -258,6 +259,8 @@ def run_name(c: Config) -> str:
       ('_pergate' if c.gru_init != 'orthogonal' else '')      # options of every model
   if (c.hidden_units, c.embed_units) != (Config.hidden_units, Config.embed_units):
     variant += f'_h{c.hidden_units}_e{"x".join(map(str, c.embed_units))}'   # MLP sizes
+  if c.model == 'srnn' and c.a_dim != Config.a_dim:
+    variant += f'_a{c.a_dim}'                                  # the inference GRU's size
   dropout = {'d': c.dropout_d, 'z': c.dropout_z, 'u': c.dropout_emb_u, 'x': c.dropout_emb_x}
   if any(dropout.values()):
     variant += '_drop' + ''.join(f'{k}{v:g}' for k, v in dropout.items() if v)

@@ -69,6 +69,12 @@ def test_run_names_tell_apart_the_model_options():
   assert configs.run_name(small) == 'jsb_boulanger_rnn_nade150_h150_e150_d150_keepbest'
   assert configs.run_name(dataclasses.replace(small, embed_units=(500, 500))) == \
       'jsb_boulanger_rnn_nade150_h150_e500x500_d150_keepbest'
+  # The inference GRU's size: named where it is not the paper's, and only for the SRNN.
+  srnn = dataclasses.replace(small, model='srnn')
+  assert configs.run_name(srnn) == 'jsb_boulanger_srnn_nade150_h150_e150_z100_d150_keepbest'
+  assert configs.run_name(dataclasses.replace(srnn, a_dim=150)) == \
+      'jsb_boulanger_srnn_nade150_h150_e150_a150_z100_d150_keepbest'
+  assert configs.run_name(dataclasses.replace(small, a_dim=150)) == configs.run_name(small)
   # FIVO always trains on independent windows; its ELBO control says that it does too.
   fivo = dataclasses.replace(paper, objective='fivo', num_particles=4, carry_state=False)
   assert configs.run_name(fivo) == 'jsb_boulanger_srnn_fivo4_z100_d300'
