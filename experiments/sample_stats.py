@@ -26,9 +26,10 @@ from srnn_tf.errors import UserError
 _RUNS = flags.DEFINE_list('runs', [], 'Run directories (or .keras files) to sample from.')
 _INCLUDE = flags.DEFINE_list(
     'include', [], 'Earlier outputs of this script (.json) whose model rows to add, e.g. the '
-    'Bernoulli models\' beside the NADE models\' (their weights need not be here). Each must '
-    'be against the same held-out pieces and have as many sampled frames as --num_pieces x '
-    '--num_steps (both checked).')
+    'Bernoulli models\' beside the NADE models\' (their weights need not be here); a row of '
+    '--runs replaces an included row of the same label. Each must be against the same '
+    'held-out pieces and have as many sampled frames as --num_pieces x --num_steps (both '
+    'checked).')
 _LEAVE_OUT = flags.DEFINE_list(
     'leave_out', [], 'Model rows of the --include files to leave out, by label (e.g. '
     'VRNN-NADE, where another run of that model has been chosen since and --runs samples it).')
@@ -56,17 +57,20 @@ def label_of(run_path, config):
 
 
 def collect(runs, held_out, num_pieces, num_steps, seed):
-  """{label: (RollStats, first-frame notes)} for the held-out pieces and every run."""
+  """({label: (RollStats, first-frame notes)} for the held-out pieces and every run,
+  {label: run name} for the runs)."""
   results = {f'held-out ({_SPLIT.value})': (music_stats.roll_stats(held_out),
                                             float(np.mean([r[0].sum() for r in held_out])))}
   loaded = [(path, cli.load_run(path)) for path in runs]
   labels = [label_of(path, run.config) for path, run in loaded]
+  sources = {}
   for (path, run), label in zip(loaded, labels):
     if labels.count(label) > 1:   # runs of one model (a search's candidates): by run name
       label = label_of(path, None)
     pieces = run.model.generate(num_steps, num_pieces, seed=(seed, 0)).numpy()
     results[label] = (music_stats.roll_stats(list(pieces)), float(pieces[:, 0].sum(-1).mean()))
-  return results
+    sources[label] = label_of(path, None)
+  return results, sources
 
 
 def _stats_of(row) -> music_stats.RollStats:
@@ -79,13 +83,14 @@ def _stats_of(row) -> music_stats.RollStats:
 
 
 def included(paths, held_out: music_stats.RollStats, frames: int):
-  """{label: (RollStats, first-frame notes)} of the model rows of earlier JSON outputs.
+  """({label: (RollStats, first-frame notes)} of the model rows of earlier JSON outputs,
+  {label: run name} where the row names its run).
 
   Raises:
     UserError: a file's held-out row is not `held_out`, or a model row's sample is not
       `frames` frames.
   """
-  rows = {}
+  rows, sources = {}, {}
   for path in paths:
     with open(path) as f:
       (_, reference), *models = json.load(f).items()
@@ -98,10 +103,12 @@ def included(paths, held_out: music_stats.RollStats, frames: int):
         raise UserError(f'{path}: {label} sampled {row["frames"]:,} frames, not {frames:,} '
                         '(--num_pieces x --num_steps)')
       rows[label] = (_stats_of(row), row['first_frame_notes'])
-  return rows
+      if 'run' in row:
+        sources[label] = row['run']
+  return rows, sources
 
 
-def markdown(results, title):
+def markdown(results, title, sources=None):
   reference = next(iter(results.values()))[0]
   lines = [f'# {title}', '',
            'Statistics of sampled pieces against the held-out pieces. TV: total-variation '
@@ -120,6 +127,8 @@ def markdown(results, title):
         f'{low}-{high} | {s["mean_duration"]:.2f} | {100 * s["repetition"]:.1f}% | '
         f'{first:.1f} | {d["tv_polyphony"]:.3f} | {d["tv_pitch"]:.3f} | '
         f'{d["tv_pitch_class"]:.3f} | {d["tv_duration"]:.3f} |')
+  if sources:
+    lines += ['', 'Runs: ' + '; '.join(f'{label}: `{run}`' for label, run in sources.items())]
   return '\n'.join(lines) + '\n'
 
 
@@ -158,16 +167,18 @@ def main(argv):
   held_out = [np.asarray(r) for r in corpus.splits[_SPLIT.value]]
   if not _RUNS.value and not _INCLUDE.value:
     raise UserError('nothing to compare: give --runs or --include')
-  results = collect(_RUNS.value, held_out, _NUM_PIECES.value, _NUM_STEPS.value, _SEED.value)
+  results, sources = collect(_RUNS.value, held_out, _NUM_PIECES.value, _NUM_STEPS.value,
+                             _SEED.value)
   held_out_label = next(iter(results))
-  earlier = included(_INCLUDE.value, results[held_out_label][0],
-                     _NUM_PIECES.value * _NUM_STEPS.value)
+  earlier, earlier_sources = included(_INCLUDE.value, results[held_out_label][0],
+                                      _NUM_PIECES.value * _NUM_STEPS.value)
   if missing := set(_LEAVE_OUT.value) - set(earlier):
     raise UserError(f'--leave_out={",".join(sorted(missing))}: no such row in --include')
-  earlier = {label: row for label, row in earlier.items() if label not in _LEAVE_OUT.value}
-  if clash := set(earlier) & set(results):
-    raise UserError(f'--include and --runs both have {", ".join(sorted(clash))}')
+  earlier = {label: row for label, row in earlier.items()
+             if label not in _LEAVE_OUT.value and label not in results}
   results = {held_out_label: results.pop(held_out_label), **earlier, **results}
+  sources = {label: run for label, run in {**earlier_sources, **sources}.items()
+             if label in results}
   output = _OUTPUT.value or os.path.join('results', 'music',
                                          f'stats_{_DATASET.value}_{_VERSION.value}')
   os.makedirs(os.path.dirname(output) or '.', exist_ok=True)
@@ -175,16 +186,17 @@ def main(argv):
            f'{_NUM_STEPS.value} frames per model (seed {_SEED.value}) vs the {_SPLIT.value} '
            'split')
   with open(output + '.md', 'w') as f:
-    f.write(markdown(results, title))
+    f.write(markdown(results, title, sources))
   figure(results, output + '.png', title)
   with open(output + '.json', 'w') as f:
     json.dump({label: {**stats.summary(), 'first_frame_notes': first, 'frames': stats.frames,
                        'notes': stats.notes,
                        **music_stats.compare(stats, next(iter(results.values()))[0]),
                        'histograms': {k: getattr(stats, k).tolist() for k in
-                                      ('polyphony', 'pitch', 'pitch_class', 'duration')}}
+                                      ('polyphony', 'pitch', 'pitch_class', 'duration')},
+                       **({'run': sources[label]} if label in sources else {})}
                for label, (stats, first) in results.items()}, f, indent=1)
-  print(markdown(results, title))
+  print(markdown(results, title, sources))
   print(f'wrote {output}.md, .png, .json')
   return 0
 

@@ -47,12 +47,14 @@ def best(candidates, version):
   return max(candidates, key=lambda pr: score(pr[1]['valid'], version))
 
 
-def chosen_run_dirs(results, runs_dir, dataset, version):
-  """The run directories of the chosen RNN-, VRNN- and SRNN-NADE of one corpus and version.
+def chosen_run_dirs(results, runs_dir, dataset, version, present_only=False):
+  """The run directories of the chosen RNN-, VRNN- and SRNN-NADE of one corpus and version;
+  with `present_only`, only those whose weights are in `runs_dir`.
 
   Raises:
-    LookupError: a model has no finished candidate, or its chosen run's weights are not in
-      `runs_dir` (run directories are not committed: a fresh machine trains the run again).
+    LookupError: a model has no finished candidate, or (unless `present_only`) its chosen
+      run's weights are not in `runs_dir` (run directories are not committed: a fresh machine
+      trains the run again).
   """
   groups = nade_candidates(results, version)
   dirs = []
@@ -63,6 +65,8 @@ def chosen_run_dirs(results, runs_dir, dataset, version):
     path, _ = best(groups[dataset, model], version)
     run_dir = os.path.join(runs_dir, os.path.basename(path)[:-len('.json')])
     if not os.path.exists(os.path.join(run_dir, rundir.MODEL_KERAS)):
+      if present_only:
+        continue
       raise LookupError(f'{run_dir}: the chosen {model.upper()}-NADE\'s weights are not here')
     dirs.append(run_dir)
   return dirs
@@ -75,13 +79,16 @@ def define_flags():
   flags.DEFINE_enum('data_version', 'boulanger', registry.VERSIONS, 'Data version.')
   flags.DEFINE_string('results', 'results/runs', 'Folder of run JSONs.')
   flags.DEFINE_string('runs_dir', 'runs', 'Folder of run directories.')
+  flags.DEFINE_bool('present_only', False, 'Print only the chosen runs whose weights are in '
+                    '--runs_dir (perhaps none) instead of failing on the others.')
 
 
 def main(argv):
   del argv
   f = flags.FLAGS
   try:
-    print(','.join(chosen_run_dirs(f.results, f.runs_dir, f.dataset, f.data_version)))
+    print(','.join(chosen_run_dirs(f.results, f.runs_dir, f.dataset, f.data_version,
+                                   f.present_only)))
   except LookupError as e:
     return cli.fail(str(e))
   return 0

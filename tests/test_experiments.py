@@ -445,6 +445,10 @@ def test_selection_chooses_each_models_run_on_validation_in_the_versions_convent
   with pytest.raises(LookupError, match='srnn_nade150_z100_d300_keepbest: the chosen '
                                         'SRNN-NADE\'s weights are not here'):
     selection.chosen_run_dirs(str(results), str(runs), 'jsb', 'boulanger')
+  assert [os.path.basename(d) for d in selection.chosen_run_dirs(   # those here, for samples
+      str(results), str(runs), 'jsb', 'boulanger', present_only=True)] == [
+          'jsb_boulanger_rnn_nade150_d150_keepbest',
+          'jsb_boulanger_vrnn_nade150_z100_d300_keepbest']
   (runs / 'jsb_boulanger_srnn_nade150_z100_d300_keepbest').mkdir()
   (runs / 'jsb_boulanger_srnn_nade150_z100_d300_keepbest' / 'model.keras').write_text('')
   assert [os.path.basename(d) for d in selection.chosen_run_dirs(
@@ -466,6 +470,19 @@ def test_selection_chooses_each_models_run_on_validation_in_the_versions_convent
       f'error: no finished RNN-NADE candidate of piano (boulanger) in {results}']
 
 
+def _tiny_rnn_run(run):
+  """A run directory of a tiny untrained RNN on Boulanger JSB: `model.keras`, `config.json`."""
+  import dataclasses
+  from srnn_tf import configs
+  from srnn_tf.testing import tiny
+  run.mkdir(parents=True)
+  model = tiny.model('rnn')
+  model.build()
+  model.save(run / 'model.keras')
+  config = configs.get_config('small', dataset='jsb', data_version='boulanger', model='rnn')
+  (run / 'config.json').write_text(json.dumps(dataclasses.asdict(config)))
+
+
 def test_sample_stats_adds_the_rows_of_an_earlier_output_against_the_same_pieces(
     tmp_path, data_dir):
   import numpy as np
@@ -485,7 +502,8 @@ def test_sample_stats_adds_the_rows_of_an_earlier_output_against_the_same_pieces
   sampled = music_stats.roll_stats(list(sample))
   earlier = tmp_path / 'earlier.json'
   earlier.write_text(json.dumps({'held-out (test)': row(music_stats.roll_stats(test), 4.0),
-                                 'RNN': row(sampled, 1.5), 'VRNN': row(sampled, 2.5)}))
+                                 'RNN': {**row(sampled, 1.5), 'run': 'jsb_boulanger_rnn_d300'},
+                                 'VRNN': row(sampled, 2.5)}))
 
   def sample_stats(*flags):
     return subprocess.run(
@@ -501,6 +519,19 @@ def test_sample_stats_adds_the_rows_of_an_earlier_output_against_the_same_pieces
   assert out['RNN']['tv_polyphony'] == pytest.approx(expected['tv_polyphony'], abs=1e-12)
   assert out['RNN']['repetition'] == pytest.approx(sampled.repetition)
   assert '| RNN | 64 |' in (tmp_path / 'out.md').read_text()
+  # Which run each row sampled travels with the row.
+  assert out['RNN']['run'] == 'jsb_boulanger_rnn_d300' and 'run' not in out['held-out (test)']
+  assert 'Runs: RNN: `jsb_boulanger_rnn_d300`' in (tmp_path / 'out.md').read_text()
+
+  # A run's row replaces the included row of its label (a model chosen anew).
+  run = tmp_path / 'runs' / 'jsb_boulanger_rnn_d16'
+  _tiny_rnn_run(run)
+  replaced = sample_stats('--num_pieces=2', '--num_steps=32', f'--runs={run}')
+  assert replaced.returncode == 0, replaced.stderr
+  out = json.loads((tmp_path / 'out.json').read_text())
+  assert list(out) == ['held-out (test)', 'VRNN', 'RNN']
+  assert out['RNN']['run'] == 'jsb_boulanger_rnn_d16' and out['RNN']['frames'] == 64
+  assert out['RNN']['tv_polyphony'] != pytest.approx(expected['tv_polyphony'])
 
   unknown = sample_stats('--num_pieces=2', '--num_steps=32', '--leave_out=SRNN')
   assert unknown.stderr.strip() == 'error: --leave_out=SRNN: no such row in --include'
