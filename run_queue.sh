@@ -270,7 +270,7 @@ stop_lanes() {
 
 # What each lane is doing: its trainings (the last epoch logged) and evaluations.
 status() {
-  local pid cwd args name epochs
+  local pid cwd args name epochs epoch
   for pid in $(pgrep -f 'train\.py|eval\.py|experiments\.sample_stats|generate\.py'); do
     cwd=$(readlink "/proc/$pid/cwd" 2>/dev/null) || continue
     args=$(tr '\0' ' ' < "/proc/$pid/cmdline")
@@ -278,8 +278,9 @@ status() {
       *train.py*)
         name=$(grep -o -- '--output_dir=[^ ]*' <<< "$args"); name=$(basename "${name#*=}")
         epochs=$(grep -o -- '--epochs=[0-9]*' <<< "$args" | cut -d= -f2)
-        echo "$(basename "$cwd"): training $name, $(grep -o 'epoch [0-9]*:' "logs/$name.log" \
-          2>/dev/null | tail -1 | tr -d :) of ${epochs:-50}" ;;
+        epoch=$(grep -o 'epoch [0-9]*:' "logs/$name.log" 2>/dev/null | tail -1 | tr -d :)
+        echo "$(basename "$cwd"): training $name, ${epoch:-starting (no epoch yet)} of \
+${epochs:-50}" ;;
       *) echo "$(basename "$cwd"): ${args#*python* }" | cut -c1-150 ;;
     esac
   done
