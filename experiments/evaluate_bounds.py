@@ -1,12 +1,13 @@
 """IWAE and SMC estimates of log p(x) on the test split for every finished latent run that
-lacks them, resumably (an evaluation whose JSON exists is skipped).
+lacks them, and the test ELBO of a search's chosen candidate (trained with
+`--noevaluate_test`), resumably (an evaluation whose JSON exists is skipped).
 
     python -m experiments.evaluate_bounds --datasets=jsb --bounds=iwae,smc --num_particles=100
 
 Each evaluation is one `eval.py` process (output in `logs/eval_<run>_<bound>.log`) writing
 `<run>/eval_<bound>_test.json` and its copy `<results_dir>/<run>.eval_<bound>_test.json`,
 which `experiments.make_table` reads. An evaluation another process is running (a second
-queue lane's) is left to it. RNN runs are skipped (their ELBO is log p(x) exactly),
+queue lane's) is left to it. RNN runs get no IWAE or SMC (their ELBO is log p(x) exactly),
 and so are runs not named by `configs.run_name` (RL-tuned models, diagnostics, probes), and a
 NADE search's candidates that validation did not choose (`experiments.selection`): only the
 chosen one's test number is reported, so the others' test split stays unread.
@@ -41,8 +42,16 @@ def _passed_over(name, config, candidates):
   return os.path.basename(best) != f'{name}.json'
 
 
+def _has_test(results_dir, name):
+  """Whether the run's results JSON holds its test ELBO (its training measured it)."""
+  path = os.path.join(results_dir, f'{name}.json')
+  return not os.path.exists(path) or 'test' in (rundir.read_json(path) or {'test': None})
+
+
 def pending(runs_dir, datasets, bounds, results_dir, all_sizes=False):
-  """`[(run_dir, bound)]` of finished latent runs without that bound's test JSON."""
+  """`[(run_dir, bound)]` of finished runs without that bound's test JSON: IWAE and SMC
+  (`bounds`) of the latent runs, and 'elbo' for a search's chosen candidate whose training
+  left the test split unread."""
   todo, candidates = [], {}   # the NADE candidates of each data version, read once
   for dataset in datasets:
     for run in sorted(glob.glob(os.path.join(runs_dir, f'{dataset}_*'))):
@@ -52,17 +61,18 @@ def pending(runs_dir, datasets, bounds, results_dir, all_sizes=False):
       with open(config_path) as f:
         config = configs.from_dict(json.load(f))
       name = os.path.basename(run)
-      if config.model == 'rnn' or name != configs.run_name(config):
-        continue   # exact already; or not a sweep run (tuned, diagnostic, probe)
-      if not all_sizes and (config.z_dim, config.d_dim) != (100, 300) \
-          and config.emission != 'nade':
-        continue   # a z or d grid's run: the report compares their ELBOs only
+      if name != configs.run_name(config):
+        continue   # not a sweep run (tuned, diagnostic, probe)
       if config.data_version not in candidates:
         candidates[config.data_version] = selection.nade_candidates(results_dir,
                                                                     config.data_version)
       if _passed_over(name, config, candidates[config.data_version]):
         continue   # validation chose another candidate: this one's test set stays unread
-      todo += [(run, b) for b in bounds if not os.path.exists(
+      wanted = [] if _has_test(results_dir, name) else ['elbo']
+      if config.model != 'rnn' and (all_sizes or (config.z_dim, config.d_dim) == (100, 300)
+                                    or config.emission == 'nade'):
+        wanted += bounds   # not the RNN's (exact already), nor a z or d grid run's
+      todo += [(run, b) for b in wanted if not os.path.exists(
           os.path.join(results_dir, f'{name}.eval_{b}_test.json'))]
   return todo
 

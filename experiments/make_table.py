@@ -206,7 +206,8 @@ def nade_search(folder, version='boulanger'):
         c = run['config']
         epochs_run = _epochs_run(path)
         valid = f'{score(run["valid"], version):.3f}'
-        test = f'{score(run["test"], version):.3f}' if run is best else ''
+        test = '' if run is not best else (
+            f'{score(run["test"], version):.3f}' if 'test' in run else QUEUED)
         smc = ''
         if run is best:
           smc, tightest[model] = _tightest(path, run, version)
@@ -241,6 +242,8 @@ def _tightest(path, run, version):
   """(cell text, number) of a run's tightest test estimate: the RNN's exact log-likelihood,
   a latent model's SMC estimate (K particles), or None where it has not been measured."""
   if run['config']['model'] == 'rnn':
+    if 'test' not in run:
+      return QUEUED, None
     return '= (exact)', score(run['test'], version)
   smc = path[:-len('.json')] + '.eval_smc_test.json'
   if not os.path.exists(smc):
@@ -472,7 +475,10 @@ def main(argv):
           'did) are chosen per corpus and model by the validation number alone (bold), and '
           'for the SRNN the size of its inference GRU a (300, the paper\'s, or 150 like every '
           'other size, with dropout); only '
-          'the chosen run\'s test number is reported. The sizes and the pre-training were '
+          'the chosen run\'s test split is read: candidates train with `--noevaluate_test`, '
+          'and `experiments.evaluate_bounds` measures the chosen one\'s test ELBO (the '
+          'candidates trained before that option measured theirs as training ended; those '
+          'numbers are not shown). The sizes and the pre-training were '
           'searched on JSB, where every candidate without pre-training lost by 0.5 nats or '
           'more; the other corpora have the pre-trained candidates at RNN-NADE\'s size. '
           'RNN: exact log-likelihood; VRNN and SRNN: ELBO. Per step, ' +

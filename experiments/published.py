@@ -48,8 +48,11 @@ def score(result, version):
 
 
 def load_run(path):
-  """A run JSON (results/runs/<run>.json); for a run that predates the release-first-frame
-  evaluation, that evaluation from `<run>.eval_elbo_test_release_first_frame.json`.
+  """A run JSON (results/runs/<run>.json); for a search's candidate, which trains without
+  evaluating the test split (`--noevaluate_test`), the test ELBO that `eval.py` measured once
+  validation chose it (`<run>.eval_elbo_test.json`); for a run that predates the
+  release-first-frame evaluation, that evaluation from
+  `<run>.eval_elbo_test_release_first_frame.json`.
 
   Such a run's weights are not committed, so `run_queue.sh` (`release_eval`) trains it again,
   same config and seed, and evaluates the new weights twice with the same posterior noise:
@@ -61,6 +64,10 @@ def load_run(path):
   with open(path) as f:
     run = json.load(f)
   stem = path[:-len('.json')]
+  if 'test' not in run and os.path.exists(f'{stem}.eval_elbo_test.json'):
+    with open(f'{stem}.eval_elbo_test.json') as f:
+      run['test'] = json.load(f)['test']
+    return run
   if 'test_release_first_frame' not in run and os.path.exists(
       f'{stem}.eval_elbo_test_release_first_frame.json'):
     with open(f'{stem}.eval_elbo_test_release_first_frame.json') as f:

@@ -82,7 +82,7 @@ GRIDS['baselines'] = GRIDS['rnn'] + GRIDS['vrnn'] + GRIDS['ablations']
 # held). The GRU size and the dropout (the same two options for every model) are chosen on
 # validation.
 NADE_SEARCH = dict(emission='nade', nade_units=150, keep_best=True, epochs=200,
-                   lr_constant_epochs=200, early_stopping_patience=15)
+                   lr_constant_epochs=200, early_stopping_patience=15, evaluate_test=False)
 _NADE_DROPOUT = ({'dropout_d': 0.0, 'dropout_emb_u': 0.0}, {'dropout_d': 0.5, 'dropout_emb_u': 0.2})
 for _model in ('rnn', 'vrnn', 'srnn'):
   GRIDS[f'{_model}_nade'] = [{**NADE_SEARCH, 'model': _model, 'd_dim': d, **dropout}
@@ -133,8 +133,10 @@ class Run:
     for path in finished:
       if os.path.exists(path):
         with open(path) as f:
-          test = json.load(f)['test']['elbo_per_step']
-        return f'finished, test ELBO/step {test:.3f}'
+          run = json.load(f)
+        if 'test' not in run:   # a search's candidate: its test split waits for the choice
+          return f'finished, valid ELBO/step {run["valid"]["elbo_per_step"]:.3f}'
+        return f'finished, test ELBO/step {run["test"]["elbo_per_step"]:.3f}'
     if owner := rundir.holder(os.path.join(directory, rundir.LOCK)):
       return f'{BUSY} ({owner})'
     epoch = rundir.epochs_done(directory)

@@ -105,6 +105,10 @@ class Config:
                                'and log it with the epoch\'s wall time (history columns '
                                'test_elbo, wall_seconds): time to quality.')
   eval_samples: int = _option(1, 'Posterior samples averaged in the final valid/test ELBO.')
+  evaluate_test: bool = _option(
+      True, 'Evaluate the test split when training ends. A search\'s candidates do not: the '
+      'test set is evaluated once, for the candidate the validation set chooses '
+      '(experiments.evaluate_bounds).')
   saved_model: bool = _option(True, 'Write the serving SavedModel (<run>/saved_model) at the '
                               'end; without it, `python -m srnn_tf.export --run=<run>` writes it '
                               'later (it takes seconds of tracing per run).')

@@ -43,7 +43,7 @@ STATE_JSON = 'state.json'
 # Config fields a resume may change: they do not change what is trained. `epochs` may only
 # grow (training a finished run further).
 RESUMABLE_FIELDS = ('epochs', 'data_dir', 'intra_op_threads', 'inter_op_threads', 'media_every',
-                    'saved_model')
+                    'saved_model', 'evaluate_test')
 
 
 def umask() -> int:

@@ -234,7 +234,8 @@ def _train_locked(config, workdir, results_dir, verbose, overwrite_results) -> d
     raise callbacks.NonFiniteLossError('training ended with non-finite weights; nothing saved')
 
   rundir.failpoint('final_evaluation')
-  results = _evaluate_splits(model, corpus, config)
+  results = _evaluate_splits(model, corpus, config,
+                             ('valid', 'test') if config.evaluate_test else ('valid',))
   history = rundir.read_history(workdir)
   last = history[-1] if history else {}
   speeds = [float(r['steps_per_sec']) for r in history if r.get('steps_per_sec')]

@@ -191,29 +191,41 @@ def test_evaluate_bounds_picks_finished_latent_sweep_runs_without_results(tmp_pa
 
 
 def test_evaluate_bounds_leaves_the_candidates_validation_passed_over(tmp_path):
-  """A NADE search's IWAE and SMC go to the candidate validation chose; the others' test
-  split stays unread (and their hour of SMC is not spent)."""
-  from experiments import evaluate_bounds, selection
+  """A NADE search's candidates train without reading the test split (`--noevaluate_test`);
+  its test ELBO, IWAE and SMC go to the candidate validation chose (the RNN's: its exact
+  ELBO alone), and the others' test split stays unread (and their hour of SMC is not
+  spent). The chosen one's test ELBO then reads as its run's `test`."""
+  from experiments import evaluate_bounds, published, selection
   from srnn_tf import configs
   import dataclasses
   runs, results = tmp_path / 'runs', tmp_path / 'results'
   results.mkdir()
-  names = []
-  for dropout, valid in ((0.0, -6.2), (0.5, -6.0)):
-    config = configs.get_config('paper', **{**configs.REPRODUCTION, **sweep.NADE_SEARCH},
-                                dataset='muse', data_version='boulanger', model='srnn',
-                                dropout_d=dropout)
-    assert selection.is_nade_search(dataclasses.asdict(config))
-    name = configs.run_name(config)
-    names.append(name)
-    (runs / name).mkdir(parents=True)
-    (runs / name / 'config.json').write_text(json.dumps(dataclasses.asdict(config)))
-    (runs / name / 'model.keras').write_text('')
-    (results / f'{name}.json').write_text(json.dumps({
-        'config': dataclasses.asdict(config),
-        'valid': {'elbo_per_step': valid, 'elbo_total_per_step': valid}}))
+  names = {}
+  for model in ('srnn', 'rnn'):
+    for dropout, valid in ((0.0, -6.2), (0.5, -6.0)):
+      config = configs.get_config('paper', **{**configs.REPRODUCTION, **sweep.NADE_SEARCH},
+                                  dataset='muse', data_version='boulanger', model=model,
+                                  dropout_d=dropout)
+      assert selection.is_nade_search(dataclasses.asdict(config)) and not config.evaluate_test
+      name = configs.run_name(config)
+      names[model, dropout] = name
+      (runs / name).mkdir(parents=True)
+      (runs / name / 'config.json').write_text(json.dumps(dataclasses.asdict(config)))
+      (runs / name / 'model.keras').write_text('')
+      (results / f'{name}.json').write_text(json.dumps({
+          'config': dataclasses.asdict(config),
+          'valid': {'elbo_per_step': valid, 'elbo_total_per_step': valid}}))
   todo = evaluate_bounds.pending(str(runs), ['muse'], ['iwae', 'smc'], str(results))
-  assert [(os.path.basename(r), b) for r, b in todo] == [(names[1], 'iwae'), (names[1], 'smc')]
+  assert [(os.path.basename(r), b) for r, b in todo] == [
+      (names['rnn', 0.5], 'elbo'),
+      (names['srnn', 0.5], 'elbo'), (names['srnn', 0.5], 'iwae'), (names['srnn', 0.5], 'smc')]
+  chosen = names['rnn', 0.5]
+  (results / f'{chosen}.eval_elbo_test.json').write_text(json.dumps(
+      {'bound': 'elbo', 'test': {'elbo_per_step': -5.9, 'elbo_total_per_step': -6.1}}))
+  assert (runs / chosen).name not in [os.path.basename(r) for r, _ in evaluate_bounds.pending(
+      str(runs), ['muse'], ['iwae', 'smc'], str(results))]
+  assert published.load_run(str(results / f'{chosen}.json'))['test']['elbo_per_step'] == -5.9
+  assert 'test' not in published.load_run(str(results / f'{names["rnn", 0.0]}.json'))
 
 
 def _record(results_dir, name, elbo, kept_epoch=None, epochs_run=50, **overrides):

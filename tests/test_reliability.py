@@ -164,6 +164,20 @@ def test_truncated_latest_weights_resume_from_the_previous_epoch_exactly(finishe
   assert (again['valid'], again['test']) == (summary['valid'], summary['test'])
 
 
+def test_a_search_candidate_leaves_the_test_split_unread(finished, tmp_path):
+  """`--noevaluate_test` (a search's candidates): the run ends with its validation numbers
+  only; the option changes nothing that was trained, so a finished run takes it on resume."""
+  workdir, config, summary = finished
+  copy = tmp_path / 'candidate'
+  shutil.copytree(workdir, copy)
+  (copy / 'run.json').unlink()
+  again = trainer.train_and_evaluate(
+      dataclasses.replace(config, saved_model=False, evaluate_test=False), str(copy), verbose=0)
+  assert again['valid'] == summary['valid']
+  assert not [k for k in again if k.startswith('test')], sorted(again)
+  assert not [k for k in json.load(open(copy / 'run.json')) if k.startswith('test')]
+
+
 def test_a_truncated_run_json_is_written_again(finished, tmp_path):
   workdir, config, summary = finished
   copy = tmp_path / 'runjson'

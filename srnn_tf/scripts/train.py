@@ -55,6 +55,12 @@ def main(argv):
   summary = trainer.train_and_evaluate(config, workdir, _RESULTS_DIR.value or None,
                                        verbose='auto' if sys.stdout.isatty() else 2,
                                        overwrite_results=_OVERWRITE.value)
+  if 'test' not in summary:   # --noevaluate_test: a search's candidate
+    valid = summary['valid']
+    print(f'valid ELBO per step: {valid["elbo_per_step"]:.4f} (per-sequence mean), '
+          f'{valid["elbo_total_per_step"]:.4f} (every time step weighted equally); the test '
+          f'split was not evaluated (--noevaluate_test). Run: {workdir}')
+    return 0
   test = summary['test']
   release = summary.get('test_release_first_frame')
   print(f'test ELBO per step: {test["elbo_per_step"]:.4f} (per-sequence mean, the SRNN '
