@@ -35,6 +35,12 @@ def test_a_committed_run_counts_as_finished_without_its_run_directory(tmp_path):
     json.dump({'test': {'elbo_per_step': -5.5}}, f)
   assert run.status(str(tmp_path / 'runs'), str(results)) == 'finished, test ELBO/step -5.500'
   assert run.status(str(tmp_path / 'runs')) == 'not started'
+  # A search's candidate (trained with --noevaluate_test) shows its validation number.
+  candidate = sweep.plan(['nade_pretrain'], ['jsb'], 'srnn2016')[0]
+  with open(results / f'{candidate.name}.json', 'w') as f:
+    json.dump({'valid': {'elbo_per_step': -3.5}}, f)
+  assert candidate.status(str(tmp_path / 'runs'), str(results)) == \
+      'finished, valid ELBO/step -3.500'
 
 
 def test_a_run_another_process_holds_is_left_to_it(tmp_path):
