@@ -44,8 +44,8 @@ def _passed_over(name, config, candidates):
 
 def _has_test(results_dir, name):
   """Whether the run's results JSON holds its test ELBO (its training measured it)."""
-  path = os.path.join(results_dir, f'{name}.json')
-  return not os.path.exists(path) or 'test' in (rundir.read_json(path) or {'test': None})
+  record = rundir.read_json(os.path.join(results_dir, f'{name}.json'))
+  return record is None or 'test' in record   # no readable JSON: nothing to add to
 
 
 def pending(runs_dir, datasets, bounds, results_dir, all_sizes=False):

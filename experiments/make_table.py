@@ -213,7 +213,7 @@ def nade_search(folder, version='boulanger'):
           smc, tightest[model] = _tightest(path, run, version)
         lines.append(
             f'| {TITLES[corpus]} | {model.upper()}-NADE | {c["d_dim"]}'
-            f'{f" ({a})" if model == "srnn" and (a := c.get("a_dim", 300)) else ""} '
+            f'{" (%d)" % c.get("a_dim", 300) if model == "srnn" else ""} '
             f'| {"x".join(map(str, c["embed_units"]))} / {c["hidden_units"]} '
             f'| {c.get("dropout_d", 0):g} / {c.get("dropout_emb_u", 0):g} '
             f'| {f"{pretrain:,} steps" if (pretrain := c.get("nade_pretrain_steps")) else "no"} '
