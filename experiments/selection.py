@@ -15,6 +15,7 @@ chosen run's weights are not in `--runs_dir`.
 
 import glob
 import os
+import re
 
 from absl import flags
 
@@ -45,6 +46,20 @@ def nade_candidates(folder, version='boulanger'):
 def best(candidates, version):
   """The `(path, run)` of `candidates` with the best validation number."""
   return max(candidates, key=lambda pr: score(pr[1]['valid'], version))
+
+
+def dropout_margins(folder, version='boulanger') -> list[float]:
+  """How much better each dropout candidate of the NADE search of `version` validates than
+  its twin without dropout (the run of the same name less its `_drop...` part), per step in
+  `published.score`'s convention; negative where the twin won."""
+  margins = []
+  for candidates in nade_candidates(folder, version).values():
+    by_name = {os.path.basename(path): run for path, run in candidates}
+    for name, run in by_name.items():
+      twin = by_name.get(re.sub(r'_drop[0-9a-z.]+_', '_', name))
+      if twin is not None and twin is not run:
+        margins.append(score(run['valid'], version) - score(twin['valid'], version))
+  return margins
 
 
 def chosen_run_dirs(results, runs_dir, dataset, version, present_only=False):

@@ -423,6 +423,7 @@ def test_nade_table_chooses_on_validation_and_reports_its_cost(tmp_path):
   assert '| -7.250 | -6.900 (K=100) | -5.19 |' in text   # the VRNN's test ELBO, then its SMC
   srnn2016 = text[text.index('## NADE emissions on the srnn2016 data'):]
   assert '| SRNN paper published |' in srnn2016
+  assert 'framed differently, and no pair of Boulanger candidates with and without' in srnn2016
   assert '| JSB | RNN-NADE | 150 | 500x500 / 500 | 0 / 0 | no | 7 | 5 (3) | 5 | **-4.300** | -4.500 | = (exact) | -4.74 |' \
       in srnn2016
   assert '| Piano | SRNN-NADE | | | | | | | | not run | | | -8.20 |' in srnn2016
@@ -486,6 +487,18 @@ def test_selection_chooses_each_models_run_on_validation_in_the_versions_convent
   assert missing.returncode == 1
   assert missing.stderr.strip().splitlines() == [
       f'error: no finished RNN-NADE candidate of piano (boulanger) in {results}']
+  # Dropout against its twin without it, in the convention's number (total / total): one
+  # pair won (the RNN's at d = 150), one lost (the SRNN's); a dropout run without a twin
+  # (the VRNN's) and runs of another version count for nothing.
+  assert selection.dropout_margins(str(results)) == []
+  candidate('jsb_boulanger_rnn_nade150_dropd0.5u0.2_d150_keepbest', 'rnn', -9.0, -5.25, -9.0,
+            d_dim=150, dropout_d=0.5, dropout_emb_u=0.2)
+  candidate('jsb_boulanger_srnn_nade150_dropd0.5_z100_d300_keepbest', 'srnn', -1.0, -5.5,
+            -9.0, dropout_d=0.5)
+  candidate('jsb_boulanger_vrnn_nade150_dropd0.5_z100_d150_keepbest', 'vrnn', -1.0, -1.0,
+            -9.0, dropout_d=0.5, d_dim=150)
+  assert sorted(selection.dropout_margins(str(results))) == pytest.approx([-0.5, 0.25])
+  assert selection.dropout_margins(str(results), 'srnn2016') == []
 
 
 def _tiny_rnn_run(run):
