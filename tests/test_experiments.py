@@ -574,3 +574,28 @@ def test_sample_stats_adds_the_rows_of_an_earlier_output_against_the_same_pieces
   assert other_split.returncode == 1
   assert other_split.stderr.strip().startswith(
       f'error: {earlier}: its statistics are against other held-out pieces')
+
+
+@pytest.mark.parametrize('name', ['rnn', 'rnn_nade'])
+def test_repetition_probe_is_the_probability_of_the_previous_frame(name):
+  """The probe's `P(x_t = x_{t-1} | x_{<t})` against each key's conditional probability from
+  `reconstruct` (another code path: for a NADE, the key-by-key conditionals given the lower
+  keys) multiplied over the 88 keys of the previous frame."""
+  import numpy as np
+  from experiments import repetition
+  from srnn_tf.testing import tiny
+  model = tiny.model(name)
+  model.build()
+  rng = np.random.default_rng(0)
+  roll = (rng.random((7, 88)) < 0.05).astype(np.float32)
+  roll[3] = roll[2]                                   # one repeat among six transitions
+  previous = np.pad(roll[:-1], [(1, 0), (0, 0)])[None]
+  keys = model.reconstruct({'x': previous, 'u': previous}).numpy()[0]   # [T, 88]
+  oracle = np.prod(np.where(previous[0] > 0, keys, 1 - keys), axis=-1)[1:]
+  np.testing.assert_allclose(repetition.repeat_probabilities(model, roll), oracle, rtol=1e-4)
+  result = repetition.probe(model, [roll, roll[:4]])
+  assert result['frames'] == 6 + 3
+  assert result['repeated_share'] == pytest.approx(2 / 9)
+  assert result['mean_repeat_probability'] == pytest.approx(
+      (oracle.sum() + oracle[:3].sum()) / 9, rel=1e-4)
+  assert result['on_repeated_frames'] == pytest.approx(oracle[2], rel=1e-4)
