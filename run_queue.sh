@@ -177,10 +177,14 @@ queue() {
   for dataset in piano jsb muse nottingham; do nade $dataset boulanger; done
   # The NADE comparison on the paper's data (srnn2016), the dropout candidates (see `nade`):
   # the cheap corpora first (JSB, Piano), then Nottingham and MuseData (hours per run). Then
-  # the report's remaining cells (srnn2016, paper protocol): the Nottingham and MuseData z and
-  # d grids.
+  # the Bernoulli models at their best-validation epoch (the paper protocol with --keep_best)
+  # where their samples go beside the NADE models': JSB and Nottingham. Then the report's
+  # remaining cells (srnn2016, paper protocol): the Nottingham and MuseData z and d grids.
   fivo jsb
   for dataset in jsb piano nottingham muse; do nade $dataset srnn2016 dropout; done
+  for dataset in jsb nottingham; do
+    for version in srnn2016 boulanger; do keep_best $dataset $version; done
+  done
   sweep --grid=z,d --datasets=nottingham
   sweep --grid=z,d --datasets=muse
   # The SRNN ablations with IWAE and SMC: MuseData (srnn2016), then the four Boulanger
@@ -194,8 +198,8 @@ queue() {
   done
   fivo nottingham
   # Every model of the comparison also at its best-validation epoch (the RNN over-fits within
-  # the 50 epochs): same protocol, --keep_best.
-  for dataset in jsb piano nottingham muse; do
+  # the 50 epochs): same protocol, --keep_best (JSB and Nottingham above).
+  for dataset in piano muse; do
     for version in srnn2016 boulanger; do keep_best $dataset $version; done
   done
   # Anything a step above left to the other lane and that lane then finished without it.
