@@ -178,13 +178,18 @@ queue() {
   # The NADE comparison on the paper's data (srnn2016), the dropout candidates (see `nade`):
   # the cheap corpora first (JSB, Piano), then Nottingham and MuseData (hours per run). Then
   # the Bernoulli models at their best-validation epoch (the paper protocol with --keep_best)
-  # where their samples go beside the NADE models': JSB and Nottingham. Then the report's
-  # remaining cells (srnn2016, paper protocol): the Nottingham and MuseData z and d grids.
+  # where their samples go beside the NADE models': JSB and Nottingham; the spread over seeds.
+  # Then the report's remaining cells (srnn2016, paper protocol): the Nottingham and MuseData
+  # z and d grids.
   fivo jsb
   for dataset in jsb piano nottingham muse; do nade $dataset srnn2016 dropout; done
   for dataset in jsb nottingham; do
     for version in srnn2016 boulanger; do keep_best $dataset $version; done
   done
+  # How much of the NADE comparison's differences is seed noise: on its cheapest corpus (JSB,
+  # Boulanger splits), each model's chosen run trained again at seeds 1-3, with its SMC.
+  sweep --grid=nade_chosen --seeds=1,2,3 --data_version=boulanger --datasets=jsb
+  bounds --datasets=jsb
   sweep --grid=z,d --datasets=nottingham
   sweep --grid=z,d --datasets=muse
   # The SRNN ablations with IWAE and SMC: MuseData (srnn2016), then the four Boulanger

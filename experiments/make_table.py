@@ -10,14 +10,15 @@ import dataclasses
 import glob
 import json
 import os
+import re
 import statistics
 
 from absl import app
 from absl import flags
 
 from experiments import selection
-from experiments.published import (CONVENTION_TEXT, PAPER_SRNN, REPORT_Z100, RNN_NADE,
-                                    load_run, release_first_frame, score)
+from experiments.published import (CONVENTION_TEXT, CONVENTIONS, PAPER_SRNN, REPORT_Z100,
+                                    RNN_NADE, load_run, release_first_frame, score)
 from srnn_tf import configs
 
 _RUNS = flags.DEFINE_string('runs', 'results/runs', 'Folder of run JSONs.')
@@ -93,11 +94,12 @@ def _sweep_name(config):
 
 def load_runs(folder):
   """The run JSONs of `folder` named as the sweep names them: probes and diagnostics with
-  their own `--output_dir` names (bfloat16, batch 64, RL-tuned) stay out of the table."""
+  their own `--output_dir` names (bfloat16, batch 64, RL-tuned) stay out of the table, and
+  so do replicates at other seeds (`seed_spread`)."""
   runs = []
   for path in sorted(glob.glob(os.path.join(folder, '*.json'))):
     run = load_run(path)
-    if 'config' in run and 'test' in run and \
+    if 'config' in run and 'test' in run and not selection.is_replicate(run['config']) and \
         os.path.basename(path)[:-len('.json')] == _sweep_name(run['config']):
       run['_file'] = os.path.relpath(path)
       runs.append(run)
@@ -166,6 +168,7 @@ def long_schedule_runs(folder):
     run = load_run(path)
     c = run.get('config', {})
     if (not c.get('keep_best') or 'test' not in run or selection.is_nade_search(c)
+        or selection.is_replicate(c)   # in `seed_spread`
         or _paper_protocol(c)):   # the protocol's best-epoch runs are in the tables above
       continue
     epochs_run = _epochs_run(path)
@@ -263,6 +266,67 @@ def _tightest(path, run, version):
   with open(smc) as f:
     r = json.load(f)['test']
   return f'{score(r, version):.3f} (K={r["num_particles"]})', score(r, version)
+
+
+def _spread_cell(path, run, version):
+  """`_tightest` with the RNN's exact number written out."""
+  text, value = _tightest(path, run, version)
+  return (f'{value:.3f} (exact)' if value is not None and run['config']['model'] == 'rnn'
+          else text), value
+
+
+def seed_spread(folder, version):
+  """The chosen NADE runs of `version` beside their replicates at other seeds (`sweep
+  --grid=nade_chosen --seeds=...`): each one's tightest test estimate, the replicates' mean
+  and standard deviation, and per corpus the SRNN-NADE's mean against the better of the
+  other two models' means, with the standard error of that difference. Empty where no
+  replicate has a test number."""
+  groups = selection.nade_candidates(folder, version)
+  lines, answers, sources, seeds = [], [], [], set()
+  rows = {}
+  for corpus in CORPORA:
+    for model in selection.MODELS:
+      if (corpus, model) not in groups:
+        continue
+      path, run = selection.best(groups[corpus, model], version)
+      chosen = _spread_cell(path, run, version)
+      replicates = {}
+      for replicate in sorted(glob.glob(path[:-len('.json')] + '_seed*.json')):
+        match = re.fullmatch(r'.*_seed(\d+)\.json', replicate)
+        if match and 'test' in (rerun := load_run(replicate)):
+          replicates[int(match[1])] = _spread_cell(replicate, rerun, version)
+          sources.append(os.path.relpath(replicate))
+      if replicates:
+        rows[corpus, model] = chosen, replicates
+        seeds |= set(replicates)
+  if not rows:
+    return '', []
+  seeds = sorted(seeds)
+  lines = ['| corpus | model | seed 0 (chosen) | ' + ' | '.join(f'seed {k}' for k in seeds)
+           + ' | replicates: mean ± sd |', '|---|---|---|' + '---|' * len(seeds) + '---|']
+  means = {}
+  for (corpus, model), (chosen, replicates) in rows.items():
+    values = [v for _, v in replicates.values() if v is not None]
+    summary = ''
+    if len(values) >= 2:
+      means[corpus, model] = (statistics.mean(values), statistics.stdev(values), len(values))
+      summary = f'{means[corpus, model][0]:.3f} ± {means[corpus, model][1]:.3f} (n={len(values)})'
+    lines.append(f'| {TITLES[corpus]} | {model.upper()}-NADE | {chosen[0]} | '
+                 + ' | '.join(replicates.get(k, ('', None))[0] for k in seeds)
+                 + f' | {summary} |')
+  for corpus in CORPORA:
+    if not all((corpus, m) in means for m in selection.MODELS):
+      continue
+    srnn = means[corpus, 'srnn']
+    other = max(('rnn', 'vrnn'), key=lambda m: means[corpus, m][0])
+    best = means[corpus, other]
+    error = (srnn[1] ** 2 / srnn[2] + best[1] ** 2 / best[2]) ** 0.5
+    gap = srnn[0] - best[0]
+    answers.append(f'- {TITLES[corpus]}: over the replicates, the SRNN-NADE '
+                   f'{"ahead of" if gap > 0 else "behind"} the {other.upper()}-NADE (the '
+                   f'better of the other two) by {abs(gap):.3f} nats per frame, ± {error:.3f} '
+                   '(one standard error of the difference of the means).')
+  return '\n'.join(lines + ([''] + answers if answers else [])), sources
 
 
 # Options of the release that the paper protocol leaves at their defaults.
@@ -514,6 +578,18 @@ def main(argv):
           ', as the paper\'s numbers are; ours from silence (`u_1 = 0`), not from the '
           'release\'s first input frames (which hold the first target frame in some pieces).',
           '', body, '', 'Runs: ' + (', '.join(f'`{s}`' for s in sources) or 'none yet'), '']
+  for version, title in (('boulanger', 'Boulanger splits'), ('srnn2016', 'srnn2016')):
+    body, sources = seed_spread(_RUNS.value, version)
+    if body:
+      out += [f'## NADE emissions: the spread over seeds ({title})', '',
+              'Each model\'s validation-chosen NADE run (seed 0) trained again at other seeds, '
+              'the same config otherwise, and measured the same way (tightest test estimate: '
+              'the RNN\'s exact log-likelihood, SMC K=100 for the latent models; '
+              f'{CONVENTION_TEXT[CONVENTIONS[version]]}). The replicates were not chosen on '
+              'validation, so their mean carries no winner\'s bias; seed 0 was chosen among '
+              'its candidates, and some chosen runs were trained before dropout masks were '
+              'drawn fresh every epoch (BUILD_NOTES, "Random streams"), the replicates after.',
+              '', body, '', 'Runs: ' + ', '.join(f'`{s}`' for s in sources), '']
   body, sources = option_runs(_RUNS.value)
   out += ['## The release\'s other options (paper protocol otherwise)', '',
           'Runs that change what the release makes an option and the paper protocol leaves at '

@@ -27,9 +27,16 @@ MODELS = ('rnn', 'vrnn', 'srnn')
 
 
 def is_nade_search(config) -> bool:
-  """A run of the NADE search (`experiments.sweep --grid=nade...`)."""
+  """A candidate of the NADE search (`experiments.sweep --grid=nade...`); not a replicate of
+  one at another seed (`--grid=nade_chosen --seeds=...`: `is_replicate`)."""
   return (config.get('emission') == 'nade' and config.get('keep_best')
-          and config.get('lr_constant_epochs', 0) >= config.get('epochs', 1))
+          and config.get('lr_constant_epochs', 0) >= config.get('epochs', 1)
+          and not is_replicate(config))
+
+
+def is_replicate(config) -> bool:
+  """A run trained again at a seed other than 0, to measure the spread over seeds."""
+  return bool(config.get('seed'))
 
 
 def nade_candidates(folder, version='boulanger'):

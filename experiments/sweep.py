@@ -18,6 +18,12 @@ Grids (the report's and the paper's experiments):
   nade_small the same three at d=150 with MLPs of 150 units (one embedding layer)
   nade_pretrain  nade_small with the NADE pre-trained on the training frames (RNN-NADE's),
              and the SRNN with dropout at a = 150 too
+  nade_chosen  each model's NADE-search candidate that validation chose (`selection`), from
+             the run JSONs in --results_dir, its test split read: with --seeds=1,2,3, its
+             replicates at other seeds, which measure the spread over seeds
+
+--seeds trains every run of the grids at each of these seeds (`_seed<k>` in the name of all
+but seed 0): replicates are never search candidates, and TABLE.md shows their spread.
 
 Each run is one `train.py` process writing `runs/<name>/` and copying its run JSON and history
 to `--results_dir`; its output goes to `logs/<name>.log`. A run counts as finished when its
@@ -35,12 +41,14 @@ import time
 
 from absl import flags
 
+from experiments import selection
 from srnn_tf import cli
 from srnn_tf import configs
 from srnn_tf import errors
 from srnn_tf import rundir
 
-_GRIDS = flags.DEFINE_list('grid', ['paper'], 'Grids to run: paper, z, d, rnn, vrnn, ablations, baselines.')
+_GRIDS = flags.DEFINE_list('grid', ['paper'], 'Grids to run: paper, z, d, rnn, vrnn, '
+                           'ablations, baselines, nade..., nade_chosen (the module\'s doc).')
 _DATASETS = flags.DEFINE_list('datasets', ['jsb', 'piano', 'nottingham', 'muse'],
                               'Corpora, in the order to run them.')
 _DATA_VERSION = flags.DEFINE_enum('data_version', 'srnn2016', ['srnn2016', 'boulanger'],
@@ -61,6 +69,8 @@ _RETRAIN_UNBOUNDED = flags.DEFINE_bool(
     'finished on another machine whose IWAE and SMC were never measured: the bounds need the '
     'weights of the model whose ELBO is reported, and a run directory does not outlive its '
     'machine. Each one\'s committed JSON is replaced when it finishes.')
+_SEEDS = flags.DEFINE_list('seeds', ['0'], 'Seeds to train each run at (0: the run itself; '
+                           'others: replicates named `_seed<k>`).')
 _EXTRA = flags.DEFINE_list('train_flags', [], 'Extra train.py flags for every run, e.g. '
                            '--train_flags=--epochs=10,--data_dir=/data.')
 
@@ -155,19 +165,35 @@ class Run:
             and not (committed('.eval_iwae_test') and committed('.eval_smc_test')))
 
 
-def plan(grids, datasets, version) -> list[Run]:
-  """Runs in order (dataset-major), each distinct run once."""
+def chosen_configs(results_dir, dataset, version) -> list[configs.Config]:
+  """The config of each model's validation-chosen NADE-search candidate of one corpus and
+  version (models without a finished candidate left out), set to read its test split."""
+  groups = selection.nade_candidates(results_dir, version)
+  return [dataclasses.replace(configs.from_dict(selection.best(groups[dataset, model],
+                                                               version)[1]['config']),
+                              evaluate_test=True)
+          for model in selection.MODELS if (dataset, model) in groups]
+
+
+def plan(grids, datasets, version, seeds=(0,), results_dir=None) -> list[Run]:
+  """Runs in order (dataset-major, then seed), each distinct run once."""
   runs, seen = [], set()
   for dataset in datasets:
     for grid in grids:
-      for override in grid_overrides(grid):
-        config = configs.get_config('paper', dataset=dataset, data_version=version,
-                                    **{**REPRODUCTION, **override})
-        name = configs.run_name(config)
-        if name in seen:
-          continue
-        seen.add(name)
-        runs.append(Run(config, cli.config_argv(config, configs.CONFIGS['paper'])))
+      if grid == 'nade_chosen':
+        grid_configs = chosen_configs(results_dir, dataset, version)
+      else:
+        grid_configs = [configs.get_config('paper', dataset=dataset, data_version=version,
+                                           **{**REPRODUCTION, **override})
+                        for override in grid_overrides(grid)]
+      for config in grid_configs:
+        for seed in seeds:
+          seeded = dataclasses.replace(config, seed=int(seed))
+          name = configs.run_name(seeded)
+          if name in seen:
+            continue
+          seen.add(name)
+          runs.append(Run(seeded, cli.config_argv(seeded, configs.CONFIGS['paper'])))
   return runs
 
 
@@ -211,7 +237,8 @@ def _write_hparams_view(runs: list[Run], runs_dir: str) -> None:
 
 def main(argv):
   del argv
-  runs = [run for run in plan(_GRIDS.value, _DATASETS.value, _DATA_VERSION.value)
+  runs = [run for run in plan(_GRIDS.value, _DATASETS.value, _DATA_VERSION.value,
+                              _SEEDS.value, _RESULTS_DIR.value)
           if not _NAME_CONTAINS.value or any(s in run.name for s in _NAME_CONTAINS.value)]
   todo, again, busy = [], set(), 0
   for run in runs:

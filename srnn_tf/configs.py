@@ -249,12 +249,13 @@ def get_config(name: str, **overrides) -> Config:
 
 def run_name(c: Config) -> str:
   """The default run directory name:
-  `<dataset>_<version>_<model>[_variant]_z<z>_d<d>[_keepbest]`, the variant naming the
-  model options that differ from the paper's: inference, Resq, emission and its pre-training
-  (`_pre<steps>`), GRU initialisation, MLP sizes (`_h150_e150`: MLPs of 150 units), the SRNN's
-  inference GRU size (`_a150`, where it is not 300), dropout,
-  objective, and `_nocarry` for an ELBO run on shuffled independent windows (the like-for-like
-  control of an IWAE or FIVO run, which always trains so)."""
+  `<dataset>_<version>_<model>[_variant]_z<z>_d<d>[_keepbest][_seed<k>]`, the variant
+  naming the model options that differ from the paper's: inference, Resq, emission and its
+  pre-training (`_pre<steps>`), GRU initialisation, MLP sizes (`_h150_e150`: MLPs of 150
+  units), the SRNN's inference GRU size (`_a150`, where it is not 300), dropout, objective,
+  and `_nocarry` for an ELBO run on shuffled independent windows (the like-for-like control
+  of an IWAE or FIVO run, which always trains so); `_seed<k>` last, for a replicate at a
+  seed other than 0."""
   name = os.path.splitext(os.path.basename(os.path.normpath(c.dataset)))[0]
   variant = '' if c.model != 'srnn' or (c.inference, c.resq) == ('smoothing', True) else \
       f'_{c.inference}{"" if c.resq else "_noresq"}'
@@ -272,7 +273,7 @@ def run_name(c: Config) -> str:
     variant += f'_{c.objective}{c.num_particles}'
   elif not c.carry_state:
     variant += '_nocarry'
-  kept = '_keepbest' if c.keep_best else ''
+  kept = ('_keepbest' if c.keep_best else '') + (f'_seed{c.seed}' if c.seed else '')
   if c.model == 'rnn':
     return f'{name}_{c.data_version}_rnn{variant}_d{c.d_dim}{kept}'
   return f'{name}_{c.data_version}_{c.model}{variant}_z{c.z_dim}_d{c.d_dim}{kept}'

@@ -75,6 +75,11 @@ def test_run_names_tell_apart_the_model_options():
   assert configs.run_name(dataclasses.replace(srnn, a_dim=150)) == \
       'jsb_boulanger_srnn_nade150_h150_e150_a150_z100_d150_keepbest'
   assert configs.run_name(dataclasses.replace(small, a_dim=150)) == configs.run_name(small)
+  # A replicate at another seed is named so, last; seed 0 (every committed run) is not.
+  assert configs.run_name(dataclasses.replace(srnn, seed=2)) == \
+      'jsb_boulanger_srnn_nade150_h150_e150_z100_d150_keepbest_seed2'
+  assert configs.run_name(dataclasses.replace(paper, model='rnn', seed=1)) == \
+      'jsb_boulanger_rnn_d300_seed1'
   # FIVO always trains on independent windows; its ELBO control says that it does too.
   fivo = dataclasses.replace(paper, objective='fivo', num_particles=4, carry_state=False)
   assert configs.run_name(fivo) == 'jsb_boulanger_srnn_fivo4_z100_d300'

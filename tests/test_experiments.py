@@ -416,6 +416,24 @@ def test_nade_table_chooses_on_validation_and_reports_its_cost(tmp_path):
                                                     'steps_per_epoch': 9}))
   (results / f'{name}.history.csv').write_text(
       'epoch,val_elbo,steps_per_sec\n' + ''.join(f'{e},-4.4,240\n' for e in range(5)))
+  # Replicates of the chosen runs at seeds 1 and 2 (`sweep --grid=nade_chosen --seeds=1,2`):
+  # never candidates (the RNN's first validates far better than every candidate, and the
+  # choice above stands), and their spread gets its own section.
+  for model, chosen, tests in (
+      ('rnn', 'jsb_boulanger_rnn_nade150_d150_keepbest', (-7.0, -7.2)),
+      ('vrnn', 'jsb_boulanger_vrnn_nade150_z100_d300_keepbest', (-6.9, -7.0)),
+      ('srnn', 'jsb_boulanger_srnn_nade150_z100_d300_keepbest', (-6.8, -6.9))):
+    for seed, value in zip((1, 2), tests):
+      name = f'{chosen}_seed{seed}'
+      _record(results, name, value + (0.05 if model == 'rnn' else -1.0), kept_epoch=3,
+              model=model, seed=seed, **{**search, 'd_dim': 150 if model == 'rnn' else 300})
+      record = json.loads((results / f'{name}.json').read_text())
+      record['valid'] = {'elbo_per_step': 0.0, 'elbo_total_per_step': 0.0}
+      (results / f'{name}.json').write_text(json.dumps(record))
+      if model != 'rnn':
+        (results / f'{name}.eval_smc_test.json').write_text(json.dumps(
+            {'test': {'log_p_per_step': value + 0.1, 'log_p_total_per_step': value,
+                      'num_particles': 100}}))
   out = tmp_path / 'TABLE.md'
   subprocess.run([sys.executable, '-m', 'experiments.make_table', f'--runs={results}',
                   f'--output={out}'], cwd=ROOT, check=True, capture_output=True)
@@ -434,6 +452,14 @@ def test_nade_table_chooses_on_validation_and_reports_its_cost(tmp_path):
       in text
   assert '| JSB | RNN-NADE | 300 | 500x500 / 500 | 0 / 0 | no | 300,000 | 3 (3) | 3 | -6.950 |  |  | -5.19 |' in text
   assert '| Piano | SRNN-NADE | | | | | | | | not run | | | -7.05 |' in text
+  spread = text[text.index('## NADE emissions: the spread over seeds (Boulanger splits)'):]
+  assert '| JSB | RNN-NADE | -7.050 (exact) | -7.000 (exact) | -7.200 (exact) | -7.100 ± 0.141 (n=2) |' \
+      in spread
+  assert '| JSB | SRNN-NADE | -6.800 (K=100) | -6.800 (K=100) | -6.900 (K=100) | -6.850 ± 0.071 (n=2) |' \
+      in spread
+  assert ('- JSB: over the replicates, the SRNN-NADE ahead of the VRNN-NADE (the better of the '
+          'other two) by 0.100 nats per frame, ± 0.071') in spread
+  assert '_seed' not in text[:text.index('## NADE emissions: the spread over seeds')]
 
 
 def test_selection_chooses_each_models_run_on_validation_in_the_versions_convention(tmp_path):
@@ -499,6 +525,17 @@ def test_selection_chooses_each_models_run_on_validation_in_the_versions_convent
             -9.0, dropout_d=0.5, d_dim=150)
   assert sorted(selection.dropout_margins(str(results))) == pytest.approx([-0.5, 0.25])
   assert selection.dropout_margins(str(results), 'srnn2016') == []
+  # The chosen runs' replicates at other seeds: the same configs, the test split read.
+  planned = grids.plan(['nade_chosen'], ['jsb'], 'boulanger', ['0', '2'], str(results))
+  assert [run.name for run in planned] == [
+      'jsb_boulanger_rnn_nade150_dropd0.5u0.2_d150_keepbest',
+      'jsb_boulanger_rnn_nade150_dropd0.5u0.2_d150_keepbest_seed2',
+      'jsb_boulanger_vrnn_nade150_dropd0.5_z100_d150_keepbest',
+      'jsb_boulanger_vrnn_nade150_dropd0.5_z100_d150_keepbest_seed2',
+      'jsb_boulanger_srnn_nade150_z100_d300_keepbest',
+      'jsb_boulanger_srnn_nade150_z100_d300_keepbest_seed2']
+  assert '--seed=2' in planned[1].args and '--noevaluate_test' not in planned[1].args
+  assert all(run.config.evaluate_test for run in planned)
 
 
 def _tiny_rnn_run(run):
