@@ -355,6 +355,13 @@ def test_bounds_vs_k_table_averages_seeds_and_measures_the_gain(tmp_path):
   assert '| `r` | SMC | -5.550 | - | -5.300 | +0.250 |' in md
   bounds_vs_k.plot(str(tmp_path / 'k.png'), cache, ['r'], ['iwae', 'smc'], {'r': -5.55})
   assert (tmp_path / 'k.png').stat().st_size > 0
+  # A run on the Boulanger splits reads the total / total number (every step weighted equally).
+  for name in cache:
+    cache[name]['log_p_total_per_step'] = cache[name]['log_p_per_step'] - 1
+  md = bounds_vs_k.markdown(cache, ['r'], ['iwae', 'smc'], {'r': -6.55},
+                            {'r': bounds_vs_k.FIELDS['per_step']})
+  assert '| `r` | SMC | -6.550 | - | -6.300 | +0.250 |' in md
+  assert 'every test time step weighted equally' in md and 'mean over sequences' not in md
 
 
 def test_a_sweep_writes_the_hparams_view_of_what_it_varies(tmp_path):
