@@ -14,8 +14,9 @@ interrupted job resumes; the table goes to `<output>.md`, the plot to `<output>.
 The committed `results/bounds_vs_k.*` come from the default runs at `--num_particles=1,10,100`,
 then K=1000 with `--runs=jsb_srnn2016_srnn_z100_d300` and with
 `--runs=jsb_srnn2016_vrnn_z100_d300 --bounds=smc` (about 10 and 23 minutes per evaluation
-beside two trainings). `results/bounds_vs_k_jsb_boulanger_nade.*`: the JSB (Boulanger) NADE
-comparison's chosen VRNN-NADE and SRNN-NADE, SMC up to K=3000 (the command is in its table).
+beside two trainings). `results/bounds_vs_k_{jsb,piano}_boulanger_nade.*`: the NADE
+comparison's chosen VRNN-NADE and SRNN-NADE on the Boulanger splits, SMC up to K=3000 (JSB)
+and K=1000 (Piano), each command in its table.
 """
 
 import json
