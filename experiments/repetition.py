@@ -12,8 +12,10 @@ given the true frames before it:
 the emission's likelihood of the previous frame. A model that matches the music's
 repetition puts as much probability on repeats, on average, as the held-out frames repeat
 (a calibrated forecast of the event); `sample_stats` counts the repeats of its free-running
-samples. The average is also given over the frames that do repeat and those that do not.
-Writes `<output>.json` and `<output>.md`.
+samples. The average is also given over the frames that do repeat and those that do not,
+and with `--period=P` per phase of the frame index (`t mod P`, frames counted from 0): on
+srnn2016 JSB, two frames per quarter note, `--period=2` separates the two eighths of each
+beat (which is which depends on where the piece starts). Writes `<output>.json` and `<output>.md`.
 """
 
 import json
@@ -38,18 +40,29 @@ def repeat_probabilities(model, roll) -> np.ndarray:
   return np.exp(log_px['log_px'].numpy()[0, 1:])
 
 
-def probe(model, rolls) -> dict:
-  """The mean repeat probability over `rolls`' frames that have a predecessor, overall and
-  over the frames that repeat / do not, beside the share of those frames that repeat."""
-  probabilities, repeats = [], []
-  for roll in rolls:
-    probabilities.append(repeat_probabilities(model, roll))
-    repeats.append(np.all(roll[1:] == roll[:-1], axis=1))
-  p, r = np.concatenate(probabilities), np.concatenate(repeats)
+def _summary(p, r) -> dict:
+  """Repeat probabilities `p` against the repeats `r` (bool) of the same frames."""
   return {'frames': int(len(p)), 'repeated_share': float(r.mean()),
           'mean_repeat_probability': float(p.mean()),
           'on_repeated_frames': float(p[r].mean()) if r.any() else None,
           'on_other_frames': float(p[~r].mean()) if (~r).any() else None}
+
+
+def probe(model, rolls, period=1) -> dict:
+  """The mean repeat probability over `rolls`' frames that have a predecessor, overall and
+  over the frames that repeat / do not, beside the share of those frames that repeat; with
+  `period` > 1, the same per phase `t mod period` under `'by_phase'`."""
+  probabilities, repeats, index = [], [], []
+  for roll in rolls:
+    probabilities.append(repeat_probabilities(model, roll))
+    repeats.append(np.all(roll[1:] == roll[:-1], axis=1))
+    index.append(np.arange(1, len(roll)))
+  p, r, t = (np.concatenate(a) for a in (probabilities, repeats, index))
+  result = _summary(p, r)
+  if period > 1:
+    result['by_phase'] = [{'phase': k, **_summary(p[t % period == k], r[t % period == k])}
+                          for k in range(period)]
+  return result
 
 
 def define_flags():
@@ -58,6 +71,8 @@ def define_flags():
   flags.DEFINE_string('dataset', 'jsb', 'Corpus of the held-out pieces.')
   flags.DEFINE_enum('data_version', 'srnn2016', registry.VERSIONS, 'Data version.')
   flags.DEFINE_enum('split', 'test', ['valid', 'test'], 'Held-out split.')
+  flags.DEFINE_integer('period', 1, 'Also split the frames by their index mod this (2 on '
+                       'srnn2016 JSB: the two eighths of a quarter note).', lower_bound=1)
   cli.data_dir_flag()
   flags.DEFINE_string('output', None, 'Output path without extension (default: '
                       'results/music/repetition_<dataset>_<version>).')
@@ -76,22 +91,25 @@ def main(argv):
     if run.config is not None and run.config.model != 'rnn':
       raise UserError(f'{path}: a {run.config.model.upper()} run; the probe is exact for '
                       'the RNN only (a latent model\'s predictive distribution is an integral)')
-    rows[os.path.basename(os.path.normpath(path))] = probe(run.model, held_out)
+    rows[os.path.basename(os.path.normpath(path))] = probe(run.model, held_out, f.period)
   output = f.output or os.path.join('results', 'music',
                                     f'repetition_{f.dataset}_{f.data_version}')
   os.makedirs(os.path.dirname(output) or '.', exist_ok=True)
   with open(f'{output}.json', 'w') as out:
     json.dump({'dataset': f.dataset, 'data_version': f.data_version, 'split': f.split,
-               'runs': rows}, out, indent=1)
+               'period': f.period, 'runs': rows}, out, indent=1)
   lines = [f'Repeated frames, {f.dataset} ({f.data_version}, {f.split} split): the '
            'share of frames equal to the frame before, and each model\'s mean probability of '
            'that given the true frames before (`python -m experiments.repetition`).', '',
            '| run | frames | repeated share | mean P(repeat) | on repeated frames '
            '| on other frames |', '|---|---|---|---|---|---|']
-  for name, row in rows.items():
-    cells = [f'{row[k]:.3f}' if row[k] is not None else '' for k in (
-        'repeated_share', 'mean_repeat_probability', 'on_repeated_frames', 'on_other_frames')]
-    lines.append(f'| `{name}` | {row["frames"]:,} | ' + ' | '.join(cells) + ' |')
+  for name, result in rows.items():
+    for label, row in [(f'`{name}`', result)] + [
+        (f'frames t mod {f.period} = {phase["phase"]}', phase)
+        for phase in result.get('by_phase', [])]:
+      cells = [f'{row[k]:.3f}' if row[k] is not None else '' for k in (
+          'repeated_share', 'mean_repeat_probability', 'on_repeated_frames', 'on_other_frames')]
+      lines.append(f'| {label} | {row["frames"]:,} | ' + ' | '.join(cells) + ' |')
   with open(f'{output}.md', 'w') as out:
     out.write('\n'.join(lines) + '\n')
   print('\n'.join(lines))

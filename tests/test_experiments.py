@@ -643,3 +643,10 @@ def test_repetition_probe_is_the_probability_of_the_previous_frame(name):
   assert result['mean_repeat_probability'] == pytest.approx(
       (oracle.sum() + oracle[:3].sum()) / 9, rel=1e-4)
   assert result['on_repeated_frames'] == pytest.approx(oracle[2], rel=1e-4)
+  # Per phase of the frame index (t = 1 .. 6 of the long piece, 1 .. 3 of the short one):
+  # the repeat (t = 3) falls on the odd phase.
+  phases = repetition.probe(model, [roll, roll[:4]], period=2)['by_phase']
+  assert [(ph['phase'], ph['frames'], ph['repeated_share']) for ph in phases] == [
+      (0, 4, 0.0), (1, 5, pytest.approx(2 / 5))]
+  assert phases[0]['mean_repeat_probability'] == pytest.approx(
+      (oracle[1] + oracle[3] + oracle[5] + oracle[1]) / 4, rel=1e-4)
