@@ -215,64 +215,6 @@ def test_a_bound_above_zero_is_reported_once(caplog):
   assert 'epoch 13: the training bound is +0.875 nats per frame, above 0' in record.getMessage()
 
 
-def _reference(data_dir, tmp_path, *extra):
-  """Starts the uninterrupted run of the same seed; returns (its folder, a wait function). It
-  trains beside the killed run (one training does not fill the two cores)."""
-  ref = tmp_path / 'reference'
-  proc = subprocess.Popen(
-      [sys.executable, str(ROOT / 'train.py'), *SMALL, '--epochs=2', f'--data_dir={data_dir}',
-       *extra, f'--output_dir={ref}'], cwd=tmp_path, stdout=subprocess.DEVNULL,
-      stderr=subprocess.PIPE, text=True, env={**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2'})
-
-  def wait():
-    _, err = proc.communicate(timeout=600)
-    assert proc.returncode == 0, err[-2000:]
-    return ref
-  return ref, wait
-
-
-def test_kill_at_several_moments_then_resume_equals_an_uninterrupted_run(data_dir, tmp_path):
-  """SIGKILL at the first epoch's backup commit (before anything was committed), at the second
-  one's, while writing model.keras and while writing run.json (the final save); each rerun
-  resumes; the end equals an uninterrupted run of the same seed. Shuffled independent windows
-  (`--nocarry_state`), so the resumed epoch must also draw the uninterrupted run's batches
-  (the carried-state path resumes in `test_truncated_latest_weights_...`). Runs from another
-  working directory: nothing may appear in its results/."""
-  extra = ('--keep_best', '--nocarry_state')
-  ref, reference_done = _reference(data_dir, tmp_path, *extra)
-  run = tmp_path / 'killed'
-  args = [*SMALL, '--epochs=2', f'--data_dir={data_dir}', *extra, f'--output_dir={run}']
-  for moment in ('write:state.json@1', 'write:state.json@2', 'write:model.keras',
-                 'write:run.json'):
-    result = _script('train.py', *args, cwd=tmp_path, env={'SRNN_TF_FAILPOINT': moment})
-    assert result.returncode == -9, (moment, result.stderr[-2000:])
-    assert not (run / 'run.json').exists()
-  result = _script('train.py', *args, cwd=tmp_path)
-  assert result.returncode == 0, result.stderr[-2000:]
-  reference_done()
-  assert _history(run) == _history(ref)
-  assert _results(run) == _results(ref)
-  assert not list(run.glob('.tmp-*')) and not list((run / 'backup').glob('.tmp-*'))
-  assert not (tmp_path / 'results').exists()   # user runs copy nowhere by default
-
-
-def test_disk_full_says_so_in_one_line_and_leaves_no_temporaries(data_dir, tmp_path):
-  mount = tmp_path / 'small_disk'
-  mount.mkdir()
-  if subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', str(mount)],
-                    capture_output=True).returncode:
-    pytest.skip('cannot mount a small tmpfs here (needs privileges); the in-process test of '
-                'the same path runs anyway')
-  try:
-    result = _script('train.py', *SMALL, '--saved_model', '--epochs=2', f'--data_dir={data_dir}',
-                     f'--output_dir={mount / "run"}')   # the SavedModel overflows the 2 MB
-    assert_one_line_error(result, 'disk full while writing')
-    leftovers = [p for p in mount.rglob('.tmp-*')]
-    assert not leftovers, leftovers
-  finally:
-    subprocess.run(['umount', str(mount)])
-
-
 def test_export_on_a_full_disk_cleans_up(finished, tmp_path, monkeypatch):
   import errno
   import tensorflow as tf
