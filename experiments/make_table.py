@@ -282,8 +282,7 @@ def seed_spread(folder, version):
   other two models' means, with the standard error of that difference. Empty where no
   replicate has a test number."""
   groups = selection.nade_candidates(folder, version)
-  lines, answers, sources, seeds = [], [], [], set()
-  rows = {}
+  rows, answers, sources, seeds = {}, [], [], set()
   for corpus in CORPORA:
     for model in selection.MODELS:
       if (corpus, model) not in groups:
