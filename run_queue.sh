@@ -176,20 +176,22 @@ queue() {
   # first (Piano's run takes minutes, MuseData's and Nottingham's hours).
   for dataset in piano jsb muse nottingham; do nade $dataset boulanger; done
   # The NADE comparison on the paper's data (srnn2016), the dropout candidates (see `nade`):
-  # the cheap corpora first (JSB, Piano), then Nottingham and MuseData (hours per run). Then
-  # the Bernoulli models at their best-validation epoch (the paper protocol with --keep_best)
-  # where their samples go beside the NADE models': JSB and Nottingham; the spread over seeds.
-  # Then the report's remaining cells (srnn2016, paper protocol): the Nottingham and MuseData
-  # z and d grids.
+  # the cheap corpora first (JSB, Piano). Then what takes minutes per run and settles the
+  # comparison's closest calls, ahead of the hours-long runs, since a session's machine may
+  # come without the last one's run directories: the Bernoulli JSB models at their
+  # best-validation epoch (the paper protocol with --keep_best; their samples go beside the
+  # NADE models'), and how much of the differences is seed noise (JSB, Boulanger splits: each
+  # model's chosen run trained again at seeds 1-3, with its SMC). Then Nottingham and MuseData
+  # (hours per run), Nottingham's Bernoulli models at their best-validation epoch, and the
+  # report's remaining cells (srnn2016, paper protocol): the Nottingham and MuseData z and d
+  # grids.
   fivo jsb
-  for dataset in jsb piano nottingham muse; do nade $dataset srnn2016 dropout; done
-  for dataset in jsb nottingham; do
-    for version in srnn2016 boulanger; do keep_best $dataset $version; done
-  done
-  # How much of the NADE comparison's differences is seed noise: on its cheapest corpus (JSB,
-  # Boulanger splits), each model's chosen run trained again at seeds 1-3, with its SMC.
+  for dataset in jsb piano; do nade $dataset srnn2016 dropout; done
+  for version in srnn2016 boulanger; do keep_best jsb $version; done
   sweep --grid=nade_chosen --seeds=1,2,3 --data_version=boulanger --datasets=jsb
   bounds --datasets=jsb
+  for dataset in nottingham muse; do nade $dataset srnn2016 dropout; done
+  for version in srnn2016 boulanger; do keep_best nottingham $version; done
   sweep --grid=z,d --datasets=nottingham
   sweep --grid=z,d --datasets=muse
   # The SRNN ablations with IWAE and SMC: MuseData (srnn2016), then the four Boulanger
