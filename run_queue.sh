@@ -163,6 +163,9 @@ nade() {
     bounds --datasets=$dataset
     sweep --grid=nade_pretrain --data_version=$version --datasets=$dataset
   fi
+  # A chosen candidate trained on an earlier machine before its test bounds were measured (its
+  # weights are gone): trained again, same config and seed, reading its test split once.
+  sweep --grid=nade_chosen --data_version=$version --datasets=$dataset --retrain_unbounded
   bounds --datasets=$dataset
   case $dataset in
     jsb|nottingham) alone "music_${dataset}_$version" nade_music $dataset $version ;;
