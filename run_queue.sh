@@ -74,18 +74,19 @@ newer() {
 nade_music() {
   # The chosen NADE models' samples beside the Bernoulli models' (their keep_best rows). A
   # chosen run trained on an earlier machine has no weights here: its row is kept from the
-  # last output, and the chosen runs that are here are sampled (again).
+  # last output, and the chosen runs that are here are sampled (again). With none here, the
+  # last output's rows are joined to the Bernoulli rows.
   local dataset=$1 version=$2 runs run piece inputs=() includes=()
   runs=$(.venv/bin/python -m experiments.selection --dataset=$dataset --data_version=$version \
     --results="$RESULTS" --present_only 2>> logs/queue.log) || return 0
-  [ -n "$runs" ] || return 0
   local out=$MUSIC/stats_${dataset}_${version}_nade_models
   local bernoulli=$MUSIC/stats_${dataset}_${version}_keepbest.json
   # (the Bernoulli rows last: they replace any older copies of theirs in the last output)
   for include in "$out.json" "$bernoulli"; do [ -e "$include" ] && includes+=("$include"); done
+  [ -n "$runs" ] || [ ${#includes[@]} -eq 2 ] || return 0   # nothing to sample or to join
   for run in ${runs//,/ }; do inputs+=("$RESULTS/$(basename "$run").json"); done
   newer "$out.json" "${inputs[@]}" "$bernoulli" ||   # the same chosen runs as last time: kept
-  .venv/bin/python -m experiments.sample_stats --runs="$runs" \
+  .venv/bin/python -m experiments.sample_stats ${runs:+--runs="$runs"} \
     --include="$(IFS=,; echo "${includes[*]}")" --dataset=$dataset --data_version=$version \
     --output="$out" >> logs/queue.log 2>&1
   for run in ${runs//,/ }; do
