@@ -173,6 +173,32 @@ nade() {
   esac
 }
 
+# The SRNN ablations (filtering; smoothing without Resq) on one corpus of the Boulanger splits,
+# with IWAE and SMC.
+ablations() {
+  sweep --grid=ablations --data_version=boulanger --datasets=$1 --retrain_unbounded
+  bounds --datasets=$1
+}
+
+# One corpus's srnn2016 baselines evaluated from the release's first input frames (trained
+# again: their weights are gone), the "-" cells of TABLE.md's first table.
+release_evals() {
+  local dataset=$1
+  alone "release_${dataset}_rnn" release_eval "${dataset}_srnn2016_rnn_d300" \
+    --dataset=$dataset "${SRNN2016[@]}" --model=rnn
+  alone "release_${dataset}_vrnn" release_eval "${dataset}_srnn2016_vrnn_z100_d300" \
+    --dataset=$dataset "${SRNN2016[@]}" --model=vrnn
+  case $dataset in nottingham|piano)
+    alone "release_${dataset}_filtering" release_eval \
+      "${dataset}_srnn2016_srnn_filtering_z100_d300" --dataset=$dataset "${SRNN2016[@]}" \
+      --inference=filtering ;;
+  esac
+  case $dataset in piano)
+    alone release_piano_noresq release_eval piano_srnn2016_srnn_smoothing_noresq_z100_d300 \
+      --dataset=piano "${SRNN2016[@]}" --noresq ;;
+  esac
+}
+
 # Every step, in priority order: what the open reproduction and comparison still need, then the
 # extras. Both lanes run this; each step skips what is finished or held by the other lane.
 queue() {
@@ -180,56 +206,41 @@ queue() {
   # first (Piano's run takes minutes, MuseData's and Nottingham's hours).
   for dataset in piano jsb muse nottingham; do nade $dataset boulanger; done
   # The NADE comparison on the paper's data (srnn2016), the dropout candidates (see `nade`):
-  # the cheap corpora first (JSB, Piano). Then what takes minutes per run and settles the
-  # comparison's closest calls, ahead of the hours-long runs, since a session's machine may
-  # come without the last one's run directories: the Bernoulli JSB models at their
-  # best-validation epoch (the paper protocol with --keep_best; their samples go beside the
-  # NADE models'), and how much of the differences is seed noise (JSB, Boulanger splits: each
-  # model's chosen run trained again at seeds 1-3, with its SMC). Then Nottingham and MuseData
-  # (hours per run), Nottingham's Bernoulli models at their best-validation epoch, and the
-  # report's remaining cells (srnn2016, paper protocol): the Nottingham and MuseData z and d
-  # grids.
+  # the cheap corpora first (JSB, Piano). Then what takes minutes per run, ahead of the runs
+  # of hours, since a session's machine may come without the last one's run directories (a
+  # run of hours started late in a session may never finish): the Bernoulli JSB models at
+  # their best-validation epoch (the paper protocol with --keep_best; their samples go beside
+  # the NADE models'); how much of the NADE comparison's differences is seed noise (JSB,
+  # Boulanger splits: each model's chosen run trained again at seeds 1-3, with its SMC); the
+  # SRNN ablations on JSB and Piano (Boulanger splits; those trained on an earlier machine
+  # without IWAE and SMC are trained again, their weights being gone); Piano's Bernoulli
+  # models at their best-validation epoch; Piano's srnn2016 baselines from the release's first
+  # input frames.
   fivo jsb
   for dataset in jsb piano; do nade $dataset srnn2016 dropout; done
   for version in srnn2016 boulanger; do keep_best jsb $version; done
   sweep --grid=nade_chosen --seeds=1,2,3 --data_version=boulanger --datasets=jsb
   bounds --datasets=jsb
+  for dataset in jsb piano; do ablations $dataset; done
+  for version in srnn2016 boulanger; do keep_best piano $version; done
+  release_evals piano
+  # Runs of hours: the NADE comparison on Nottingham and MuseData (srnn2016); Nottingham's
+  # Bernoulli models at their best-validation epoch; the report's remaining cells (srnn2016,
+  # paper protocol: the Nottingham and MuseData z and d grids); the SRNN ablations on MuseData
+  # (srnn2016) and on the other two Boulanger corpora; FIVO on Nottingham; MuseData's
+  # Bernoulli models at their best-validation epoch; the other release evaluations.
   for dataset in nottingham muse; do nade $dataset srnn2016 dropout; done
   for version in srnn2016 boulanger; do keep_best nottingham $version; done
   sweep --grid=z,d --datasets=nottingham
   sweep --grid=z,d --datasets=muse
-  # The SRNN ablations with IWAE and SMC: MuseData (srnn2016), then the four Boulanger
-  # corpora; those trained on an earlier machine without them are trained again (their
-  # weights are gone).
   sweep --grid=ablations --datasets=muse --retrain_unbounded
   bounds --datasets=muse
-  for dataset in nottingham muse jsb piano; do
-    sweep --grid=ablations --data_version=boulanger --datasets=$dataset --retrain_unbounded
-    bounds --datasets=$dataset
-  done
+  for dataset in nottingham muse; do ablations $dataset; done
   fivo nottingham
-  # Every model of the comparison also at its best-validation epoch (the RNN over-fits within
-  # the 50 epochs): same protocol, --keep_best (JSB and Nottingham above).
-  for dataset in piano muse; do
-    for version in srnn2016 boulanger; do keep_best $dataset $version; done
-  done
+  for version in srnn2016 boulanger; do keep_best muse $version; done
   # Anything a step above left to the other lane and that lane then finished without it.
   bounds
-  # The srnn2016 baselines evaluated from the release's first input frames (trained again:
-  # their weights are gone), the "-" cells of TABLE.md's first table.
-  for dataset in nottingham muse piano; do
-    alone "release_${dataset}_rnn" release_eval "${dataset}_srnn2016_rnn_d300" \
-      --dataset=$dataset "${SRNN2016[@]}" --model=rnn
-    alone "release_${dataset}_vrnn" release_eval "${dataset}_srnn2016_vrnn_z100_d300" \
-      --dataset=$dataset "${SRNN2016[@]}" --model=vrnn
-  done
-  for dataset in nottingham piano; do
-    alone "release_${dataset}_filtering" release_eval \
-      "${dataset}_srnn2016_srnn_filtering_z100_d300" --dataset=$dataset "${SRNN2016[@]}" \
-      --inference=filtering
-  done
-  alone release_piano_noresq release_eval piano_srnn2016_srnn_smoothing_noresq_z100_d300 \
-    --dataset=piano "${SRNN2016[@]}" --noresq
+  for dataset in nottingham muse; do release_evals $dataset; done
   # Not queued: the srnn2016 NADE candidates without dropout (`nade X srnn2016`, 12 runs of
   # hours each): on the Boulanger splits, the same corpora framed differently, validation
   # chose dropout in all 14 pairs, by 0.06 to 0.73 nats per frame.
