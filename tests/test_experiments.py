@@ -650,3 +650,10 @@ def test_repetition_probe_is_the_probability_of_the_previous_frame(name):
       (0, 4, 0.0), (1, 5, pytest.approx(2 / 5))]
   assert phases[0]['mean_repeat_probability'] == pytest.approx(
       (oracle[1] + oracle[3] + oracle[5] + oracle[1]) / 4, rel=1e-4)
+  # The data alone: the same counts, and one of the two pieces (7 and 4 frames) a whole
+  # number of 2-frame periods long.
+  data = repetition.data_summary([roll, roll[:4]], period=2)
+  assert (data['frames'], data['repeated_share'], data['whole_periods']) == (
+      9, pytest.approx(2 / 9), 0.5)
+  assert [(ph['phase'], ph['frames'], ph['repeated_share']) for ph in data['by_phase']] == [
+      (ph['phase'], ph['frames'], ph['repeated_share']) for ph in phases]
