@@ -103,14 +103,29 @@ def load_run(path: str, threads: tuple[int, int] | None = None):
   return rundir.load_run(path)
 
 
+class ConsoleFormatter(std_logging.Formatter):
+  """`HH:MM:SS message`, with the level before warnings and errors. Abseil's own prefix (level
+  and date, microseconds, thread id, file:line) is for whoever debugs the package, not for a
+  user watching a training."""
+
+  def __init__(self):
+    super().__init__('%(asctime)s %(message)s', datefmt='%H:%M:%S')
+
+  def formatMessage(self, record):
+    if record.levelno >= std_logging.WARNING:
+      return f'{self.formatTime(record, self.datefmt)} {record.levelname}: {record.message}'
+    return super().formatMessage(record)
+
+
 def run(main) -> None:
-  """`app.run(main)` with one-line errors."""
+  """`app.run(main)` with one-line errors and a plain log format (`ConsoleFormatter`)."""
   logging.get_absl_logger().addFilter(_ours_or_warning)
   std_logging.getLogger('tensorflow').setLevel(std_logging.WARNING)   # TF's own Python logger
   # Keras warns on every fit() that tf.data input is not reshuffled by it: ours shuffles itself.
   warnings.filterwarnings('ignore', message='`shuffle=True` was passed')
 
   def guarded(argv):
+    logging.get_absl_handler().setFormatter(ConsoleFormatter())   # app.run has set it up
     try:
       return main(argv)
     except UserError as e:

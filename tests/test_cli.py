@@ -2,6 +2,7 @@
 chatter."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -64,3 +65,25 @@ def test_user_errors_exit_with_their_status_as_one_line():
         [sys.executable, '-c', code.format(error=f'errors.{error}', what=what)],
         capture_output=True, text=True, cwd=ROOT)
     assert (result.returncode, result.stderr) == (status, f'error: runs/x: {what}\n')
+
+
+
+def test_log_lines_are_time_and_message_with_the_level_before_warnings():
+  """An entry point's own log lines, as `cli.run` prints them: no Abseil prefix (level and
+  date, thread id, file:line); a warning still says it is one."""
+  import logging
+  formatter = cli.ConsoleFormatter()
+  record = lambda level, msg: logging.LogRecord('absl', level, 'f.py', 1, msg, None, None)
+  assert re.fullmatch(r'\d\d:\d\d:\d\d epoch 1: 3098 time steps/s',
+                      formatter.format(record(logging.INFO, 'epoch 1: 3098 time steps/s')))
+  assert re.fullmatch(r'\d\d:\d\d:\d\d ERROR: disk full',
+                      formatter.format(record(logging.ERROR, 'disk full')))
+  # Installed by cli.run (here a warning from outside the package, which its filter keeps).
+  code = ('from absl import logging; from srnn_tf import cli\n'
+          'def main(argv):\n'
+          '  logging.warning("NaN loss")\n'
+          'cli.run(main)')
+  result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          cwd=ROOT)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert re.fullmatch(r'\d\d:\d\d:\d\d WARNING: NaN loss\n', result.stderr), result.stderr
