@@ -18,7 +18,8 @@ from absl import flags
 
 from experiments import selection
 from experiments.published import (CONVENTION_TEXT, CONVENTIONS, PAPER_SRNN, REPORT_Z100,
-                                    RNN_NADE, load_run, release_first_frame, score)
+                                    RNN_NADE, WITHOUT_INPUTS, load_run, release_first_frame,
+                                    score)
 from srnn_tf import configs
 
 _RUNS = flags.DEFINE_string('runs', 'results/runs', 'Folder of run JSONs.')
@@ -27,10 +28,13 @@ _OUTPUT = flags.DEFINE_string('output', 'results/TABLE.md', 'Markdown file to wr
 CORPORA = ('jsb', 'nottingham', 'muse', 'piano')
 TITLES = {'jsb': 'JSB', 'nottingham': 'Nottingham', 'muse': 'MuseData', 'piano': 'Piano'}
 def _with_release(run, version):
-  """'score' or, on srnn2016, 'score / release-first-frame score' ('-' where not measured)."""
+  """'score' or, on srnn2016, 'score / release-first-frame score' ('-' where not measured,
+  '=' where it cannot differ: a model that reads no input frame)."""
   text = f'{score(run["test"], version):.3f}'
   if version != 'srnn2016':
     return text
+  if run.get('config', {}).get('model') in WITHOUT_INPUTS:
+    return text + ' / ='
   release = release_first_frame(run)
   if release is None:
     return text + ' / -'
@@ -524,7 +528,9 @@ def main(argv):
         'frames, as its evaluation and so the paper\'s numbers had them (in some pieces, all '
         'of JSB\'s, the first target frame itself: the target leaks into the input at t = 1). '
         '"-": not measured with the release\'s first frames (a run evaluated before that '
-        'evaluation existed, on a corpus where it differs from `u_1 = x_1`). "retrained": '
+        'evaluation existed, on a corpus where it differs from `u_1 = x_1`). "=": the same '
+        'number by construction: the VRNN reads no input frame (its state before the first '
+        'frame is `h_0 = 0`), so the first input frames cannot change it. "retrained": '
         'the run\'s weights were not kept, so it was trained again (same config and seed) and '
         'the new weights evaluated both ways under the same posterior noise; CPU training is '
         'not bit-reproducible, so compare the release number with that plain one.', ''

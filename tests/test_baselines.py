@@ -114,3 +114,21 @@ def test_vrnn_dropout_acts_in_training_only_and_where_it_says(option):
   assert not np.allclose(train['kl'][:, 1:].numpy(), ref['kl'][:, 1:].numpy())
   with pytest.raises(ValueError, match='dropout_d'):
     VRNN(dropout_d=1.0)
+
+
+@pytest.mark.parametrize('name', ['rnn', 'vrnn', 'srnn', 'vrnn_nade'])
+def test_a_model_reads_its_input_frames_as_it_declares(name):
+  """`reads_inputs`: the VRNN's terms are the same whatever `u` holds (its state before
+  `x_1` is `h_0 = 0`), so the release's first input frames cannot change its numbers; the RNN
+  and the SRNN read `u_1` (the control)."""
+  from srnn_tf.testing import tiny
+  model = tiny.model(name, seed=0)
+  model.build()
+  f = _features()
+  first = dict(f, u=f['u'].copy())
+  first['u'][:, 0] = f['x'][:, 0]                         # u_1 = x_1, as in the release's JSB
+  noise = np.random.default_rng(2).normal(size=(3, 6, 3)).astype(np.float32)
+  plain, other = (model.compute_terms(g, noise=noise if model.latent_size() else None)
+                  for g in (f, first))
+  same = all(np.array_equal(plain[k].numpy(), other[k].numpy()) for k in ('log_px', 'kl'))
+  assert same == (not model.reads_inputs)

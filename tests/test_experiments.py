@@ -257,8 +257,10 @@ def test_make_table_places_each_run_and_estimate(tmp_path):
   _record(results, 'jsb_srnn2016_rnn_d300', -6.2, dataset='jsb', data_version='srnn2016',
           model='rnn')
   _record(results, 'piano_boulanger_vrnn_z100_d300', -7.7, dataset='piano', model='vrnn')
+  # No IWAE/SMC yet: not compared with the SRNN's IWAE. Its u_1 = x_1 evaluation (-5.2,
+  # other posterior noise) is not shown: the VRNN reads no input frame ("=").
   _record(results, 'jsb_srnn2016_vrnn_z100_d300', -5.3, dataset='jsb', data_version='srnn2016',
-          model='vrnn')   # no IWAE/SMC yet: not compared with the SRNN's IWAE
+          model='vrnn')
   _record(results, 'jsb_srnn2016_srnn_long_keepbest', -4.9, kept_epoch=75, epochs_run=90,
           dataset='jsb', data_version='srnn2016', epochs=100, lr_constant_epochs=100,
           keep_best=True, early_stopping_patience=15)
@@ -300,6 +302,7 @@ def test_make_table_places_each_run_and_estimate(tmp_path):
   assert '| RNN | -6.200 / -6.100 | not run | not run | not run |' in text
   assert '| SRNN smooth + Resq | -5.500 / -5.400 | not run | not run | not run |' in text
   assert '| SRNN smooth, no Resq | not run | -3.100 / - | not run | not run |' in text
+  assert '| VRNN | -5.300 / = | not run | not run | not run |' in text
   assert '| VRNN | not run | not run | not run | -7.750 |' in text   # Boulanger: total/total
   assert '| SRNN smooth + Resq (FIVO, K=4) | -7.700 / -7.600 | not run | n/a | n/a |' in text
   assert '| JSB | SRNN smooth + Resq (FIVO, K=4) | -7.700 | n/a | not run |  |  |' in text
@@ -342,6 +345,22 @@ def test_table_takes_each_published_anchor_in_its_own_convention():
   assert published.release_first_frame(run) is None      # u_1 = x_1 is not the release's here
   run['test_release_first_frame'] = {'elbo_per_step': -0.5}
   assert published.release_first_frame(run) == -0.5
+  # A VRNN reads no input frame: its release-first-frame number is its plain one, whatever an
+  # evaluation with other posterior noise measured.
+  vrnn = {'config': {'dataset': 'jsb', 'model': 'vrnn'}, 'test': {'elbo_per_step': -2.0},
+          'test_leaky_first_frame': {'elbo_per_step': -1.9}}
+  assert published.release_first_frame(vrnn) == -2.0
+
+
+def test_the_models_without_inputs_are_those_that_read_none():
+  """`published.WITHOUT_INPUTS` (the table's "=" cells) names exactly the model classes that
+  read no `u` (`reads_inputs`; test_baselines checks that each class's numbers obey it)."""
+  from experiments import published
+  from srnn_tf import configs
+  from srnn_tf.testing import tiny
+  assert set(configs.MODELS) == set(tiny.SIZES)
+  assert {name for name, (cls, _) in tiny.SIZES.items() if not cls.reads_inputs} == set(
+      published.WITHOUT_INPUTS)
 
 
 def test_bounds_vs_k_table_averages_seeds_and_measures_the_gain(tmp_path):

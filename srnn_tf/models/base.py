@@ -53,6 +53,10 @@ class SequenceModel(keras.Model):
   """
 
   OBJECTIVES = ('elbo', 'iwae', 'fivo')
+  # Whether the model reads the features' `u` (the frame before each frame). A model that
+  # does not gives the same numbers whatever `u_1` is: silence, a carried frame or the
+  # release's own first input frame.
+  reads_inputs = True
 
   def __init__(self, kl_start=0.2, kl_anneal_steps=0, clip_norm=1.0, clip_value=10.0,
                stateful_batch_size=0, seed=None, objective='elbo', num_particles=1,

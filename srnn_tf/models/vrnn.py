@@ -5,6 +5,9 @@
     q(z_t | x_t, h_{t-1}) = N(mu_q, sigma_q^2),  [mu_q, log sigma_q^2] = MLP_q([phi_x(x_t), h_{t-1}])
     p(x_t | z_t, h_{t-1}) = Bernoulli(logits = MLP_x([phi_z(z_t), h_{t-1}]))
 
+It reads the frames x alone, never the input u of the feature dict: the state before x_1 is
+h_0 = 0 whatever came before the piece (`reads_inputs`).
+
 Unlike the SRNN, the sampled z_t feeds the recurrence, so the GRU runs inside the z loop;
 as there, everything that depends only on x (phi_x, its share of the GRU's input projection
 and of q's first layer) is computed for all steps before the loop, and the prior, emission
@@ -37,6 +40,8 @@ class VRNN(LatentModel):
       `phi_x(x_t)` into the GRU (the recurrence's input, as `e(u_t)` is theirs).
     **kwargs: training options of `SequenceModel`.
   """
+
+  reads_inputs = False
 
   def __init__(self, z_dim=100, h_dim=300, hidden_units=500, embed_units=(500, 500),
                dropout_d=0.0, dropout_emb_u=0.0, **kwargs):
