@@ -190,7 +190,8 @@ def matmul_gflops(m, k, n, seconds=2.0) -> float:
 
 
 def longest_test_pieces(dataset, count, data_dir=None):
-  """The `count` longest test sequences of a srnn2016 corpus (the costliest to evaluate)."""
+  """The `count` longest test sequences of a srnn2016 corpus (the costliest to evaluate; all
+  of them if `count` is None)."""
   from srnn_tf.data import corpus as corpus_lib
   test = corpus_lib.load_corpus(dataset, 'srnn2016', data_dir).splits['test']
   return sorted(test, key=len, reverse=True)[:count]

@@ -1,11 +1,13 @@
 """What the NADE emission costs, side by side with the Bernoulli one in the same process.
 
     python -m benchmarks.nade [--models=rnn,srnn] [--nade_units=150] [--smc_pieces=2]
+    python -m benchmarks.nade --models=srnn --smc_pieces=0     # SMC over the whole test set
 
 Prints, for each model at the paper size: training throughput (time steps/s, JSB srnn2016
 batches) with either emission and their ratio; sampling speed of one piece (frames/s, the
 key-by-key NADE loop inside the compiled time loop); SMC (K=100) over the longest MuseData
-test pieces, seconds with either emission and their ratio; and the process's peak memory.
+test pieces (all 124 with `--smc_pieces=0`), seconds with either emission (after a warm-up
+pass that traces each batch shape) and their ratio; and the process's peak memory.
 Rates are medians over alternating repeats, so the ratios share the machine's state.
 """
 
@@ -24,7 +26,8 @@ _NADE_UNITS = flags.DEFINE_integer('nade_units', 150, 'H of the NADE emission.')
 _STEPS = flags.DEFINE_integer('steps', 10, 'Training steps per measurement.')
 _REPEATS = flags.DEFINE_integer('repeats', 3, 'Alternating measurements; medians reported.')
 _SAMPLE_FRAMES = flags.DEFINE_integer('sample_frames', 400, 'Frames generated per piece.')
-_SMC_PIECES = flags.DEFINE_integer('smc_pieces', 2, 'Longest MuseData test pieces for SMC.')
+_SMC_PIECES = flags.DEFINE_integer('smc_pieces', 2, 'Longest MuseData test pieces for SMC '
+                                   '(0: the whole test set).', lower_bound=0)
 _DATA_DIR = cli.data_dir_flag()
 
 EMISSIONS = ('bernoulli', 'nade')
@@ -64,7 +67,9 @@ def main(argv):
   del argv
   from srnn_tf import callbacks
   callbacks.set_threads(1, 2)
-  pieces = measure.longest_test_pieces('muse', _SMC_PIECES.value, _DATA_DIR.value)
+  pieces = measure.longest_test_pieces('muse', _SMC_PIECES.value or None, _DATA_DIR.value)
+  which = (f'{len(pieces)} longest MuseData test pieces' if _SMC_PIECES.value else
+           f'whole MuseData test set ({len(pieces)} pieces)')
   print(f'NADE emission (H={_NADE_UNITS.value}) against Bernoulli, paper size, '
         f'{_REPEATS.value} alternating repeats:')
   for name in _MODELS.value:
@@ -76,8 +81,7 @@ def main(argv):
     if name != 'rnn':
       smc = {e: measure.eval_throughput(m, pieces, 'smc', 100, repeats=1)['seconds']
              for e, m in models.items()}
-      line += (f'; SMC K=100 on the {len(pieces)} longest MuseData test pieces '
-               f'({sum(map(len, pieces))} frames) {smc["bernoulli"]:.1f} / {smc["nade"]:.1f} s '
+      line += (f'; SMC K=100 on the {which} ({sum(map(len, pieces)):,} frames) {smc["bernoulli"]:.1f} / {smc["nade"]:.1f} s '
                f'(NADE {smc["nade"] / smc["bernoulli"]:.2f}x)')
     print(line, flush=True)
   print(f'peak memory of this process: {measure.peak_rss_mib():,.0f} MiB')

@@ -19,6 +19,7 @@ import os
 import time
 
 from absl import flags
+from absl import logging
 
 from srnn_tf import cli
 from srnn_tf.data import registry
@@ -65,6 +66,9 @@ def main(argv):
   import keras
   from srnn_tf import bounds
   model = run.model
+  if _RELEASE_U1.value and not model.reads_inputs:
+    logging.warning('--release_first_frame: a %s reads no input frame; its numbers are the '
+                    'same without it', type(model).__name__)
   evaluator = bounds.Evaluator(model)
   keras.utils.set_random_seed(_SEED.value)
   corpus = run.corpus(_DATA_DIR.value, _DATASET.value, _DATA_VERSION.value)
