@@ -14,7 +14,6 @@ Rates are medians over alternating repeats, so the ratios share the machine's st
 import time
 
 import numpy as np
-import tensorflow as tf
 from absl import flags
 
 from srnn_tf import cli
@@ -53,6 +52,7 @@ def _train_rates(model_name):
 
 
 def _sampling_rate(model):
+  import tensorflow as tf
   generate = tf.function(lambda seed: model.generate(_SAMPLE_FRAMES.value, 1, seed=seed))
   generate(tf.constant([0, 0]))    # trace
   times = []
@@ -65,8 +65,7 @@ def _sampling_rate(model):
 
 def main(argv):
   del argv
-  from srnn_tf import callbacks
-  callbacks.set_threads(1, 2)
+  cli.import_tensorflow_quietly(threads=(1, 2))   # as in training: each op on one core
   pieces = measure.longest_test_pieces('muse', _SMC_PIECES.value or None, _DATA_DIR.value)
   which = (f'{len(pieces)} longest MuseData test pieces' if _SMC_PIECES.value else
            f'whole MuseData test set ({len(pieces)} pieces)')
