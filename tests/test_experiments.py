@@ -232,6 +232,16 @@ def test_evaluate_bounds_leaves_the_candidates_validation_passed_over(tmp_path):
       str(runs), ['muse'], ['iwae', 'smc'], str(results))]
   assert published.load_run(str(results / f'{chosen}.json'))['test']['elbo_per_step'] == -5.9
   assert 'test' not in published.load_run(str(results / f'{names["rnn", 0.0]}.json'))
+  # While another SRNN candidate still trains (its run directory has no model.keras yet),
+  # the SRNN's search is not judged: the finished candidates may yet lose to it.
+  config = configs.get_config('paper', **{**configs.REPRODUCTION, **sweep.NADE_SEARCH},
+                              dataset='muse', data_version='boulanger', model='srnn',
+                              dropout_d=0.5, a_dim=150)
+  (runs / configs.run_name(config)).mkdir()
+  (runs / configs.run_name(config) / 'config.json').write_text(
+      json.dumps(dataclasses.asdict(config)))
+  assert [os.path.basename(r) for r, _ in evaluate_bounds.pending(
+      str(runs), ['muse'], ['iwae', 'smc'], str(results))] == []
 
 
 def _record(results_dir, name, elbo, kept_epoch=None, epochs_run=50, **overrides):
