@@ -223,13 +223,16 @@ queue() {
   for dataset in jsb piano; do ablations $dataset; done
   for version in srnn2016 boulanger; do keep_best piano $version; done
   release_evals piano
-  # Runs of hours: the NADE comparison on Nottingham and MuseData (srnn2016); Nottingham's
-  # Bernoulli models at their best-validation epoch; the report's remaining cells (srnn2016,
+  # Runs of hours: the NADE comparison on Nottingham (srnn2016), then Nottingham's Bernoulli
+  # models at their best-validation epoch (their samples go beside the NADE models', sampled
+  # while those models' weights are still on the machine), then the NADE comparison on
+  # MuseData (srnn2016); the report's remaining cells (srnn2016,
   # paper protocol: the Nottingham and MuseData z and d grids); the SRNN ablations on MuseData
   # (srnn2016) and on the other two Boulanger corpora; FIVO on Nottingham; MuseData's
   # Bernoulli models at their best-validation epoch; the other release evaluations.
-  for dataset in nottingham muse; do nade $dataset srnn2016 dropout; done
+  nade nottingham srnn2016 dropout
   for version in srnn2016 boulanger; do keep_best nottingham $version; done
+  nade muse srnn2016 dropout
   sweep --grid=z,d --datasets=nottingham
   sweep --grid=z,d --datasets=muse
   ablations muse srnn2016
