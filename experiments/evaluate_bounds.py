@@ -51,38 +51,34 @@ def _has_test(results_dir, name):
 def pending(runs_dir, datasets, bounds, results_dir, all_sizes=False):
   """`[(run_dir, bound)]` of finished runs without that bound's test JSON: IWAE and SMC
   (`bounds`) of the latent runs, and 'elbo' for a search's chosen candidate whose training
-  left the test split unread. A NADE search with a candidate still training here (a run
-  directory without its `model.keras`, e.g. the other queue lane's) is not judged until it
-  finishes: the finished candidates may yet lose to it on validation."""
-  runs = []
+  left the test split unread. A NADE search with a candidate still training here is not
+  judged until it finishes (`selection.searches_in_training`)."""
+  todo, candidates = [], {}   # the NADE candidates of each data version, read once
+  training = selection.searches_in_training(runs_dir)
   for dataset in datasets:
     for run in sorted(glob.glob(os.path.join(runs_dir, f'{dataset}_*'))):
       config_path = os.path.join(run, 'config.json')
-      if os.path.exists(config_path):
-        with open(config_path) as f:
-          config = configs.from_dict(json.load(f))
-        runs.append((run, config, os.path.exists(os.path.join(run, 'model.keras'))))
-  search = lambda c: (c.dataset, c.model, c.data_version) if selection.is_nade_search(
-      dataclasses.asdict(c)) else None
-  training = {search(c) for _, c, finished in runs if not finished} - {None}
-  todo, candidates = [], {}   # the NADE candidates of each data version, read once
-  for run, config, finished in runs:
-    name = os.path.basename(run)
-    if not finished or name != configs.run_name(config):
-      continue   # still training, or not a sweep run (tuned, diagnostic, probe)
-    if search(config) in training:
-      continue   # a candidate of its search still trains: not judged yet
-    if config.data_version not in candidates:
-      candidates[config.data_version] = selection.nade_candidates(results_dir,
-                                                                  config.data_version)
-    if _passed_over(name, config, candidates[config.data_version]):
-      continue   # validation chose another candidate: this one's test set stays unread
-    wanted = [] if _has_test(results_dir, name) else ['elbo']
-    if config.model != 'rnn' and (all_sizes or (config.z_dim, config.d_dim) == (100, 300)
-                                  or config.emission == 'nade'):
-      wanted += bounds   # not the RNN's (exact already), nor a z or d grid run's
-    todo += [(run, b) for b in wanted if not os.path.exists(
-        os.path.join(results_dir, f'{name}.eval_{b}_test.json'))]
+      if not (os.path.exists(os.path.join(run, 'model.keras')) and os.path.exists(config_path)):
+        continue
+      with open(config_path) as f:
+        config = configs.from_dict(json.load(f))
+      name = os.path.basename(run)
+      if name != configs.run_name(config):
+        continue   # not a sweep run (tuned, diagnostic, probe)
+      if (selection.is_nade_search(dataclasses.asdict(config)) and
+          (config.dataset, config.model, config.data_version) in training):
+        continue   # a candidate of its search still trains: not judged yet
+      if config.data_version not in candidates:
+        candidates[config.data_version] = selection.nade_candidates(results_dir,
+                                                                    config.data_version)
+      if _passed_over(name, config, candidates[config.data_version]):
+        continue   # validation chose another candidate: this one's test set stays unread
+      wanted = [] if _has_test(results_dir, name) else ['elbo']
+      if config.model != 'rnn' and (all_sizes or (config.z_dim, config.d_dim) == (100, 300)
+                                    or config.emission == 'nade'):
+        wanted += bounds   # not the RNN's (exact already), nor a z or d grid run's
+      todo += [(run, b) for b in wanted if not os.path.exists(
+          os.path.join(results_dir, f'{name}.eval_{b}_test.json'))]
   return todo
 
 

@@ -9,8 +9,8 @@ whose samples are studied. The test split plays no part in the choice.
     # runs/<chosen RNN-NADE>,runs/<chosen VRNN-NADE>,runs/<chosen SRNN-NADE>
 
 prints the chosen NADE runs' directories (for `experiments.sample_stats --runs=` and
-`generate.py --run=`); it fails, saying why, while a model has no finished candidate or a
-chosen run's weights are not in `--runs_dir`.
+`generate.py --run=`); it fails, saying why, while a model has no finished candidate, a
+candidate of its search still trains, or a chosen run's weights are not in `--runs_dir`.
 """
 
 import glob
@@ -69,21 +69,41 @@ def dropout_margins(folder, version='boulanger') -> list[float]:
   return margins
 
 
+def searches_in_training(runs_dir) -> set:
+  """`{(corpus, model, version)}` of the NADE searches with a candidate still training in
+  `runs_dir` (a run directory without its `model.keras`, e.g. the other queue lane's). Such a
+  search is not judged until it finishes: its finished candidates may yet lose to that one."""
+  found = set()
+  for config_path in glob.glob(os.path.join(runs_dir, '*', 'config.json')):
+    c = rundir.read_json(config_path)
+    if (c and is_nade_search(c) and
+        not os.path.exists(os.path.join(os.path.dirname(config_path), rundir.MODEL_KERAS))):
+      found.add((c['dataset'], c['model'], c['data_version']))
+  return found
+
+
 def chosen_run_dirs(results, runs_dir, dataset, version, present_only=False):
   """The run directories of the chosen RNN-, VRNN- and SRNN-NADE of one corpus and version;
   with `present_only`, only those whose weights are in `runs_dir`.
 
   Raises:
-    LookupError: a model has no finished candidate, or (unless `present_only`) its chosen
-      run's weights are not in `runs_dir` (run directories are not committed: a fresh machine
-      trains the run again).
+    LookupError: a model has no finished candidate, or (unless `present_only`, which leaves
+      such a model out) a candidate of its search still trains (`searches_in_training`) or
+      its chosen run's weights are not in `runs_dir` (run directories are not committed: a
+      fresh machine trains the run again).
   """
   groups = nade_candidates(results, version)
+  training = searches_in_training(runs_dir)
   dirs = []
   for model in MODELS:
     if (dataset, model) not in groups:
       raise LookupError(f'no finished {model.upper()}-NADE candidate of {dataset} ({version}) '
                         f'in {results}')
+    if (dataset, model, version) in training:
+      if present_only:
+        continue
+      raise LookupError(f'the {model.upper()}-NADE search of {dataset} ({version}) still '
+                        f'trains a candidate in {runs_dir}: validation has not chosen yet')
     path, _ = best(groups[dataset, model], version)
     run_dir = os.path.join(runs_dir, os.path.basename(path)[:-len('.json')])
     if not os.path.exists(os.path.join(run_dir, rundir.MODEL_KERAS)):

@@ -537,6 +537,19 @@ def test_selection_chooses_each_models_run_on_validation_in_the_versions_convent
           'jsb_boulanger_rnn_nade150_d150_keepbest',
           'jsb_boulanger_vrnn_nade150_z100_d300_keepbest',
           'jsb_boulanger_srnn_nade150_z100_d300_keepbest']
+  # Another SRNN candidate still training (a run directory without its model.keras): the
+  # SRNN-NADE is not chosen yet, so its samples are not studied either.
+  training = runs / 'jsb_boulanger_srnn_nade150_a150_z100_d300_keepbest'
+  training.mkdir()
+  (training / 'config.json').write_text(json.dumps(json.loads(
+      (results / 'jsb_boulanger_srnn_nade150_z100_d300_keepbest.json').read_text())['config']))
+  assert selection.searches_in_training(str(runs)) == {('jsb', 'srnn', 'boulanger')}
+  with pytest.raises(LookupError, match=r'the SRNN-NADE search of jsb \(boulanger\) still '
+                                        'trains a candidate'):
+    selection.chosen_run_dirs(str(results), str(runs), 'jsb', 'boulanger')
+  assert len(selection.chosen_run_dirs(str(results), str(runs), 'jsb', 'boulanger',
+                                       present_only=True)) == 2
+  (training / 'model.keras').write_text('')   # finished (its results JSON not copied here)
   printed = subprocess.run([sys.executable, '-m', 'experiments.selection', '--dataset=jsb',
                             f'--results={results}', f'--runs_dir={runs}'], cwd=ROOT,
                            capture_output=True, text=True)
