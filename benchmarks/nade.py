@@ -68,7 +68,7 @@ def main(argv):
   cli.import_tensorflow_quietly(threads=(1, 2))   # as in training: each op on one core
   pieces = measure.longest_test_pieces('muse', _SMC_PIECES.value or None, _DATA_DIR.value)
   which = (f'{len(pieces)} longest MuseData test pieces' if _SMC_PIECES.value else
-           f'whole MuseData test set ({len(pieces)} pieces)')
+           f'whole MuseData test set, {len(pieces)} pieces')
   print(f'NADE emission (H={_NADE_UNITS.value}) against Bernoulli, paper size, '
         f'{_REPEATS.value} alternating repeats:')
   for name in _MODELS.value:
@@ -80,7 +80,8 @@ def main(argv):
     if name != 'rnn':
       smc = {e: measure.eval_throughput(m, pieces, 'smc', 100, repeats=1)['seconds']
              for e, m in models.items()}
-      line += (f'; SMC K=100 on the {which} ({sum(map(len, pieces)):,} frames) {smc["bernoulli"]:.1f} / {smc["nade"]:.1f} s '
+      line += (f'; SMC K=100 on the {which} ({sum(map(len, pieces)):,} frames) '
+               f'{smc["bernoulli"]:.1f} / {smc["nade"]:.1f} s '
                f'(NADE {smc["nade"] / smc["bernoulli"]:.2f}x)')
     print(line, flush=True)
   print(f'peak memory of this process: {measure.peak_rss_mib():,.0f} MiB')

@@ -18,8 +18,8 @@ from absl import flags
 
 from experiments import selection
 from experiments.published import (CONVENTION_TEXT, CONVENTIONS, PAPER_SRNN, REPORT_Z100,
-                                    RNN_NADE, WITHOUT_INPUTS, load_run, release_first_frame,
-                                    score)
+                                    RNN_NADE, load_run, reads_no_inputs,
+                                    release_first_frame, score)
 from srnn_tf import configs
 
 _RUNS = flags.DEFINE_string('runs', 'results/runs', 'Folder of run JSONs.')
@@ -33,7 +33,7 @@ def _with_release(run, version):
   text = f'{score(run["test"], version):.3f}'
   if version != 'srnn2016':
     return text
-  if run.get('config', {}).get('model') in WITHOUT_INPUTS:
+  if reads_no_inputs(run):
     return text + ' / ='
   release = release_first_frame(run)
   if release is None:

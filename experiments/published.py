@@ -30,6 +30,13 @@ REPORT_Z100 = REPORT[100]
 # `u_1`, and so the release's first input frames, cannot change their numbers.
 WITHOUT_INPUTS = ('vrnn',)
 
+
+
+def reads_no_inputs(run) -> bool:
+  """Whether the run's model is one of `WITHOUT_INPUTS`."""
+  return run.get('config', {}).get('model') in WITHOUT_INPUTS
+
+
 CONVENTIONS = {'srnn2016': 'per_sequence', 'boulanger': 'per_step'}
 CONVENTION_TEXT = {
     'per_sequence': "the SRNN paper's convention: each sequence's value / its length, mean "
@@ -92,7 +99,7 @@ def release_first_frame(run):
   corpora it is not, and does not count. A model in `WITHOUT_INPUTS` gives its plain number:
   the same by construction (two evaluations of it differ only by their posterior noise).
   """
-  if run.get('config', {}).get('model') in WITHOUT_INPUTS:
+  if reads_no_inputs(run):
     return run['test']['elbo_per_step']
   if 'test_release_first_frame' in run:
     return run['test_release_first_frame']['elbo_per_step']

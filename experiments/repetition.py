@@ -51,14 +51,19 @@ def _summary(p, r) -> dict:
           'on_other_frames': float(p[~r].mean()) if (~r).any() else None}
 
 
+def _repeats(rolls):
+  """Over the frames of `rolls` that have a predecessor: whether each repeats it (bool) and
+  its index `t` in its piece, both `[sum of (T_i - 1)]`."""
+  return (np.concatenate([np.all(roll[1:] == roll[:-1], axis=1) for roll in rolls]),
+          np.concatenate([np.arange(1, len(roll)) for roll in rolls]))
+
+
 def data_summary(rolls, period=1) -> dict:
   """The repeats of `rolls` alone (as `probe` without a model): frames that have a
   predecessor and the share that repeat it, per phase `t mod period` under `'by_phase'`, and
   `'pieces'` and `'whole_periods'`, the share of pieces whose length is a multiple of
   `period`."""
-  repeats = [np.all(roll[1:] == roll[:-1], axis=1) for roll in rolls]
-  r = np.concatenate(repeats)
-  t = np.concatenate([np.arange(1, len(roll)) for roll in rolls])
+  r, t = _repeats(rolls)
   result = {'frames': int(len(r)), 'repeated_share': float(r.mean()), 'pieces': len(rolls),
             'whole_periods': float(np.mean([len(roll) % period == 0 for roll in rolls]))}
   if period > 1:
@@ -72,12 +77,8 @@ def probe(model, rolls, period=1) -> dict:
   """The mean repeat probability over `rolls`' frames that have a predecessor, overall and
   over the frames that repeat / do not, beside the share of those frames that repeat; with
   `period` > 1, the same per phase `t mod period` under `'by_phase'`."""
-  probabilities, repeats, index = [], [], []
-  for roll in rolls:
-    probabilities.append(repeat_probabilities(model, roll))
-    repeats.append(np.all(roll[1:] == roll[:-1], axis=1))
-    index.append(np.arange(1, len(roll)))
-  p, r, t = (np.concatenate(a) for a in (probabilities, repeats, index))
+  p = np.concatenate([repeat_probabilities(model, roll) for roll in rolls])
+  r, t = _repeats(rolls)
   result = _summary(p, r)
   if period > 1:
     result['by_phase'] = [{'phase': k, **_summary(p[t % period == k], r[t % period == k])}
