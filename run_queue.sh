@@ -325,7 +325,10 @@ todo() {
     .venv/bin/python -m experiments.sweep --results_dir="$RESULTS" --dry_run "$@" 2>&1 |
       awk '(!/ finished/ || /trained again/) && !/^[0-9]+ runs,/'
   }
-  once() { [ -e "$RESULTS/$1.json" ] || echo "$1 not started or resumable"; }
+  once() {
+    [ -e "$RESULTS/$1.json" ] || echo "$1 $(.venv/bin/python -c \
+      'import sys; from srnn_tf import rundir; print(rundir.progress(sys.argv[1]))' "runs/$1")"
+  }
   release_eval() {
     [ -e "$RESULTS/$1.eval_elbo_test_release_first_frame.json" ] ||
       echo "$1 to train again for the release's first frames"

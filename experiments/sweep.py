@@ -121,11 +121,6 @@ def grid_overrides(grid: str) -> list[dict]:
   return GRIDS[grid]
 
 
-# A run whose folder another process holds (a second queue lane walking the same list, or a
-# user's train.py): skipped here, trained there.
-BUSY = 'training elsewhere'
-
-
 @dataclasses.dataclass
 class Run:
   config: configs.Config
@@ -147,12 +142,7 @@ class Run:
         if 'test' not in run:   # a search's candidate: its test split waits for the choice
           return f'finished, valid ELBO/step {run["valid"]["elbo_per_step"]:.3f}'
         return f'finished, test ELBO/step {run["test"]["elbo_per_step"]:.3f}'
-    if owner := rundir.holder(os.path.join(directory, rundir.LOCK)):
-      return f'{BUSY} ({owner})'
-    epoch = rundir.epochs_done(directory)
-    if epoch:
-      return f'{epoch}/{self.config.epochs} epochs done'
-    return 'not started'
+    return rundir.progress(directory, self.config.epochs)
 
 
   def unbounded(self, runs_dir, results_dir) -> bool:
@@ -202,7 +192,7 @@ def _execute(run: Run, index: int, total: int, again: bool) -> tuple[str, int, f
   finished or taken by another process since the sweep listed it is left to that one."""
   # A run trained again is finished once its new run.json is written, not by its old copy.
   status = run.status(_RUNS_DIR.value, None if again else _RESULTS_DIR.value)
-  if status.startswith(('finished', BUSY)):
+  if status.startswith(('finished', rundir.BUSY)):
     print(f'[{index}/{total}] {run.name}: {status} since listed; skipped', flush=True)
     return run.name, 0, 0.0
   os.makedirs(_LOGS_DIR.value, exist_ok=True)
@@ -248,12 +238,12 @@ def main(argv):
       status += '; IWAE/SMC not measured, weights not here: trained again'
       again.add(run.name)
     print(f'{run.name:45s} {status}')
-    if status.startswith(BUSY):
+    if status.startswith(rundir.BUSY):
       busy += 1
     elif not status.startswith('finished') or run.name in again:
       todo.append(run)
   print(f'{len(runs)} runs, {len(runs) - len(todo) - busy} finished, '
-        + (f'{busy} {BUSY}, ' if busy else '') + f'{len(todo)} to run.', flush=True)
+        + (f'{busy} {rundir.BUSY}, ' if busy else '') + f'{len(todo)} to run.', flush=True)
   if _DRY_RUN.value or not todo:
     return 0
   _write_hparams_view(runs, _RUNS_DIR.value)
@@ -265,7 +255,7 @@ def main(argv):
       name, code, seconds = future.result()
       run = next(r for r in todo if r.name == name)
       if code == errors.RunBusyError.exit_status:
-        outcome = f'{BUSY}: skipped'   # taken between the status check and train.py's lock
+        outcome = f'{rundir.BUSY}: skipped'   # taken between the status check and train.py's lock
       elif code:
         outcome = f'FAILED (exit {code}; see {_LOGS_DIR.value}/{name}.log)'
         failures += 1

@@ -356,6 +356,21 @@ def epochs_done(workdir: str) -> int:
   return 0
 
 
+# What `progress` says of a run whose folder another process holds (a second queue lane walking
+# the same list, or a user's train.py).
+BUSY = 'training elsewhere'
+
+
+def progress(workdir: str, epochs: int | None = None) -> str:
+  """An unfinished run's state, for listings: held by another process, resumable after the
+  epochs its backup holds (of `epochs`, when given), or not started."""
+  if owner := holder(os.path.join(workdir, LOCK)):
+    return f'{BUSY} ({owner})'
+  if done := epochs_done(workdir):
+    return f'{done}/{epochs} epochs done' if epochs else f'{done} epochs done'
+  return 'not started'
+
+
 def resume_point_exists(workdir: str) -> bool:
   backup = os.path.join(workdir, BACKUP)
   return any(os.path.exists(os.path.join(backup, f))

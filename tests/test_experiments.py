@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from experiments import sweep
+from srnn_tf import rundir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -45,7 +46,6 @@ def test_a_committed_run_counts_as_finished_without_its_run_directory(tmp_path):
 
 def test_a_run_another_process_holds_is_left_to_it(tmp_path):
   """Two queue lanes walk one list: each skips the runs the other is training."""
-  from srnn_tf import rundir
   first, second = sweep.plan(['ablations'], ['jsb'], 'srnn2016')
   runs_dir = tmp_path / 'runs'
   os.makedirs(runs_dir / first.name)
@@ -54,9 +54,9 @@ def test_a_run_another_process_holds_is_left_to_it(tmp_path):
        f'--runs_dir={runs_dir}', f'--results_dir={tmp_path}', '--dry_run'],
       cwd=ROOT, capture_output=True, text=True, check=True).stdout
   with rundir.locked(str(runs_dir / first.name)):
-    assert first.status(str(runs_dir)) == f'{sweep.BUSY} (process {os.getpid()})'
-    assert f'{first.name:45s} {sweep.BUSY} (process {os.getpid()})' in listing()
-    assert f'2 runs, 0 finished, 1 {sweep.BUSY}, 1 to run.' in listing()
+    assert first.status(str(runs_dir)) == f'{rundir.BUSY} (process {os.getpid()})'
+    assert f'{first.name:45s} {rundir.BUSY} (process {os.getpid()})' in listing()
+    assert f'2 runs, 0 finished, 1 {rundir.BUSY}, 1 to run.' in listing()
   assert first.status(str(runs_dir)) == 'not started'
   assert '2 runs, 0 finished, 2 to run.' in listing()
 
@@ -115,6 +115,7 @@ def test_dry_run_and_report_from_fake_runs(tmp_path):
                             '--dry_run', *common], cwd=ROOT, capture_output=True, text=True)
   assert listing.returncode == 0, listing.stderr
   assert 'jsb_srnn2016_srnn_z2_d300                     7/50 epochs done' in listing.stdout
+  assert rundir.progress(str(runs_dir / 'jsb_srnn2016_srnn_z2_d300')) == '7 epochs done'
   assert 'finished, test ELBO/step -4.988' in listing.stdout
   assert '8 runs, 2 finished, 6 to run.' in listing.stdout
   report = tmp_path / 'REPORT.md'
@@ -182,7 +183,6 @@ def test_evaluate_bounds_picks_finished_latent_sweep_runs_without_results(tmp_pa
   # An evaluation another process holds (a second queue lane) is left to it: with every
   # pending one held, no eval.py starts (it would fail on the empty model.keras).
   import contextlib
-  from srnn_tf import rundir
   runs = tmp_path / 'runs'
   held = evaluate_bounds.pending(str(runs), ['jsb'], ['iwae', 'smc'], str(results))
   with contextlib.ExitStack() as stack:
