@@ -300,9 +300,21 @@ stop_lanes() {
   done
 }
 
-# What each lane is doing: its trainings (the last epoch logged) and evaluations.
+# "N min left" for the training logging to $1 (`HH:MM:SS epoch N: ...` lines), to its epoch $2,
+# at the mean pace of its last few epochs (a pair of lines across a restart does not count).
+minutes_left() {
+  grep -E '^[0-9]{2}:[0-9]{2}:[0-9]{2} epoch [0-9]+:' "$1" 2>/dev/null | tail -6 |
+    awk -v total="$2" '
+      { split($1, t, ":"); s = t[1] * 3600 + t[2] * 60 + t[3]; n = $3 + 0
+        d = s - s0; if (d < 0) d += 86400   # past midnight
+        if (NR > 1 && n == n0 + 1 && d < 3600) { sum += d; pairs++ }
+        s0 = s; n0 = n }
+      END { if (pairs) printf "%d min left", sum / pairs * (total - n0) / 60 }'
+}
+
+# What each lane is doing: its trainings (the last epoch logged, the time left) and evaluations.
 status() {
-  local pid cwd args name epochs epoch
+  local pid cwd args name epochs epoch left
   for pid in $(pgrep -f 'train\.py|eval\.py|experiments\.sample_stats|generate\.py'); do
     cwd=$(readlink "/proc/$pid/cwd" 2>/dev/null) || continue
     args=$(tr '\0' ' ' < "/proc/$pid/cmdline")
@@ -311,8 +323,10 @@ status() {
         name=$(grep -o -- '--output_dir=[^ ]*' <<< "$args"); name=$(basename "${name#*=}")
         epochs=$(grep -o -- '--epochs=[0-9]*' <<< "$args" | cut -d= -f2)
         epoch=$(grep -o 'epoch [0-9]*:' "logs/$name.log" 2>/dev/null | tail -1 | tr -d :)
+        left=$(minutes_left "logs/$name.log" "${epochs:-50}")
+        case $args in *early_stopping_patience*) [ -z "$left" ] || left="at most $left" ;; esac
         echo "$(basename "$cwd"): training $name, ${epoch:-starting (no epoch yet)} of \
-${epochs:-50}" ;;
+${epochs:-50}${left:+, $left}" ;;
       *) echo "$(basename "$cwd"): ${args#*python* }" | cut -c1-150 ;;
     esac
   done
