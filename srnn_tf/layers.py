@@ -111,12 +111,14 @@ class FrameDistribution(keras.layers.Layer):
     return NADE(params[..., :NUM_KEYS], params[..., NUM_KEYS:], self.input_weights.value,
                 self.output_weights.value)
 
-  def sample(self, params, uniform):
+  def sample(self, params, uniform, temperature=1.0):
     """Frames `[..., 88]` of 0/1 drawn with the given `U(0, 1)` noise `[..., 88]` (one number
-    per key), so that generation stays stateless and repeatable."""
+    per key), so that generation stays stateless and repeatable. `temperature` divides each
+    key's logit (for NADE its conditional logit given the keys below: `NADE.sample_with_uniform`);
+    for independent keys that is exactly the tempered frame distribution `p(x)^(1/T) / Z`."""
     if self.kind == 'bernoulli':
-      return tf.cast(uniform < tf.sigmoid(params), tf.float32)
-    return self.distribution(params).sample_with_uniform(uniform)
+      return tf.cast(uniform < tf.sigmoid(params / temperature), tf.float32)
+    return self.distribution(params).sample_with_uniform(uniform, temperature)
 
   def key_probabilities(self, params, x):
     """Each key's probability of sounding, `[..., 88]`: `p(x_d = 1 | state)` for independent

@@ -119,12 +119,16 @@ class NADE(tfd.Distribution):
     # log sigmoid(l) for x = 1 and log sigmoid(-l) for x = 0, stably.
     return -tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits), -1)
 
-  def sample_with_uniform(self, uniform):
+  def sample_with_uniform(self, uniform, temperature=1.0):
     """Draws frames key by key, lowest first, `x_d = [u_d < p(x_d = 1 | x_<d)]`.
 
     Args:
       uniform: `U(0, 1)` noise `[...batch, D]`, one number per key (the models' stateless
         generation passes it in; `sample` draws it).
+      temperature: divides each key's conditional logit, `sigmoid(logit_d / temperature)`:
+        below 1 every key's choice is surer (towards the most likely key given the keys
+        below), above 1 less sure. This tempers the conditionals, not the joint
+        `p(x)^(1/T)`, whose normaliser would be a sum over 2^D frames. 1: the NADE itself.
 
     Returns:
       float32 `[...batch, D]` of 0/1.
@@ -135,10 +139,13 @@ class NADE(tfd.Distribution):
     # All batch dimensions in one, so that every per-key product is a plain 2-D matmul.
     flat = lambda t, n: tf.reshape(tf.broadcast_to(t, tf.concat([shape[:-1], [n]], 0)), [-1, n])
     a = flat(self._hidden_bias, units)                       # a_1 = c: [N, H]
-    # Per-key columns split once: slicing inside the loop would add an op per key.
+    # Per-key columns split once: slicing inside the loop would add an op per key. The
+    # temperature divides the logits b_d + V[d] . h_d through b and V, once.
     u_cols = tf.split(flat(uniform, num_keys), num_keys, axis=1)               # [N, 1] each
-    b_cols = tf.split(flat(self._visible_bias, num_keys), num_keys, axis=1)    # [N, 1] each
-    v_cols = tf.split(tf.transpose(self._output_weights), num_keys, axis=1)    # [H, 1] each
+    b_cols = tf.split(flat(self._visible_bias / temperature, num_keys), num_keys,
+                      axis=1)                                                  # [N, 1] each
+    v_cols = tf.split(tf.transpose(self._output_weights / temperature), num_keys,
+                      axis=1)                                                  # [H, 1] each
     w_rows = tf.split(tf.transpose(self._input_weights), num_keys, axis=0)     # [1, H] each
     # A Python loop over the D keys, unrolled into the graph: a symbolic loop (tf.scan) costs
     # more in per-iteration overhead than its D small steps compute (1.4x slower sampling).

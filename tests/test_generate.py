@@ -28,6 +28,28 @@ def test_same_seed_same_piece_other_seed_other_piece(model):
   assert set(np.unique(a)) <= {0.0, 1.0}
   np.testing.assert_array_equal(a, b)
   assert not np.array_equal(a, c)
+  # Temperature 1 is the model itself; another one changes the pieces.
+  np.testing.assert_array_equal(a, model.generate(40, 2, seed=(3, 4), temperature=1.0))
+  assert not np.array_equal(a, model.generate(40, 2, seed=(3, 4), temperature=0.5))
+
+
+@pytest.mark.parametrize('temperature', [0.5, 2.0])
+def test_tempered_first_frames_follow_the_tempered_key_probabilities(temperature):
+  """The RNN's first frame (from silence) has fixed key probabilities `p`: sampled at
+  temperature T, each key sounds with probability sigmoid(logit(p) / T)."""
+  model = tiny.model('rnn')
+  model.build()
+  rng = np.random.default_rng(0)
+  for weight in model.weights:   # biases too: a new model's first-frame logits are all 0
+    weight.assign(rng.normal(0, 0.5, weight.shape))
+  p = model.reconstruct(np.zeros((1, 1, 88), np.float32)).numpy()[0, 0].astype(np.float64)
+  expected = 1 / (1 + np.exp(-np.log(p / (1 - p)) / temperature))
+  pieces = 20_000
+  frequency = model.generate(1, pieces, seed=(5, 6), temperature=temperature).numpy()[:, 0]
+  std = np.sqrt(expected * (1 - expected) / pieces)
+  assert np.all(np.abs(frequency.mean(0) - expected) < 5 * std)
+  # The test can tell: untempered probabilities are far off for some keys.
+  assert np.max(np.abs(p - expected) / std) > 20
 
 
 def test_nearby_seeds_draw_from_unrelated_streams(monkeypatch):

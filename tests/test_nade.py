@@ -80,6 +80,17 @@ def test_sampling_is_deterministic_given_the_seed_or_the_uniforms():
   np.testing.assert_array_equal(x, (uniform.numpy() < nade.conditional_probs(x).numpy()))
 
 
+@pytest.mark.parametrize('temperature', [0.3, 2.0])
+def test_tempered_sampling_divides_each_conditional_logit(temperature):
+  nade = _nade()
+  uniform = tf.random.stateless_uniform([2, 3, 6], seed=(7, 8))
+  x = nade.sample_with_uniform(uniform, temperature).numpy()
+  # Key by key, with the conditionals of the drawn frame: x_d = [u_d < sigmoid(l_d / T)].
+  tempered = tf.sigmoid(nade.conditional_logits(x) / temperature).numpy()
+  np.testing.assert_array_equal(x, uniform.numpy() < tempered)
+  assert not np.array_equal(x, nade.sample_with_uniform(uniform).numpy())
+
+
 def test_gradients_are_finite_and_reach_every_parameter():
   rng = np.random.default_rng(0)
   params = [tf.Variable(rng.normal(size=s).astype(np.float32))

@@ -368,6 +368,7 @@ def test_symlinked_subfolders_of_a_midi_folder_are_read(data_dir, tmp_path):
     ('generate.py', ['--prime_frames=0'], 'flag --prime_frames=0'),
     ('generate.py', ['--prime_frames=-5'], 'flag --prime_frames=-5'),
     ('generate.py', ['--burn_in=-4'], 'flag --burn_in=-4'),
+    ('generate.py', ['--temperature=0'], '--temperature must be positive'),
     ('generate.py', ['--num_steps=1000000000'],
      '--num_steps=1000000000 (+ --burn_in=0) exceeds the limit of 100000 frames'),
     ('reconstruct.py', ['--max_frames=0'], 'flag --max_frames=0'),

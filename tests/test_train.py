@@ -267,11 +267,11 @@ def test_carried_state_flows_between_batches(data_dir):
 def test_generate_script_writes_reproducible_midi_and_png(trained_run, tmp_path):
   workdir, _ = trained_run
   outs = []
-  for name in ('a', 'b'):
+  for name, extra in (('a', []), ('b', []), ('tempered', ['--temperature=0.7'])):
     out = tmp_path / name
     result = subprocess.run(
         [sys.executable, 'generate.py', f'--run={workdir}', '--num_pieces=2',
-         '--num_steps=24', '--seed=4', f'--output_dir={out}', '--nowav'], cwd=ROOT,
+         '--num_steps=24', '--seed=4', f'--output_dir={out}', '--nowav', *extra], cwd=ROOT,
         capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     outs.append(out)
@@ -283,6 +283,8 @@ def test_generate_script_writes_reproducible_midi_and_png(trained_run, tmp_path)
   for i in range(2):
     mid_a, mid_b = outs[0] / f'sample_seed4_{i}.mid', outs[1] / f'sample_seed4_{i}.mid'
     assert mid_a.read_bytes() == mid_b.read_bytes()          # same seed, same piece
+    # Another temperature: other pieces, under names of their own.
+    assert (outs[2] / f'sample_seed4_t0.7_{i}.mid').read_bytes() != mid_a.read_bytes()
     assert (outs[0] / f'sample_seed4_{i}.png').stat().st_size > 1000
     pm = pretty_midi.PrettyMIDI(str(mid_a))
     np.testing.assert_allclose(pm.get_tempo_changes()[1], [grid['tempo']])

@@ -291,10 +291,10 @@ class SequenceModel(keras.Model):
 
   # -- generation ------------------------------------------------------------------------------
   # A model implements `generation_state(features, seed)` (the state after reading `features`,
-  # or the initial state if None) and `generation_step(state, noise_z, uniform)`.
+  # or the initial state if None) and `generation_step(state, noise_z, uniform, temperature)`.
 
-  def generate(self, num_steps, batch_size=1, seed=(0, 0), prime=None):
-    """Samples piano rolls from the generative model, `x_t ~ Bernoulli`, `u_{t+1} = x_t`.
+  def generate(self, num_steps, batch_size=1, seed=(0, 0), prime=None, temperature=1.0):
+    """Samples piano rolls from the generative model, `x_t ~ p(x_t | state)`, `u_{t+1} = x_t`.
 
     Args:
       num_steps: frames to generate, T.
@@ -302,15 +302,20 @@ class SequenceModel(keras.Model):
       seed: two ints; the same seed gives the same pieces (stateless random numbers).
       prime: optional piano rolls `[B, P, 88]` (or a feature dict): the model reads them
         (latent models through their inference network) and continues from there.
+      temperature: divides the emission's logits (each key's, given the keys below with a
+        NADE: `layers.FrameDistribution.sample`): below 1 the frames are surer, above 1
+        noisier; the latent chain is sampled as the model has it. 1: the model itself.
 
     Returns:
       float32 `[B, T, 88]` of 0/1: the generated frames (after the primer, if any).
     """
     seed = tf.cast(tf.convert_to_tensor(seed), tf.int32)
+    # A tensor, so that a compiled `generate` serves every temperature without retracing.
+    temperature = tf.convert_to_tensor(temperature, tf.float32)
     if prime is not None:
       prime = standardize_features(prime)
     if not tf.executing_eagerly():   # already inside a compiled function (export, benchmarks)
-      return self._generate(num_steps, batch_size, seed, prime)
+      return self._generate(num_steps, batch_size, seed, prime, temperature)
     # Run eagerly, the loop below costs ~15x more per frame than compiled (80 against 1,300
     # frames/s at the paper size). One compiled function per model, cached weakly so that it
     # neither keeps the model alive nor becomes part of what the model saves.
@@ -319,9 +324,9 @@ class SequenceModel(keras.Model):
       model = weakref.ref(self)
       compiled = tf.function(lambda *args: model()._generate(*args))
       _COMPILED_GENERATE[self] = compiled
-    return compiled(num_steps, batch_size, seed, prime)
+    return compiled(num_steps, batch_size, seed, prime, temperature)
 
-  def _generate(self, num_steps, batch_size, seed, prime):
+  def _generate(self, num_steps, batch_size, seed, prime, temperature):
     if prime is not None:
       batch_size = tf.shape(prime['x'])[0]
     state = self.generation_state(prime, batch_size, seeds.derive(seed, 1))
@@ -332,7 +337,7 @@ class SequenceModel(keras.Model):
                                           seed=seeds.derive(seed, 3))
 
     def step(carry, elems):
-      new_state, x = self.generation_step(carry[0], *elems)
+      new_state, x = self.generation_step(carry[0], *elems, temperature)
       return new_state, x
 
     _, frames = tf.scan(step, (noise_z, uniform), (state, tf.zeros([batch_size, NUM_KEYS])))

@@ -65,11 +65,11 @@ class RNN(SequenceModel):
     d = self.gru_d(self.embed(prime['u']))
     return d[:, -1], prime['x'][:, -1]
 
-  def generation_step(self, state, noise_z, uniform):
+  def generation_step(self, state, noise_z, uniform, temperature=1.0):
     del noise_z
     d_prev, x_prev = state
     d = self.gru_d.step(self.gru_d.project(self.embed(x_prev)), d_prev)
-    x = self.frame.sample(self.emission(d), uniform)
+    x = self.frame.sample(self.emission(d), uniform, temperature)
     return (d, x), x
 
   def reconstruct(self, inputs, noise=None):

@@ -188,14 +188,14 @@ class SRNN(LatentModel):
     post = self.sample_posterior(prime, noise=noise)
     return post.d[:, -1], post.z[:, -1], prime['x'][:, -1]
 
-  def generation_step(self, state, noise_z, uniform):
+  def generation_step(self, state, noise_z, uniform, temperature=1.0):
     """One step of the generative model: `d_t`, then `z_t ~ p(z_t | z_{t-1}, d_t)`, then
     `x_t ~ p(x_t | z_t, d_t)` (with the given standard normal and uniform noise)."""
     d_prev, z_prev, x_prev = state
     d = self.gru_d.step(self.gru_d.project(self.embed(x_prev)), d_prev)
     mean, log_var = self.transition.prior(d, z_prev)
     z = mean + layers.scale_from_log_var(log_var) * noise_z
-    x = self.frame.sample(self.emission(tf.concat([d, z], -1)), uniform)
+    x = self.frame.sample(self.emission(tf.concat([d, z], -1)), uniform, temperature)
     return (d, z, x), x
 
   def reconstruct(self, inputs, noise=None):

@@ -153,12 +153,13 @@ class VRNN(LatentModel):
     *_, h_last = self.sample_posterior(prime, noise=noise)
     return h_last
 
-  def generation_step(self, h_prev, noise_z, uniform):
+  def generation_step(self, h_prev, noise_z, uniform, temperature=1.0):
     """`z_t ~ p(z_t | h_{t-1})`, `x_t ~ p(x_t | z_t, h_{t-1})`, then `h_t`."""
     mean, log_var = self.prior_net.from_hoisted(self.prior_net.hoist(h_prev[..., :0]), h_prev)
     z = mean + layers.scale_from_log_var(log_var) * noise_z
     phi_z = self.phi_z(z)
-    x = self.frame.sample(self.emission(tf.concat([phi_z, h_prev], -1)), uniform)
+    x = self.frame.sample(self.emission(tf.concat([phi_z, h_prev], -1)), uniform,
+                          temperature)
     h = self.gru_h.step(self.gru_h.project(tf.concat([self.phi_x(x), phi_z], -1)), h_prev)
     return h, x
 

@@ -4,10 +4,11 @@ and a General MIDI soundfont are installed.
     python generate.py --run=runs/jsb_srnn2016_srnn_z100_d300 --num_pieces=4 --num_steps=128
     python generate.py --run=runs/... --prime_midi=song.mid --prime_frames=32 --seed=3
 
-The model runs forward, `x_t ~ Bernoulli`, `u_{t+1} = x_t`. With --prime_midi, it first reads
+The model runs forward, `x_t ~ p(x_t | state)`, `u_{t+1} = x_t`. With --prime_midi, it first reads
 the file's first --prime_frames frames (latent models through their inference network) and
 continues from there; the written piece is the primer followed by the continuation. The same
---seed gives the same pieces. MIDI is read and written on the frame grid of the run's corpus
+--seed gives the same pieces. --temperature below 1 makes each frame's notes surer (fewer
+stray notes), above 1 noisier (`SequenceModel.generate`). MIDI is read and written on the frame grid of the run's corpus
 (a JSB-trained model's frames are quarter notes; srnn_tf.data.grid), and a primer is
 transposed to C major / minor when the corpus's pieces were; --frames_per_quarter, --tempo
 and --notranspose_primer override.
@@ -33,6 +34,9 @@ _BURN_IN = flags.DEFINE_integer(
     'burn_in', 0, 'Without a primer: generate this many frames more and drop them. The first '
     'frames from silence are the least typical (under the paper\'s stateful training the model '
     'sees a fresh start only once per stream and epoch).', lower_bound=0)
+_TEMPERATURE = cli.positive('temperature', 1.0, 'Divides the emission\'s logits (a NADE\'s '
+                            'conditional ones, key by key): below 1 surer frames, above 1 '
+                            'noisier; 1 samples the model itself.', kind=float)
 _PRIME = flags.DEFINE_string('prime_midi', None, 'MIDI file to continue.')
 _PRIME_FRAMES = flags.DEFINE_integer('prime_frames', 32, 'Frames of the primer to read.',
                                      lower_bound=1)
@@ -63,22 +67,27 @@ def main(argv):
     if shift:
       logging.info('primer transposed by %+d semitones to C (the corpus\'s key)', shift)
     prefix = read.roll[:_PRIME_FRAMES.value].astype(np.float32)
-    pieces = model.generate(_NUM_STEPS.value, seed=(_SEED.value, 0),
-                            prime=prefix[None]).numpy()
+    pieces = model.generate(_NUM_STEPS.value, seed=(_SEED.value, 0), prime=prefix[None],
+                            temperature=_TEMPERATURE.value).numpy()
   else:
     pieces = model.generate(_BURN_IN.value + _NUM_STEPS.value, _NUM_PIECES.value,
-                            seed=(_SEED.value, 0)).numpy()[:, _BURN_IN.value:]
+                            seed=(_SEED.value, 0),
+                            temperature=_TEMPERATURE.value).numpy()[:, _BURN_IN.value:]
+  # Samples at another temperature get names of their own instead of replacing these.
+  tempered = '' if _TEMPERATURE.value == 1 else f'_t{_TEMPERATURE.value:g}'
+  described = '' if _TEMPERATURE.value == 1 else f', temperature {_TEMPERATURE.value:g}'
   wav_problem = audio.unavailable_reason() if _WAV.value else None
   if wav_problem:
     logging.warning('Not writing audio files: %s', wav_problem)
   ext = '.' + _AUDIO_FORMAT.value
   for i, piece in enumerate(pieces):
     roll = np.concatenate([prefix, piece]) if prefix is not None else piece
-    name = os.path.join(out, f'sample_seed{_SEED.value}_{i}')
+    name = os.path.join(out, f'sample_seed{_SEED.value}{tempered}_{i}')
     midi.write_midi(roll.astype(np.uint8), name + '.mid',
                     frames_per_quarter=grid.frames_per_quarter, tempo=grid.tempo,
                     program=_PROGRAM.value)
     title = (f'{os.path.basename(os.path.normpath(run_dir))}: sample {i}, seed {_SEED.value}'
+             + described
              + (f' (first {len(prefix)} frames: primer)' if prefix is not None else ''))
     plots.save_piano_rolls(name + '.png', [roll], [title])
     if _WAV.value and not wav_problem:
