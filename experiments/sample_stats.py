@@ -9,7 +9,8 @@ computes the statistics of `srnn_tf.music_stats` (notes per frame, pitch range a
 histogram, pitch classes, note durations, repeated frames) for the samples and for the
 held-out split, and writes `<output>.md` (a table), `<output>.png` (one figure with the four
 histograms) and `<output>.json`. Distances are total-variation distances from the held-out
-histograms (0: identical, 1: disjoint).
+histograms (0: identical, 1: disjoint). `--temperatures=1,0.7,0.5` samples every run at each
+sampling temperature (`SequenceModel.generate`), one row each ("SRNN, T=0.5").
 """
 
 import json
@@ -40,6 +41,9 @@ _DATA_DIR = cli.data_dir_flag()
 _NUM_PIECES = flags.DEFINE_integer('num_pieces', 100, 'Pieces sampled per run.')
 _NUM_STEPS = flags.DEFINE_integer('num_steps', 128, 'Frames per sampled piece.')
 _SEED = cli.seed_flag('Sampling seed.')
+_TEMPERATURES = flags.DEFINE_list(
+    'temperatures', ['1'], 'Sampling temperatures (positive): every run is sampled at each, '
+    'one row per run and temperature; 1 samples the model itself.')
 _OUTPUT = flags.DEFINE_string('output', None,
                               'Output path without extension (default: '
                               'results/music/stats_<dataset>_<version>).')
@@ -56,9 +60,25 @@ def label_of(run_path, config):
       else f' ({config.inference}{", no Resq" if not config.resq else ""})')
 
 
-def collect(runs, held_out, num_pieces, num_steps, seed):
-  """({label: (RollStats, first-frame notes)} for the held-out pieces and every run,
-  {label: run name} for the runs)."""
+def temperatures(values) -> list[float]:
+  """The --temperatures flag's numbers.
+
+  Raises:
+    UserError: one is not a positive number.
+  """
+  try:
+    parsed = [float(v) for v in values]
+  except ValueError:
+    parsed = []
+  if not parsed or min(parsed) <= 0:
+    raise UserError(f'--temperatures={",".join(values)}: give positive numbers, e.g. 1,0.5')
+  return parsed
+
+
+def collect(runs, held_out, num_pieces, num_steps, seed, temperatures=(1.0,)):
+  """({label: (RollStats, first-frame notes)} for the held-out pieces and every run at every
+  temperature (", T=0.5" appended to the label where it is not 1), {label: run name} for the
+  runs)."""
   results = {f'held-out ({_SPLIT.value})': (music_stats.roll_stats(held_out),
                                             float(np.mean([r[0].sum() for r in held_out])))}
   loaded = [(path, cli.load_run(path)) for path in runs]
@@ -67,9 +87,13 @@ def collect(runs, held_out, num_pieces, num_steps, seed):
   for (path, run), label in zip(loaded, labels):
     if labels.count(label) > 1:   # runs of one model (a search's candidates): by run name
       label = label_of(path, None)
-    pieces = run.model.generate(num_steps, num_pieces, seed=(seed, 0)).numpy()
-    results[label] = (music_stats.roll_stats(list(pieces)), float(pieces[:, 0].sum(-1).mean()))
-    sources[label] = label_of(path, None)
+    for temperature in temperatures:
+      tempered = label if temperature == 1 else f'{label}, T={temperature:g}'
+      pieces = run.model.generate(num_steps, num_pieces, seed=(seed, 0),
+                                  temperature=temperature).numpy()
+      results[tempered] = (music_stats.roll_stats(list(pieces)),
+                           float(pieces[:, 0].sum(-1).mean()))
+      sources[tempered] = label_of(path, None)
   return results, sources
 
 
@@ -168,7 +192,7 @@ def main(argv):
   if not _RUNS.value and not _INCLUDE.value:
     raise UserError('nothing to compare: give --runs or --include')
   results, sources = collect(_RUNS.value, held_out, _NUM_PIECES.value, _NUM_STEPS.value,
-                             _SEED.value)
+                             _SEED.value, temperatures(_TEMPERATURES.value))
   held_out_label = next(iter(results))
   earlier, earlier_sources = included(_INCLUDE.value, results[held_out_label][0],
                                       _NUM_PIECES.value * _NUM_STEPS.value)

@@ -643,12 +643,18 @@ def test_sample_stats_adds_the_rows_of_an_earlier_output_against_the_same_pieces
   # A run's row replaces the included row of its label (a model chosen anew).
   run = tmp_path / 'runs' / 'jsb_boulanger_rnn_d16'
   _tiny_rnn_run(run)
-  replaced = sample_stats('--num_pieces=2', '--num_steps=32', f'--runs={run}')
+  # With a second sampling temperature, the run gives a row per temperature.
+  replaced = sample_stats('--num_pieces=2', '--num_steps=32', f'--runs={run}',
+                          '--temperatures=1,0.5')
   assert replaced.returncode == 0, replaced.stderr
   out = json.loads((tmp_path / 'out.json').read_text())
-  assert list(out) == ['held-out (test)', 'VRNN', 'RNN']
-  assert out['RNN']['run'] == 'jsb_boulanger_rnn_d16' and out['RNN']['frames'] == 64
+  assert list(out) == ['held-out (test)', 'VRNN', 'RNN', 'RNN, T=0.5']
+  assert out['RNN']['run'] == out['RNN, T=0.5']['run'] == 'jsb_boulanger_rnn_d16'
+  assert out['RNN']['frames'] == 64
   assert out['RNN']['tv_polyphony'] != pytest.approx(expected['tv_polyphony'])
+  assert out['RNN, T=0.5']['histograms'] != out['RNN']['histograms']
+  cold = sample_stats('--num_pieces=2', '--num_steps=32', f'--runs={run}', '--temperatures=0')
+  assert cold.stderr.strip() == 'error: --temperatures=0: give positive numbers, e.g. 1,0.5'
 
   unknown = sample_stats('--num_pieces=2', '--num_steps=32', '--leave_out=SRNN')
   assert unknown.stderr.strip() == 'error: --leave_out=SRNN: no such row in --include'
