@@ -151,8 +151,11 @@ def markdown(results, title, sources=None):
         f'{low}-{high} | {s["mean_duration"]:.2f} | {100 * s["repetition"]:.1f}% | '
         f'{first:.1f} | {d["tv_polyphony"]:.3f} | {d["tv_pitch"]:.3f} | '
         f'{d["tv_pitch_class"]:.3f} | {d["tv_duration"]:.3f} |')
-  if sources:
-    lines += ['', 'Runs: ' + '; '.join(f'{label}: `{run}`' for label, run in sources.items())]
+  if sources:   # each run once, under its first row's label (its other temperatures follow)
+    first_label = {}
+    for label, run in sources.items():
+      first_label.setdefault(run, label)
+    lines += ['', 'Runs: ' + '; '.join(f'{label}: `{run}`' for run, label in first_label.items())]
   return '\n'.join(lines) + '\n'
 
 
@@ -161,8 +164,11 @@ def figure(results, path, title):
   import matplotlib.pyplot as plt
   fig, axes = plt.subplots(2, 2, figsize=(13, 8))
   width = 0.8 / len(results)
+  # Matplotlib's default cycle repeats after 10 colours; rows per temperature pass that.
+  colours = plt.get_cmap('tab10' if len(results) <= 10 else 'tab20').colors
   for i, (label, (stats, _)) in enumerate(results.items()):
-    style = dict(label=label, lw=2.5 if i == 0 else 1.5, color='k' if i == 0 else f'C{i}')
+    style = dict(label=label, lw=2.5 if i == 0 else 1.5,
+                 color='k' if i == 0 else colours[i % len(colours)])
     x = np.arange(music_stats.MAX_POLYPHONY + 1)
     axes[0, 0].bar(x + (i - len(results) / 2 + 0.5) * width, stats.polyphony, width,
                    color=style['color'], label=label)
@@ -177,9 +183,13 @@ def figure(results, path, title):
   axes[1, 0].set_xticks(range(12), music_stats.PITCH_CLASS_NAMES)
   axes[1, 1].set(title='note duration', xlabel=f'frames ({music_stats.MAX_DURATION}: or more)',
                  ylabel='fraction of notes', yscale='log')
-  axes[0, 0].legend()
   fig.suptitle(title)
-  fig.tight_layout()
+  if len(results) <= 10:
+    axes[0, 0].legend()
+    fig.tight_layout()
+  else:   # too many rows to fit inside a panel
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc='center right', fontsize='small')
+    fig.tight_layout(rect=(0, 0, 0.84, 1))
   fig.savefig(path, dpi=110)
   plt.close(fig)
 
