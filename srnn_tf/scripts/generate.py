@@ -4,14 +4,14 @@ and a General MIDI soundfont are installed.
     python generate.py --run=runs/jsb_srnn2016_srnn_z100_d300 --num_pieces=4 --num_steps=128
     python generate.py --run=runs/... --prime_midi=song.mid --prime_frames=32 --seed=3
 
-The model runs forward, `x_t ~ p(x_t | state)`, `u_{t+1} = x_t`. With --prime_midi, it first reads
-the file's first --prime_frames frames (latent models through their inference network) and
-continues from there; the written piece is the primer followed by the continuation. The same
---seed gives the same pieces. --temperature below 1 makes each frame's notes surer (fewer
-stray notes), above 1 noisier (`SequenceModel.generate`). MIDI is read and written on the frame grid of the run's corpus
-(a JSB-trained model's frames are quarter notes; srnn_tf.data.grid), and a primer is
-transposed to C major / minor when the corpus's pieces were; --frames_per_quarter, --tempo
-and --notranspose_primer override.
+The model runs forward, `x_t ~ p(x_t | state)`, `u_{t+1} = x_t`. With --prime_midi, it first
+reads the file's first --prime_frames frames (latent models through their inference network)
+and continues from there; the written piece is the primer followed by the continuation. The
+same --seed gives the same pieces. --temperature below 1 makes each frame's notes surer
+(fewer stray notes), above 1 noisier (`SequenceModel.generate`). MIDI is read and written on
+the frame grid of the run's corpus (a JSB-trained model's frames are quarter notes;
+srnn_tf.data.grid), and a primer is transposed to C major / minor when the corpus's pieces
+were; --frames_per_quarter, --tempo and --notranspose_primer override.
 """
 
 import os
