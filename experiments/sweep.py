@@ -33,6 +33,7 @@ JSON is in `--results_dir`. One line per run reports its progress.
 
 import concurrent.futures
 import dataclasses
+import glob
 import json
 import os
 import subprocess
@@ -209,20 +210,24 @@ def _execute(run: Run, index: int, total: int, again: bool) -> tuple[str, int, f
   return run.name, code, time.time() - start
 
 
-def varied_fields(runs: list[Run]) -> list[str]:
-  """The config fields whose values differ between the runs (dataset always)."""
-  rows = [dataclasses.asdict(run.config) for run in runs]
+def varied_fields(run_configs: list[configs.Config]) -> list[str]:
+  """The config fields whose values differ between the configs (dataset always)."""
+  rows = [dataclasses.asdict(config) for config in run_configs]
   return ['dataset'] + [k for k in rows[0] if k != 'dataset' and
                         len({repr(row[k]) for row in rows}) > 1]
 
 
 def _write_hparams_view(runs: list[Run], runs_dir: str) -> None:
-  """TensorBoard's HParams view of the sweep (`tensorboard --logdir=runs`): one row per run,
-  the varied fields against the validation ELBO."""
+  """TensorBoard's HParams view of the runs folder (`tensorboard --logdir=runs`): one row per
+  run, the fields that vary over this sweep's runs and the ones already there (other sweeps
+  share the folder) against the validation ELBO."""
   cli.import_tensorflow_quietly()
   from srnn_tf import callbacks
   os.makedirs(runs_dir, exist_ok=True)
-  callbacks.write_hparams_config(runs_dir, varied_fields(runs))
+  there = [rundir.read_json(path) for path in
+           glob.glob(os.path.join(runs_dir, '*', rundir.CONFIG_JSON))]
+  callbacks.write_hparams_config(runs_dir, varied_fields(
+      [run.config for run in runs] + [configs.from_dict(c) for c in there if c]))
 
 
 def main(argv):

@@ -3,6 +3,7 @@ best-epoch weights, carried-state resets, throughput, TensorBoard media. (The le
 schedule is `srnn_tf.schedules`.)"""
 
 import dataclasses
+import glob
 import math
 import os
 import time
@@ -290,8 +291,21 @@ def log_hparams(logdir: str, config) -> None:
 
 def write_hparams_config(logdir: str, varied: list[str]) -> None:
   """Writes the HParams view's columns at the root of a sweep's run folders: the config
-  fields the sweep varies and the train / validation ELBO (Keras's `epoch_elbo` scalars)."""
+  fields the sweep varies and the train / validation ELBO (Keras's `epoch_elbo` scalars).
+
+  It replaces the columns an earlier sweep wrote there: every writer adds an events file, and
+  with several at the root TensorBoard would show one of them, not necessarily the newest.
+  """
   from tensorboard.plugins.hparams import api as hp
+  from tensorboard.plugins.hparams import metadata
+  for path in glob.glob(os.path.join(logdir, 'events.out.tfevents.*')):
+    try:
+      tags = {v.tag for e in tf.compat.v1.train.summary_iterator(path)
+              for v in e.summary.value}
+    except tf.errors.DataLossError:   # cut short by a kill: not ours to judge
+      continue
+    if tags == {metadata.EXPERIMENT_TAG}:   # nothing but an earlier sweep's columns
+      os.remove(path)
   metrics = [hp.Metric('epoch_elbo', group=group, display_name=f'{group} ELBO/step')
              for group in ('validation', 'train')]
   with tf.summary.create_file_writer(logdir).as_default():

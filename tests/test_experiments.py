@@ -1,5 +1,6 @@
 """The sweep runner and the report builder, on fake run records (no training)."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -147,7 +148,6 @@ def test_shape_over_z_names_rise_fall_and_peak():
 def test_evaluate_bounds_picks_finished_latent_sweep_runs_without_results(tmp_path):
   from experiments import evaluate_bounds
   from srnn_tf import configs
-  import dataclasses
 
   def fake_run(name, finished=True, **overrides):
     run = tmp_path / 'runs' / name
@@ -203,7 +203,6 @@ def test_evaluate_bounds_leaves_the_candidates_validation_passed_over(tmp_path):
   spent). The chosen one's test ELBO then reads as its run's `test`."""
   from experiments import evaluate_bounds, published, selection
   from srnn_tf import configs
-  import dataclasses
   runs, results = tmp_path / 'runs', tmp_path / 'results'
   results.mkdir()
   names = {}
@@ -245,7 +244,6 @@ def test_evaluate_bounds_leaves_the_candidates_validation_passed_over(tmp_path):
 
 
 def _record(results_dir, name, elbo, kept_epoch=None, epochs_run=50, **overrides):
-  import dataclasses
   from srnn_tf import configs
   config = dataclasses.asdict(configs.get_config('paper', **{**configs.REPRODUCTION,
                                                               **overrides}))
@@ -397,8 +395,11 @@ def test_a_sweep_writes_the_hparams_view_of_what_it_varies(tmp_path):
   import tensorflow as tf
   from srnn_tf import callbacks
   runs = sweep.plan(['z', 'd'], ['jsb', 'piano'], 'srnn2016')
-  assert sweep.varied_fields(runs) == ['dataset', 'z_dim', 'd_dim']
-  callbacks.write_hparams_config(str(tmp_path), sweep.varied_fields(runs))
+  varied = sweep.varied_fields([run.config for run in runs])
+  assert varied == ['dataset', 'z_dim', 'd_dim']
+  # A second sweep's columns replace the first's: one view per runs folder.
+  callbacks.write_hparams_config(str(tmp_path), ['dataset', 'model'])
+  callbacks.write_hparams_config(str(tmp_path), varied)
   (path,) = tmp_path.glob('events.out.tfevents.*')
   from tensorboard.plugins.hparams import plugin_data_pb2
   experiments = [plugin_data_pb2.HParamsPluginData.FromString(
@@ -409,6 +410,16 @@ def test_a_sweep_writes_the_hparams_view_of_what_it_varies(tmp_path):
   assert [h.name for h in experiment.hparam_infos] == ['dataset', 'z_dim', 'd_dim']
   assert {(m.name.group, m.name.tag) for m in experiment.metric_infos} == {
       ('validation', 'epoch_elbo'), ('train', 'epoch_elbo')}
+  # The view of a folder that already holds another sweep's run has that sweep's columns too.
+  vrnn = dataclasses.replace(runs[0].config, model='vrnn')
+  os.makedirs(tmp_path / 'other_run')
+  (tmp_path / 'other_run' / 'config.json').write_text(json.dumps(dataclasses.asdict(vrnn)))
+  sweep._write_hparams_view(runs, str(tmp_path))
+  (path,) = tmp_path.glob('events.out.tfevents.*')
+  (experiment,) = [plugin_data_pb2.HParamsPluginData.FromString(
+      v.metadata.plugin_data.content).experiment
+      for e in tf.compat.v1.train.summary_iterator(str(path)) for v in e.summary.value]
+  assert [h.name for h in experiment.hparam_infos] == ['dataset', 'model', 'z_dim', 'd_dim']
 
 
 def test_nade_table_chooses_on_validation_and_reports_its_cost(tmp_path):
@@ -589,7 +600,6 @@ def test_selection_chooses_each_models_run_on_validation_in_the_versions_convent
 
 def _tiny_rnn_run(run):
   """A run directory of a tiny untrained RNN on Boulanger JSB: `model.keras`, `config.json`."""
-  import dataclasses
   from srnn_tf import configs
   from srnn_tf.testing import tiny
   run.mkdir(parents=True)
