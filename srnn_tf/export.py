@@ -9,6 +9,9 @@ and has these signatures (inputs -> outputs; `b` batch, `t` time, any length):
                                 -> the same, over the unmasked frames only
     sample                      num_steps [] int64, seed [] int64
                                 -> piano_roll [1, num_steps, 88] float32 0/1
+    sample_tempered             num_steps, seed, temperature [] float32 (positive)
+                                -> the same, at that sampling temperature
+                                   (`SequenceModel.generate`; 1: as `sample`)
     reconstruct                 x [b, t, 88] -> probabilities [b, t, 88] float32
 
 `score` draws its one posterior sample from a fixed seed, so it is deterministic; `sample`
@@ -101,10 +104,14 @@ def _checked_mask(mask, x):
     return tf.cond(ok, lambda: mask, lambda: tf.ones_like(mask))
 
 
-def _checked_scalar(t, name: str, minimum=None, maximum=None):
-  """`t` as a scalar, after checks of its rank and range."""
+def _checked_scalar(t, name: str, minimum=None, maximum=None, positive=False):
+  """`t` as a scalar, after checks of its rank and range (`positive`: a float above 0, not
+  NaN or infinite)."""
   first = tf.concat([tf.reshape(t, [-1]), tf.ones([1], t.dtype)], 0)[0]
   conditions = [(tf.equal(tf.rank(t), 0), f'{name} must be a scalar')]
+  if positive:
+    conditions.append((tf.math.is_finite(first) & (first > 0),
+                       f'{name} must be a positive number'))
   if minimum is not None:
     conditions.append((first >= minimum, f'{name} must be positive' if minimum == 1 else
                        f'{name} must be at least {minimum}'))
@@ -129,13 +136,17 @@ def serving_functions(model):
     mask = _checked_mask(mask, x)   # before any use: a bad shape must fail in the check
     return model.score({'x': x * mask[..., None], 'mask': mask}, SCORE_SEED)
 
-  def sample(num_steps, seed):
+  def sample_tempered(num_steps, seed, temperature):
     num_steps = _checked_scalar(num_steps, 'num_steps', 1, MAX_SAMPLE_STEPS)
     seed = _checked_scalar(seed, 'seed')
+    temperature = _checked_scalar(temperature, 'temperature', positive=True)
     steps = tf.cast(num_steps, tf.int32)
     # Two int32 seed words from the int64 seed: high and low halves.
     seed32 = tf.stack([tf.cast(seed // (2 ** 31), tf.int32), tf.cast(seed % (2 ** 31), tf.int32)])
-    return {'piano_roll': model.generate(steps, 1, seed=seed32)}
+    return {'piano_roll': model.generate(steps, 1, seed=seed32, temperature=temperature)}
+
+  def sample(num_steps, seed):
+    return sample_tempered(num_steps, seed, tf.constant(1.0))
 
   def reconstruct(x):
     return {'probabilities': model.reconstruct(_checked_roll(x))}
@@ -145,6 +156,10 @@ def serving_functions(model):
       'score_masked': (score_masked, [roll_spec, tf.TensorSpec(None, tf.float32, name='mask')]),
       'sample': (sample, [tf.TensorSpec(None, tf.int64, name='num_steps'),
                           tf.TensorSpec(None, tf.int64, name='seed')]),
+      'sample_tempered': (sample_tempered, [tf.TensorSpec(None, tf.int64, name='num_steps'),
+                                            tf.TensorSpec(None, tf.int64, name='seed'),
+                                            tf.TensorSpec(None, tf.float32,
+                                                          name='temperature')]),
       'reconstruct': (reconstruct, [roll_spec]),
   }
 

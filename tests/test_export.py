@@ -38,12 +38,17 @@ for path in sys.argv[2:]:
   sample = [loaded.signatures['sample'](num_steps=tf.constant(16, tf.int64),
                                         seed=tf.constant(5, tf.int64))['piano_roll'].numpy()
             for _ in range(2)]
+  tempered = {t: loaded.signatures['sample_tempered'](
+                  num_steps=tf.constant(16, tf.int64), seed=tf.constant(5, tf.int64),
+                  temperature=tf.constant(t))['piano_roll'].numpy().tolist()
+              for t in (1.0, 0.5)}
   out[path] = {
       'score': {k: v.numpy().tolist() for k, v in score.items()},
       'default': {k: v.numpy().tolist() for k, v in default.items()},
       'masked': {k: v.numpy().tolist() for k, v in masked.items()},
       'reconstruct': recon['probabilities'].numpy().tolist(),
-      'sample': sample[0].tolist(), 'sample_again': sample[1].tolist()}
+      'sample': sample[0].tolist(), 'sample_again': sample[1].tolist(),
+      'tempered': tempered[1.0], 'cooler': tempered[0.5]}
 out['modules'] = sorted(m for m in sys.modules if m.startswith(('srnn_tf', 'tensorflow_prob')))
 print(json.dumps(out))
 '''
@@ -104,6 +109,11 @@ def test_fresh_process_gives_the_keras_numbers(exported_all, tmp_path):
     sample = np.array(got['sample'])
     assert sample.shape == (1, 16, 88) and set(np.unique(sample)) <= {0.0, 1.0}, name
     np.testing.assert_array_equal(sample, got['sample_again'], err_msg=name)
+    # The seed's two int32 words are (0, 5); at temperature 1 it is `sample` itself.
+    np.testing.assert_array_equal(sample, model.generate(16, 1, seed=(0, 5)), err_msg=name)
+    np.testing.assert_array_equal(got['tempered'], sample, err_msg=name)
+    np.testing.assert_array_equal(
+        got['cooler'], model.generate(16, 1, seed=(0, 5), temperature=0.5), err_msg=name)
     assert (pathlib.Path(path) / 'metadata.json').exists()
 
 
@@ -122,6 +132,11 @@ def test_bad_inputs_fail_with_readable_errors(exported):
        'num_steps must be positive'),
       (lambda: sigs['sample'](num_steps=tf.constant(10**6, tf.int64),
                               seed=tf.constant(1, tf.int64)), 'num_steps must be <='),
+  ] + [
+      (lambda t=t: sigs['sample_tempered'](num_steps=tf.constant(4, tf.int64),
+                                           seed=tf.constant(1, tf.int64),
+                                           temperature=tf.constant(t)),
+       'temperature must be a positive number') for t in (0.0, -1.0, float('nan'))
   ]
   for call, message in cases:
     with pytest.raises(tf.errors.InvalidArgumentError, match=re.escape(message)):
@@ -144,10 +159,11 @@ def test_saved_model_cli_lists_the_signatures(exported_all):
   out = subprocess.run([str(cli), 'show', '--dir', path, '--all'], capture_output=True,
                        text=True, timeout=120)
   assert out.returncode == 0, out.stderr[-2000:]
-  for name in ('serving_default', 'score', 'score_masked', 'sample', 'reconstruct'):
+  for name in ('serving_default', 'score', 'score_masked', 'sample', 'sample_tempered',
+               'reconstruct'):
     assert f"signature_def['{name}']" in out.stdout
   for tensor in ("inputs['x']", "inputs['mask']", "inputs['num_steps']", "inputs['seed']",
-                 "outputs['elbo_per_step']", "outputs['piano_roll']",
+                 "inputs['temperature']", "outputs['elbo_per_step']", "outputs['piano_roll']",
                  "outputs['probabilities']"):
     assert tensor in out.stdout
 
@@ -161,7 +177,7 @@ def test_readme_rest_bodies_run_on_their_signatures(exported):
   _, path = exported
   sigs = tf.saved_model.load(path).signatures
   bodies = _readme_rest_bodies()
-  assert {b['signature_name'] for b in bodies} >= {'score', 'sample'}
+  assert {b['signature_name'] for b in bodies} >= {'score', 'sample', 'sample_tempered'}
   for body in bodies:
     sig = sigs[body['signature_name']]
     specs = sig.structured_input_signature[1]
