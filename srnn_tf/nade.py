@@ -126,7 +126,7 @@ class NADE(tfd.Distribution):
       uniform: `U(0, 1)` noise `[...batch, D]`, one number per key (the models' stateless
         generation passes it in; `sample` draws it).
       temperature: divides each key's conditional logit, `sigmoid(logit_d / temperature)`:
-        below 1 every key's choice is surer (towards the most likely key given the keys
+        below 1 every key's choice is surer (towards its more likely value given the keys
         below), above 1 less sure. This tempers the conditionals, not the joint
         `p(x)^(1/T)`, whose normaliser would be a sum over 2^D frames. 1: the NADE itself.
 
