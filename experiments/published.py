@@ -31,7 +31,6 @@ REPORT_Z100 = REPORT[100]
 WITHOUT_INPUTS = ('vrnn',)
 
 
-
 def reads_no_inputs(run) -> bool:
   """Whether the run's model is one of `WITHOUT_INPUTS`."""
   return run.get('config', {}).get('model') in WITHOUT_INPUTS
