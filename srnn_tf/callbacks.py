@@ -2,6 +2,7 @@
 best-epoch weights, carried-state resets, throughput, TensorBoard media. (The learning-rate
 schedule is `srnn_tf.schedules`.)"""
 
+import contextlib
 import dataclasses
 import glob
 import math
@@ -300,12 +301,14 @@ def write_hparams_config(logdir: str, varied: list[str]) -> None:
   from tensorboard.plugins.hparams import metadata
   for path in glob.glob(os.path.join(logdir, 'events.out.tfevents.*')):
     try:
-      tags = {v.tag for e in tf.compat.v1.train.summary_iterator(path)
-              for v in e.summary.value}
-    except tf.errors.DataLossError:   # cut short by a kill: not ours to judge
+      tags = {v.tag for record in tf.data.TFRecordDataset(path)
+              for v in tf.compat.v1.Event.FromString(record.numpy()).summary.value}
+    # Cut short by a kill (not ours to judge), or removed meanwhile by another lane's sweep.
+    except (tf.errors.DataLossError, tf.errors.NotFoundError):
       continue
     if tags == {metadata.EXPERIMENT_TAG}:   # nothing but an earlier sweep's columns
-      os.remove(path)
+      with contextlib.suppress(FileNotFoundError):   # the same race
+        os.remove(path)
   metrics = [hp.Metric('epoch_elbo', group=group, display_name=f'{group} ELBO/step')
              for group in ('validation', 'train')]
   with tf.summary.create_file_writer(logdir).as_default():

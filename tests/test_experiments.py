@@ -422,6 +422,18 @@ def test_a_sweep_writes_the_hparams_view_of_what_it_varies(tmp_path):
   assert [h.name for h in experiment.hparam_infos] == ['dataset', 'model', 'z_dim', 'd_dim']
 
 
+def test_the_hparams_view_survives_a_sweep_in_another_lane(tmp_path, monkeypatch):
+  """Two lanes' sweeps share one runs folder: an events file listed by one may be gone, removed
+  by the other, before it is read."""
+  from srnn_tf import callbacks
+  listed = callbacks.glob.glob
+  gone = str(tmp_path / 'events.out.tfevents.1.removed_by_the_other_lane')
+  monkeypatch.setattr(callbacks.glob, 'glob', lambda pattern: [gone] + listed(pattern))
+  callbacks.write_hparams_config(str(tmp_path), ['dataset'])
+  callbacks.write_hparams_config(str(tmp_path), ['dataset', 'model'])
+  assert len(listed(str(tmp_path / 'events.out.tfevents.*'))) == 1
+
+
 def test_nade_table_chooses_on_validation_and_reports_its_cost(tmp_path):
   from experiments import sweep as grids
   results = tmp_path / 'results'
