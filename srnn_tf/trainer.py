@@ -184,38 +184,7 @@ def _train_locked(config, workdir, results_dir, verbose, overwrite_results) -> d
   valid_ds = pipeline.eval_dataset(corpus.splits['valid'], config.batch_size)
   rundir.write_config(workdir, config)
 
-  callback_list = [
-      callbacks.NanGuard(workdir),  # first: raises before anything saves broken weights
-      callbacks.ReseedNoise(),
-      callbacks.Throughput(config.batch_size * config.seq_len)]
-  if config.carry_state:
-    callback_list.insert(1, callbacks.ResetCarriedState())
-  if config.monitor_test:
-    test_seqs, test_evaluator = corpus.splits['test'], bounds.Evaluator(model)
-    callback_list.append(callbacks.MonitorSplit(
-        lambda _: test_evaluator.evaluate_elbo(test_seqs, config.eval_samples,
-                                               batch_size=config.batch_size,
-                                               progress=False)['elbo_per_step'],
-        previous_seconds=(rundir.history_column(workdir, 'wall_seconds') or [0.0])[-1]))
-  # The history row of an epoch before its backup commit (see `callbacks.EpochBackup`).
-  callback_list.append(keras.callbacks.CSVLogger(os.path.join(workdir, rundir.HISTORY_CSV),
-                                             append=True))
-  if config.keep_best:
-    callback_list.append(callbacks.BestWeights(workdir))
-  logdir = os.path.join(workdir, 'tensorboard')
-  callback_list += [callbacks.EpochBackup(workdir), keras.callbacks.TensorBoard(logdir)]
-  if config.media_every:
-    callback_list.append(callbacks.TensorBoardMedia(logdir, corpus.splits['valid'][0],
-                                                    corpus.grid, config.media_every))
-  if not resume.epoch:
-    callbacks.log_hparams(logdir, config)
-  val_history = rundir.history_column(workdir, 'val_elbo')
-  epochs = config.epochs
-  if config.early_stopping_patience:
-    stopper = callbacks.ResumableEarlyStopping(config.early_stopping_patience, val_history)
-    callback_list.append(stopper)
-    if stopper.exhausted():   # killed after it stopped the run, before the final save
-      epochs = resume.epoch
+  callback_list, epochs = _callbacks(config, workdir, model, corpus, resume.epoch)
 
   start = time.time()
   if epochs > resume.epoch:
@@ -223,13 +192,7 @@ def _train_locked(config, workdir, results_dir, verbose, overwrite_results) -> d
               validation_data=valid_ds, validation_freq=config.validation_freq,
               callbacks=callback_list, verbose=verbose)
   train_seconds = time.time() - start
-  kept_epoch = None
-  if config.keep_best:
-    best = rundir.read_json(os.path.join(workdir, 'best.json'))
-    if best:
-      model.load_weights(os.path.join(workdir, 'best.weights.h5'))
-      kept_epoch = best['epoch']
-      logging.info('keeping the weights of epoch %d (best validation ELBO)', kept_epoch)
+  kept_epoch = _keep_best(model, workdir) if config.keep_best else None
   if not callbacks.weights_are_finite(model):
     raise callbacks.NonFiniteLossError('training ended with non-finite weights; nothing saved')
 
@@ -262,6 +225,54 @@ def _train_locked(config, workdir, results_dir, verbose, overwrite_results) -> d
   rundir.write_json(os.path.join(workdir, rundir.RUN_JSON), summary)   # the run is finished
   _copy_results(workdir, results_dir, overwrite_results)
   return summary
+
+
+def _callbacks(config, workdir, model, corpus, resumed_epoch) -> tuple[list, int]:
+  """The training's callbacks, in the order they must run, and the epoch to train up to: the
+  config's, or the resumed epoch where an early stop was recorded before a kill."""
+  callback_list = [
+      callbacks.NanGuard(workdir),  # first: raises before anything saves broken weights
+      callbacks.ReseedNoise(),
+      callbacks.Throughput(config.batch_size * config.seq_len)]
+  if config.carry_state:
+    callback_list.insert(1, callbacks.ResetCarriedState())
+  if config.monitor_test:
+    test_seqs, test_evaluator = corpus.splits['test'], bounds.Evaluator(model)
+    callback_list.append(callbacks.MonitorSplit(
+        lambda _: test_evaluator.evaluate_elbo(test_seqs, config.eval_samples,
+                                               batch_size=config.batch_size,
+                                               progress=False)['elbo_per_step'],
+        previous_seconds=(rundir.history_column(workdir, 'wall_seconds') or [0.0])[-1]))
+  # The history row of an epoch before its backup commit (see `callbacks.EpochBackup`).
+  callback_list.append(keras.callbacks.CSVLogger(os.path.join(workdir, rundir.HISTORY_CSV),
+                                             append=True))
+  if config.keep_best:
+    callback_list.append(callbacks.BestWeights(workdir))
+  logdir = os.path.join(workdir, 'tensorboard')
+  callback_list += [callbacks.EpochBackup(workdir), keras.callbacks.TensorBoard(logdir)]
+  if config.media_every:
+    callback_list.append(callbacks.TensorBoardMedia(logdir, corpus.splits['valid'][0],
+                                                    corpus.grid, config.media_every))
+  if not resumed_epoch:
+    callbacks.log_hparams(logdir, config)
+  epochs = config.epochs
+  if config.early_stopping_patience:
+    stopper = callbacks.ResumableEarlyStopping(config.early_stopping_patience,
+                                               rundir.history_column(workdir, 'val_elbo'))
+    callback_list.append(stopper)
+    if stopper.exhausted():   # killed after it stopped the run, before the final save
+      epochs = resumed_epoch
+  return callback_list, epochs
+
+
+def _keep_best(model, workdir) -> int | None:
+  """Loads the best-validation epoch's weights, if one was saved; returns that epoch (1-based)."""
+  best = rundir.read_json(os.path.join(workdir, 'best.json'))
+  if not best:
+    return None
+  model.load_weights(os.path.join(workdir, 'best.weights.h5'))
+  logging.info('keeping the weights of epoch %d (best validation ELBO)', best['epoch'])
+  return best['epoch']
 
 
 def _copy_results(workdir, results_dir, overwrite) -> None:
