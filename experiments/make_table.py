@@ -502,6 +502,11 @@ def published_table(runs):
   return '\n'.join(lines)
 
 
+def _listed(label, sources) -> str:
+  """The line under a table that names the committed files its numbers come from."""
+  return f'{label}: ' + (', '.join(f'`{s}`' for s in sources) or 'none yet')
+
+
 def main(argv):
   del argv
   runs = load_runs(_RUNS.value)
@@ -537,15 +542,14 @@ def main(argv):
     ] if version == 'srnn2016' else [
         'Test ELBO per step (one posterior sample; the RNN\'s exact log-likelihood), ' +
         CONVENTION_TEXT['per_step'] + ', as RNN-NADE\'s numbers are.', '']
-    out += [f'## {title}', '', *note, body, '', 'Runs: ' + (', '.join(f'`{s}`' for s in sources)
-                                                     or 'none yet'), '']
+    out += [f'## {title}', '', *note, body, '', _listed('Runs', sources), '']
   body, sources = long_schedule_runs(_RUNS.value)
   out += ['## Longer schedules (not the paper protocol)', '',
           'The learning rate held (no decay), the weights of the epoch with the best validation '
           'ELBO kept (`--keep_best`), optionally stopped that many epochs after it '
           '(`--early_stopping_patience`); beside the paper-protocol run of the same model. '
           'BUILD_NOTES ("Why JSB falls short", "The Boulanger splits") discusses them.', '',
-          body, '', 'Runs: ' + (', '.join(f'`{s}`' for s in sources) or 'none yet'), '']
+          body, '', _listed('Runs', sources), '']
   body, sources = nade_search(_RUNS.value)
   out += ['## NADE emissions: sizes chosen on validation (Boulanger splits)', '',
           'Every model with the NADE emission (H = 150, as RNN-NADE\'s), trained the way '
@@ -573,7 +577,7 @@ def main(argv):
           'trained on TensorFlow\'s default thread pools instead of the configured ones '
           '(Nottingham\'s VRNN-NADE with dropout; MuseData\'s RNN-NADE with dropout, in '
           'part; BUILD_NOTES, "Threads").', '',
-          body, '', 'Runs: ' + (', '.join(f'`{s}`' for s in sources) or 'none yet'), '']
+          body, '', _listed('Runs', sources), '']
   body, sources = nade_search(_RUNS.value, 'srnn2016')
   out += ['## NADE emissions on the srnn2016 data (the paper\'s)', '',
           'The same search on the data of the SRNN paper\'s table, beside that paper\'s SRNN '
@@ -582,7 +586,7 @@ def main(argv):
           ' Per step, ' + CONVENTION_TEXT['per_sequence'] +
           ', as the paper\'s numbers are; ours from silence (`u_1 = 0`), not from the '
           'release\'s first input frames (which hold the first target frame in some pieces).',
-          '', body, '', 'Runs: ' + (', '.join(f'`{s}`' for s in sources) or 'none yet'), '']
+          '', body, '', _listed('Runs', sources), '']
   for version, title in (('boulanger', 'Boulanger splits'), ('srnn2016', 'srnn2016')):
     body, sources = seed_spread(_RUNS.value, version)
     if body:
@@ -594,7 +598,7 @@ def main(argv):
               'validation, so their mean carries no winner\'s bias; seed 0 was chosen among '
               'its candidates, and some chosen runs were trained before dropout masks were '
               'drawn fresh every epoch (BUILD_NOTES, "Random streams"), the replicates after.',
-              '', body, '', 'Runs: ' + ', '.join(f'`{s}`' for s in sources), '']
+              '', body, '', _listed('Runs', sources), '']
   body, sources = option_runs(_RUNS.value)
   out += ['## The release\'s other options (paper protocol otherwise)', '',
           'Runs that change what the release makes an option and the paper protocol leaves at '
@@ -602,8 +606,7 @@ def main(argv):
           'schedule of the release\'s `Settings_SRNN` (`--config=release`). The validation ELBO '
           'decides between a run and its protocol run; the test ELBO is reported for both (on '
           'srnn2016: `u_1 = 0` / release first frames). srnn2016 per sequence, Boulanger per '
-          'frame.', '', body, '', 'Runs: ' + (', '.join(f'`{s}`' for s in sources) or 'none yet'),
-          '']
+          'frame.', '', body, '', _listed('Runs', sources), '']
   out += ['## Tighter bounds on the test sets (per step)', '',
           'The ELBO of the runs above against importance-weighted (IWAE) and particle-filter '
           '(SMC/FIVO, resampling at ESS < K/2) estimates of log p(x) with K particles, from '
@@ -615,7 +618,7 @@ def main(argv):
                          ('boulanger', 'Boulanger-Lewandowski (2012) splits')):
     body, sources = bounds_table(runs, version)
     out += [f'### {title}', '', body, '',
-            'Evaluations: ' + (', '.join(f'`{s}`' for s in sources) or 'none yet'), '']
+            _listed('Evaluations', sources), '']
   out += ['## Does the SRNN beat the VRNN and the RNN?', '',
           'Test log-likelihood per step of the SRNN (smoothing + Resq) minus that of each '
           'baseline, from the runs and evaluations above: positive means the SRNN is better. '
