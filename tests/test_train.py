@@ -179,6 +179,7 @@ def test_keep_best_keeps_the_epoch_with_the_best_validation_elbo(small_run):
   assert summary['kept_epoch'] == int(np.argmax(val)) + 1
   saved = rundir.load_run(workdir).model
   best = trainer.build_model(config, 1)
+  best.optimizer.build(best.trainable_variables)   # the file holds the optimizer's state too
   best.load_weights(os.path.join(workdir, 'best.weights.h5'))
   for a, b in zip(saved.get_weights(), best.get_weights()):   # the saved model is that epoch's
     np.testing.assert_array_equal(a, b)
