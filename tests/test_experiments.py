@@ -88,14 +88,15 @@ def test_retrain_unbounded_picks_committed_latent_runs_without_bounds_or_weights
   assert '4 runs, 3 finished, 1 to run.' in listing.stdout
 
 
-def _fake_run(runs_dir, results_dir, name, elbo, epochs_done=None):
+def _fake_run(runs_dir, results_dir, name, elbo, epochs_done=None, valid=None):
   os.makedirs(os.path.join(runs_dir, name, 'backup'), exist_ok=True)
   if epochs_done is not None:
     with open(os.path.join(runs_dir, name, 'backup', 'training_metadata.json'), 'w') as f:
       json.dump({'epoch': epochs_done, 'batch': 0}, f)
     return
   record = {'config': {}, 'test': {'elbo_per_step': elbo, 'recon_per_step': -elbo - 1},
-            'test_release_first_frame': {'elbo_per_step': elbo + 0.1}}
+            'test_release_first_frame': {'elbo_per_step': elbo + 0.1},
+            'valid': {'elbo_per_step': elbo if valid is None else valid}}
   for path in (os.path.join(runs_dir, name, 'run.json'),
                os.path.join(results_dir, f'{name}.json')):
     with open(path, 'w') as f:
@@ -109,7 +110,8 @@ def test_dry_run_and_report_from_fake_runs(tmp_path):
   runs_dir, results_dir = tmp_path / 'runs', tmp_path / 'results'
   results_dir.mkdir()
   _fake_run(runs_dir, results_dir, 'jsb_srnn2016_srnn_z10_d300', -4.9876)
-  _fake_run(runs_dir, results_dir, 'jsb_srnn2016_srnn_z100_d300', -5.4321)
+  # Validation prefers z=100, test z=10: the report's choice must be validation's.
+  _fake_run(runs_dir, results_dir, 'jsb_srnn2016_srnn_z100_d300', -5.4321, valid=-4.5)
   _fake_run(runs_dir, results_dir, 'jsb_srnn2016_srnn_z2_d300', None, epochs_done=7)
   common = [f'--runs_dir={runs_dir}', f'--results_dir={results_dir}', '--datasets=jsb']
   listing = subprocess.run([sys.executable, '-m', 'experiments.sweep', '--grid=z,d',
@@ -127,7 +129,7 @@ def test_dry_run_and_report_from_fake_runs(tmp_path):
   text = report.read_text()
   assert '| 10 | -4.988 (-4.888) / -4.819 |' in text
   assert '| 2 | _not run_ / -4.866 |' in text   # the report shows finished runs only
-  assert ('| JSB | 2 of 6 | z=10: -4.988 (-4.888) | z=10: -4.819 | -0.069 '
+  assert ('| JSB | 2 of 6 | z=100: -5.432 (-5.332) | z=10: -4.819 | -0.513 '
           '| 2 z finished / peaks at z=10 (z=2-100) |') in text
   assert (tmp_path / 'fig' / 'elbo_curves.png').stat().st_size > 10_000
   assert (tmp_path / 'fig' / 'cross_entropy.png').stat().st_size > 10_000
