@@ -48,6 +48,19 @@ def step_seeds(seed, t):
   return seeds.derive(seed, 2 * t), seeds.derive(seed, 2 * t + 1)
 
 
+def _time_major_array(v):
+  """`[B, T, ...]` -> a TensorArray of T `[B, ...]` steps.
+
+  The loop reads step t from it rather than slicing a `[T, B, ...]` tensor: the gradient of a
+  slice `v[t]` inside a while loop is a dense `[T, B, ...]` tensor at every step (O(T^2) over
+  a sequence), a TensorArray read's is the one step. A paper-size FIVO gradient (K = 4) is
+  1.18-1.29x faster so (two side-by-side runs), with the same values and gradients to the bit.
+  """
+  steps = tf.transpose(v, [1, 0] + list(range(2, v.shape.rank)))
+  return tf.TensorArray(v.dtype, size=tf.shape(steps)[0],
+                        element_shape=steps.shape[1:]).unstack(steps)
+
+
 def particle_log_likelihood(model, features, num_particles, resample=True,
                             ess_threshold=0.5, seed=(0, 0)):
   """IWAE (`resample=False`) or SMC/FIVO (`resample=True`) estimate of log p(x) per sequence.
@@ -68,8 +81,7 @@ def particle_log_likelihood(model, features, num_particles, resample=True,
     terms = model.compute_terms(features)
     return tf.reduce_sum(terms['log_px'] * features['mask'], axis=1)
   k = num_particles
-  inputs = tf.nest.map_structure(lambda v: tf.transpose(v, [1, 0] + list(range(2, v.shape.rank))),
-                                 model.particle_inputs(features))
+  inputs = tf.nest.map_structure(_time_major_array, model.particle_inputs(features))
   mask = tf.transpose(features['mask'])
   batch, steps = tf.shape(mask)[1], tf.shape(mask)[0]
   seed = tf.cast(tf.convert_to_tensor(seed), tf.int32)
@@ -79,8 +91,8 @@ def particle_log_likelihood(model, features, num_particles, resample=True,
   def step(t, state, log_w, log_z):
     noise_seed, ancestor_seed = step_seeds(seed, t)
     noise = tf.random.stateless_normal([batch, k, model.z_dim], seed=noise_seed)
-    state, log_alpha = model.particle_step(state, tf.nest.map_structure(lambda v: v[t], inputs),
-                                           noise)
+    step_inputs = tf.nest.map_structure(lambda a: a.read(t), inputs)
+    state, log_alpha = model.particle_step(state, step_inputs, noise)
     log_alpha = tf.ensure_shape(log_alpha, [None, k])  # K=1 would otherwise lose its width
     log_w = log_w + log_alpha * mask[t][:, None]     # padded steps weigh nothing
     increment = tf.reduce_logsumexp(log_w, axis=1)
