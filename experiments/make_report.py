@@ -163,7 +163,8 @@ def figure_cross_entropy(cells, datasets, path):
 
 
 def reconstruction(cells, dataset, figures_dir):
-  """Runs reconstruct.py on test piece 3 with the z chosen on validation; returns the PNG path."""
+  """Runs reconstruct.py on test piece 3 with the z chosen on validation; returns the PNG
+  path."""
   best = best_z(cells, dataset)
   if best is None:
     return None
@@ -240,7 +241,8 @@ def main(argv):
                  f'| z={report_best[1]}: {report_best[0]:.3f} | {diff} '
                  f'| {shape_over_z(ours_points)} / {shape_over_z(report_points)} |')
   lines += ['', '## (b) Validation ELBO per epoch, varying z (top) and d (bottom)', '',
-            f'![ELBO curves]({rel(curves)})', '', '## (c) Reconstructions (the z chosen on validation)', '']
+            f'![ELBO curves]({rel(curves)})', '',
+            '## (c) Reconstructions (the z chosen on validation)', '']
   for d in datasets:
     png = reconstruction(cells, d, _FIGURES.value)
     lines += [f'![{TITLES[d]} reconstruction]({rel(png)})', ''] if png else \
