@@ -32,6 +32,14 @@ def jsb_batches(config, data_dir=None, count=None):
   return [{k: v.numpy() for k, v in b.items()} for b in ds.take(count or steps)], steps
 
 
+def objective_overrides(objective='elbo', num_particles=4) -> dict:
+  """Config overrides that train on `objective`: the particle objectives (iwae, fivo) train on
+  independent windows, so they need `carry_state=False`."""
+  if objective == 'elbo':
+    return {}
+  return dict(objective=objective, num_particles=num_particles, carry_state=False)
+
+
 def model_and_batches(model_name, config_name, data_dir=None, **overrides):
   """A freshly built, compiled model of the preset and its JSB training batches."""
   from srnn_tf import trainer

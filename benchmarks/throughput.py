@@ -30,10 +30,7 @@ def main(argv):
   del argv
   from srnn_tf import callbacks
   callbacks.set_threads(_INTRA.value, _INTER.value)
-  objective = {}
-  if _OBJECTIVE.value != 'elbo':
-    objective = dict(objective=_OBJECTIVE.value, num_particles=_PARTICLES.value,
-                     carry_state=False)
+  objective = measure.objective_overrides(_OBJECTIVE.value, _PARTICLES.value)
   model, batches = measure.model_and_batches(_MODEL.value, _CONFIG.value, _DATA_DIR.value,
                                              **objective)
   rate, rates = measure.train_throughput(model, batches, _STEPS.value, _REPEATS.value)

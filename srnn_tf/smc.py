@@ -53,8 +53,8 @@ def _time_major_array(v):
 
   The loop reads step t from it rather than slicing a `[T, B, ...]` tensor: the gradient of a
   slice `v[t]` inside a while loop is a dense `[T, B, ...]` tensor at every step (O(T^2) over
-  a sequence), a TensorArray read's is the one step. A paper-size FIVO gradient (K = 4) is
-  1.18-1.29x faster so (two side-by-side runs), with the same values and gradients to the bit.
+  a sequence), a TensorArray read's is the one step. A paper-size FIVO training step (K = 4)
+  is 1.20x faster so (`results/benchmarks/fivo.txt`), with the same values and gradients.
   """
   steps = tf.transpose(v, [1, 0] + list(range(2, v.shape.rank)))
   return tf.TensorArray(v.dtype, size=tf.shape(steps)[0],
