@@ -301,15 +301,21 @@ stop_lanes() {
 }
 
 # "N min left" for the training logging to $1 (`HH:MM:SS epoch N: ...` lines), to its epoch $2,
-# at the mean pace of its last few epochs (a pair of lines across a restart does not count).
+# at the median pace of its last few epochs (a pair of epochs across a restart does not count;
+# the median, so that one epoch slowed by a pause or a benchmark does not skew it).
 minutes_left() {
-  grep -E '^[0-9]{2}:[0-9]{2}:[0-9]{2} epoch [0-9]+:' "$1" 2>/dev/null | tail -6 |
+  grep -E '^[0-9]{2}:[0-9]{2}:[0-9]{2} (epoch [0-9]+:|resuming )' "$1" 2>/dev/null | tail -8 |
     awk -v total="$2" '
+      BEGIN { n0 = -1 }
+      $2 == "resuming" { n0 = -1; next }
       { split($1, t, ":"); s = t[1] * 3600 + t[2] * 60 + t[3]; n = $3 + 0
         d = s - s0; if (d < 0) d += 86400   # past midnight
-        if (NR > 1 && n == n0 + 1 && d < 3600) { sum += d; pairs++ }
+        if (n == n0 + 1 && d < 3600) {   # insertion sort: mawk has no asort
+          for (i = pairs++; i > 0 && pace[i - 1] > d; i--) pace[i] = pace[i - 1]
+          pace[i] = d }
         s0 = s; n0 = n }
-      END { if (pairs) printf "%d min left", sum / pairs * (total - n0) / 60 }'
+      END { if (pairs) printf "%d min left",
+              (pace[int((pairs - 1) / 2)] + pace[int(pairs / 2)]) / 2 * (total - n0) / 60 }'
 }
 
 # What each lane is doing: its trainings (the last epoch logged, the time left) and evaluations.
