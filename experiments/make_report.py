@@ -199,6 +199,8 @@ def main(argv):
   figure_cross_entropy(cells, datasets, cross_entropy)
   rel = lambda p: os.path.relpath(p, os.path.dirname(_OUT.value))
   finished = sum(c['run'] is not None for c in cells.values())
+  incomplete = ('Cells in italics are not final: their runs are still training or not started '
+                '(`python -m experiments.sweep --grid=z,d` resumes them).')
   lines = [
       '# Reproducing the report: z and d sweeps', '',
       f'Built by `python -m experiments.make_report` from {finished} of {len(cells)} runs '
@@ -208,14 +210,14 @@ def main(argv):
       'target frame itself in some pieces, all of JSB\'s), as the report\'s and the paper\'s '
       'numbers were measured ("-": not measured so; runs evaluated before that evaluation '
       'existed have only u_1 = x_1, which is the same thing on JSB alone; "*": measured on the '
-      'run trained again, same config and seed, as its weights were not kept). Cells in italics '
-      'are not final: '
-      'their runs are still training or not started (`python -m experiments.sweep '
-      '--grid=z,d` resumes them). Every number comes from `results/runs/<run>.json`.', '',
+      'run trained again, same config and seed, as its weights were not kept). '
+      + (incomplete + ' ' if finished < len(cells) else '')
+      + 'Every number comes from `results/runs/<run>.json`.', '',
       '## (a) Test ELBO per step over z (d = 300)', '', table_z(cells, datasets), '',
       '### Over d (z = 100)', '', table_d(cells, datasets), '',
       '### Best z per corpus', '',
-      'Over the z values finished so far (a best among few is provisional). Our z is chosen on '
+      ('Over the z values finished so far (a best among few is provisional). '
+       if finished < len(cells) else '') + 'Our z is chosen on '
       'the validation set; the report\'s best is its best test number (its validation numbers '
       'are not published). The difference '
       'compares like for like where it can: our number from the release\'s first frames '
