@@ -313,9 +313,9 @@ minutes_left() {
         if (n == n0 + 1 && d < 3600) {   # insertion sort: mawk has no asort
           for (i = pairs++; i > 0 && pace[i - 1] > d; i--) pace[i] = pace[i - 1]
           pace[i] = d }
-        s0 = s; n0 = n }
+        s0 = s; n0 = last = n }
       END { if (pairs) printf "%d min left",
-              (pace[int((pairs - 1) / 2)] + pace[int(pairs / 2)]) / 2 * (total - n0) / 60 }'
+              (pace[int((pairs - 1) / 2)] + pace[int(pairs / 2)]) / 2 * (total - last) / 60 }'
 }
 
 # What each lane is doing: its trainings (the last epoch logged, the time left) and evaluations.
