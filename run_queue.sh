@@ -228,8 +228,9 @@ queue() {
   # while those models' weights are still on the machine), then the NADE comparison on
   # MuseData (srnn2016); the report's remaining cells (srnn2016,
   # paper protocol: the Nottingham and MuseData z and d grids); the SRNN ablations on MuseData
-  # (srnn2016) and on the other two Boulanger corpora; FIVO on Nottingham; MuseData's
-  # Bernoulli models at their best-validation epoch; the other release evaluations.
+  # (srnn2016) and on the other two Boulanger corpora; FIVO on Nottingham; the other release
+  # evaluations (RNNs of half an hour, then one SRNN); MuseData's Bernoulli models at their
+  # best-validation epoch (up to two hours each).
   nade nottingham srnn2016 dropout
   for version in srnn2016 boulanger; do keep_best nottingham $version; done
   nade muse srnn2016 dropout
@@ -238,10 +239,10 @@ queue() {
   ablations muse srnn2016
   for dataset in nottingham muse; do ablations $dataset; done
   fivo nottingham
+  for dataset in nottingham muse; do release_evals $dataset; done
   for version in srnn2016 boulanger; do keep_best muse $version; done
   # Anything a step above left to the other lane and that lane then finished without it.
   bounds
-  for dataset in nottingham muse; do release_evals $dataset; done
   # The extras: how much of the NADE comparison is seed noise where it is not yet measured,
   # each model's chosen run trained again at seeds 1-3 as on JSB (Boulanger splits): JSB
   # (srnn2016: the SRNN-NADE 0.063 behind; 9 runs of minutes), then Nottingham (a tie, +0.008
