@@ -1,5 +1,5 @@
-"""`python reconstruct.py` = `srnn-reconstruct` (installed with the package); the code and its flags are
-in `srnn_tf/scripts/reconstruct.py`."""
+"""`python reconstruct.py` = `srnn-reconstruct` (installed with the package); the code and its
+flags are in `srnn_tf/scripts/reconstruct.py`."""
 
 from srnn_tf.scripts import reconstruct as _script
 

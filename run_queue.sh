@@ -16,8 +16,12 @@ if [ -z "${SRNN_TF_DATA_DIR:-}" ] && [ -d ../shared/data ]; then
   SRNN_TF_DATA_DIR=$(cd ../shared/data && pwd); export SRNN_TF_DATA_DIR
 fi
 RESULTS="${RESULTS_DIR:-results/runs}"
-sweep() { .venv/bin/python -m experiments.sweep --results_dir="$RESULTS" "$@" >> logs/queue.log 2>&1; }
-bounds() { .venv/bin/python -m experiments.evaluate_bounds --results_dir="$RESULTS" "$@" >> logs/queue.log 2>&1; }
+# An experiments module over the results folder, its output in the queue's log.
+experiment() {
+  .venv/bin/python -m "experiments.$1" --results_dir="$RESULTS" "${@:2}" >> logs/queue.log 2>&1
+}
+sweep() { experiment sweep "$@"; }
+bounds() { experiment evaluate_bounds "$@"; }
 # One train.py run named NAME (runs/NAME), unless its results JSON is committed.
 once() {
   local name=$1 code; shift

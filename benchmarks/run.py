@@ -224,8 +224,9 @@ def main(argv):
     print('RESULT ' + json.dumps(_job(_JOB.value)))
     return
   configs_ = ('paper',) if _QUICK.value else ('paper', 'small')
-  specs = ['peak', 'peak1'] + [f'train:{m}:{c}' for c in configs_ for m in ('srnn', 'vrnn', 'rnn')] \
-      + ['oracle', 'precision', 'eval:elbo', 'eval:iwae', 'eval:smc']
+  trainings = [f'train:{m}:{c}' for c in configs_ for m in ('srnn', 'vrnn', 'rnn')]
+  specs = (['peak', 'peak1'] + trainings
+           + ['oracle', 'precision', 'eval:elbo', 'eval:iwae', 'eval:smc'])
   results = {spec: _run_job(spec) for spec in specs}
   # Two trainings at once share the cores: is the sum faster than one alone?
   results['concurrent:srnn:paper'] = _run_job('train:srnn:paper', copies=2)

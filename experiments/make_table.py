@@ -178,9 +178,10 @@ def long_schedule_runs(folder):
     epochs_run = _epochs_run(path)
     protocol = by_name.get(_sweep_name({**c, 'epochs': 50, 'lr_constant_epochs': 20,
                                         'keep_best': False, 'early_stopping_patience': 0}))
+    constant = c['lr_constant_epochs']
     lines.append(f'| `{os.path.basename(path)[:-len(".json")]}` | {TITLES[c["dataset"]]}, '
                  f'{c["data_version"]} | {epochs_run} ({run["kept_epoch"]}) '
-                 f'| {"all" if c["lr_constant_epochs"] >= c["epochs"] else c["lr_constant_epochs"]} '
+                 f'| {"all" if constant >= c["epochs"] else constant} '
                  f'| {c.get("early_stopping_patience") or "-"} '
                  f'| {_with_release(run, c["data_version"])} '
                  f'| {_with_release(protocol, c["data_version"]) if protocol else "-"} |')
@@ -195,9 +196,9 @@ def nade_search(folder, version='boulanger'):
   srnn2016 (each in its own convention, as `score` gives ours)."""
   groups = selection.nade_candidates(folder, version)
   published, published_name = NADE_REFERENCE[version]
-  lines = ['| corpus | model | GRU d (SRNN: a) | MLPs e(u) / emission | dropout d / e(u) | NADE pre-trained '
-           '| params | epochs run (kept) | train min | valid | test | test SMC | '
-           f'{published_name} published |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|']
+  lines = ['| corpus | model | GRU d (SRNN: a) | MLPs e(u) / emission | dropout d / e(u) '
+           '| NADE pre-trained | params | epochs run (kept) | train min | valid | test '
+           f'| test SMC | {published_name} published |', '|---' * 13 + '|']
   sources, answers = [], []
   for corpus in CORPORA:
     reference = f'{published[corpus]:.2f}' if corpus in published else ''
@@ -363,7 +364,8 @@ def option_runs(folder):
         + ', '.join(f'{k}={v:g}' if isinstance(v, float) else f'{k}={v}'
                     for k, v in changed.items())
         + f' | {valid(run)} | {valid(protocol) if protocol else "-"} '
-        f'| {_with_release(run, version)} | {_with_release(protocol, version) if protocol else "-"} |')
+        f'| {_with_release(run, version)} '
+        f'| {_with_release(protocol, version) if protocol else "-"} |')
     sources.append(os.path.relpath(path))
   return '\n'.join(lines), sources
 
