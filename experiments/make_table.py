@@ -550,7 +550,7 @@ def main(argv):
           'The learning rate held (no decay), the weights of the epoch with the best validation '
           'ELBO kept (`--keep_best`), optionally stopped that many epochs after it '
           '(`--early_stopping_patience`); beside the paper-protocol run of the same model. '
-          'BUILD_NOTES ("Why JSB falls short", "The Boulanger splits") discusses them.', '',
+          'docs/findings.md ("Why JSB falls short", "The Boulanger splits") discusses them.', '',
           body, '', _listed('Runs', sources), '']
   body, sources = nade_search(_RUNS.value)
   out += ['## NADE emissions: sizes chosen on validation (Boulanger splits)', '',
