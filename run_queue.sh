@@ -202,6 +202,20 @@ release_evals() {
   esac
 }
 
+# Piano's z and d grids (srnn2016) evaluated from the release's first input frames, REPORT.md's
+# "-" cells: trained before that evaluation existed, their weights gone, so trained again.
+release_grid_piano() {
+  local z d
+  for z in 2 10 25 50 200; do
+    alone "release_piano_z$z" release_eval "piano_srnn2016_srnn_z${z}_d300" --dataset=piano \
+      "${SRNN2016[@]}" --z_dim=$z
+  done
+  for d in 50 500; do
+    alone "release_piano_d$d" release_eval "piano_srnn2016_srnn_z100_d$d" --dataset=piano \
+      "${SRNN2016[@]}" --d_dim=$d
+  done
+}
+
 # Every step, in priority order: what the open reproduction and comparison still need, then the
 # extras. Both lanes run this; each step skips what is finished or held by the other lane.
 queue() {
@@ -245,6 +259,8 @@ queue() {
   fivo nottingham
   for dataset in nottingham muse; do release_evals $dataset; done
   for version in srnn2016 boulanger; do keep_best muse $version; done
+  # Piano's z and d grids from the release's first frames (seven runs of about 25 minutes).
+  release_grid_piano
   # Anything a step above left to the other lane and that lane then finished without it.
   bounds
   # The extras: how much of the NADE comparison is seed noise where it is not yet measured,
