@@ -259,7 +259,7 @@ queue() {
   fivo nottingham
   for dataset in nottingham muse; do release_evals $dataset; done
   for version in srnn2016 boulanger; do keep_best muse $version; done
-  # Piano's z and d grids from the release's first frames (seven runs of about 25 minutes).
+  # Piano's z and d grids from the release's first frames (seven runs of about 15 minutes).
   release_grid_piano
   # Anything a step above left to the other lane and that lane then finished without it.
   bounds
