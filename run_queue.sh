@@ -216,6 +216,20 @@ release_grid_piano() {
   done
 }
 
+# Johnson 2017's tied-parallel models at his sizes (--config=tp_lstm_nade / balstm) on one
+# corpus ($1) at the seeds $2 (comma-separated). Their runs are long: JSB's epoch takes minutes,
+# Piano's a quarter of an hour, Nottingham's and MuseData's half an hour and more.
+tied() {
+  local dataset=$1 seeds=$2 model seed name
+  for model in balstm tp_lstm_nade; do
+    for seed in ${seeds//,/ }; do
+      name=$(.venv/bin/python -c "from srnn_tf import configs; print(configs.run_name(\
+configs.get_config('$model', dataset='$dataset', seed=$seed)))")
+      once "$name" --config=$model --dataset=$dataset --seed=$seed
+    done
+  done
+}
+
 # The default GRU initialisation (each gate's block orthogonal on its own) against the
 # reproduction's (the stacked matrices orthogonal), chosen on the validation sets of all eight
 # corpus and version pairs: the paper's SRNN under its protocol with the default, beside the
@@ -233,8 +247,15 @@ gru_init() {
 # Every step, in priority order: what the open reproduction and comparison still need, then the
 # extras. Both lanes run this; each step skips what is finished or held by the other lane.
 queue() {
-  # The default GRU initialisation on the six pairs where it is not yet measured.
+  # The tied-parallel models (Johnson 2017) on JSB; the default GRU initialisation on the six
+  # pairs where it is not yet measured; the tied models' other JSB seeds, then Piano, then the
+  # corpora of long epochs.
+  tied jsb 0
   gru_init
+  tied jsb 1,2
+  tied piano 0
+  tied nottingham 0
+  tied muse 0
   # The NADE comparison on the Boulanger splits: the SRNN-NADE at a = 150, cheapest corpus
   # first (Piano's run takes minutes, MuseData's and Nottingham's hours).
   for dataset in piano jsb muse nottingham; do nade $dataset boulanger; done

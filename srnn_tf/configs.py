@@ -8,7 +8,9 @@ import os
 
 from srnn_tf.errors import UserError
 
-MODELS = ('rnn', 'vrnn', 'srnn')
+MODELS = ('rnn', 'vrnn', 'srnn', 'tp_lstm_nade', 'balstm')
+# Johnson 2017's tied-parallel models: per-key networks, exact likelihood, no GRU.
+TIED_MODELS = ('tp_lstm_nade', 'balstm')
 # As in data.registry; restated so that configs (imported by every entry point before its
 # flags are parsed) stays free of the data package. tests/test_package.py checks they agree.
 CORPORA = ('jsb', 'muse', 'nottingham', 'piano')
@@ -33,8 +35,9 @@ class Config:
   frames_per_quarter: int = _option(4, 'Frame grid when --dataset is a folder of MIDI files '
                                     '(the named corpora have their own; srnn_tf.data.grid).')
   # Model.
-  model: str = _option('srnn', 'Model: the SRNN, or the RNN / VRNN baselines (d_dim is their '
-                       'GRU size).', MODELS)
+  model: str = _option('srnn', 'Model: the SRNN, the RNN / VRNN baselines (d_dim is their '
+                       'GRU size), or Johnson 2017\'s tied-parallel TP-LSTM-NADE and bi-axial '
+                       'LSTM (--config=tp_lstm_nade / balstm: his training).', MODELS)
   z_dim: int = _option(100, 'Size of the stochastic state z.')
   d_dim: int = _option(300, 'Size of the deterministic GRU state d.')
   a_dim: int = _option(300, 'Size of the inference state a.')
@@ -52,7 +55,13 @@ class Config:
       'bernoulli', 'p(x_t | state): the 88 keys independent (the paper\'s), or a NADE over them '
       'whose biases the state gives (RNN-NADE\'s, Boulanger-Lewandowski et al. 2012; '
       'layers.FrameDistribution).', ('bernoulli', 'nade'))
-  nade_units: int = _option(150, 'Hidden units of the NADE emission.')
+  nade_units: int = _option(150, 'Hidden units of the NADE emission (and of the '
+                            'TP-LSTM-NADE\'s tied NADE).')
+  time_units: tuple[int, ...] = _option((200, 200), 'Tied models: sizes of the time-axis LSTM '
+                                        'layers (one instance per key, weights tied).')
+  key_units: tuple[int, ...] = _option((100, 100), 'BALSTM: sizes of the key-axis LSTM layers.')
+  key_position: bool = _option(True, 'Tied models: each key\'s inputs include its MIDI number '
+                               '(without it the model is transposition equivariant).')
   nade_pretrain_steps: int = _option(
       0, 'Before training, fit an unconditional NADE to the training frames for this many '
       'Adam steps and start the NADE emission from it (its W, V, and the biases as the '
@@ -65,6 +74,8 @@ class Config:
                                  'into the recurrence (p_emb_u_drop).')
   dropout_emb_x: float = _option(0.0, 'SRNN: dropout on the embedding of x_t into the '
                                  'inference network (p_emb_x_drop).')
+  dropout_lstm: float = _option(0.0, 'Tied models: dropout on every LSTM layer\'s output '
+                                '(Johnson: 0.5).')
   # Protocol.
   epochs: int = _option(50, 'Training epochs.')
   batch_size: int = _option(16, 'Sequences per batch.')
@@ -136,9 +147,11 @@ class Config:
     for name in non_negative:
       if getattr(self, name) < 0:
         raise UserError(f'--{name}={getattr(self, name)}: must not be negative')
-    if not self.embed_units or min(self.embed_units) < 1:
-      raise UserError(f'--embed_units={",".join(map(str, self.embed_units))}: needs one or '
-                      'more positive layer sizes')
+    for name in ('embed_units', 'time_units', 'key_units'):
+      sizes = getattr(self, name)
+      if not sizes or min(sizes) < 1:
+        raise UserError(f'--{name}={",".join(map(str, sizes))}: needs one or more positive '
+                        'layer sizes')
     for name in ('adam_epsilon', 'lr_decay'):
       if not getattr(self, name) > 0:
         raise UserError(f'--{name}={getattr(self, name)}: must be positive')
@@ -150,7 +163,7 @@ class Config:
         raise UserError(f'--{name}={getattr(self, name)}: must be in [0, 1)')
     if not 0 <= self.kl_start <= 1:
       raise UserError(f'--kl_start={self.kl_start}: must be in [0, 1]')
-    for name in ('dropout_d', 'dropout_z', 'dropout_emb_u', 'dropout_emb_x'):
+    for name in ('dropout_d', 'dropout_z', 'dropout_emb_u', 'dropout_emb_x', 'dropout_lstm'):
       if not 0 <= getattr(self, name) < 1:
         raise UserError(f'--{name}={getattr(self, name)}: must be in [0, 1)')
     for field in dataclasses.fields(self):
@@ -158,9 +171,12 @@ class Config:
       if choices and getattr(self, field.name) not in choices:
         raise UserError(f'--{field.name}={getattr(self, field.name)}: choose one of '
                         f'{", ".join(choices)}')
-    for name in ('dropout_d', 'dropout_z', 'dropout_emb_u', 'dropout_emb_x'):
+    for name in ('dropout_d', 'dropout_z', 'dropout_emb_u', 'dropout_emb_x', 'dropout_lstm'):
       if getattr(self, name) and name not in DROPOUT_OPTIONS.get(self.model, ()):
         raise UserError(f'--{name}: not an option of --model={self.model}')
+    if self.model in TIED_MODELS and self.emission != 'bernoulli':
+      raise UserError(f'--emission={self.emission}: --model={self.model} models the keys of a '
+                      'frame with its own key axis')
     if self.nade_pretrain_steps and self.emission != 'nade':
       raise UserError(f'--nade_pretrain_steps={self.nade_pretrain_steps}: needs '
                       '--emission=nade')
@@ -173,7 +189,8 @@ class Config:
 # The dropout rates each model has (the RNN's d_t and e(u_t) are the SRNN's; the VRNN's
 # h_{t-1} and phi_x(x_t) play their parts).
 DROPOUT_OPTIONS = {'srnn': ('dropout_d', 'dropout_z', 'dropout_emb_u', 'dropout_emb_x'),
-                   'rnn': ('dropout_d', 'dropout_emb_u'), 'vrnn': ('dropout_d', 'dropout_emb_u')}
+                   'rnn': ('dropout_d', 'dropout_emb_u'), 'vrnn': ('dropout_d', 'dropout_emb_u'),
+                   'tp_lstm_nade': ('dropout_lstm',), 'balstm': ('dropout_lstm',)}
 
 
 @dataclasses.dataclass
@@ -220,8 +237,15 @@ CONFIGS = {
     'paper': Config(),
     'release': Config(learning_rate=10 ** -2.5, lr_constant_epochs=25, lr_decay=1.3),
     'small': Config(z_dim=4, d_dim=16, a_dim=16, hidden_units=32, embed_units=(32, 32),
-                    epochs=1, seq_len=50),
+                    time_units=(8, 8), key_units=(6,), epochs=1, seq_len=50),
 }
+# Johnson 2017's two tied models with his sizes and dropout, trained as the NADE comparison's
+# models are (Adam at a held learning rate, the best validation epoch kept, stopped 15 epochs
+# after it, at most 200).
+_JOHNSON_TRAINING = dict(dropout_lstm=0.5, epochs=200, lr_constant_epochs=200, keep_best=True,
+                         early_stopping_patience=15)
+CONFIGS['balstm'] = Config(model='balstm', **_JOHNSON_TRAINING)
+CONFIGS['tp_lstm_nade'] = Config(model='tp_lstm_nade', nade_units=100, **_JOHNSON_TRAINING)
 
 
 # The reproduction's grids (`experiments.sweep`) keep the GRU initialisation their finished
@@ -257,6 +281,8 @@ def run_name(c: Config) -> str:
   of an IWAE or FIVO run, which always trains so); `_seed<k>` last, for a replicate at a
   seed other than 0."""
   name = os.path.splitext(os.path.basename(os.path.normpath(c.dataset)))[0]
+  if c.model in TIED_MODELS:
+    return f'{name}_{c.data_version}_{c.model}{_tied_variant(c)}'
   variant = '' if c.model != 'srnn' or (c.inference, c.resq) == ('smoothing', True) else \
       f'_{c.inference}{"" if c.resq else "_noresq"}'
   variant += (f'_{c.emission}{c.nade_units}' if c.emission != 'bernoulli' else '') + \
@@ -277,3 +303,19 @@ def run_name(c: Config) -> str:
   if c.model == 'rnn':
     return f'{name}_{c.data_version}_rnn{variant}_d{c.d_dim}{kept}'
   return f'{name}_{c.data_version}_{c.model}{variant}_z{c.z_dim}_d{c.d_dim}{kept}'
+
+
+def _tied_variant(c: Config) -> str:
+  """The tied models' part of `run_name`: `_t<time sizes>`, then the BALSTM's `_k<key sizes>`
+  or the TP-LSTM-NADE's `_nade<units>`, `_nopos` without the key's position, dropout,
+  objective or `_nocarry`, `_keepbest`, `_seed<k>`."""
+  sizes = lambda units: 'x'.join(map(str, units))
+  variant = f'_t{sizes(c.time_units)}' + (
+      f'_k{sizes(c.key_units)}' if c.model == 'balstm' else f'_nade{c.nade_units}')
+  variant += '' if c.key_position else '_nopos'
+  variant += f'_dropl{c.dropout_lstm:g}' if c.dropout_lstm else ''
+  if c.objective != 'elbo':
+    variant += f'_{c.objective}{c.num_particles}'
+  elif not c.carry_state:
+    variant += '_nocarry'
+  return variant + ('_keepbest' if c.keep_best else '') + (f'_seed{c.seed}' if c.seed else '')

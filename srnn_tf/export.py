@@ -198,7 +198,8 @@ def metadata(model, config=None, metrics=None, grid=None) -> dict:
   corpus's `data.grid.Grid` (the musical time of a frame), as the run recorded it."""
   sizes = {k: v for k, v in model.get_config().items()
            if k in ('z_dim', 'd_dim', 'a_dim', 'h_dim', 'hidden_units', 'embed_units',
-                    'inference', 'resq')}
+                    'inference', 'resq', 'time_units', 'key_units', 'nade_units',
+                    'key_position')}
   info = {'model': type(model).__name__, 'sizes': sizes,
           'signatures': {name: [s.name for s in spec]
                          for name, (_, spec) in serving_functions(model).items()},

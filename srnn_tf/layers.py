@@ -275,6 +275,69 @@ class ProjectedGRU(keras.layers.Layer):
     return {**super().get_config(), 'units': self.units, 'init': self.init}
 
 
+class ProjectedLSTM(keras.layers.Layer):
+  """An LSTM whose input projection runs for all steps at once, before the loop (as
+  `ProjectedGRU`); the tied-parallel models run it along time and along the keys.
+
+  The weights have the layout of `keras.layers.LSTMCell`: `kernel` `[D, 4H]`,
+  `recurrent_kernel` `[H, 4H]`, `bias` `[4H]`, gates in the order input, forget, candidate,
+  output, so results can be checked against Keras's own cell. Initialised as Keras's LSTM
+  (the forget gate's bias at 1), but with each gate's recurrent block orthogonal on its own
+  and Glorot-normal input weights, as every other layer here.
+
+  Args:
+    units: H.
+  """
+
+  def __init__(self, units, **kwargs):
+    super().__init__(**kwargs)
+    self.units = units
+
+  def build(self, input_shape):
+    h = self.units
+    self.kernel = self.add_weight(name='kernel', shape=(input_shape[-1], 4 * h),
+                                  initializer='glorot_normal')
+    self.recurrent_kernel = self.add_weight(name='recurrent_kernel', shape=(h, 4 * h),
+                                            initializer=PerGateOrthogonal(gates=4))
+    self.bias = self.add_weight(
+        name='bias', shape=(4 * h,),
+        initializer=lambda shape, dtype=None: tf.concat(
+            [tf.zeros([h]), tf.ones([h]), tf.zeros([2 * h])], 0))
+
+  def project(self, inputs):
+    """`[..., D]` -> `[..., 4H]`: the input half of every gate (no bias: `step` adds it)."""
+    return linear(inputs, self.kernel)
+
+  def step(self, projected_t, state):
+    """One update from a projected input `[..., 4H]` and `state = (h, c)`, each `[..., H]`;
+    returns the new `(h, c)`."""
+    return recurrences.lstm_step(projected_t, *state, self.recurrent_kernel.value,
+                                 self.bias.value)
+
+  def call(self, inputs, keep=None, initial_state=None):
+    """Runs the LSTM along the leading axis of step-major `inputs` `[S, N, D]`.
+
+    Args:
+      inputs: `[S, N, D]`: S steps (frames or keys) of N rows.
+      keep: optional `[S, N, 1]`; where 0 the state is held (padding).
+      initial_state: `(h, c)`, each `[N, H]`; zeros by default.
+
+    Returns:
+      `(h, c)`, each `[S, N, H]` (the state after each step).
+    """
+    projected = self.project(inputs)
+    if initial_state is None:
+      zeros = tf.zeros_like(projected[0, :, :self.units])
+      initial_state = (zeros, zeros)
+    if keep is None:
+      keep = tf.ones_like(projected[..., :1])
+    return recurrences.lstm(projected, *initial_state, self.recurrent_kernel.value,
+                            self.bias.value, keep)
+
+  def get_config(self):
+    return {**super().get_config(), 'units': self.units}
+
+
 class GaussianMLP(keras.layers.Layer):
   """A diagonal Gaussian over `z_t` given a context `c_t` and the previous `z_{t-1}`.
 

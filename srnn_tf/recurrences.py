@@ -1,4 +1,4 @@
-"""The recurrent loops of the SRNN with hand-written backward passes.
+"""The recurrent loops (GRU, LSTM, the SRNN's z chain) with hand-written backward passes.
 
 Automatic differentiation of a loop over time stores every step's intermediate tensors on
 stacks and computes each step's weight gradients inside the backward loop: many tiny
@@ -172,6 +172,91 @@ def gru(projected, h_0, kernel, bias, keep, reverse=False):
 
   # Tensors, not variables, go in: a custom gradient must not read variables itself.
   return run(*map(tf.convert_to_tensor, (projected, h_0, kernel, bias)))
+
+
+# -- LSTM --------------------------------------------------------------------------------------
+
+def _lstm_gates(pre):
+  """Input, forget, candidate and output gates from the pre-activations `[..., 4H]` (Keras's
+  `LSTMCell` order and activations)."""
+  i, f, g, o = tf.split(pre, 4, axis=-1)
+  return tf.sigmoid(i), tf.sigmoid(f), tf.tanh(g), tf.sigmoid(o)
+
+
+def _lstm_update(pre, c_prev):
+  i, f, g, o = _lstm_gates(pre)
+  c = f * c_prev + i * g
+  return o * tf.tanh(c), c
+
+
+def lstm_step(projected_t, h_prev, c_prev, kernel, bias):
+  """One LSTM update (Keras `LSTMCell` maths): `(h_t, c_t)` from the input part of the gates
+  `x_t @ W` `[..., 4H]`, the state `h_prev`, `c_prev` `[..., H]`, the recurrent kernel
+  `[H, 4H]` and the bias `[4H]`."""
+  return _lstm_update(projected_t + linear(h_prev, kernel, bias), c_prev)
+
+
+def lstm(projected, h_0, c_0, kernel, bias, keep):
+  """Runs an LSTM over the leading axis (time, or the keys of a frame).
+
+  Args:
+    projected: input part of the gates for every step, `[T, B, 4H]` (input, forget,
+      candidate, output).
+    h_0, c_0: the initial state `[B, H]`.
+    kernel, bias: recurrent kernel `[H, 4H]` and bias `[4H]`.
+    keep: `[T, B, 1]`, 1 where the step updates the state, 0 where it holds it (padding).
+
+  Returns:
+    `(h, c)`, each `[T, B, H]`, differentiable in all arguments but `keep`.
+  """
+
+  @tf.custom_gradient
+  def run(projected, h_0, c_0, kernel, bias):
+    def step(carry, elems):
+      h_prev, c_prev = carry[0], carry[1]
+      p_t, keep_t = elems
+      recurrent_t = linear(h_prev, kernel, bias)
+      h, c = _lstm_update(p_t + recurrent_t, c_prev)
+      return h_prev + keep_t * (h - h_prev), c_prev + keep_t * (c - c_prev), recurrent_t
+
+    # As in `gru`, the loop keeps each step's `h_{t-1} @ kernel + bias` for the backward pass.
+    zeros = tf.zeros(tf.stack([tf.shape(h_0)[0], tf.shape(kernel)[1]]), h_0.dtype)
+    states, cells, recurrent = tf.scan(step, (projected, keep), (h_0, c_0, zeros))
+
+    def grad(d_states, d_cells):
+      h_prev = _shift(states, h_0, reverse=False)
+      c_prev = _shift(cells, c_0, reverse=False)
+      i, f, g, o = _lstm_gates(projected + recurrent)
+      tanh_c = tf.tanh(f * c_prev + i * g)   # of the update (= cells where keep is 1)
+      # Elementwise for all steps at once, outside the loop: d c_t / d h_t, and the factors
+      # that turn d c_t (the first three gates) and d h_t (the output gate) into the gates'
+      # pre-activation gradients.
+      dc_dh = o * (1.0 - tf.square(tanh_c))
+      coef_c = tf.concat([g * i * (1.0 - i), c_prev * f * (1.0 - f),
+                          i * (1.0 - tf.square(g))], -1)
+      coef_o = tanh_c * o * (1.0 - o)
+
+      def back(carry, elems):
+        dh_next, dc_next = carry[0], carry[1]   # from the step that read this state
+        dh_up, dc_up, keep_t, dc_dh_t, coef_c_t, coef_o_t, f_t = elems
+        dh, dc = dh_up + dh_next, dc_up + dc_next
+        dh_step, dc_held = keep_t * dh, (1.0 - keep_t) * dc
+        dc_step = keep_t * dc + dh_step * dc_dh_t          # d of the update's c_t
+        d_pre = tf.concat([tf.tile(dc_step, [1, 3]) * coef_c_t, dh_step * coef_o_t], -1)
+        dh_prev = dh - dh_step + tf.matmul(d_pre, kernel, transpose_b=True)
+        return dh_prev, dc_held + dc_step * f_t, d_pre
+
+      zeros_state = tf.zeros_like(h_0)
+      d_cells = tf.zeros_like(cells) if d_cells is None else d_cells
+      dh_prev, dc_prev, d_pre = tf.scan(
+          back, (d_states, d_cells, keep, dc_dh, coef_c, coef_o, f),
+          (zeros_state, zeros_state, tf.zeros_like(projected[0])), reverse=True)
+      return (d_pre, dh_prev[0], dc_prev[0], _weight_grad(h_prev, d_pre),
+              tf.reduce_sum(d_pre, [0, 1]))
+
+    return (states, cells), grad
+
+  return run(*map(tf.convert_to_tensor, (projected, h_0, c_0, kernel, bias)))
 
 
 # -- the z chain -------------------------------------------------------------------------------

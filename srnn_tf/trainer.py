@@ -25,7 +25,7 @@ from srnn_tf.data import corpus as corpus_lib
 from srnn_tf.data import pipeline
 from srnn_tf.data.errors import DataError
 from srnn_tf.errors import DiskFullError, UserError, is_no_space
-from srnn_tf.models import RNN, SRNN, VRNN
+from srnn_tf.models import BALSTM, RNN, SRNN, TPLSTMNADE, VRNN
 
 MODELS = configs.MODELS
 
@@ -62,6 +62,13 @@ def build_model(config: configs.Config, steps_per_epoch: int) -> keras.Model:
     model = VRNN(z_dim=config.z_dim, h_dim=config.d_dim, hidden_units=config.hidden_units,
                  embed_units=config.embed_units, dropout_d=config.dropout_d,
                  dropout_emb_u=config.dropout_emb_u, **common)
+  elif config.model in configs.TIED_MODELS:
+    tied = dict(time_units=config.time_units, key_position=config.key_position,
+                dropout_lstm=config.dropout_lstm, **common)
+    for key in ('emission', 'nade_units', 'gru_init'):   # no GRU; the key axis is the emission
+      tied.pop(key)
+    model = (BALSTM(key_units=config.key_units, **tied) if config.model == 'balstm' else
+             TPLSTMNADE(nade_units=config.nade_units, **tied))
   elif config.model == 'rnn':
     model = RNN(d_dim=config.d_dim, hidden_units=config.hidden_units,
                 embed_units=config.embed_units, dropout_d=config.dropout_d,

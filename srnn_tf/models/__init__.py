@@ -1,7 +1,9 @@
-"""Models: the SRNN and its baselines, all on one base (`SequenceModel`); the latent ones
-(SRNN, VRNN) on `LatentModel`, which the particle filter runs."""
+"""Models: the SRNN and its baselines, and the tied-parallel models (BALSTM, TP-LSTM-NADE),
+all on one base (`SequenceModel`); the latent ones (SRNN, VRNN) on `LatentModel`, which the
+particle filter runs."""
 
 from srnn_tf.models.base import LatentModel, SequenceModel, standardize_features
 from srnn_tf.models.rnn import RNN
 from srnn_tf.models.srnn import SRNN
 from srnn_tf.models.vrnn import VRNN
+from srnn_tf.models.tied import BALSTM, TPLSTMNADE

@@ -53,6 +53,8 @@ class SequenceModel(keras.Model):
   """
 
   OBJECTIVES = ('elbo', 'iwae', 'fivo')
+  # The keys of a frame (the tied models take fewer in the tests).
+  num_keys = NUM_KEYS
   # Whether the model reads the features' `u` (the frame before each frame). A model that
   # does not gives the same numbers whatever `u_1` is: silence, a carried frame or the
   # release's own first input frame.
@@ -104,7 +106,7 @@ class SequenceModel(keras.Model):
     """Creates all weights by running the model once on a two-frame dummy batch."""
     if self.built:
       return
-    dummy = tf.zeros([1, 2, NUM_KEYS])
+    dummy = tf.zeros([1, 2, self.num_keys])
     self.compute_terms(standardize_features(dummy))
     if self.stateful_batch_size:
       self._carried = [self.add_weight(name=f'carried_state_{i}', initializer='zeros',
@@ -333,14 +335,14 @@ class SequenceModel(keras.Model):
     shape = tf.stack([num_steps, batch_size])
     noise_z = tf.random.stateless_normal(tf.concat([shape, [max(self.latent_size(), 1)]], 0),
                                          seed=seeds.derive(seed, 2))
-    uniform = tf.random.stateless_uniform(tf.concat([shape, [NUM_KEYS]], 0),
+    uniform = tf.random.stateless_uniform(tf.concat([shape, [self.num_keys]], 0),
                                           seed=seeds.derive(seed, 3))
 
     def step(carry, elems):
       new_state, x = self.generation_step(carry[0], *elems, temperature)
       return new_state, x
 
-    _, frames = tf.scan(step, (noise_z, uniform), (state, tf.zeros([batch_size, NUM_KEYS])))
+    _, frames = tf.scan(step, (noise_z, uniform), (state, tf.zeros([batch_size, self.num_keys])))
     return tf.transpose(frames, [1, 0, 2])
 
   def latent_size(self):

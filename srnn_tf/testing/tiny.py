@@ -1,19 +1,25 @@
 """The tiny models the tests build: a few units per layer, so that each test runs in seconds
 and its numbers stay small enough to compare exactly."""
 
-from srnn_tf.models import RNN, SRNN, VRNN
+from srnn_tf.models import BALSTM, RNN, SRNN, TPLSTMNADE, VRNN
 
 SIZES = {
     'srnn': (SRNN, dict(z_dim=3, d_dim=8, a_dim=8, hidden_units=9, embed_units=(7,))),
     'vrnn': (VRNN, dict(z_dim=3, h_dim=8, hidden_units=9, embed_units=(7,))),
     'rnn': (RNN, dict(d_dim=8, hidden_units=9, embed_units=(7,))),
+    'balstm': (BALSTM, dict(time_units=(5, 4), key_units=(4, 3))),
+    'tp_lstm_nade': (TPLSTMNADE, dict(time_units=(5, 4), nade_units=5)),
 }
-NAMES = ('srnn', 'vrnn', 'rnn', 'srnn_nade', 'vrnn_nade', 'rnn_nade')
+NAMES = ('srnn', 'vrnn', 'rnn', 'srnn_nade', 'vrnn_nade', 'rnn_nade', 'balstm', 'tp_lstm_nade')
 
 
 def model(name: str, **kwargs):
-  """A tiny model, not built. `name`: 'srnn', 'vrnn' or 'rnn', '_nade' appended for the NADE
-  emission (6 hidden units); `kwargs` add to or override its options."""
+  """A tiny model, not built. `name`: a key of `SIZES`, or 'srnn', 'vrnn' or 'rnn' with
+  '_nade' appended for the NADE emission (6 hidden units); `kwargs` add to or override its
+  options."""
+  if name in SIZES:
+    cls, sizes = SIZES[name]
+    return cls(**{**sizes, **kwargs})
   kind, _, emission = name.partition('_')
   cls, sizes = SIZES[kind]
   if emission:
