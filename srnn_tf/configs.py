@@ -87,6 +87,9 @@ class Config:
                            '(SMC) bound with --num_particles particles (needs --nocarry_state).',
                            ('elbo', 'iwae', 'fivo'))
   num_particles: int = _option(1, 'K for --objective=iwae|fivo.')
+  transpose_augment: int = _option(
+      0, 'Shift each training window by a random number of semitones in [-K, K] (the same for '
+      'its every frame, drawn from the seed; keys shifted off the keyboard dropped). 0: none.')
   train_precision: str = _option(
       'float32', 'Precision of the training step\'s products over all time steps: bfloat16 is '
       'faster on CPUs with AVX512-BF16 (evaluation stays float32).', ('float32', 'bfloat16'))
@@ -139,7 +142,7 @@ class Config:
                 'epochs', 'batch_size', 'seq_len', 'num_particles', 'validation_freq',
                 'eval_samples')
     non_negative = ('lr_constant_epochs', 'kl_anneal_epochs', 'early_stopping_patience',
-                    'media_every', 'nade_pretrain_steps',
+                    'media_every', 'nade_pretrain_steps', 'transpose_augment',
                     'intra_op_threads', 'inter_op_threads')
     for name in positive:
       if getattr(self, name) < 1:
@@ -261,7 +264,9 @@ LEGACY = {'gru_init': 'orthogonal'}
 def from_dict(fields: dict) -> Config:
   """The `Config` of a recorded run: unknown keys dropped, missing ones from `LEGACY`."""
   known = {k: v for k, v in {**LEGACY, **fields}.items() if k in Config.__dataclass_fields__}
-  known['embed_units'] = tuple(known.get('embed_units', Config.embed_units))
+  for field in dataclasses.fields(Config):   # JSON gives lists for the layer-size tuples
+    if isinstance(field.default, tuple) and field.name in known:
+      known[field.name] = tuple(known[field.name])
   return Config(**known)
 
 
@@ -277,8 +282,9 @@ def run_name(c: Config) -> str:
   naming the model options that differ from the paper's: inference, Resq, emission and its
   pre-training (`_pre<steps>`), GRU initialisation, MLP sizes (`_h150_e150`: MLPs of 150
   units), the SRNN's inference GRU size (`_a150`, where it is not 300), dropout, objective,
-  and `_nocarry` for an ELBO run on shuffled independent windows (the like-for-like control
-  of an IWAE or FIVO run, which always trains so); `_seed<k>` last, for a replicate at a
+  `_nocarry` for an ELBO run on shuffled independent windows (the like-for-like control
+  of an IWAE or FIVO run, which always trains so), and `_tr<K>` with transposition
+  augmentation; `_seed<k>` last, for a replicate at a
   seed other than 0."""
   name = os.path.splitext(os.path.basename(os.path.normpath(c.dataset)))[0]
   if c.model in TIED_MODELS:
@@ -299,6 +305,7 @@ def run_name(c: Config) -> str:
     variant += f'_{c.objective}{c.num_particles}'
   elif not c.carry_state:
     variant += '_nocarry'
+  variant += f'_tr{c.transpose_augment}' if c.transpose_augment else ''
   kept = ('_keepbest' if c.keep_best else '') + (f'_seed{c.seed}' if c.seed else '')
   if c.model == 'rnn':
     return f'{name}_{c.data_version}_rnn{variant}_d{c.d_dim}{kept}'
@@ -318,4 +325,5 @@ def _tied_variant(c: Config) -> str:
     variant += f'_{c.objective}{c.num_particles}'
   elif not c.carry_state:
     variant += '_nocarry'
+  variant += f'_tr{c.transpose_augment}' if c.transpose_augment else ''
   return variant + ('_keepbest' if c.keep_best else '') + (f'_seed{c.seed}' if c.seed else '')

@@ -23,6 +23,7 @@ from srnn_tf import rundir
 from srnn_tf import schedules
 from srnn_tf.data import corpus as corpus_lib
 from srnn_tf.data import pipeline
+from srnn_tf.data import transpose
 from srnn_tf.data.errors import DataError
 from srnn_tf.errors import DiskFullError, UserError, is_no_space
 from srnn_tf.models import BALSTM, RNN, SRNN, TPLSTMNADE, VRNN
@@ -188,6 +189,9 @@ def _train_locked(config, workdir, results_dir, verbose, overwrite_results) -> d
     train_ds, _ = pipeline.train_dataset(corpus.splits['train'], config.seq_len,
                                          config.batch_size, config.seed,
                                          initial_epoch=resume.epoch)
+  if config.transpose_augment:
+    train_ds = transpose.augment(train_ds, config.transpose_augment, config.seed,
+                                 first_batch=resume.epoch * steps)
   valid_ds = pipeline.eval_dataset(corpus.splits['valid'], config.batch_size)
   rundir.write_config(workdir, config)
 

@@ -12,6 +12,8 @@ sequence from the release's own first input frame `u_1`, as the paper's numbers 
 measured: in some pieces (all of JSB's) that is the first target frame itself.
 --bound=iwae|smc estimates log p(x) with K = --num_particles particles instead
 (importance-weighted, or a resampling particle filter: tighter lower bounds than the ELBO).
+--transpose=N evaluates the splits shifted by N semitones (keys pushed past the ends dropped
+and counted).
 Writes the numbers as JSON (default: <run>/eval_<bound>_<splits>.json).
 """
 
@@ -44,6 +46,10 @@ _ESS = flags.DEFINE_float('ess_threshold', 0.5, 'SMC: resample when ESS < this *
 _RELEASE_U1 = flags.DEFINE_bool('release_first_frame', False,
                            'u_1 from the srnn2016 release\'s u_test (its first input frames, '
                            'the first target frame in some pieces), not silence.')
+_TRANSPOSE = flags.DEFINE_integer(
+    'transpose', 0, 'Evaluate the splits shifted by this many semitones (Johnson 2017\'s Table 2 '
+    'is the test set in D, 2); keys shifted off the keyboard are dropped, counted and reported.',
+    lower_bound=-87, upper_bound=87)
 _BATCH_SIZE = flags.DEFINE_integer('batch_size', 16, 'Sequences per evaluation batch.',
                                    lower_bound=1)
 _SEED = cli.seed_flag('Seed of the posterior samples.')
@@ -56,7 +62,8 @@ def main(argv):
   del argv
   from srnn_tf import rundir
   splits = list(dict.fromkeys(_SPLITS.value))   # in the order given, each once
-  suffix = '_release_first_frame' if _RELEASE_U1.value else ''
+  suffix = ('_release_first_frame' if _RELEASE_U1.value else '') + (
+      f'_transpose{_TRANSPOSE.value}' if _TRANSPOSE.value else '')
   run_dir = rundir.run_dir(_RUN.value)
   output = _OUTPUT.value or os.path.join(
       run_dir, f'eval_{_BOUND.value}_{"_".join(splits)}{suffix}.json')
@@ -65,6 +72,7 @@ def main(argv):
   run = cli.load_run(_RUN.value)
   import keras
   from srnn_tf import bounds
+  from srnn_tf.data import transpose
   model = run.model
   if _RELEASE_U1.value and not model.reads_inputs:
     logging.warning('--release_first_frame: a %s reads no input frame; its numbers are the '
@@ -77,10 +85,19 @@ def main(argv):
       registry.DEFAULT_VERSION
   results = {'run': _RUN.value, 'dataset': dataset, 'data_version': version,
              'release_first_frame': _RELEASE_U1.value, 'bound': _BOUND.value}
+  if _TRANSPOSE.value:
+    results['transpose'] = _TRANSPOSE.value
   for split in splits:
     seqs = corpus.splits[split]
     if not seqs:
       return cli.fail(f'{corpus.source}: the {split} split is empty; nothing to evaluate')
+    dropped = None
+    if _TRANSPOSE.value:
+      shifted = [transpose.transpose(s, _TRANSPOSE.value) for s in seqs]
+      seqs, dropped = [s for s, _ in shifted], sum(n for _, n in shifted)
+      notes = sum(int(s.sum()) for s in corpus.splits[split])
+      print(f'{split}: transposed by {_TRANSPOSE.value:+d} semitones; {dropped} of {notes} '
+            'notes (key-frames) fell off the keyboard and were dropped')
     first = None
     if _RELEASE_U1.value:
       if split not in corpus.first_inputs:
@@ -105,6 +122,8 @@ def main(argv):
             f'(total/total); {r["sequences"]} sequences, {r["frames"]} frames')
     # Wall time with tracing, as a user waits for it (benchmarks.nade times the work alone).
     r['seconds'] = round(time.perf_counter() - start, 1)
+    if dropped is not None:
+      r['transpose_dropped_notes'] = dropped
     results[split] = r
   rundir.write_json(output, results)
   print(f'wrote {output}')
