@@ -251,6 +251,8 @@ queue() {
   # pairs where it is not yet measured; the tied models' other JSB seeds, then Piano, then the
   # corpora of long epochs.
   tied jsb 0
+  # Whether transposition augmentation helps the chosen RNN-NADE and VRNN-NADE (JSB: minutes).
+  sweep --grid=nade_augment --data_version=boulanger --datasets=jsb
   gru_init
   tied jsb 1,2
   tied piano 0
@@ -386,6 +388,9 @@ status() {
       *train.py*)
         name=$(grep -o -- '--output_dir=[^ ]*' <<< "$args"); name=$(basename "${name#*=}")
         epochs=$(grep -o -- '--epochs=[0-9]*' <<< "$args" | cut -d= -f2)
+        # A named config's own epochs (--config=balstm: 200) are in the run's config.json.
+        [ -n "$epochs" ] || epochs=$(grep -o '"epochs": [0-9]*' "runs/$name/config.json" \
+          2>/dev/null | grep -o '[0-9]*$')
         epoch=$(grep -o 'epoch [0-9]*:' "logs/$name.log" 2>/dev/null | tail -1 | tr -d :)
         left=$(minutes_left "logs/$name.log" "${epochs:-50}")
         case $args in *early_stopping_patience*) [ -z "$left" ] || left="at most $left" ;; esac

@@ -28,10 +28,12 @@ MODELS = ('rnn', 'vrnn', 'srnn')
 
 def is_nade_search(config) -> bool:
   """A candidate of the NADE search (`experiments.sweep --grid=nade...`); not a replicate of
-  one at another seed (`--grid=nade_chosen --seeds=...`: `is_replicate`)."""
+  one at another seed (`--grid=nade_chosen --seeds=...`: `is_replicate`), nor a chosen model
+  trained again with transposition augmentation (`--grid=nade_augment`, its own experiment:
+  the SRNN-NADE has no such candidates, so they would unbalance the comparison's search)."""
   return (config.get('emission') == 'nade' and config.get('keep_best')
           and config.get('lr_constant_epochs', 0) >= config.get('epochs', 1)
-          and not is_replicate(config))
+          and not is_replicate(config) and not config.get('transpose_augment'))
 
 
 def is_replicate(config) -> bool:

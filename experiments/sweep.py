@@ -21,6 +21,8 @@ Grids (the report's and the paper's experiments):
   nade_chosen  each model's NADE-search candidate that validation chose (`selection`), from
              the run JSONs in --results_dir, its test split read: with --seeds=1,2,3, its
              replicates at other seeds, which measure the spread over seeds
+  nade_augment  the chosen RNN-NADE and VRNN-NADE with --transpose_augment=2 and 6, as
+             candidates (validation decides whether augmentation helps)
 
 --seeds trains every run of the grids at each of these seeds (`_seed<k>` in the name of all
 but seed 0): replicates are never search candidates, and TABLE.md shows their spread.
@@ -49,7 +51,8 @@ from srnn_tf import errors
 from srnn_tf import rundir
 
 _GRIDS = flags.DEFINE_list('grid', ['paper'], 'Grids to run: paper, z, d, rnn, vrnn, '
-                           'ablations, baselines, nade..., nade_chosen (the module\'s doc).')
+                           'ablations, baselines, nade..., nade_chosen, nade_augment (the '
+                           'module\'s doc).')
 _DATASETS = flags.DEFINE_list('datasets', ['jsb', 'piano', 'nottingham', 'muse'],
                               'Corpora, in the order to run them.')
 _DATA_VERSION = flags.DEFINE_enum('data_version', 'srnn2016', ['srnn2016', 'boulanger'],
@@ -166,6 +169,19 @@ def chosen_configs(results_dir, dataset, version) -> list[configs.Config]:
           for model in selection.MODELS if (dataset, model) in groups]
 
 
+# Transposition augmentation (`--transpose_augment=K`) on the chosen RNN-NADE and VRNN-NADE:
+# shifts of up to a tone, and of up to half an octave (every pitch class then reachable).
+AUGMENT_SHIFTS = (2, 6)
+
+
+def augmented_configs(results_dir, dataset, version) -> list[configs.Config]:
+  """The chosen RNN-NADE's and VRNN-NADE's configs with transposition augmentation, as
+  candidates (the test split unread until validation prefers one)."""
+  return [dataclasses.replace(config, transpose_augment=k, evaluate_test=False)
+          for config in chosen_configs(results_dir, dataset, version)
+          if config.model in ('rnn', 'vrnn') for k in AUGMENT_SHIFTS]
+
+
 def plan(grids, datasets, version, seeds=(0,), results_dir=None) -> list[Run]:
   """Runs in order (dataset-major, then seed), each distinct run once."""
   runs, seen = [], set()
@@ -173,6 +189,8 @@ def plan(grids, datasets, version, seeds=(0,), results_dir=None) -> list[Run]:
     for grid in grids:
       if grid == 'nade_chosen':
         grid_configs = chosen_configs(results_dir, dataset, version)
+      elif grid == 'nade_augment':
+        grid_configs = augmented_configs(results_dir, dataset, version)
       else:
         grid_configs = [configs.get_config('paper', dataset=dataset, data_version=version,
                                            **{**REPRODUCTION, **override})

@@ -130,6 +130,11 @@ def run(main) -> None:
       return main(argv)
     except UserError as e:
       return fail(str(e), e.exit_status)
+    except KeyboardInterrupt:
+      # Every file is written through a temporary and a rename, and a run resumes from its
+      # last finished epoch: after Ctrl-C there is nothing to show but this.
+      return fail('interrupted; nothing half-written is left: rerun the same command to resume '
+                  '(a training from its last finished epoch) or to start again', 130)
     except OSError as e:
       if is_no_space(e):
         return fail(f'disk full while writing {e.filename or "the output"}')

@@ -118,6 +118,21 @@ def check_output_dir(path: str, flag: str = '--output_dir') -> None:
     raise UserError(f'{flag}={path}: not writable')
 
 
+def check_run_folder(path: str, flag: str = '--output_dir') -> None:
+  """Refuses, in one line, a folder that holds files but is not a run folder (no config.json):
+  a new run there would remove or overwrite what is in it. A folder with only what a run
+  creates before its config.json (its lock, temporaries) is the start of a run."""
+  if not os.path.isdir(path) or os.path.exists(os.path.join(path, CONFIG_JSON)):
+    return
+  foreign = sorted(name for name in os.listdir(path)
+                   if name != LOCK and not name.startswith(TMP_PREFIX))
+  if foreign:
+    shown = ', '.join(foreign[:3]) + (', ...' if len(foreign) > 3 else '')
+    raise UserError(f'{flag}={path}: holds files ({shown}) but is not a run folder (no '
+                    f'{CONFIG_JSON}); give an empty or new folder, so that nothing of yours is '
+                    'overwritten')
+
+
 def check_output_file(path: str, flag: str = '--output') -> None:
   """Says in one line, before any work, why file `path` cannot be written."""
   folder = os.path.dirname(os.path.abspath(path))

@@ -31,6 +31,12 @@ from srnn_tf.models import BALSTM, RNN, SRNN, TPLSTMNADE, VRNN
 MODELS = configs.MODELS
 
 
+def trainable_parameters(model) -> int:
+  """The model's trainable weights (`count_params` would add the carried state's variables,
+  which for the tied models, 16 x 88 x 800, outnumber their weights)."""
+  return int(sum(np.prod(v.shape) for v in model.trainable_variables))
+
+
 def make_strategy(name: str):
   """The tf.distribute strategy of `--strategy`."""
   if name == 'default':
@@ -135,6 +141,7 @@ def train_and_evaluate(config: configs.Config, workdir: str, results_dir: str | 
     UserError: bad config or data, a busy or conflicting run folder, NaN, a full disk.
   """
   config.validate()
+  rundir.check_run_folder(workdir)
   rundir.check_output_dir(workdir)
   try:
     with rundir.locked(workdir):
@@ -220,7 +227,7 @@ def _train_locked(config, workdir, results_dir, verbose, overwrite_results) -> d
       'grid': corpus.grid.to_dict(),   # the musical time generate/reconstruct write MIDI in
       'steps_per_epoch': steps,
       'epochs_trained': len(history),
-      'parameters': model.count_params(),
+      'parameters': trainable_parameters(model),
       'train_seconds_this_session': train_seconds,
       'train_steps_per_sec_median': float(np.median(speeds[1:] or speeds)) if speeds else None,
       # From the history, so a run resumed after its last epoch still reports them.

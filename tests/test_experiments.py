@@ -610,6 +610,17 @@ def test_selection_chooses_each_models_run_on_validation_in_the_versions_convent
       'jsb_boulanger_srnn_nade150_z100_d300_keepbest_seed2']
   assert '--seed=2' in planned[1].args and '--noevaluate_test' not in planned[1].args
   assert all(run.config.evaluate_test for run in planned)
+  # Transposition augmentation: the chosen RNN-NADE and VRNN-NADE at two shifts, as
+  # candidates of their own experiment, which does not enter the NADE comparison's choice.
+  augmented = grids.plan(['nade_augment'], ['jsb'], 'boulanger', ['0'], str(results))
+  assert [run.name for run in augmented] == [
+      'jsb_boulanger_rnn_nade150_dropd0.5u0.2_tr2_d150_keepbest',
+      'jsb_boulanger_rnn_nade150_dropd0.5u0.2_tr6_d150_keepbest',
+      'jsb_boulanger_vrnn_nade150_dropd0.5_tr2_z100_d150_keepbest',
+      'jsb_boulanger_vrnn_nade150_dropd0.5_tr6_z100_d150_keepbest']
+  assert all('--noevaluate_test' in run.args for run in augmented)
+  assert '--transpose_augment=6' in augmented[1].args
+  assert not selection.is_nade_search(dataclasses.asdict(augmented[0].config))
 
 
 def _tiny_rnn_run(run):

@@ -62,3 +62,16 @@ print('imported', len({modules!r}))
                           text=True, timeout=300)
   assert result.returncode == 0, result.stderr[-3000:]
   assert f'imported {len(modules)}' in result.stdout
+
+
+def test_dependency_floors_exclude_keras_releases_with_safe_mode_bypasses():
+  """Run folders are shared and their model files loaded in Keras's safe mode: the floor is
+  past the last release with a published way around it (CVE-2026-1462, fixed in 3.13.2), and
+  the pinned version satisfies it."""
+  floors = {d.split('>=')[0]: d.split('>=')[1] for d in PROJECT['project']['dependencies']
+            if '>=' in d}
+  version = lambda text: tuple(int(part) for part in text.split('.'))
+  assert version(floors['keras']) >= (3, 13, 2)
+  pins = dict(line.split('==') for line in (ROOT / 'requirements.txt').read_text().splitlines()
+              if '==' in line and not line.startswith('#'))
+  assert version(pins['keras']) >= version(floors['keras'])

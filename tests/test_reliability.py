@@ -124,6 +124,23 @@ def test_epochs_zero_is_refused_before_anything_is_written(tmp_path):
   assert not (tmp_path / 'run').exists()
 
 
+def test_a_folder_of_other_files_is_refused_and_left_untouched(tmp_path):
+  """A non-empty folder that is not a run folder (no config.json) is not taken as a new run:
+  one line, and every file in it as it was."""
+  folder = tmp_path / 'mine'
+  folder.mkdir()
+  files = {'history.csv': 'my,own\n1,2\n', 'model.keras': 'not ours', 'run.json': '{}',
+           '.tmp-notes': 'draft'}
+  for name, text in files.items():
+    (folder / name).write_text(text)
+  result = _script('train.py', *SMALL, '--epochs=1', f'--output_dir={folder}')
+  assert_one_line_error(result, f'--output_dir={folder}', 'not a run folder')
+  assert {p.name: p.read_text() for p in folder.iterdir()} == files
+  with pytest.raises(UserError, match='not a run folder'):
+    trainer.train_and_evaluate(configs.get_config('small'), str(folder))
+  assert {p.name: p.read_text() for p in folder.iterdir()} == files
+
+
 def _copy_unfinished(workdir, tmp_path, name):
   """The finished run without its final files: as if killed after its last epoch."""
   copy = tmp_path / name

@@ -10,9 +10,9 @@ import pytest
 import tensorflow as tf
 
 from srnn_tf import layers
-from srnn_tf import recurrences
 from srnn_tf.models import BALSTM, TPLSTMNADE, standardize_features
 from srnn_tf.note_features import NoteFeatures
+from srnn_tf.testing import tied_oracle
 from srnn_tf.testing import tiny
 
 TIED = ('balstm', 'tp_lstm_nade')
@@ -71,57 +71,20 @@ def test_shifting_a_roll_shifts_every_feature_row(causal, delta):
 
 # -- the likelihood against a key-by-key oracle ----------------------------------------------------
 
-def _lstm_steps(layer, inputs, state=None):
-  """`layer` run step by step over the list `inputs` with `recurrences.lstm_step`."""
-  batch = inputs[0].shape[0]
-  h, c = state or (tf.zeros([batch, layer.units]), tf.zeros([batch, layer.units]))
-  outputs = []
-  for x_t in inputs:
-    h, c = recurrences.lstm_step(tf.matmul(x_t, layer.kernel), h, c, layer.recurrent_kernel,
-                                 layer.bias)
-    outputs.append(h)
-  return outputs
-
-
 def _oracle_log_px(model, x):
-  """`log p(v_t | v_<t)` `[B, T]` computed key by key and step by step: every key's time-axis
-  LSTMs, then each frame's keys one after the other, the per-key inputs built by loops."""
-  x = np.asarray(x)
-  batch, steps, keys = x.shape
-  u = np.concatenate([np.zeros_like(x[:, :1]), x[:, :-1]], 1)
-  out = np.zeros((batch, steps), object)
-  # Time axis: one independent LSTM stack per key.
-  o = {}
-  for n in range(keys):
-    inputs = [tf.constant(np.stack([np.concatenate([
-        _features_oracle(u[b, t])[n],
-        [(n + 21 - 64.5) / 25.4] if model.key_position else []]) for b in range(batch)]),
-        tf.float32) for t in range(steps)]
-    for layer in model.time_lstms:
-      inputs = _lstm_steps(layer, inputs)
-    o[n] = inputs                                                     # T x [B, H]
-  for t in range(steps):
-    total = 0.0
-    if isinstance(model, BALSTM):
-      inputs = [tf.concat([o[n][t], x[:, t, n - 1:n] if n else tf.zeros([batch, 1])], 1)
-                for n in range(keys)]
-      for layer in model.key_lstms:
-        inputs = _lstm_steps(layer, inputs)
-      logits = [tf.matmul(h, model.key_out.kernel)[:, 0] + model.key_out.bias[0] for h in inputs]
-    else:
-      nade = model.nade
-      logits = []
-      for n in range(keys):
-        g = tf.constant(np.stack([_features_oracle(x[b, t], causal=True)[n]
-                                  for b in range(batch)]), tf.float32)
-        context = tf.matmul(o[n][t], nade.context_weights) + nade.context_bias
-        hidden = tf.sigmoid(tf.matmul(g, nade.input_weights) + context[:, :nade.units])
-        logits.append(tf.matmul(hidden, nade.output_weights)[:, 0] + context[:, nade.units])
-    for n in range(keys):
-      total += -tf.nn.sigmoid_cross_entropy_with_logits(labels=x[:, t, n], logits=logits[n])
-    for b in range(batch):
-      out[b, t] = total[b]
-  return tf.stack([tf.stack(list(row)) for row in out])
+  """The key-by-key oracle, its per-key inputs built by loops from their definition."""
+  position = lambda keys: [[(n + 21 - 64.5) / 25.4] for n in range(keys)]
+
+  def features(frames):
+    rows = [np.concatenate([_features_oracle(f), position(len(f))], 1) if model.key_position
+            else _features_oracle(f) for f in frames.numpy()]
+    return tf.constant(np.stack(rows), tf.float32)
+
+  def causal_features(frames):
+    return tf.constant(np.stack([_features_oracle(f, causal=True) for f in frames.numpy()]),
+                       tf.float32)
+
+  return tied_oracle.log_px(model, x, features, causal_features)
 
 
 @pytest.mark.parametrize('name', TIED)

@@ -46,6 +46,7 @@ def main(argv):
   workdir = _OUTPUT_DIR.value or os.path.join('runs', configs.run_name(config))
   # What a user can get wrong is answered before TensorFlow loads (seconds).
   registry.check_dataset(config.dataset)
+  rundir.check_run_folder(workdir)
   rundir.check_output_dir(workdir)
   cli.import_tensorflow_quietly(threads=(config.intra_op_threads, config.inter_op_threads))
   from srnn_tf import trainer

@@ -1,0 +1,114 @@
+"""What the tied-parallel models cost at Johnson's sizes, against the machine's matmul peak.
+
+    python -m benchmarks.tied [--models=balstm,tp_lstm_nade] [--repeats=3]
+
+Prints, for each model (`--config=balstm` / `tp_lstm_nade`: time axis 2 x 200, key axis
+2 x 100 or a tied NADE of 100), on JSB training batches (Boulanger splits, 16 x 100 frames):
+
+* training throughput (time steps/s, the median over alternating repeats), and what it means
+  for an epoch of each corpus (its training frames / that rate, validation excluded);
+* the FLOPs of a training step per time step, counted by TF's profiler on the graph of the
+  key-by-key oracle of the tests (`srnn_tf.testing.tied_oracle`: its loops unrolled in
+  Python, so every step is visible; the fast model's while-loop bodies would be counted
+  once), and the GFLOP/s that makes, against the fp32 matmul rate of the time axis's own
+  product (`[B * 88, 200] x [200, 800]`) measured in the same process and thread settings;
+* sampling one piece (frames/s, the key axis unrolled in the compiled time loop);
+* the process's peak memory.
+"""
+
+import time
+
+import numpy as np
+from absl import flags
+
+from srnn_tf import cli
+
+from benchmarks import measure
+
+_MODELS = flags.DEFINE_list('models', ['balstm', 'tp_lstm_nade'], 'Tied models to measure.')
+_STEPS = flags.DEFINE_integer('steps', 2, 'Training steps per measurement.')
+_REPEATS = flags.DEFINE_integer('repeats', 3, 'Alternating measurements; medians reported.')
+_SAMPLE_FRAMES = flags.DEFINE_integer('sample_frames', 200, 'Frames generated per piece.')
+_DATA_DIR = cli.data_dir_flag()
+
+# Training frames of each corpus (Boulanger splits), for the epoch times.
+TRAIN_FRAMES = {'jsb': 13_807, 'piano': 75_911, 'nottingham': 176_561, 'muse': 245_202}
+
+
+def _batches(config):
+  from srnn_tf.data import corpus as corpus_lib, pipeline
+  corpus = corpus_lib.load_corpus('jsb', 'boulanger', _DATA_DIR.value)
+  ds, steps = pipeline.stream_dataset(corpus.splits['train'], config.seq_len, config.batch_size)
+  return [{k: v.numpy() for k, v in b.items()} for b in ds.take(steps)], steps
+
+
+def _flops_per_step(model):
+  """Counted FLOPs of the loss and its gradients, per time step (16 x 2 frames traced)."""
+  import tensorflow as tf
+  from srnn_tf.note_features import NoteFeatures
+  from srnn_tf.testing import tied_oracle
+  features = NoteFeatures(position=model.key_position)
+  causal = NoteFeatures(causal=True)
+  batch, steps = 16, 2
+
+  def loss_and_grads(x):
+    with tf.GradientTape() as tape:
+      loss = -tf.reduce_sum(tied_oracle.log_px(model, x, features, causal))
+    return loss, tape.gradient(loss, model.trainable_variables)
+
+  graph = tf.function(loss_and_grads).get_concrete_function(
+      tf.TensorSpec([batch, steps, 88], tf.float32)).graph
+  options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+  options['output'] = 'none'
+  profile = tf.compat.v1.profiler.profile(graph=graph, options=options)
+  return profile.total_float_ops / (batch * steps)
+
+
+def _sampling_rate(model):
+  import tensorflow as tf
+  generate = tf.function(lambda seed: model.generate(_SAMPLE_FRAMES.value, 1, seed=seed))
+  generate(tf.constant([0, 0]))    # trace
+  times = []
+  for r in range(_REPEATS.value):
+    start = time.perf_counter()
+    generate(tf.constant([0, r + 1])).numpy()
+    times.append(time.perf_counter() - start)
+  return _SAMPLE_FRAMES.value / float(np.median(times))
+
+
+def main(argv):
+  del argv
+  cli.import_tensorflow_quietly(threads=(1, 2))   # as in training: each op on one core
+  from srnn_tf import configs, trainer
+  models, batches = {}, None
+  for name in _MODELS.value:
+    config = configs.get_config(name, dataset='jsb', data_dir=_DATA_DIR.value)
+    if batches is None:
+      batches, steps = _batches(config)
+    models[name] = trainer.build_model(config, steps)
+  frames = int(np.prod(batches[0]['mask'].shape))
+  for model in models.values():
+    model.train_on_batch(batches[0])
+  rates = {name: [] for name in models}
+  for r in range(_REPEATS.value):
+    for name, model in models.items():
+      start = time.perf_counter()
+      for i in range(_STEPS.value):
+        model.train_on_batch(batches[(r * _STEPS.value + i + 1) % len(batches)])
+      rates[name].append(_STEPS.value * frames / (time.perf_counter() - start))
+  peak = measure.matmul_gflops(16 * 88, 200, 800)
+  print(f'fp32 matmul peak, [{16 * 88}, 200] x [200, 800] on one core: {peak:.1f} GFLOP/s')
+  for name, model in models.items():
+    rate = float(np.median(rates[name]))
+    flops = _flops_per_step(model)
+    achieved = flops * rate / 1e9
+    epochs = ', '.join(f'{corpus} {n / rate / 60:.0f} min' for corpus, n in TRAIN_FRAMES.items())
+    print(f'{name}: {trainer.trainable_parameters(model):,} parameters; train {rate:,.0f} time steps/s '
+          f'({flops / 1e6:,.0f} MFLOP per time step: {achieved:.1f} GFLOP/s, '
+          f'{100 * achieved / peak:.0f}% of the matmul peak); an epoch: {epochs}; '
+          f'sampling one piece {_sampling_rate(model):,.0f} frames/s', flush=True)
+  print(f'peak memory of this process: {measure.peak_rss_mib():,.0f} MiB')
+
+
+if __name__ == '__main__':
+  cli.run(main)
