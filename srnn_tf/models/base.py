@@ -93,11 +93,60 @@ class SequenceModel(keras.Model):
   # -- to implement ----------------------------------------------------------------------------
 
   def compute_terms(self, features, training=False, initial_state=None, noise=None):
-    """Returns `{'log_px': [B, T], 'kl': [B, T], 'final_state': nested [B, *]}`."""
+    """The per-frame terms of the objective.
+
+    Args:
+      features: the feature dict (`x`, `u` `[B, T, K]`, `mask` `[B, T]`).
+      training: whether dropout applies.
+      initial_state: the carried state (`state_sizes()`-shaped tuple of `[B, n]`), or None
+        for the zero state.
+      noise: standard-normal noise `[B, T, latent_size()]` for the posterior sample (latent
+        models; None: drawn from the model's seed generator).
+
+    Returns:
+      `{'log_px': [B, T], 'kl': [B, T], 'final_state': tuple of [B, n]}`: the reconstruction
+      log-likelihood (exact for models without latents), the KL term (zeros there), and the
+      state after the last frame (held over padding).
+    """
     raise NotImplementedError
 
   def state_sizes(self):
-    """Sizes of the recurrent state carried between batches (a tuple of ints)."""
+    """Sizes of the recurrent state carried between batches (a tuple of ints, one per
+    `final_state` entry)."""
+    raise NotImplementedError
+
+  def generation_state(self, prime, batch_size, seed):
+    """The state generation starts from.
+
+    Args:
+      prime: None (start from silence and the zero state) or a feature dict `[B, P, K]` that
+        the model reads first (latent models through their inference network).
+      batch_size: B without a primer.
+      seed: two int32s for the noise of reading the primer.
+
+    Returns:
+      A nested structure of `[B, ...]` tensors, the last element the last frame `[B, K]`.
+    """
+    raise NotImplementedError
+
+  def generation_step(self, state, noise_z, uniform, temperature=1.0):
+    """One frame of generation.
+
+    Args:
+      state: as `generation_state` returns it.
+      noise_z: standard-normal noise `[B, max(latent_size(), 1)]` for the latent step.
+      uniform: `U(0, 1)` noise `[B, K]`, one number per key.
+      temperature: divides the emission's logits (each key's conditional one).
+
+    Returns:
+      `(new_state, x)`: the next state and the frame drawn, `[B, K]` of 0/1.
+    """
+    raise NotImplementedError
+
+  def reconstruct(self, inputs, noise=None):
+    """Each key's probability of sounding in every frame, `[B, T, K]`, given the previous
+    frames (and, where the emission is autoregressive over the keys, the frame's true lower
+    keys; latent models: given one posterior sample, `noise` as in `compute_terms`)."""
     raise NotImplementedError
 
   # -- building --------------------------------------------------------------------------------
@@ -291,9 +340,7 @@ class SequenceModel(keras.Model):
     terms = self.compute_terms(features, training=training)
     return self.summarize(terms, features['mask'])
 
-  # -- generation ------------------------------------------------------------------------------
-  # A model implements `generation_state(features, seed)` (the state after reading `features`,
-  # or the initial state if None) and `generation_step(state, noise_z, uniform, temperature)`.
+  # -- generation (through `generation_state` and `generation_step`) ------------------------
 
   def generate(self, num_steps, batch_size=1, seed=(0, 0), prime=None, temperature=1.0):
     """Samples piano rolls from the generative model, `x_t ~ p(x_t | state)`, `u_{t+1} = x_t`.

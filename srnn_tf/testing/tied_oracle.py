@@ -12,6 +12,7 @@ the model's own layer.
 import tensorflow as tf
 
 from srnn_tf import recurrences
+from srnn_tf.models.tied import BALSTM
 
 
 def _lstm_steps(layer, inputs):
@@ -47,7 +48,7 @@ def log_px(model, x, features, causal_features=None):
     o.append(key_inputs)
   rows = []
   for t in range(steps):
-    if hasattr(model, 'key_lstms'):                                   # BALSTM
+    if isinstance(model, BALSTM):
       key_inputs = [tf.concat([o[n][t], x[:, t, n - 1:n] if n else tf.zeros([batch, 1])], 1)
                     for n in range(keys)]
       for layer in model.key_lstms:
