@@ -15,12 +15,15 @@ MODELS = {name: tiny.SIZES[name.lower()][1] for name in ('SRNN', 'VRNN', 'RNN')}
 NADE = dict(emission='nade', nade_units=6)
 
 
+TIED = {'BALSTM': tiny.SIZES['balstm'][1], 'TPLSTMNADE': tiny.SIZES['tp_lstm_nade'][1]}
+
+
 @pytest.mark.parametrize('name,emission', [(name, {}) for name in MODELS] +
-                         [(name, NADE) for name in MODELS])
+                         [(name, NADE) for name in MODELS] + [(name, {}) for name in TIED])
 def test_fit_evaluate_predict_save_load(name, emission, tmp_path):
   keras.utils.set_random_seed(0)
   rolls = (np.random.default_rng(0).random((32, 20, 88)) < 0.1).astype(np.float32)
-  model = getattr(srnn_tf, name)(**MODELS[name], **emission)
+  model = getattr(srnn_tf, name)(**{**MODELS, **TIED}[name], **emission)
   model.compile(optimizer=keras.optimizers.Adam(1e-2, epsilon=1e-4))
   csv = tmp_path / 'history.csv'
   first = model.fit(rolls, batch_size=8, epochs=2, verbose=0,
@@ -53,3 +56,12 @@ def test_dropout_rates_are_checked_and_survive_get_config(name):
   model = tiny.model(name, dropout_d=0.5, dropout_emb_u=0.2)
   assert model.dropout['d'] == 0.5 and model.dropout['emb_u'] == 0.2
   assert type(model).from_config(model.get_config()).dropout == model.dropout
+
+
+@pytest.mark.parametrize('name', ['balstm', 'tp_lstm_nade'])
+def test_tied_models_dropout_survives_get_config(name):
+  with pytest.raises(ValueError, match=r'dropout_lstm must be in \[0, 1\), got 1.5'):
+    tiny.model(name, dropout_lstm=1.5)
+  model = tiny.model(name, dropout_lstm=0.5, key_position=False)
+  again = type(model).from_config(model.get_config())
+  assert again.dropout == model.dropout and again.key_position is False
