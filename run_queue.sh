@@ -226,8 +226,36 @@ tied() {
       name=$(.venv/bin/python -c "from srnn_tf import configs; print(configs.run_name(\
 configs.get_config('$model', dataset='$dataset', seed=$seed)))")
       once "$name" --config=$model --dataset=$dataset --seed=$seed
+      [ -e "runs/$name/model.keras" ] && alone "transposed_$name" transposed_eval "$name"
     done
   done
+}
+
+# A run evaluated on the test split transposed up two semitones (in D, as Johnson's Table 2),
+# and untransposed on the same weights. A run whose weights are gone (trained on an earlier
+# machine) is trained again first, same config and seed, without copying its results over the
+# committed ones.
+transposed_eval() {
+  local name=$1; shift
+  [ -e "$RESULTS/$name.eval_elbo_test_transpose2.json" ] && return
+  echo "$(date -u +%FT%TZ) $name: transposed test" >> logs/queue.log
+  { [ -e "runs/$name/model.keras" ] || .venv/bin/python train.py "$@" --output_dir="runs/$name" \
+      --results_dir=; } >> "logs/$name.log" 2>&1 &&
+  .venv/bin/python eval.py --run="runs/$name" --splits=test \
+    --output="runs/$name/eval_elbo_test_transpose0.json" --results_dir="$RESULTS" \
+    >> "logs/$name.log" 2>&1 &&
+  .venv/bin/python eval.py --run="runs/$name" --splits=test --transpose=2 --results_dir="$RESULTS" \
+    >> "logs/$name.log" 2>&1
+}
+# The NADE comparison's chosen models of one corpus (Boulanger splits), transposed.
+transposed() {
+  local dataset=$1 name args
+  while read -r name args; do
+    # shellcheck disable=SC2086  # the run's flags, one word each
+    alone "transposed_$name" transposed_eval "$name" $args
+  done < <(.venv/bin/python -c "from experiments import sweep
+for run in sweep.plan(['nade_chosen'], ['$dataset'], 'boulanger', results_dir='$RESULTS'):
+  print(run.name, ' '.join(run.args))" 2>> logs/queue.log)
 }
 
 # The default GRU initialisation (each gate's block orthogonal on its own) against the
@@ -253,11 +281,14 @@ queue() {
   tied jsb 0
   # Whether transposition augmentation helps the chosen RNN-NADE and VRNN-NADE (JSB: minutes).
   sweep --grid=nade_augment --data_version=boulanger --datasets=jsb
+  # The NADE comparison's chosen models on the test set in D (JSB and Piano: minutes each).
+  for dataset in jsb piano; do transposed $dataset; done
   gru_init
   tied jsb 1,2
   tied piano 0
   tied nottingham 0
   tied muse 0
+  for dataset in nottingham muse; do transposed $dataset; done
   # The NADE comparison on the Boulanger splits: the SRNN-NADE at a = 150, cheapest corpus
   # first (Piano's run takes minutes, MuseData's and Nottingham's hours).
   for dataset in piano jsb muse nottingham; do nade $dataset boulanger; done
