@@ -172,6 +172,43 @@ def train_flops_per_step(model, steps: int = STEPS) -> dict:
   return counts
 
 
+def tied_train_flops_per_step(model, batch: int = 16, steps: int = 2) -> float:
+  """Counted FLOPs of a tied model's loss and its gradients, per time step: TF's profiler on
+  the graph of the key-by-key oracle (`srnn_tf.testing.tied_oracle`, its loops unrolled in
+  Python), `batch` x `steps` frames traced (the count per frame does not depend on them)."""
+  import tensorflow as tf
+  from srnn_tf.note_features import NoteFeatures
+  from srnn_tf.testing import tied_oracle
+  features = NoteFeatures(model.num_keys, position=model.key_position)
+  causal = NoteFeatures(model.num_keys, causal=True)
+
+  def loss_and_grads(x):
+    with tf.GradientTape() as tape:
+      loss = -tf.reduce_sum(tied_oracle.log_px(model, x, features, causal))
+    return loss, tape.gradient(loss, model.trainable_variables)
+
+  graph = tf.function(loss_and_grads).get_concrete_function(
+      tf.TensorSpec([batch, steps, model.num_keys], tf.float32)).graph
+  options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+  options['output'] = 'none'
+  profile = tf.compat.v1.profiler.profile(graph=graph, options=options)
+  return profile.total_float_ops / (batch * steps)
+
+
+def sampling_rate(model, frames: int, repeats: int = 3) -> float:
+  """Frames per second of `model.generate` drawing one piece of `frames` frames (traced once
+  first; the median over `repeats` seeds)."""
+  import tensorflow as tf
+  generate = tf.function(lambda seed: model.generate(frames, 1, seed=seed))
+  generate(tf.constant([0, 0]))    # trace
+  times = []
+  for r in range(repeats):
+    start = time.perf_counter()
+    generate(tf.constant([0, r + 1])).numpy()
+    times.append(time.perf_counter() - start)
+  return frames / float(np.median(times))
+
+
 def matmul_gflops(m, k, n, seconds=2.0) -> float:
   """Median GFLOP/s of `[m, k] x [k, n]` fp32 matmuls under the process's thread settings."""
   import tensorflow as tf

@@ -51,18 +51,6 @@ def _train_rates(model_name):
   return models, {e: float(np.median(v)) for e, v in rates.items()}
 
 
-def _sampling_rate(model):
-  import tensorflow as tf
-  generate = tf.function(lambda seed: model.generate(_SAMPLE_FRAMES.value, 1, seed=seed))
-  generate(tf.constant([0, 0]))    # trace
-  times = []
-  for r in range(_REPEATS.value):
-    start = time.perf_counter()
-    generate(tf.constant([0, r + 1])).numpy()
-    times.append(time.perf_counter() - start)
-  return _SAMPLE_FRAMES.value / float(np.median(times))
-
-
 def main(argv):
   del argv
   cli.import_tensorflow_quietly(threads=(1, 2))   # as in training: each op on one core
@@ -73,7 +61,8 @@ def main(argv):
         f'{_REPEATS.value} alternating repeats:')
   for name in _MODELS.value:
     models, train = _train_rates(name)
-    sampling = {e: _sampling_rate(m) for e, m in models.items()}
+    sampling = {e: measure.sampling_rate(m, _SAMPLE_FRAMES.value, _REPEATS.value)
+                for e, m in models.items()}
     line = (f'{name}: train {train["bernoulli"]:,.0f} / {train["nade"]:,.0f} time steps/s '
             f'(NADE {train["nade"] / train["bernoulli"]:.2f}x); sampling one piece '
             f'{sampling["bernoulli"]:,.0f} / {sampling["nade"]:,.0f} frames/s')

@@ -42,40 +42,6 @@ def _batches(config):
   return [{k: v.numpy() for k, v in b.items()} for b in ds.take(steps)], steps
 
 
-def _flops_per_step(model):
-  """Counted FLOPs of the loss and its gradients, per time step (16 x 2 frames traced)."""
-  import tensorflow as tf
-  from srnn_tf.note_features import NoteFeatures
-  from srnn_tf.testing import tied_oracle
-  features = NoteFeatures(position=model.key_position)
-  causal = NoteFeatures(causal=True)
-  batch, steps = 16, 2
-
-  def loss_and_grads(x):
-    with tf.GradientTape() as tape:
-      loss = -tf.reduce_sum(tied_oracle.log_px(model, x, features, causal))
-    return loss, tape.gradient(loss, model.trainable_variables)
-
-  graph = tf.function(loss_and_grads).get_concrete_function(
-      tf.TensorSpec([batch, steps, 88], tf.float32)).graph
-  options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
-  options['output'] = 'none'
-  profile = tf.compat.v1.profiler.profile(graph=graph, options=options)
-  return profile.total_float_ops / (batch * steps)
-
-
-def _sampling_rate(model):
-  import tensorflow as tf
-  generate = tf.function(lambda seed: model.generate(_SAMPLE_FRAMES.value, 1, seed=seed))
-  generate(tf.constant([0, 0]))    # trace
-  times = []
-  for r in range(_REPEATS.value):
-    start = time.perf_counter()
-    generate(tf.constant([0, r + 1])).numpy()
-    times.append(time.perf_counter() - start)
-  return _SAMPLE_FRAMES.value / float(np.median(times))
-
-
 def main(argv):
   del argv
   cli.import_tensorflow_quietly(threads=(1, 2))   # as in training: each op on one core
@@ -100,13 +66,15 @@ def main(argv):
   print(f'fp32 matmul peak, [{16 * 88}, 200] x [200, 800] on one core: {peak:.1f} GFLOP/s')
   for name, model in models.items():
     rate = float(np.median(rates[name]))
-    flops = _flops_per_step(model)
+    flops = measure.tied_train_flops_per_step(model)
     achieved = flops * rate / 1e9
     epochs = ', '.join(f'{corpus} {n / rate / 60:.0f} min' for corpus, n in TRAIN_FRAMES.items())
-    print(f'{name}: {trainer.trainable_parameters(model):,} parameters; train {rate:,.0f} time steps/s '
+    sampling = measure.sampling_rate(model, _SAMPLE_FRAMES.value, _REPEATS.value)
+    print(f'{name}: {trainer.trainable_parameters(model):,} parameters; train {rate:,.0f} time '
+          f'steps/s '
           f'({flops / 1e6:,.0f} MFLOP per time step: {achieved:.1f} GFLOP/s, '
           f'{100 * achieved / peak:.0f}% of the matmul peak); an epoch: {epochs}; '
-          f'sampling one piece {_sampling_rate(model):,.0f} frames/s', flush=True)
+          f'sampling one piece {sampling:,.0f} frames/s', flush=True)
   print(f'peak memory of this process: {measure.peak_rss_mib():,.0f} MiB')
 
 

@@ -29,3 +29,21 @@ def test_counted_flops_of_an_rnn_match_its_matmuls_plus_elementwise_work():
 def test_matmul_rate_is_positive_and_finite():
   rate = measure.matmul_gflops(256, 256, 256, seconds=0.1)   # 59 products per call
   assert 0 < rate < 1e5
+
+
+def test_counted_flops_of_a_tied_model_match_its_matmuls():
+  """The BALSTM's counted training FLOPs per time step: about 3x (forward, and the gradients
+  of both operands) its LSTMs' matmuls, 2 x inputs x 4 x units per key and layer."""
+  from srnn_tf.testing import tiny
+  model = tiny.model('balstm', num_keys=12)
+  model.build()
+  keys, matmuls, width = 12, 0, model.note_features.size
+  for units in model.time_units:
+    matmuls += 2 * keys * (width + units) * 4 * units
+    width = units
+  width = model.time_units[-1] + 1
+  for units in model.key_units:
+    matmuls += 2 * keys * (width + units) * 4 * units
+    width = units
+  counted = measure.tied_train_flops_per_step(model, batch=2, steps=2)
+  assert 2.5 * matmuls < counted < 6 * matmuls
