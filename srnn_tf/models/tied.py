@@ -210,21 +210,27 @@ class BALSTM(TiedParallelModel):
     units = self.time_units[-1]
     # The first layer's input product: o's part for all keys at once; v_{n-1}'s (one row of
     # the kernel) inside the loop.
-    from_o = linear(o, first.kernel[:units])                                 # [B, K, 4H]
+    from_o = tf.transpose(linear(o, first.kernel[:units]), [1, 0, 2])       # [K, B, 4H]
     from_below = first.kernel[units]                                         # [4H]
     zeros = lambda n: tf.zeros([tf.shape(o)[0], n])
-    states = [(zeros(n), zeros(n)) for n in self.key_units]
-    v_below, keys = zeros(1), []
-    # A Python loop over the keys, unrolled into the graph, as NADE sampling does.
-    for n in range(self.num_keys):
-      projected = from_o[:, n] + v_below * from_below
+
+    # A symbolic loop over the keys (not unrolled): the graph, and so the tracing of
+    # generation and of the SavedModel's sampling signatures, stays small.
+    def step(carry, elems):   # tf.scan keeps every step's carry: v is read from it
+      states, v_below = carry
+      projected, uniform_n = elems
+      new_states, h = [], projected + v_below * from_below
       for j, layer in enumerate(self.key_lstms):
-        states[j] = layer.step(projected if j == 0 else layer.project(h), states[j])
-        h = states[j][0]
+        state = layer.step(h if j == 0 else layer.project(h), states[j])
+        new_states.append(state)
+        h = state[0]
       logit = linear(h, self.key_out.kernel, self.key_out.bias)
-      v_below = tf.cast(uniform[:, n:n + 1] < tf.sigmoid(logit / temperature), tf.float32)
-      keys.append(v_below)
-    return tf.concat(keys, axis=1)
+      v = tf.cast(uniform_n[:, None] < tf.sigmoid(logit / temperature), tf.float32)
+      return new_states, v
+
+    start = ([(zeros(n), zeros(n)) for n in self.key_units], zeros(1))
+    _, keys = tf.scan(step, (from_o, tf.transpose(uniform)), start)          # [K, B, 1]
+    return tf.transpose(keys[..., 0])
 
   def get_config(self):
     return {**super().get_config(), 'key_units': self.key_units}
@@ -281,21 +287,26 @@ class TiedNADE(keras.layers.Layer):
     window_weights = self.input_weights[:OCTAVE]        # rows of the keys n - 12 .. n - 1
     bin_weights = self.input_weights[OCTAVE:]
     pitch_class = (np.arange(self.num_keys) + self.chosen.lowest_note) % OCTAVE
+    # Per key: where bins[k] reads the counts (n's pitch class + k), and n's own class.
+    rotation = ((pitch_class[:, None] + np.arange(OCTAVE)) % OCTAVE).astype(np.int32)
+    own_class = np.eye(OCTAVE, dtype=np.float32)[pitch_class]
     batch = tf.shape(o)[0]
-    chosen = [tf.zeros([batch, 1])] * OCTAVE             # the last 12 keys chosen, lowest first
-    counts = tf.zeros([batch, OCTAVE])                   # chosen keys by absolute pitch class
-    keys = []
-    for n in range(self.num_keys):
-      # bins[k] counts the chosen keys k semitones above n's pitch class (mod 12).
-      bins = tf.gather(counts, (pitch_class[n] + np.arange(OCTAVE)) % OCTAVE, axis=1)
-      pre = (tf.matmul(tf.concat(chosen[-OCTAVE:], 1), window_weights) +
-             tf.matmul(bins, bin_weights) + hidden_bias[:, n])
-      logit = tf.matmul(tf.sigmoid(pre), self.output_weights) + visible_bias[:, n:n + 1]
-      v_n = tf.cast(uniform[:, n:n + 1] < tf.sigmoid(logit / temperature), tf.float32)
-      keys.append(v_n)
-      chosen.append(v_n)
-      counts += v_n * np.eye(OCTAVE, dtype=np.float32)[pitch_class[n]]
-    return tf.concat(keys, axis=1)
+
+    def step(carry, elems):   # tf.scan keeps every step's carry: v is read from it
+      # The last 12 keys chosen, lowest first, and the chosen keys by absolute pitch class.
+      window, counts, _ = carry
+      hidden_bias_n, visible_bias_n, uniform_n, rotation_n, own_class_n = elems
+      bins = tf.gather(counts, rotation_n, axis=1)
+      pre = (tf.matmul(window, window_weights) + tf.matmul(bins, bin_weights) +
+             hidden_bias_n)
+      logit = tf.matmul(tf.sigmoid(pre), self.output_weights)[:, 0] + visible_bias_n
+      v = tf.cast(uniform_n < tf.sigmoid(logit / temperature), tf.float32)[:, None]
+      return tf.concat([window[:, 1:], v], 1), counts + v * own_class_n, v
+
+    start = (tf.zeros([batch, OCTAVE]), tf.zeros([batch, OCTAVE]), tf.zeros([batch, 1]))
+    _, _, keys = tf.scan(step, (tf.transpose(hidden_bias, [1, 0, 2]), tf.transpose(visible_bias),
+                             tf.transpose(uniform), rotation, own_class), start)   # [K, B, 1]
+    return tf.transpose(keys[..., 0])
 
   def get_config(self):
     return {**super().get_config(), 'units': self.units, 'context_units': self.context_units,
