@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from srnn_tf import cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -87,3 +89,21 @@ def test_log_lines_are_time_and_message_with_the_level_before_warnings():
                           cwd=ROOT)
   assert result.returncode == 0, result.stderr[-2000:]
   assert re.fullmatch(r'\d\d:\d\d:\d\d WARNING: NaN loss\n', result.stderr), result.stderr
+
+
+def test_ctrl_c_ends_an_entry_point_with_one_line_and_status_130(capsys, monkeypatch):
+  """KeyboardInterrupt (Ctrl-C) anywhere in an entry point's main: one line, exit 130, no
+  traceback (every file is written atomically and a training resumes from its last finished
+  epoch: tests/test_interruptions.py kills trainings at exact moments)."""
+  def main(argv):
+    del argv
+    raise KeyboardInterrupt
+
+  monkeypatch.setattr(sys, 'argv', ['srnn-train'])
+  with pytest.raises(SystemExit) as exit_:
+    cli.run(main)
+  assert exit_.value.code == 130
+  err = capsys.readouterr().err
+  assert err.strip().splitlines() == [
+      'error: interrupted; nothing half-written is left: rerun the same command to resume (a '
+      'training from its last finished epoch) or to start again']

@@ -6,7 +6,6 @@ run is compared with an uninterrupted run of the same seed. Apart from `test_rel
 """
 
 import os
-import signal
 import subprocess
 import sys
 
@@ -73,27 +72,3 @@ def test_disk_full_says_so_in_one_line_and_leaves_no_temporaries(data_dir, tmp_p
   finally:
     subprocess.run(['umount', str(mount)])
 
-
-def test_ctrl_c_says_so_in_one_line_and_the_rerun_resumes(data_dir, tmp_path):
-  """SIGINT (Ctrl-C) during training: exit 130, one line, no traceback; the rerun resumes."""
-  run = tmp_path / 'interrupted'
-  args = [*SMALL, '--epochs=3', f'--data_dir={data_dir}', f'--output_dir={run}']
-  proc = subprocess.Popen([sys.executable, str(ROOT / 'train.py'), *args], cwd=tmp_path,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                          env={**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2'})
-  seen = []
-  for line in proc.stderr:           # interrupted once the first epoch is done
-    seen.append(line)
-    if 'epoch 1:' in line:
-      break
-  proc.send_signal(signal.SIGINT)
-  rest = proc.communicate(timeout=300)[1]
-  stderr = ''.join(seen) + rest
-  assert proc.returncode == 130, stderr[-3000:]
-  assert 'Traceback' not in stderr, stderr[-3000:]
-  errors = [line for line in stderr.splitlines() if line.startswith('error:')]
-  assert errors == ['error: interrupted; nothing half-written is left: rerun the same command '
-                    'to resume (a training from its last finished epoch) or to start again']
-  result = _script('train.py', *args, cwd=tmp_path)
-  assert result.returncode == 0, result.stderr[-2000:]
-  assert [row['epoch'] for row in _history(run)] == ['0', '1', '2']   # each epoch once
