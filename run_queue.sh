@@ -46,6 +46,13 @@ alone() {
   fi
   exec {fd}>&-
 }
+# Run NAME's weights in runs/NAME: trained again (same config "${@:2}" and seed) when a run of
+# an earlier machine left only its committed results, which are not copied over.
+weights_here() {
+  local name=$1; shift
+  [ -e "runs/$name/model.keras" ] ||
+    .venv/bin/python train.py "$@" --output_dir="runs/$name" --results_dir= >> "logs/$name.log" 2>&1
+}
 # A committed srnn2016 run evaluated from the release's own first input frames (as the paper's
 # numbers were). Its run directory is not committed, so it is trained again first (same config
 # and seed; its plain test ELBO, eval_elbo_test.json, shows it reproduces the committed run).
@@ -53,8 +60,7 @@ release_eval() {
   local name=$1; shift
   [ -e "$RESULTS/$name.eval_elbo_test_release_first_frame.json" ] && return
   echo "$(date -u +%FT%TZ) $name: release first frames" >> logs/queue.log
-  { [ -e "runs/$name/model.keras" ] || .venv/bin/python train.py "$@" --output_dir="runs/$name" \
-      --results_dir=; } >> "logs/$name.log" 2>&1 &&
+  weights_here "$name" "$@" &&
   .venv/bin/python eval.py --run="runs/$name" --splits=test --results_dir="$RESULTS" \
     >> "logs/$name.log" 2>&1 &&
   .venv/bin/python eval.py --run="runs/$name" --splits=test --release_first_frame \
@@ -239,8 +245,7 @@ transposed_eval() {
   local name=$1; shift
   [ -e "$RESULTS/$name.eval_elbo_test_transpose2.json" ] && return
   echo "$(date -u +%FT%TZ) $name: transposed test" >> logs/queue.log
-  { [ -e "runs/$name/model.keras" ] || .venv/bin/python train.py "$@" --output_dir="runs/$name" \
-      --results_dir=; } >> "logs/$name.log" 2>&1 &&
+  weights_here "$name" "$@" &&
   .venv/bin/python eval.py --run="runs/$name" --splits=test \
     --output="runs/$name/eval_elbo_test_transpose0.json" --results_dir="$RESULTS" \
     >> "logs/$name.log" 2>&1 &&
