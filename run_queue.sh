@@ -288,6 +288,9 @@ queue() {
   sweep --grid=nade_augment --data_version=boulanger --datasets=jsb
   # The NADE comparison's chosen models on the test set in D (JSB and Piano: minutes each).
   for dataset in jsb piano; do transposed $dataset; done
+  # The rest of the family (the DMM-Aug. and STORN, each emission's four candidates) on JSB,
+  # Boulanger splits: validation-chosen as the NADE comparison's models are.
+  sweep --grid=dmm,storn --data_version=boulanger --datasets=jsb
   gru_init
   tied jsb 1,2
   tied piano 0

@@ -23,6 +23,8 @@ Grids (the report's and the paper's experiments):
              replicates at other seeds, which measure the spread over seeds
   nade_augment  the chosen RNN-NADE and VRNN-NADE with --transpose_augment=2 and 6, as
              candidates (validation decides whether augmentation helps)
+  dmm, storn the DMM-Aug. and STORN, Bernoulli and NADE emissions, four candidates each, with
+             the NADE comparison's protocol
 
 --seeds trains every run of the grids at each of these seeds (`_seed<k>` in the name of all
 but seed 0): replicates are never search candidates, and TABLE.md shows their spread.
@@ -51,7 +53,7 @@ from srnn_tf import errors
 from srnn_tf import rundir
 
 _GRIDS = flags.DEFINE_list('grid', ['paper'], 'Grids to run: paper, z, d, rnn, vrnn, '
-                           'ablations, baselines, nade..., nade_chosen, nade_augment (the '
+                           'ablations, baselines, nade..., nade_chosen, nade_augment, dmm, storn (the '
                            'module\'s doc).')
 _DATASETS = flags.DEFINE_list('datasets', ['jsb', 'piano', 'nottingham', 'muse'],
                               'Corpora, in the order to run them.')
@@ -116,6 +118,19 @@ GRIDS['nade_pretrain'] = [{**override, 'nade_pretrain_steps': 3000}
 # candidate has a = 150 too, with the dropout that won every pair of the two shared
 # candidates on the Boulanger splits (14 of 14).
 GRIDS['nade_pretrain'].append({**GRIDS['nade_pretrain'][-1], 'a_dim': 150})
+# The rest of the family, with the NADE comparison's protocol and search budget (four
+# candidates per model and emission, the Bernoulli emission and the NADE's): the DMM-Aug.
+# (Krishnan et al. 2017) with its inference GRU at their 600 units or 300 and its MLPs at
+# their transition's 200 units or 100; STORN (Bayer & Osendorfer 2014) at d = 300 or 150 with
+# the paper's MLPs or the smaller ones of nade_small.
+_FAMILY_SEARCH = {k: v for k, v in NADE_SEARCH.items() if k not in ('emission', 'nade_units')}
+_EMISSIONS = ({}, {'emission': 'nade', 'nade_units': 150})
+GRIDS['dmm'] = [{**_FAMILY_SEARCH, 'model': 'dmm', 'dmm_augmented': True, 'a_dim': a,
+                 'hidden_units': h, **emission}
+                for emission in _EMISSIONS for a in (600, 300) for h in (200, 100)]
+GRIDS['storn'] = [{**_FAMILY_SEARCH, 'model': 'storn', 'd_dim': d, **sizes, **emission}
+                  for emission in _EMISSIONS for d in (300, 150)
+                  for sizes in ({}, {'hidden_units': 150, 'embed_units': (150,)})]
 
 
 def grid_overrides(grid: str) -> list[dict]:

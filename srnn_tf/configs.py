@@ -8,7 +8,7 @@ import os
 
 from srnn_tf.errors import UserError
 
-MODELS = ('rnn', 'vrnn', 'srnn', 'tp_lstm_nade', 'balstm')
+MODELS = ('rnn', 'vrnn', 'srnn', 'tp_lstm_nade', 'balstm', 'dmm', 'storn')
 # Johnson 2017's tied-parallel models: per-key networks, exact likelihood, no GRU.
 TIED_MODELS = ('tp_lstm_nade', 'balstm')
 # As in data.registry; restated so that configs (imported by every entry point before its
@@ -37,7 +37,9 @@ class Config:
   # Model.
   model: str = _option('srnn', 'Model: the SRNN, the RNN / VRNN baselines (d_dim is their '
                        'GRU size), or Johnson 2017\'s tied-parallel TP-LSTM-NADE and bi-axial '
-                       'LSTM (--config=tp_lstm_nade / balstm: his training).', MODELS)
+                       'LSTM (--config=tp_lstm_nade / balstm: his training), or Krishnan et '
+                       'al. 2017\'s Deep Markov Model, or Bayer & Osendorfer 2014\'s STORN.',
+                       MODELS)
   z_dim: int = _option(100, 'Size of the stochastic state z.')
   d_dim: int = _option(300, 'Size of the deterministic GRU state d.')
   a_dim: int = _option(300, 'Size of the inference state a.')
@@ -60,6 +62,8 @@ class Config:
   time_units: tuple[int, ...] = _option((200, 200), 'Tied models: sizes of the time-axis LSTM '
                                         'layers (one instance per key, weights tied).')
   key_units: tuple[int, ...] = _option((100, 100), 'BALSTM: sizes of the key-axis LSTM layers.')
+  dmm_augmented: bool = _option(False, 'DMM: DMM-Aug., the previous frame feeds the transition '
+                                'and the emission (Krishnan et al. 2017).')
   key_position: bool = _option(True, 'Tied models: each key\'s inputs include its MIDI number '
                                '(without it the model is transposition equivariant).')
   nade_pretrain_steps: int = _option(
@@ -180,6 +184,8 @@ class Config:
     if self.model in TIED_MODELS and self.emission != 'bernoulli':
       raise UserError(f'--emission={self.emission}: --model={self.model} models the keys of a '
                       'frame with its own key axis')
+    if self.dmm_augmented and self.model != 'dmm':
+      raise UserError(f'--dmm_augmented: not an option of --model={self.model}')
     if self.nade_pretrain_steps and self.emission != 'nade':
       raise UserError(f'--nade_pretrain_steps={self.nade_pretrain_steps}: needs '
                       '--emission=nade')
@@ -193,7 +199,8 @@ class Config:
 # h_{t-1} and phi_x(x_t) play their parts).
 DROPOUT_OPTIONS = {'srnn': ('dropout_d', 'dropout_z', 'dropout_emb_u', 'dropout_emb_x'),
                    'rnn': ('dropout_d', 'dropout_emb_u'), 'vrnn': ('dropout_d', 'dropout_emb_u'),
-                   'tp_lstm_nade': ('dropout_lstm',), 'balstm': ('dropout_lstm',)}
+                   'tp_lstm_nade': ('dropout_lstm',), 'balstm': ('dropout_lstm',), 'dmm': (),
+                   'storn': ()}
 
 
 @dataclasses.dataclass
@@ -252,6 +259,13 @@ _JOHNSON_TRAINING = dict(dropout_lstm=0.5, epochs=200, lr_constant_epochs=200, k
                          early_stopping_patience=15, batch_size=4)
 CONFIGS['balstm'] = Config(model='balstm', **_JOHNSON_TRAINING)
 CONFIGS['tp_lstm_nade'] = Config(model='tp_lstm_nade', nade_units=100, **_JOHNSON_TRAINING)
+# The rest of the family, trained as the NADE comparison's models: the DMM-Aug. at Krishnan et
+# al.'s sizes (z 100, inference RNN 600, transition MLPs 200), and STORN at the paper SRNN's.
+_NADE_COMPARISON = dict(epochs=200, lr_constant_epochs=200, keep_best=True,
+                        early_stopping_patience=15)
+CONFIGS['dmm'] = Config(model='dmm', dmm_augmented=True, a_dim=600, hidden_units=200,
+                        **_NADE_COMPARISON)
+CONFIGS['storn'] = Config(model='storn', **_NADE_COMPARISON)
 
 
 # The reproduction's grids (`experiments.sweep`) keep the GRU initialisation their finished
@@ -281,7 +295,8 @@ def get_config(name: str, **overrides) -> Config:
 
 def run_name(c: Config) -> str:
   """The default run directory name:
-  `<dataset>_<version>_<model>[_variant]_z<z>_d<d>[_keepbest][_seed<k>]`, the variant
+  `<dataset>_<version>_<model>[_variant]_z<z>_d<d>[_keepbest][_seed<k>]` (the DMM's
+  `..._dmm[_aug][_variant]_h<hidden>_z<z>_a<a>...`: it has no d), the variant
   naming the model options that differ from the paper's: inference, Resq, emission and its
   pre-training (`_pre<steps>`), GRU initialisation, MLP sizes (`_h150_e150`: MLPs of 150
   units), the SRNN's inference GRU size (`_a150`, where it is not 300), dropout, objective,
@@ -297,9 +312,11 @@ def run_name(c: Config) -> str:
   variant += (f'_{c.emission}{c.nade_units}' if c.emission != 'bernoulli' else '') + \
       (f'_pre{c.nade_pretrain_steps}' if c.nade_pretrain_steps else '') + \
       ('_pergate' if c.gru_init != 'orthogonal' else '')      # options of every model
-  if (c.hidden_units, c.embed_units) != (Config.hidden_units, Config.embed_units):
+  if c.model == 'dmm':           # no embedding MLP; its sizes are z, a and the MLPs'
+    variant = ('_aug' if c.dmm_augmented else '') + variant + f'_h{c.hidden_units}'
+  elif (c.hidden_units, c.embed_units) != (Config.hidden_units, Config.embed_units):
     variant += f'_h{c.hidden_units}_e{"x".join(map(str, c.embed_units))}'   # MLP sizes
-  if c.model == 'srnn' and c.a_dim != Config.a_dim:
+  if c.model in ('srnn', 'storn') and c.a_dim != Config.a_dim:
     variant += f'_a{c.a_dim}'                                  # the inference GRU's size
   dropout = {'d': c.dropout_d, 'z': c.dropout_z, 'u': c.dropout_emb_u, 'x': c.dropout_emb_x}
   if any(dropout.values()):
@@ -312,6 +329,8 @@ def run_name(c: Config) -> str:
   kept = ('_keepbest' if c.keep_best else '') + (f'_seed{c.seed}' if c.seed else '')
   if c.model == 'rnn':
     return f'{name}_{c.data_version}_rnn{variant}_d{c.d_dim}{kept}'
+  if c.model == 'dmm':
+    return f'{name}_{c.data_version}_dmm{variant}_z{c.z_dim}_a{c.a_dim}{kept}'
   return f'{name}_{c.data_version}_{c.model}{variant}_z{c.z_dim}_d{c.d_dim}{kept}'
 
 

@@ -32,6 +32,7 @@ from srnn_tf import rundir
 from srnn_tf.data import registry
 from srnn_tf.errors import disk_full, is_no_space
 from srnn_tf.midi import NUM_KEYS
+from srnn_tf.models.base import SequenceModel, constructor_parameters
 
 SCORE_SEED = (0, 0)
 MAX_SAMPLE_STEPS = 100_000
@@ -196,10 +197,10 @@ def export_saved_model(model, path: str, metadata: dict | None = None) -> None:
 def metadata(model, config=None, metrics=None, grid=None) -> dict:
   """What a server and its clients need to know about an exported model; `grid` is its
   corpus's `data.grid.Grid` (the musical time of a frame), as the run recorded it."""
-  sizes = {k: v for k, v in model.get_config().items()
-           if k in ('z_dim', 'd_dim', 'a_dim', 'h_dim', 'hidden_units', 'embed_units',
-                    'inference', 'resq', 'time_units', 'key_units', 'nade_units',
-                    'key_position')}
+  # The architecture: every hyperparameter but the training options and dropout rates.
+  training = constructor_parameters(SequenceModel)
+  sizes = {k: v for k, v in model.hyperparameters().items()
+           if k not in training and not k.startswith('dropout_')}
   info = {'model': type(model).__name__, 'sizes': sizes,
           'signatures': {name: [s.name for s in spec]
                          for name, (_, spec) in serving_functions(model).items()},

@@ -26,9 +26,7 @@ from srnn_tf.data import pipeline
 from srnn_tf.data import transpose
 from srnn_tf.data.errors import DataError
 from srnn_tf.errors import DiskFullError, UserError, is_no_space
-from srnn_tf.models import BALSTM, RNN, SRNN, TPLSTMNADE, VRNN
-
-MODELS = configs.MODELS
+from srnn_tf.models import factory
 
 
 def trainable_parameters(model) -> int:
@@ -50,38 +48,7 @@ def make_strategy(name: str):
 
 def build_model(config: configs.Config, steps_per_epoch: int) -> keras.Model:
   """The model of `config`, compiled with the paper's optimiser and schedules."""
-  common = dict(kl_start=config.kl_start,
-                kl_anneal_steps=config.kl_anneal_epochs * steps_per_epoch,
-                clip_norm=config.clip_norm, clip_value=config.clip_value,
-                stateful_batch_size=config.batch_size if config.carry_state else 0,
-                seed=config.seed, objective=config.objective,
-                num_particles=config.num_particles, train_precision=config.train_precision,
-                gru_init=config.gru_init, emission=config.emission,
-                nade_units=config.nade_units)
-  config.validate()
-  if config.model == 'srnn':
-    model = SRNN(z_dim=config.z_dim, d_dim=config.d_dim, a_dim=config.a_dim,
-                 hidden_units=config.hidden_units, embed_units=config.embed_units,
-                 inference=config.inference, resq=config.resq, dropout_d=config.dropout_d,
-                 dropout_z=config.dropout_z, dropout_emb_u=config.dropout_emb_u,
-                 dropout_emb_x=config.dropout_emb_x, **common)
-  elif config.model == 'vrnn':
-    model = VRNN(z_dim=config.z_dim, h_dim=config.d_dim, hidden_units=config.hidden_units,
-                 embed_units=config.embed_units, dropout_d=config.dropout_d,
-                 dropout_emb_u=config.dropout_emb_u, **common)
-  elif config.model in configs.TIED_MODELS:
-    tied = dict(time_units=config.time_units, key_position=config.key_position,
-                dropout_lstm=config.dropout_lstm, **common)
-    for key in ('emission', 'nade_units', 'gru_init'):   # no GRU; the key axis is the emission
-      tied.pop(key)
-    model = (BALSTM(key_units=config.key_units, **tied) if config.model == 'balstm' else
-             TPLSTMNADE(nade_units=config.nade_units, **tied))
-  elif config.model == 'rnn':
-    model = RNN(d_dim=config.d_dim, hidden_units=config.hidden_units,
-                embed_units=config.embed_units, dropout_d=config.dropout_d,
-                dropout_emb_u=config.dropout_emb_u, **common)
-  else:
-    raise ValueError(f'unknown model {config.model!r}; choose one of {", ".join(MODELS)}')
+  model = factory.build(config, steps_per_epoch)
   schedule = schedules.ConstantThenExponentialDecay(
       config.learning_rate, steps_per_epoch, config.lr_constant_epochs, config.lr_decay)
   model.compile(optimizer=keras.optimizers.Adam(

@@ -22,7 +22,7 @@ def _randomize_biases(model):
 
 @pytest.mark.parametrize('emission', ['bernoulli', 'nade'])
 def test_vrnn_matches_per_step_oracle(emission):
-  model = VRNN(z_dim=4, h_dim=7, hidden_units=9, embed_units=(8, 6), seed=0,
+  model = VRNN(z_dim=4, d_dim=7, hidden_units=9, embed_units=(8, 6), seed=0,
                emission=emission, nade_units=5)
   model.build()
   _randomize_biases(model)
@@ -96,7 +96,7 @@ def test_rnn_dropout_acts_in_training_only_and_where_it_says(option):
 
 @pytest.mark.parametrize('option', ['dropout_d', 'dropout_emb_u'])
 def test_vrnn_dropout_acts_in_training_only_and_where_it_says(option):
-  plain, dropped = _plain_and_dropped(VRNN, option, z_dim=4, h_dim=7)
+  plain, dropped = _plain_and_dropped(VRNN, option, z_dim=4, d_dim=7)
   f = _features()
   noise = np.random.default_rng(2).normal(size=(3, 6, 4)).astype(np.float32)
   h_0 = (tf.constant(np.random.default_rng(3).normal(size=(3, 7)).astype(np.float32)),)
@@ -116,7 +116,7 @@ def test_vrnn_dropout_acts_in_training_only_and_where_it_says(option):
     VRNN(dropout_d=1.0)
 
 
-@pytest.mark.parametrize('name', ['rnn', 'vrnn', 'srnn', 'vrnn_nade'])
+@pytest.mark.parametrize('name', ['rnn', 'vrnn', 'srnn', 'vrnn_nade', 'dmm'])
 def test_a_model_reads_its_input_frames_as_it_declares(name):
   """`reads_inputs`: the VRNN's terms are the same whatever `u` holds (its state before
   `x_1` is `h_0 = 0`), so the release's first input frames cannot change its numbers; the RNN

@@ -151,7 +151,7 @@ def test_padding_does_not_change_estimates(tiny):
 
 def test_vrnn_bounds_are_ordered():
   keras.utils.set_random_seed(0)
-  model = VRNN(z_dim=2, h_dim=6, hidden_units=8, embed_units=(8,), seed=0)
+  model = VRNN(z_dim=2, d_dim=6, hidden_units=8, embed_units=(8,), seed=0)
   model.build()
   x = (np.random.default_rng(1).random((1, 6, 88)) < 0.1).astype(np.float32)
   f = {k: v.numpy() for k, v in standardize_features(x).items()}
@@ -178,7 +178,7 @@ def test_vrnn_bounds_against_its_exact_log_likelihood():
   # A leak of x_t into p(x_t | ...) (say the emission reading h_t instead of h_{t-1}) would
   # put the ELBO or IWAE above the true log p(x); here they must sit under it and close in.
   keras.utils.set_random_seed(0)
-  model = VRNN(z_dim=1, h_dim=4, hidden_units=8, embed_units=(8,), seed=0)
+  model = VRNN(z_dim=1, d_dim=4, hidden_units=8, embed_units=(8,), seed=0)
   model.build()
   x = (np.random.default_rng(2).random((1, 2, 88)) < 0.1).astype(np.float32)
   log_p = exact_loglik.vrnn_log_px(model, x[0])
@@ -252,7 +252,7 @@ def test_particle_filter_matches_an_unrolled_oracle_values_and_gradients(model_n
   the plain one: the same estimates and the same gradients for every weight, on sequences of
   different lengths."""
   keras.utils.set_random_seed(0)
-  cls, sizes = (SRNN, dict(d_dim=6, a_dim=6)) if model_name == 'srnn' else (VRNN, dict(h_dim=6))
+  cls, sizes = (SRNN, dict(d_dim=6, a_dim=6)) if model_name == 'srnn' else (VRNN, dict(d_dim=6))
   model = cls(z_dim=2, hidden_units=8, embed_units=(8,), seed=0, **sizes)
   model.build()
   x = (np.random.default_rng(3).random((3, 7, 88)) < 0.15).astype(np.float32)
@@ -291,7 +291,7 @@ def test_one_particle_compiles_and_never_resamples(tiny, model_name):
   if model_name == 'srnn':
     model = tiny[0]
   else:
-    model = VRNN(z_dim=2, h_dim=6, hidden_units=8, embed_units=(8,), seed=0)
+    model = VRNN(z_dim=2, d_dim=6, hidden_units=8, embed_units=(8,), seed=0)
     model.build()
   rng = np.random.default_rng(0)
   seqs = [(rng.random((n, 88)) < 0.1).astype(np.uint8) for n in (3, 8, 5)]

@@ -9,6 +9,7 @@ from absl import flags
 from experiments import sweep
 from srnn_tf import cli, configs
 from srnn_tf.data import registry
+from srnn_tf.errors import UserError
 
 
 def _parse(cls, argv, base):
@@ -86,3 +87,17 @@ def test_run_names_tell_apart_the_model_options():
   assert configs.run_name(dataclasses.replace(fivo, objective='elbo', num_particles=1)) == \
       'jsb_boulanger_srnn_nocarry_z100_d300'
 
+
+
+def test_run_names_of_the_dmm_and_storn():
+  paper = configs.get_config('paper', dataset='jsb', data_version='boulanger',
+                             **configs.REPRODUCTION)
+  dmm = dataclasses.replace(paper, model='dmm', dmm_augmented=True, a_dim=600,
+                            hidden_units=200, keep_best=True)
+  assert configs.run_name(dmm) == 'jsb_boulanger_dmm_aug_h200_z100_a600_keepbest'
+  assert configs.run_name(dataclasses.replace(dmm, dmm_augmented=False, emission='nade')) == \
+      'jsb_boulanger_dmm_nade150_h200_z100_a600_keepbest'
+  storn = dataclasses.replace(paper, model='storn', a_dim=150)
+  assert configs.run_name(storn) == 'jsb_boulanger_storn_a150_z100_d300'
+  with pytest.raises(UserError, match="--dmm_augmented"):
+    dataclasses.replace(paper, dmm_augmented=True).validate()   # an SRNN

@@ -18,7 +18,7 @@ from srnn_tf.testing import tiny
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 # Both emissions; the NADE ones check key-by-key sampling and the NADE's log_prob in plain TF
 # ops; the tied models their per-key inputs and key axes.
-MODELS = ('srnn', 'vrnn', 'rnn', 'srnn_nade', 'rnn_nade', 'balstm', 'tp_lstm_nade')
+MODELS = ('srnn', 'vrnn', 'rnn', 'srnn_nade', 'rnn_nade', 'balstm', 'tp_lstm_nade', 'dmm')
 
 # Runs in a fresh interpreter: plain TensorFlow, as a serving client's process would. One
 # process serves every model (an interpreter with TensorFlow takes seconds to start).

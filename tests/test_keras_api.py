@@ -18,14 +18,16 @@ NADE = dict(emission='nade', nade_units=6)
 # One tied model: the Keras paths (train_step, evaluate, predict, saving) are the base
 # class's; the BALSTM's own maths is checked in tests/test_tied.py.
 TIED = {'TPLSTMNADE': tiny.SIZES['tp_lstm_nade'][1]}
+# The DMM (augmented), its NADE emission's paths being the other models'.
+OTHERS = {'DMM': tiny.SIZES['dmm'][1], **TIED}
 
 
 @pytest.mark.parametrize('name,emission', [(name, {}) for name in MODELS] +
-                         [(name, NADE) for name in MODELS] + [(name, {}) for name in TIED])
+                         [(name, NADE) for name in MODELS] + [(name, {}) for name in OTHERS])
 def test_fit_evaluate_predict_save_load(name, emission, tmp_path):
   keras.utils.set_random_seed(0)
   rolls = (np.random.default_rng(0).random((32, 20, 88)) < 0.1).astype(np.float32)
-  model = getattr(srnn_tf, name)(**{**MODELS, **TIED}[name], **emission)
+  model = getattr(srnn_tf, name)(**{**MODELS, **OTHERS}[name], **emission)
   model.compile(optimizer=keras.optimizers.Adam(1e-2, epsilon=1e-4))
   csv = tmp_path / 'history.csv'
   first = model.fit(rolls, batch_size=8, epochs=2, verbose=0,

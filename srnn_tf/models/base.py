@@ -6,6 +6,7 @@ A model implements `compute_terms(features, training, initial_state)` returning 
 annealed per-frame ELBO that `fit` maximises and the metrics it logs.
 """
 
+import inspect
 import weakref
 
 import keras
@@ -43,13 +44,10 @@ class SequenceModel(keras.Model):
     train_precision: dtype of the training step's products over all time steps
       ('bfloat16': faster on CPUs with AVX512-BF16; see `recurrences.matmul_precision`).
       Evaluation, sampling and the recurrent steps are always float32.
-    gru_init: how every GRU's input and recurrent matrices start (`layers.GRU_INITS`).
-    emission: the distribution of a frame given the state, `self.frame`: 'bernoulli'
-      (independent keys, the paper's) or 'nade' (RNN-NADE's; `layers.FrameDistribution`).
-    nade_units: the NADE's hidden units, H.
 
-  Subclasses define `self.emission`, the MLP from their state to the frame distribution's
-  parameters (`self.frame.num_params` outputs).
+  Every constructor argument of a model (its own, its bases', these) is a hyperparameter of
+  the same name as the `Config` field it comes from (`models.factory`); `get_config` and
+  `hyperparameters()` return them as the model was built, defaults filled in.
   """
 
   OBJECTIVES = ('elbo', 'iwae', 'fivo')
@@ -62,8 +60,7 @@ class SequenceModel(keras.Model):
 
   def __init__(self, kl_start=0.2, kl_anneal_steps=0, clip_norm=1.0, clip_value=10.0,
                stateful_batch_size=0, seed=None, objective='elbo', num_particles=1,
-               train_precision='float32', gru_init='orthogonal_per_gate', emission='bernoulli',
-               nade_units=150, **kwargs):
+               train_precision='float32', **kwargs):
     super().__init__(**kwargs)
     if objective not in self.OBJECTIVES:
       raise ValueError(f'objective must be one of {self.OBJECTIVES}, got {objective!r}')
@@ -73,8 +70,6 @@ class SequenceModel(keras.Model):
     if train_precision not in ('float32', 'bfloat16'):
       raise ValueError(f'train_precision must be float32 or bfloat16, got {train_precision!r}')
     self.objective = objective
-    self.gru_init = gru_init
-    self.frame = layers.FrameDistribution(emission, nade_units, name='frame')
     self.num_particles = num_particles
     self.train_precision = train_precision
     self.kl_start = kl_start
@@ -89,6 +84,17 @@ class SequenceModel(keras.Model):
     self.elbo_tracker = keras.metrics.Mean(name='elbo')
     self.recon_tracker = keras.metrics.Mean(name='recon')
     self.kl_tracker = keras.metrics.Mean(name='kl')
+
+  def __new__(cls, *args, **kwargs):
+    instance = super().__new__(cls, *args, **kwargs)
+    # Recorded before `__init__` runs, bypassing Keras's attribute tracking (a plain dict).
+    object.__setattr__(instance, '_hyperparameters', _bind_hyperparameters(cls, args, kwargs))
+    return instance
+
+  def hyperparameters(self) -> dict:
+    """The constructor's arguments as this model was built, every default filled in:
+    `{name: value}` in the order of `constructor_parameters(type(self))`."""
+    return dict(self._hyperparameters)
 
   # -- to implement ----------------------------------------------------------------------------
 
@@ -162,18 +168,6 @@ class SequenceModel(keras.Model):
                                        shape=(self.stateful_batch_size, n), trainable=False)
                        for i, n in enumerate(self.state_sizes())]
     super().build(input_shape)
-
-  def start_emission_from(self, nade_params):
-    """Starts the NADE emission from an unconditional NADE (`nade.fit`'s result): its
-    shared `W` and `V`, and its biases as the emission MLP's output biases, so that before
-    training every state gives about that NADE (the MLP's output weights start small).
-    RNN-NADE's pre-training; call it on the built model before training."""
-    if self.frame.kind != 'nade':
-      raise ValueError(f'the model\'s emission is {self.frame.kind!r}, not a NADE')
-    self.frame.input_weights.assign(nade_params['input_weights'])
-    self.frame.output_weights.assign(nade_params['output_weights'])
-    self.emission.out.bias.assign(tf.concat(
-        [nade_params['visible_bias'], nade_params['hidden_bias']], axis=0))
 
   def _maybe_symbolic_build(self, iterator=None, data_batch=None):
     del iterator, data_batch
@@ -415,13 +409,69 @@ class SequenceModel(keras.Model):
             'elbo_per_step': (log_px - kl) / tf.maximum(frames, 1.0)}
 
   def get_config(self):
-    return {**super().get_config(), 'kl_start': self.kl_start,
-            'kl_anneal_steps': self.kl_anneal_steps, 'clip_norm': self.clip_norm,
-            'clip_value': self.clip_value, 'stateful_batch_size': self.stateful_batch_size,
-            'seed': self.seed, 'objective': self.objective, 'num_particles': self.num_particles,
-            'train_precision': self.train_precision, 'gru_init': self.gru_init,
-            'emission': self.frame.kind, 'nade_units': self.frame.nade_units,
-            **{f'dropout_{name}': rate for name, rate in self.dropout.items()}}
+    return {**super().get_config(), **self.hyperparameters()}
+
+
+def constructor_parameters(cls) -> dict:
+  """`{name: default}` of every named argument of the constructors of `cls` and of its bases
+  up to `SequenceModel` (a subclass's first), without Keras's own (`name`, `dtype`, ...)."""
+  parameters = {}
+  for klass in cls.__mro__:
+    if klass is keras.Model:
+      break
+    if '__init__' not in vars(klass):
+      continue
+    for name, p in inspect.signature(klass.__init__).parameters.items():
+      if name != 'self' and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+        parameters.setdefault(name, p.default)
+  return parameters
+
+
+_KERAS_ARGUMENTS = ('name', 'trainable', 'dtype')
+
+
+def _bind_hyperparameters(cls, args, kwargs) -> dict:
+  bound = dict(zip(list(constructor_parameters(cls))[:len(args)], args))
+  bound.update({k: v for k, v in kwargs.items() if k not in _KERAS_ARGUMENTS})
+  parameters = constructor_parameters(cls)
+  unknown = sorted(set(bound) - set(parameters))
+  if unknown:   # as Python would say it, before Keras's Layer says it less clearly
+    raise TypeError(f'{cls.__name__}() got unexpected keyword arguments: {", ".join(unknown)}')
+  return {name: bound.get(name, default) for name, default in parameters.items()}
+
+
+class FrameEmission:
+  """Mixin of the models whose state gives a whole frame's distribution through an MLP (the
+  RNN, VRNN and SRNN), with GRU recurrences.
+
+  Args:
+    gru_init: how every GRU's input and recurrent matrices start (`layers.GRU_INITS`).
+    emission: the distribution of a frame given the state, `self.frame`: 'bernoulli'
+      (independent keys, the paper's) or 'nade' (RNN-NADE's; `layers.FrameDistribution`).
+    nade_units: the NADE's hidden units, H.
+    **kwargs: the other options, for the next class in the MRO (`SequenceModel`'s).
+
+  Subclasses define `self.emission`, the MLP from their state to the frame distribution's
+  parameters (`self.frame.num_params` outputs).
+  """
+
+  def __init__(self, gru_init='orthogonal_per_gate', emission='bernoulli', nade_units=150,
+               **kwargs):
+    super().__init__(**kwargs)
+    self.gru_init = gru_init
+    self.frame = layers.FrameDistribution(emission, nade_units, name='frame')
+
+  def start_emission_from(self, nade_params):
+    """Starts the NADE emission from an unconditional NADE (`nade.fit`'s result): its
+    shared `W` and `V`, and its biases as the emission MLP's output biases, so that before
+    training every state gives about that NADE (the MLP's output weights start small).
+    RNN-NADE's pre-training; call it on the built model before training."""
+    if self.frame.kind != 'nade':
+      raise ValueError(f'the model\'s emission is {self.frame.kind!r}, not a NADE')
+    self.frame.input_weights.assign(nade_params['input_weights'])
+    self.frame.output_weights.assign(nade_params['output_weights'])
+    self.emission.out.bias.assign(tf.concat(
+        [nade_params['visible_bias'], nade_params['hidden_bias']], axis=0))
 
 
 class LatentModel(SequenceModel, smc.ParticleModel):

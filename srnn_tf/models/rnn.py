@@ -14,11 +14,11 @@ import tensorflow as tf
 
 from srnn_tf import layers
 from srnn_tf.midi import NUM_KEYS
-from srnn_tf.models.base import SequenceModel, standardize_features
+from srnn_tf.models.base import FrameEmission, SequenceModel, standardize_features
 
 
 @keras.saving.register_keras_serializable(package='srnn_tf')
-class RNN(SequenceModel):
+class RNN(FrameEmission, SequenceModel):
   """GRU baseline with the SRNN's embedding, GRU and emission sizes.
 
   Args:
@@ -27,7 +27,8 @@ class RNN(SequenceModel):
     embed_units: layer sizes of the embedding MLP e(.) of u_t.
     dropout_d, dropout_emb_u: dropout rates in training on `d_t` where the emission reads it
       and on `e(u_t)` into the GRU (as in the SRNN; the recurrence sees the undropped `d`).
-    **kwargs: training options of `SequenceModel`.
+    **kwargs: the emission's options (`FrameEmission`) and training options
+      (`SequenceModel`).
   """
 
   def __init__(self, d_dim=300, hidden_units=500, embed_units=(500, 500), dropout_d=0.0,
@@ -79,7 +80,3 @@ class RNN(SequenceModel):
     features = standardize_features(inputs)
     params = self.emission(self.gru_d(self.embed(features['u'])))
     return self.frame.key_probabilities(params, features['x'])
-
-  def get_config(self):
-    return {**super().get_config(), 'd_dim': self.d_dim, 'hidden_units': self.hidden_units,
-            'embed_units': self.embed_units}

@@ -33,7 +33,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from srnn_tf import layers
-from srnn_tf.models.base import LatentModel, standardize_features
+from srnn_tf.models.base import FrameEmission, LatentModel, standardize_features
 from srnn_tf.midi import NUM_KEYS
 
 INFERENCE = ('smoothing', 'filtering')
@@ -59,7 +59,7 @@ class Posterior(NamedTuple):
 
 
 @keras.saving.register_keras_serializable(package='srnn_tf')
-class SRNN(LatentModel):
+class SRNN(FrameEmission, LatentModel):
   """Stochastic recurrent neural network (Fraccaro et al. 2016).
 
   Args:
@@ -75,7 +75,8 @@ class SRNN(LatentModel):
       read it, `z_t` where the emission reads it, and the embeddings of `u_t` (into GRU_d)
       and `x_t` (into the inference network). The recurrences and the carried state see the
       undropped `d` and `z`.
-    **kwargs: training options of `SequenceModel` (annealing, clipping, statefulness, seed).
+    **kwargs: the emission's options (`FrameEmission`) and training options of
+      `SequenceModel` (annealing, clipping, statefulness, seed).
   """
 
   def __init__(self, z_dim=100, d_dim=300, a_dim=300, hidden_units=500,
@@ -261,8 +262,3 @@ class SRNN(LatentModel):
         inputs['emission'][:, None] + layers.linear(z, hidden.kernel.value[self.d_dim:]))))
     return z, layers.importance_log_weight(inputs['x'], frame, z, (mean_p, log_var_p),
                                            (mean_q, log_var_q))
-
-  def get_config(self):
-    return {**super().get_config(), 'z_dim': self.z_dim, 'd_dim': self.d_dim,
-            'a_dim': self.a_dim, 'hidden_units': self.hidden_units,
-            'embed_units': self.embed_units, 'inference': self.inference, 'resq': self.resq}

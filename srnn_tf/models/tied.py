@@ -162,13 +162,6 @@ class TiedParallelModel(SequenceModel):
     v = self.sample_keys(o, uniform, temperature)
     return (*new_states, v), v
 
-  def get_config(self):
-    config = {**super().get_config(), 'time_units': self.time_units,
-              'key_position': self.key_position, 'num_keys': self.num_keys}
-    for key in ('emission', 'nade_units', 'gru_init'):   # no GRU, no separate emission
-      config.pop(key, None)
-    return config
-
 
 @keras.saving.register_keras_serializable(package='srnn_tf')
 class BALSTM(TiedParallelModel):
@@ -232,8 +225,6 @@ class BALSTM(TiedParallelModel):
     _, keys = tf.scan(step, (from_o, tf.transpose(uniform)), start)          # [K, B, 1]
     return tf.transpose(keys[..., 0])
 
-  def get_config(self):
-    return {**super().get_config(), 'key_units': self.key_units}
 
 
 class TiedNADE(keras.layers.Layer):
@@ -323,7 +314,8 @@ class TPLSTMNADE(TiedParallelModel):
   """
 
   def __init__(self, nade_units=100, **kwargs):
-    super().__init__(nade_units=nade_units, **kwargs)
+    super().__init__(**kwargs)
+    self.nade_units = nade_units
     self.nade = TiedNADE(nade_units, self.time_units[-1], self.num_keys, name='tied_nade')
 
   def key_logits(self, o, x, training=False):
@@ -332,6 +324,3 @@ class TPLSTMNADE(TiedParallelModel):
 
   def sample_keys(self, o, uniform, temperature=1.0):
     return self.nade.sample(o, uniform, temperature)
-
-  def get_config(self):
-    return {**super().get_config(), 'nade_units': self.nade.units}

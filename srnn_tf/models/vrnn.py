@@ -22,47 +22,48 @@ import tensorflow as tf
 
 from srnn_tf import layers
 from srnn_tf.midi import NUM_KEYS
-from srnn_tf.models.base import LatentModel, standardize_features
+from srnn_tf.models.base import FrameEmission, LatentModel, standardize_features
 
 
 @keras.saving.register_keras_serializable(package='srnn_tf')
-class VRNN(LatentModel):
+class VRNN(FrameEmission, LatentModel):
   """Variational RNN (Chung et al. 2015) with GRU recurrence.
 
   Args:
     z_dim: size of z_t.
-    h_dim: GRU state size (plays the role of the SRNN's d).
+    d_dim: size of the GRU state h (the frame state, the SRNN's d; Chung et al. call it h).
     hidden_units: units of the hidden layer of every MLP, and the size of phi_z(z).
     embed_units: layer sizes of phi_x.
     dropout_d, dropout_emb_u: dropout rates in training, as the RNN's and the SRNN's: on
       `h_{t-1}` where the prior, the inference network and the emission read it (one mask
       per step, shared by the three; the recurrence sees the undropped `h`), and on
       `phi_x(x_t)` into the GRU (the recurrence's input, as `e(u_t)` is theirs).
-    **kwargs: training options of `SequenceModel`.
+    **kwargs: the emission's options (`FrameEmission`) and training options
+      (`SequenceModel`).
   """
 
   reads_inputs = False
 
-  def __init__(self, z_dim=100, h_dim=300, hidden_units=500, embed_units=(500, 500),
+  def __init__(self, z_dim=100, d_dim=300, hidden_units=500, embed_units=(500, 500),
                dropout_d=0.0, dropout_emb_u=0.0, **kwargs):
     super().__init__(**kwargs)
-    self.z_dim, self.h_dim = z_dim, h_dim
+    self.z_dim, self.d_dim = z_dim, d_dim
     self.hidden_units = hidden_units
     self.embed_units = tuple(embed_units)
     self._set_dropout(d=dropout_d, emb_u=dropout_emb_u)
     self.phi_x = layers.MLP(self.embed_units, name='phi_x')
     self.phi_z = layers.MLP((hidden_units,), name='phi_z')
-    self.gru_h = layers.ProjectedGRU(h_dim, init=self.gru_init, name='gru_h')
+    self.gru_h = layers.ProjectedGRU(d_dim, init=self.gru_init, name='gru_h')
     self.prior_net = layers.GaussianMLP(z_dim, hidden_units, name='prior')
     self.posterior_net = layers.GaussianMLP(z_dim, hidden_units, name='posterior')
     self.emission = layers.MLP((hidden_units,), self.frame.num_params, name='emission')
 
   def state_sizes(self):
-    return (self.h_dim,)
+    return (self.d_dim,)
 
   def build(self, input_shape=None):
     if not self.built:
-      e, h, z = self.embed_units[-1], self.h_dim, self.z_dim
+      e, h, z = self.embed_units[-1], self.d_dim, self.z_dim
       self.phi_x.build((None, NUM_KEYS))
       self.phi_z.build((None, z))
       self.gru_h.build((None, e + self.hidden_units))
@@ -101,7 +102,7 @@ class VRNN(LatentModel):
     # product with it).
     keep_h = None
     if training and self.dropout['d']:
-      keep_h = self._drop(tf.ones(tf.concat([tf.shape(x)[:2], [self.h_dim]], 0)), 'd', True)
+      keep_h = self._drop(tf.ones(tf.concat([tf.shape(x)[:2], [self.d_dim]], 0)), 'd', True)
     q_h_kernel = self.posterior_net.z_kernel()                      # [H, 2 * hidden]
     out_k, out_b = self.posterior_net.out_kernels()
     gru_z_kernel = self.gru_h.kernel.value[e:]
@@ -121,7 +122,7 @@ class VRNN(LatentModel):
       return h, z, heads[0], heads[1]
 
     batch = tf.shape(x)[0]
-    h_0 = initial_state[0] if initial_state is not None else tf.zeros([batch, self.h_dim])
+    h_0 = initial_state[0] if initial_state is not None else tf.zeros([batch, self.d_dim])
     zeros = tf.zeros([batch, self.z_dim])
     h, z, mean, log_var = (time_major(v) for v in tf.scan(
         step, tuple(time_major(v) for v in (q_hoisted, gru_hoisted, noise, keep_h)
@@ -147,7 +148,7 @@ class VRNN(LatentModel):
   def generation_state(self, prime, batch_size, seed):
     """`h` after reading `prime` through q (zeros without a primer)."""
     if prime is None:
-      return tf.zeros([batch_size, self.h_dim])
+      return tf.zeros([batch_size, self.d_dim])
     noise = tf.random.stateless_normal(tf.concat([tf.shape(prime['x'])[:2], [self.z_dim]], 0),
                                        seed=seed)
     *_, h_last = self.sample_posterior(prime, noise=noise)
@@ -185,7 +186,7 @@ class VRNN(LatentModel):
 
   def particle_initial_state(self, batch_size, num_particles):
     """`h_0 = 0` for every particle: `[B, K, H]`."""
-    return tf.zeros([batch_size, num_particles, self.h_dim])
+    return tf.zeros([batch_size, num_particles, self.d_dim])
 
   def particle_step(self, h_prev, inputs, noise):
     """Proposes `z_t ~ q(z_t | x_t, h_{t-1})` per particle, weighs it, advances `h`.
@@ -206,6 +207,10 @@ class VRNN(LatentModel):
     gru_in = inputs['gru'][:, None] + layers.linear(phi_z, self.gru_h.kernel.value[e:])
     return self.gru_h.step(gru_in, h_prev), log_alpha
 
-  def get_config(self):
-    return {**super().get_config(), 'z_dim': self.z_dim, 'h_dim': self.h_dim,
-            'hidden_units': self.hidden_units, 'embed_units': self.embed_units}
+  @classmethod
+  def from_config(cls, config):
+    # Models saved before the frame state had one name in every model called it h_dim.
+    config = dict(config)
+    if 'h_dim' in config:
+      config['d_dim'] = config.pop('h_dim')
+    return super().from_config(config)

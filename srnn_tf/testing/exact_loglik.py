@@ -63,7 +63,7 @@ def vrnn_log_px(model, x, grid=np.linspace(-10.0, 10.0, 401)):
   n, dz = len(grid), grid[1] - grid[0]
   z = tf.constant(grid, tf.float32)[:, None]                            # [n, 1]
   x1 = tf.repeat(tf.constant(x[None, 0], tf.float32), n, axis=0)        # [n, 88]
-  h0 = tf.zeros((n, model.h_dim))
+  h0 = tf.zeros((n, model.d_dim))
   inner1 = (model.prior(h0).log_prob(z) + model.decoder(z, h0).log_prob(x1)).numpy()
   h1 = model.gru_h.step(model.gru_h.project(tf.concat(
       [model.phi_x(x1), model.phi_z(z)], -1)), h0)                      # [n, H], one per z_1
@@ -72,5 +72,56 @@ def vrnn_log_px(model, x, grid=np.linspace(-10.0, 10.0, 401)):
   x2_pairs = tf.repeat(tf.constant(x[None, 1], tf.float32), n * n, axis=0)
   inner2 = (model.prior(h1_pairs).log_prob(z2_pairs)
             + model.decoder(z2_pairs, h1_pairs).log_prob(x2_pairs)).numpy().reshape(n, n)
+  log_g = logsumexp(np.float64(inner2), axis=1) + np.log(dz)           # [n]: over z_2
+  return float(logsumexp(np.float64(inner1) + log_g) + np.log(dz))
+
+
+def dmm_log_px(model, features, grid=np.linspace(-10.0, 10.0, 2001)):
+  """Exact log p(x) `[B]` of a `DMM` with `z_dim == 1` (plain or augmented): given x the z
+  chain is Markov (the previous frames are known), so the forward recursion of `srnn_log_px`
+  applies with `p(z_t | z_{t-1}[, u_t])` and `p(x_t | z_t[, u_t])`."""
+  assert model.z_dim == 1
+  x, u, mask = features['x'], features['u'], features['mask']
+  n, dz = len(grid), grid[1] - grid[0]
+  z_col = grid.astype(np.float32)[:, None]
+  out = np.zeros(mask.shape[0])
+  for b in range(mask.shape[0]):
+    log_alpha = None
+    for t in range(int(mask[b].sum())):
+      u_t = np.repeat(u[b, t][None], n, 0)
+      emission = model.decoder(z_col, u_t).log_prob(np.repeat(x[b, t][None], n, 0)).numpy()
+      if t == 0:
+        mean, log_var = (v.numpy()[0, 0] for v in model.prior(z_col[:1] * 0, u_t[:1]))
+        log_alpha = _log_normal(grid, mean, log_var) + emission
+      else:
+        mean, log_var = (v.numpy()[:, 0] for v in model.prior(z_col, u_t))
+        trans = _log_normal(grid[None, :], mean[:, None], log_var[:, None])
+        log_alpha = emission + logsumexp(log_alpha[:, None] + trans, axis=0) + np.log(dz)
+    out[b] = logsumexp(log_alpha) + np.log(dz)
+  return out
+
+
+def storn_log_px(model, x, u_1=None, grid=np.linspace(-8.0, 8.0, 321)):
+  """Exact log p(x) of a `STORN` with `z_dim == 1` on one two-frame sequence `x` `[2, 88]`
+  (`u_1`: the frame before it, silence by default).
+
+  z_1 feeds d_1 and so every later frame: the integral is over the whole chain,
+      p(x) = int N(z_1) p(x_1 | d_1) int N(z_2) p(x_2 | d_2) dz_2 dz_1,
+  with d_t = GRU_d(d_{t-1}, [e(x_{t-1}), z_t]), on an n x n grid (so two frames only).
+  """
+  assert model.z_dim == 1 and x.shape[0] == 2
+  n, dz = len(grid), grid[1] - grid[0]
+  z = tf.constant(grid, tf.float32)[:, None]                            # [n, 1]
+  u_1 = np.zeros(88, np.float32) if u_1 is None else u_1
+  rows = lambda frame, m: tf.repeat(tf.constant(frame[None], tf.float32), m, axis=0)
+  log_normal = lambda v: -0.5 * (np.log(2 * np.pi) + np.float64(v) ** 2)
+  step = lambda d, frame, z_t: model.gru_d.step(
+      model.gru_d.project([model.embed(frame), z_t]), d)
+  d1 = step(tf.zeros((n, model.d_dim)), rows(u_1, n), z)               # [n, D], one per z_1
+  inner1 = log_normal(grid) + model.decoder(d1).log_prob(rows(x[0], n)).numpy()
+  # Row i * n + j of the pairs: z_1 = grid[i], z_2 = grid[j].
+  d2 = step(tf.repeat(d1, n, axis=0), rows(x[0], n * n), tf.tile(z, [n, 1]))
+  inner2 = (np.tile(log_normal(grid), n)
+            + model.decoder(d2).log_prob(rows(x[1], n * n)).numpy()).reshape(n, n)
   log_g = logsumexp(np.float64(inner2), axis=1) + np.log(dz)           # [n]: over z_2
   return float(logsumexp(np.float64(inner1) + log_g) + np.log(dz))

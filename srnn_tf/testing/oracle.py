@@ -125,7 +125,7 @@ def vrnn_terms(model, x, mask, noise, xp=NUMPY):
   del mask  # padding sits at the end: it cannot change earlier frames
   x, noise = xp.asarray(x), xp.asarray(noise)
   batch, steps = x.shape[0], x.shape[1]
-  h = xp.zeros(batch, model.h_dim)
+  h = xp.zeros(batch, model.d_dim)
   log_px, kl = [], []
   for t in range(steps):
     phi_x = _mlp(xp, model.phi_x, x[:, t])
