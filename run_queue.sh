@@ -223,11 +223,12 @@ release_grid_piano() {
 }
 
 # Johnson 2017's tied-parallel models at his sizes (--config=tp_lstm_nade / balstm) on one
-# corpus ($1) at the seeds $2 (comma-separated). Their runs are long: JSB's epoch takes minutes,
-# Piano's a quarter of an hour, Nottingham's and MuseData's half an hour and more.
+# corpus ($1) at the seeds $2 (comma-separated); $3, other named configs instead (the models
+# with the SRNN's chain). Their runs are long: JSB's epoch takes minutes, Piano's a quarter of
+# an hour, Nottingham's and MuseData's half an hour and more.
 tied() {
-  local dataset=$1 seeds=$2 model seed name
-  for model in balstm tp_lstm_nade; do
+  local dataset=$1 seeds=$2 models=${3:-balstm tp_lstm_nade} model seed name
+  for model in $models; do
     for seed in ${seeds//,/ }; do
       name=$(.venv/bin/python -c "from srnn_tf import configs; print(configs.run_name(\
 configs.get_config('$model', dataset='$dataset', seed=$seed)))")
@@ -284,6 +285,9 @@ queue() {
   # pairs where it is not yet measured; the tied models' other JSB seeds, then Piano, then the
   # corpora of long epochs.
   tied jsb 0
+  # The same two with the SRNN's frame-level chain: does a latent state help the strongest
+  # emissions (JSB first)?
+  tied jsb 0 'srnn_balstm srnn_tp_lstm_nade'
   # Whether transposition augmentation helps the chosen RNN-NADE and VRNN-NADE (JSB: minutes).
   sweep --grid=nade_augment --data_version=boulanger --datasets=jsb
   # The NADE comparison's chosen models on the test set in D (JSB and Piano: minutes each).

@@ -14,7 +14,7 @@ from srnn_tf import cli
 from benchmarks import measure
 from srnn_tf import configs
 
-_MODEL = flags.DEFINE_enum('model', 'srnn', ['rnn', 'vrnn', 'srnn'], 'Model.')
+_MODEL = flags.DEFINE_enum('model', 'srnn', list(configs.MODELS), 'Model.')
 _CONFIG = flags.DEFINE_enum('config', 'paper', list(configs.CONFIGS), 'Size preset.')
 _OBJECTIVE = flags.DEFINE_enum('objective', 'elbo', ['elbo', 'iwae', 'fivo'],
                                'Training objective (iwae and fivo train on independent windows).')

@@ -8,7 +8,8 @@ music, with RNN and VRNN baselines, in Keras 3 (TensorFlow backend) and TFP.
 
 __version__ = '0.1.0'
 
-_MODELS = ('RNN', 'SRNN', 'VRNN', 'BALSTM', 'TPLSTMNADE', 'DMM', 'STORN', 'SequenceModel')
+_MODELS = ('RNN', 'SRNN', 'VRNN', 'BALSTM', 'TPLSTMNADE', 'DMM', 'STORN', 'SRNNBALSTM',
+           'SRNNTPLSTMNADE', 'SequenceModel')
 
 
 def __getattr__(name):

@@ -26,7 +26,7 @@ from tqdm import tqdm
 from srnn_tf import smc
 from srnn_tf.smc import particle_log_likelihood  # noqa: F401  (part of this module's API)
 from srnn_tf.data import pipeline
-from srnn_tf.midi import NUM_KEYS
+from srnn_tf.keyboard import NUM_KEYS
 
 _FEATURES = {'x': tf.TensorSpec([None, None, NUM_KEYS], tf.float32),
              'u': tf.TensorSpec([None, None, NUM_KEYS], tf.float32),

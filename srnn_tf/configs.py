@@ -8,9 +8,11 @@ import os
 
 from srnn_tf.errors import UserError
 
-MODELS = ('rnn', 'vrnn', 'srnn', 'tp_lstm_nade', 'balstm', 'dmm', 'storn')
-# Johnson 2017's tied-parallel models: per-key networks, exact likelihood, no GRU.
-TIED_MODELS = ('tp_lstm_nade', 'balstm')
+MODELS = ('rnn', 'vrnn', 'srnn', 'tp_lstm_nade', 'balstm', 'dmm', 'storn', 'srnn_tp_lstm_nade',
+          'srnn_balstm')
+# Johnson 2017's tied-parallel models: per-key networks, exact likelihood, no GRU; and the
+# same with the SRNN's frame-level z chain (`models/tied_chain.py`).
+TIED_MODELS = ('tp_lstm_nade', 'balstm', 'srnn_tp_lstm_nade', 'srnn_balstm')
 # As in data.registry; restated so that configs (imported by every entry point before its
 # flags are parsed) stays free of the data package. tests/test_package.py checks they agree.
 CORPORA = ('jsb', 'muse', 'nottingham', 'piano')
@@ -200,6 +202,7 @@ class Config:
 DROPOUT_OPTIONS = {'srnn': ('dropout_d', 'dropout_z', 'dropout_emb_u', 'dropout_emb_x'),
                    'rnn': ('dropout_d', 'dropout_emb_u'), 'vrnn': ('dropout_d', 'dropout_emb_u'),
                    'tp_lstm_nade': ('dropout_lstm',), 'balstm': ('dropout_lstm',), 'dmm': (),
+                   'srnn_tp_lstm_nade': ('dropout_lstm',), 'srnn_balstm': ('dropout_lstm',),
                    'storn': ()}
 
 
@@ -226,8 +229,10 @@ class TuneConfig:
 
   @property
   def weights(self) -> dict[str, float]:
-    from srnn_tf.rl.rewards import REWARDS
-    return {name: getattr(self, f'w_{name}') for name in REWARDS}
+    """{reward name: weight}, from the `w_<name>` fields (tests/test_rl.py checks that they
+    are the rewards of `rl.rewards.REWARDS`)."""
+    return {f.name[2:]: getattr(self, f.name) for f in dataclasses.fields(self)
+            if f.name.startswith('w_')}
 
   def validate(self) -> 'TuneConfig':
     """Raises `UserError` naming the flag of the first field out of its range."""
@@ -259,6 +264,14 @@ _JOHNSON_TRAINING = dict(dropout_lstm=0.5, epochs=200, lr_constant_epochs=200, k
                          early_stopping_patience=15, batch_size=4)
 CONFIGS['balstm'] = Config(model='balstm', **_JOHNSON_TRAINING)
 CONFIGS['tp_lstm_nade'] = Config(model='tp_lstm_nade', nade_units=100, **_JOHNSON_TRAINING)
+# The same two with the SRNN's frame-level z chain (models/tied_chain.py), trained alike (the
+# KL weight annealed as the paper's, from 0.2 over 20 epochs): the chain's MLPs, embedding and
+# inference GRU at the time axis's 200 units rather than the paper SRNN's 500 and 300, so that
+# the chain adds about as many weights as the tied model has.
+_TIED_CHAIN = dict(z_dim=100, a_dim=200, hidden_units=200, embed_units=(200,))
+CONFIGS['srnn_balstm'] = Config(model='srnn_balstm', **_TIED_CHAIN, **_JOHNSON_TRAINING)
+CONFIGS['srnn_tp_lstm_nade'] = Config(model='srnn_tp_lstm_nade', nade_units=100, **_TIED_CHAIN,
+                                      **_JOHNSON_TRAINING)
 # The rest of the family, trained as the NADE comparison's models: the DMM-Aug. at Krishnan et
 # al.'s sizes (z 100, inference RNN 600, transition MLPs 200), and STORN at the paper SRNN's.
 _NADE_COMPARISON = dict(epochs=200, lr_constant_epochs=200, keep_best=True,
@@ -340,7 +353,12 @@ def _tied_variant(c: Config) -> str:
   objective or `_nocarry`, `_keepbest`, `_seed<k>`."""
   sizes = lambda units: 'x'.join(map(str, units))
   variant = f'_t{sizes(c.time_units)}' + (
-      f'_k{sizes(c.key_units)}' if c.model == 'balstm' else f'_nade{c.nade_units}')
+      f'_k{sizes(c.key_units)}' if c.model.endswith('balstm') else f'_nade{c.nade_units}')
+  if c.model.startswith('srnn_'):    # the chain's sizes, where they are not the paper SRNN's
+    variant += f'_z{c.z_dim}' + (f'_a{c.a_dim}' if c.a_dim != Config.a_dim else '') + (
+        f'_h{c.hidden_units}_e{sizes(c.embed_units)}'
+        if (c.hidden_units, c.embed_units) != (Config.hidden_units, Config.embed_units) else '')
+    variant += '' if c.resq else '_noresq'
   variant += '' if c.key_position else '_nopos'
   variant += f'_dropl{c.dropout_lstm:g}' if c.dropout_lstm else ''
   if c.objective != 'elbo':

@@ -31,7 +31,7 @@ import tensorflow as tf
 from srnn_tf import rundir
 from srnn_tf.data import registry
 from srnn_tf.errors import disk_full, is_no_space
-from srnn_tf.midi import NUM_KEYS
+from srnn_tf.keyboard import NUM_KEYS
 from srnn_tf.models.base import SequenceModel, constructor_parameters
 
 SCORE_SEED = (0, 0)
@@ -216,33 +216,6 @@ def metadata(model, config=None, metrics=None, grid=None) -> dict:
   return info
 
 
-def main(argv):
-  """`python -m srnn_tf.export --run=RUN_DIR [--output=DIR]`: (re)writes a run's SavedModel."""
-  del argv
-  from absl import flags
-  flags_ = flags.FLAGS
-  run = rundir.load_run(flags_.run)
-  model, config, run_dir = run.model, run.config, run.directory
-  summary = rundir.read_json(os.path.join(run_dir, rundir.RUN_JSON))
-  metrics = ({k: v for k, v in summary.items() if k.startswith(('test', 'valid'))}
-             if isinstance(summary, dict) else None)
-  output = flags_.output or os.path.join(run_dir, 'saved_model')
-  if os.path.exists(output) and not os.path.isdir(output):
-    raise rundir.UserError(f'--output={output}: is a file, not a folder')
-  if not os.path.isdir(os.path.dirname(os.path.abspath(output))):
-    raise rundir.UserError(f'--output={output}: its folder does not exist')
-  export_saved_model(model, output, metadata(model, config, metrics, run.grid))
-  print(f'wrote {output}')
-
-
-def run():
-  """The `srnn-export` console script (`python -m srnn_tf.export`)."""
-  from absl import flags
-  from srnn_tf import cli
-  cli.run_flag()
-  flags.DEFINE_string('output', None, 'SavedModel directory (default: <run>/saved_model).')
-  cli.run(main)
-
-
-if __name__ == '__main__':
-  run()
+if __name__ == '__main__':   # `python -m srnn_tf.export`, as before the script moved
+  from srnn_tf.scripts import export as _script
+  _script.run()

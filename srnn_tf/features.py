@@ -1,6 +1,7 @@
 """The feature contract every model, loss and estimator reads: a dict of
 
-* ``x``: float32 `[B, T, 88]`, the piano roll (the target);
+* ``x``: float32 `[B, T, 88]`, the piano roll (the target), its keys those of
+  `keyboard` (`NUM_KEYS`, from `LOWEST_NOTE`);
 * ``u``: float32 `[B, T, 88]`, the input: the previous frame, `u_t = x_{t-1}` on real frames
   and 0 on padding; `u_1` is 0, the frame before a carried window, or the release's own first
   input frame (the SRNN reads only `u_1` and embeds the rest as `x` shifted);

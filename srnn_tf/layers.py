@@ -19,7 +19,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from srnn_tf import recurrences
-from srnn_tf.midi import NUM_KEYS
+from srnn_tf.keyboard import NUM_KEYS
 from srnn_tf.nade import NADE
 from srnn_tf.recurrences import linear, multi_head  # noqa: F401  (part of this module's API)
 
@@ -472,6 +472,24 @@ class StochasticTransition(keras.layers.Layer):
                                        out_k, out_b, self.resq)
     chain = [tf.transpose(v, [1, 0, 2]) for v in chain]
     return tuple(chain) + (() if self.resq else (None,))
+
+  def sample(self, d, a, noise, z_0=None):
+    """`posterior_chain` with the sample shifted: `(z, z_prev, q, mean_p)`, `z_prev` `[B, T, Z]`
+    (`z_0` first, zeros by default) and `q` the posterior, batch shape `[B, T]`."""
+    z, mean_q, log_var_q, mean_p = self.posterior_chain(d, a, noise, z_0)
+    z_0 = tf.zeros_like(z[:, 0]) if z_0 is None else z_0
+    z_prev = tf.concat([z_0[:, None], z[:, :-1]], axis=1)
+    return z, z_prev, diag_gaussian(mean_q, log_var_q), mean_p
+
+  def propose(self, prior_hoisted, posterior_hoisted, z_prev, noise):
+    """One step of the chain for particles, from the hoisted contexts (`hoist` of `d_t` and
+    `a_t`, broadcastable against `z_prev` `[B, K, Z]`): `z_t ~ q(z_t | z_{t-1}, a_t)` with
+    `noise` `[B, K, Z]`, and the prior's and posterior's `(mean, log_var)`."""
+    mean_p, log_var_p = self.prior_net.from_hoisted(prior_hoisted, z_prev)
+    delta, log_var_q = self.posterior_net.from_hoisted(posterior_hoisted, z_prev)
+    mean_q = mean_p + delta if self.resq else delta
+    z = mean_q + scale_from_log_var(log_var_q) * noise
+    return z, (mean_p, log_var_p), (mean_q, log_var_q)
 
   def get_config(self):
     return {**super().get_config(), 'z_dim': self.z_dim, 'hidden_units': self.hidden_units,

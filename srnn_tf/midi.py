@@ -19,10 +19,9 @@ import pretty_midi
 from srnn_tf.data import grid as grid_lib
 from srnn_tf.data import limits
 from srnn_tf.data.errors import DataError
+# Also names of this module (`midi.NUM_KEYS`), as they were before the keyboard had its own.
+from srnn_tf.keyboard import HIGHEST_NOTE, LOWEST_NOTE, NUM_KEYS  # noqa: F401
 
-LOWEST_NOTE = 21   # A0
-NUM_KEYS = 88      # A0..C8
-HIGHEST_NOTE = LOWEST_NOTE + NUM_KEYS - 1
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,7 +15,7 @@ import dataclasses
 
 import numpy as np
 
-from srnn_tf.midi import LOWEST_NOTE, NUM_KEYS
+from srnn_tf.keyboard import LOWEST_NOTE, NUM_KEYS
 
 MAX_POLYPHONY = 8
 MAX_DURATION = 32

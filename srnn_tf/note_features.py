@@ -30,7 +30,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from srnn_tf.midi import LOWEST_NOTE, NUM_KEYS
+from srnn_tf.keyboard import LOWEST_NOTE, NUM_KEYS
 
 OCTAVE = 12
 WINDOW = 2 * OCTAVE + 1

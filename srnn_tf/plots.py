@@ -6,7 +6,7 @@ matplotlib.use('Agg')  # files only; no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from srnn_tf.midi import LOWEST_NOTE, NUM_KEYS  # noqa: E402
+from srnn_tf.keyboard import LOWEST_NOTE, NUM_KEYS  # noqa: E402
 
 _C_KEYS = [k for k in range(NUM_KEYS) if (k + LOWEST_NOTE) % 12 == 0]
 

@@ -75,3 +75,17 @@ def test_dependency_floors_exclude_keras_releases_with_safe_mode_bypasses():
   pins = dict(line.split('==') for line in (ROOT / 'requirements.txt').read_text().splitlines()
               if '==' in line and not line.startswith('#'))
   assert version(pins['keras']) >= version(floors['keras'])
+
+
+def test_the_light_modules_load_neither_tensorflow_nor_pretty_midi():
+  """The keyboard's constants have a module of their own: music statistics and the rewards
+  (and the keyboard) import without TensorFlow or the MIDI library."""
+  code = """
+import sys
+import srnn_tf.keyboard, srnn_tf.music_stats, srnn_tf.rl.rewards
+print(sorted(m for m in ('tensorflow', 'pretty_midi', 'keras') if m in sys.modules))
+"""
+  result = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert result.stdout.strip() == '[]'

@@ -47,6 +47,65 @@ def test_trajectory_log_prob_is_the_sum_of_per_step_log_probs(emission):
   assert set(np.unique(x.numpy())) <= {0.0, 1.0}
 
 
+def _vrnn_step(model, state, x_t, z_t):
+  h_prev, = state
+  log_p = (model.prior(h_prev).log_prob(z_t) + model.decoder(z_t, h_prev).log_prob(x_t))
+  h = model.gru_h.step(model.gru_h.project(tf.concat([model.phi_x(x_t), model.phi_z(z_t)], -1)),
+                       h_prev)
+  return (h,), log_p
+
+
+def _dmm_step(model, state, x_t, z_t):
+  """DMM-Aug. (the tiny model): the gated transition from its formula."""
+  z_prev, x_prev = state
+  g, c = model.transition, tf.concat([z_prev, x_prev], -1)
+  dense = lambda layer, v: v @ layer.kernel + layer.bias
+  gate = tf.sigmoid(dense(g.gate, tf.nn.relu(dense(g.gate_hidden, c))))
+  h = dense(g.proposal, tf.nn.relu(dense(g.proposal_hidden, c)))
+  mean = (1 - gate) * dense(g.linear_mean, z_prev) + gate * h
+  scale = tf.nn.softplus(dense(g.scale, tf.nn.relu(h)))
+  log_p = (tf.reduce_sum(tfd.Normal(mean, tf.sqrt(scale ** 2 + 1e-6)).log_prob(z_t), -1)
+           + model.frame.distribution(model.emission(tf.concat([z_t, x_prev], -1)))
+           .log_prob(x_t))
+  return (z_t, x_t), log_p
+
+
+def _storn_step(model, state, x_t, z_t):
+  d_prev, x_prev = state
+  d = model.gru_d.step(model.gru_d.project(tf.concat([model.embed(x_prev), z_t], -1)), d_prev)
+  log_p = (tf.reduce_sum(tfd.Normal(0.0, 1.0).log_prob(z_t), -1)
+           + model.frame.distribution(model.emission(d)).log_prob(x_t))
+  return (d, x_t), log_p
+
+
+@pytest.mark.parametrize('name,step', [('vrnn', _vrnn_step), ('dmm', _dmm_step),
+                                       ('storn', _storn_step)])
+def test_every_latent_model_is_a_policy_with_its_exact_log_prob(name, step):
+  """The other latent models' `joint_log_prob` of their own samples against their generative
+  model step by step (the SRNN's above); one tuning iteration runs and moves only what log pi
+  depends on."""
+  keras.utils.set_random_seed(0)
+  model = tiny.model(name, seed=0)
+  model.build()
+  x, z = policy.sample_trajectories(model, 6, 3, seed=(3, 4))
+  fast = policy.trajectory_log_prob(model, x, z).numpy()
+  state = {'vrnn': (tf.zeros([3, 8]),), 'dmm': (tf.zeros([3, 3]), tf.zeros([3, 88])),
+           'storn': (tf.zeros([3, 8]), tf.zeros([3, 88]))}[name]
+  for t in range(6):
+    state, expected = step(model, state, x[:, t], z[:, t])
+    np.testing.assert_allclose(fast[:, t], expected.numpy(), rtol=1e-5, atol=1e-4)
+  pretrained = tiny.model(name, seed=0)
+  pretrained.build()
+  pretrained.set_weights(model.get_weights())
+  reward = rewards.MusicReward(rewards.scale(0), (1, 3), {'in_key': 1.0, 'polyphony': 1.0})
+  tuner = tuning.Tuner(model, pretrained, reward, tuning.TuneConfig(batch_size=4, num_steps=5))
+  before = [v.numpy() for v in model.trainable_variables]
+  assert np.isfinite(tuner.iteration(0)['loss'])
+  moved = {v.path for v, b in zip(model.trainable_variables, before)
+           if not np.array_equal(v.numpy(), b)}
+  assert moved and moved <= {v.path for v in tuner.variables}
+
+
 def test_policy_gradient_is_unbiased_on_a_toy_problem():
   # Policy: T independent frames of K Bernoulli keys with logits theta; reward c . x_t per
   # frame. E[sum_t r_t] = T c . sigmoid(theta), so the gradient is T c sigmoid'(theta).
@@ -92,7 +151,7 @@ def test_large_beta_keeps_the_tuned_model_at_the_pretrained_one():
 def test_tuner_refuses_a_model_without_a_latent_prior():
   rnn = tiny.model('rnn')
   rnn.build()
-  with pytest.raises(ValueError, match='SRNN'):
+  with pytest.raises(ValueError, match='latent model.*not a RNN'):
     tuning.Tuner(rnn, rnn, None, tuning.TuneConfig())
 
 
@@ -142,3 +201,7 @@ def test_estimate_key_and_weighted_total():
   total, terms = reward([roll_of([{60, 64, 67}, {60, 61}])])
   np.testing.assert_allclose(total[0], [2.0 * 1 + 0.5 * 1, 2.0 * 0 + 0.5 * -1])
   assert set(terms) == set(rewards.REWARDS)
+
+
+def test_every_reward_has_a_weight_flag():
+  assert tuple(tuning.TuneConfig().weights) == rewards.REWARDS

@@ -20,6 +20,7 @@ import zipfile
 
 import numpy as np
 
+from srnn_tf import keyboard
 from srnn_tf import midi
 from srnn_tf.data import cache
 from srnn_tf.data import grid as grid_lib
@@ -66,8 +67,8 @@ class Corpus:
       out[split] = dict(
           sequences=len(seqs), frames=frames,
           notes_per_frame=notes / frames if frames else 0.0,
-          lowest_note=int(keys[0]) + midi.LOWEST_NOTE if len(keys) else None,
-          highest_note=int(keys[-1]) + midi.LOWEST_NOTE if len(keys) else None)
+          lowest_note=int(keys[0]) + keyboard.LOWEST_NOTE if len(keys) else None,
+          highest_note=int(keys[-1]) + keyboard.LOWEST_NOTE if len(keys) else None)
       if split in self.chunks:
         out[split]['chunks'] = self.chunks[split]
     return out
@@ -81,7 +82,7 @@ def _frames_to_roll(seq, where: str) -> np.ndarray:
   if not isinstance(seq, (list, tuple)) or not seq:
     raise DataError(f'{where}: empty sequence' if isinstance(seq, (list, tuple))
                     else f'{where}: sequence is a {type(seq).__name__}, not a list of frames')
-  roll = np.zeros((len(seq), midi.NUM_KEYS), np.uint8)
+  roll = np.zeros((len(seq), keyboard.NUM_KEYS), np.uint8)
   for t, frame in enumerate(seq):
     if not isinstance(frame, (list, tuple, set, frozenset)):
       raise DataError(f'{where}, frame {t}: frame is a {type(frame).__name__}, '
@@ -89,10 +90,10 @@ def _frames_to_roll(seq, where: str) -> np.ndarray:
     for note in frame:
       if isinstance(note, (bool, np.bool_)) or not isinstance(note, (int, np.integer)):
         raise DataError(f'{where}, frame {t}: note {note!r} is not an integer')
-      if not midi.LOWEST_NOTE <= note <= midi.HIGHEST_NOTE:
+      if not keyboard.LOWEST_NOTE <= note <= keyboard.HIGHEST_NOTE:
         raise DataError(f'{where}, frame {t}: note {int(note)} outside the piano range '
-                        f'{midi.LOWEST_NOTE}..{midi.HIGHEST_NOTE}')
-      roll[t, note - midi.LOWEST_NOTE] = 1
+                        f'{keyboard.LOWEST_NOTE}..{keyboard.HIGHEST_NOTE}')
+      roll[t, note - keyboard.LOWEST_NOTE] = 1
   return roll
 
 
@@ -129,20 +130,20 @@ def _binary(a: np.ndarray, path: str, key: str) -> np.ndarray:
 
 def _unchunk(x: np.ndarray, path: str, key: str) -> list[np.ndarray]:
   """`[N, L, 88]` chunks in stateful batch-16 order -> 16 streams `[N/16 * L, 88]`."""
-  if x.ndim != 3 or x.shape[2] != midi.NUM_KEYS or x.shape[0] == 0 or x.shape[1] == 0:
+  if x.ndim != 3 or x.shape[2] != keyboard.NUM_KEYS or x.shape[0] == 0 or x.shape[1] == 0:
     raise DataError(f'{path}: array {key!r} has shape {x.shape}, expected [N, L, 88] with '
                     'N, L > 0')
   if x.shape[0] % SRNN2016_STREAMS:
     raise DataError(f'{path}: array {key!r} has {x.shape[0]} rows, not a multiple of the '
                     f'{SRNN2016_STREAMS} streams of the stateful layout')
   n, length, _ = x.shape
-  streams = x.reshape(n // SRNN2016_STREAMS, SRNN2016_STREAMS, length, midi.NUM_KEYS)
-  return [np.ascontiguousarray(streams[:, b].reshape(-1, midi.NUM_KEYS))
+  streams = x.reshape(n // SRNN2016_STREAMS, SRNN2016_STREAMS, length, keyboard.NUM_KEYS)
+  return [np.ascontiguousarray(streams[:, b].reshape(-1, keyboard.NUM_KEYS))
           for b in range(SRNN2016_STREAMS)]
 
 
 def _masked_sequences(x: np.ndarray, mask: np.ndarray, path: str) -> list[np.ndarray]:
-  if x.ndim != 3 or x.shape[2] != midi.NUM_KEYS:
+  if x.ndim != 3 or x.shape[2] != keyboard.NUM_KEYS:
     raise DataError(f'{path}: array \'x_test\' has shape {x.shape}, expected [N, T, 88]')
   if mask.shape != x.shape[:2]:
     raise DataError(f'{path}: \'mask_test\' has shape {mask.shape}, expected {x.shape[:2]}')
@@ -162,9 +163,9 @@ def _masked_sequences(x: np.ndarray, mask: np.ndarray, path: str) -> list[np.nda
 def _first_inputs(u_test: np.ndarray, x_test: np.ndarray, path: str) -> list[np.ndarray]:
   """The release's `u_1` of each test sequence; the rest of `u_test` (and its NaN padding) is
   not used: we build `u_t = x_{t-1}` from `x` ourselves."""
-  if u_test.ndim != 3 or u_test.shape[0] != x_test.shape[0] or u_test.shape[2] != midi.NUM_KEYS:
+  if u_test.ndim != 3 or u_test.shape[0] != x_test.shape[0] or u_test.shape[2] != keyboard.NUM_KEYS:
     raise DataError(f'{path}: array \'u_test\' has shape {u_test.shape}, expected '
-                    f'[{x_test.shape[0]}, T, {midi.NUM_KEYS}]')
+                    f'[{x_test.shape[0]}, T, {keyboard.NUM_KEYS}]')
   return list(_binary(u_test[:, 0], path, 'u_test (first frames)'))
 
 

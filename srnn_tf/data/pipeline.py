@@ -13,7 +13,7 @@ that starts inside a piece sees that piece's previous frame, not silence.
 import numpy as np
 import tensorflow as tf
 
-from srnn_tf.midi import NUM_KEYS
+from srnn_tf.keyboard import NUM_KEYS
 
 
 def shift_inputs(x: np.ndarray, first: np.ndarray | None = None) -> np.ndarray:

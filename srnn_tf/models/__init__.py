@@ -10,3 +10,4 @@ from srnn_tf.models.vrnn import VRNN
 from srnn_tf.models.tied import BALSTM, TPLSTMNADE
 from srnn_tf.models.dmm import DMM
 from srnn_tf.models.storn import STORN
+from srnn_tf.models.tied_chain import SRNNBALSTM, SRNNTPLSTMNADE

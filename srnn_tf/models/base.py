@@ -17,7 +17,7 @@ from srnn_tf import recurrences
 from srnn_tf import seeds
 from srnn_tf import smc
 from srnn_tf.features import standardize_features
-from srnn_tf.midi import NUM_KEYS
+from srnn_tf.keyboard import NUM_KEYS
 
 
 # Each model's compiled `generate` loop (see `SequenceModel.generate`).
@@ -475,9 +475,10 @@ class FrameEmission:
 
 
 class LatentModel(SequenceModel, smc.ParticleModel):
-  """A sequence model with a stochastic state z_t of size `z_dim` (SRNN, VRNN): trained and
-  evaluated through a posterior q, and run by the particle filter (`smc.ParticleModel`) for the
-  IWAE and SMC bounds and objectives."""
+  """A sequence model with a stochastic state z_t of size `z_dim` (SRNN, VRNN, DMM, STORN):
+  trained and evaluated through a posterior q, run by the particle filter (`smc.ParticleModel`)
+  for the IWAE and SMC bounds and objectives, and tuned by RL (`rl.policy`) through its
+  generative model's `joint_log_prob`."""
 
   z_dim: int
 
@@ -487,3 +488,27 @@ class LatentModel(SequenceModel, smc.ParticleModel):
   def sample_posterior(self, features, initial_state=None, noise=None, training=False):
     """z ~ q(z | x) for every step, with the quantities the ELBO needs (model-specific)."""
     raise NotImplementedError
+
+  def primed_posterior(self, prime, seed):
+    """`sample_posterior` of a primer's features (generation's start), its noise drawn from
+    `seed` (two int32s)."""
+    noise = tf.random.stateless_normal(tf.concat([tf.shape(prime['x'])[:2], [self.z_dim]], 0),
+                                       seed=seed)
+    return self.sample_posterior(prime, noise=noise)
+
+  def joint_log_prob(self, x, z):
+    """`log p(z_t | .) + log p(x_t | .)` per step under the generative model, `[B, T]`, for
+    all steps at once given the frames `x` `[B, T, 88]` and the latents `z` `[B, T, Z]`, from
+    silence and the zero state (as `generate` without a primer starts).
+    """
+    raise NotImplementedError
+
+  def generation_latent(self, state):
+    """`z_t` `[B, Z]` in a state that `generation_step` returned."""
+    raise NotImplementedError
+
+
+def shift(v):
+  """`[B, T, ...]` -> the previous step's values, zeros first (`u` from `x`, `z_{t-1}` from
+  `z`)."""
+  return tf.concat([tf.zeros_like(v[:, :1]), v[:, :-1]], axis=1)

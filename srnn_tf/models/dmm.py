@@ -40,8 +40,8 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from srnn_tf import layers
-from srnn_tf.midi import NUM_KEYS
-from srnn_tf.models.base import FrameEmission, LatentModel, standardize_features
+from srnn_tf.keyboard import NUM_KEYS
+from srnn_tf.models.base import FrameEmission, LatentModel, shift, standardize_features
 
 
 def _log_var_from_scale(scale):
@@ -231,9 +231,7 @@ class DMM(FrameEmission, LatentModel):
     """`(z, x)` after reading `prime` through q (zeros and silence without a primer)."""
     if prime is None:
       return tf.zeros([batch_size, self.z_dim]), tf.zeros([batch_size, NUM_KEYS])
-    noise = tf.random.stateless_normal(tf.concat([tf.shape(prime['x'])[:2], [self.z_dim]], 0),
-                                       seed=seed)
-    return self.sample_posterior(prime, noise=noise).z[:, -1], prime['x'][:, -1]
+    return self.primed_posterior(prime, seed).z[:, -1], prime['x'][:, -1]
 
   def generation_step(self, state, noise_z, uniform, temperature=1.0):
     """`z_t ~ p(z_t | z_{t-1}[, x_{t-1}])`, then `x_t ~ p(x_t | z_t[, x_{t-1}])`."""
@@ -242,6 +240,15 @@ class DMM(FrameEmission, LatentModel):
     z = mean + layers.scale_from_log_var(log_var) * noise_z
     x = self.frame.sample(self.emission(self._with_input(z, x_prev)), uniform, temperature)
     return (z, x), x
+
+  def generation_latent(self, state):
+    return state[0]
+
+  def joint_log_prob(self, x, z):
+    """`log p(z_t | z_{t-1}[, x_{t-1}]) + log p(x_t | z_t[, x_{t-1}])` `[B, T]`, in parallel."""
+    u = shift(x)
+    return (layers.diag_gaussian(*self.prior(shift(z), u)).log_prob(z)
+            + self.decoder(z, u).log_prob(x))
 
   def reconstruct(self, inputs, noise=None):
     """Encodes a piece with q and decodes `p(x_t | z_t[, u_t])`: each key's probability

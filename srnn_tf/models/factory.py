@@ -14,11 +14,12 @@ from srnn_tf.models.storn import STORN
 from srnn_tf.models.rnn import RNN
 from srnn_tf.models.srnn import SRNN
 from srnn_tf.models.tied import BALSTM, TPLSTMNADE
+from srnn_tf.models.tied_chain import SRNNBALSTM, SRNNTPLSTMNADE
 from srnn_tf.models.vrnn import VRNN
 
 MODELS: dict[str, type[SequenceModel]] = {
     'rnn': RNN, 'vrnn': VRNN, 'srnn': SRNN, 'tp_lstm_nade': TPLSTMNADE, 'balstm': BALSTM,
-    'dmm': DMM, 'storn': STORN}
+    'dmm': DMM, 'storn': STORN, 'srnn_tp_lstm_nade': SRNNTPLSTMNADE, 'srnn_balstm': SRNNBALSTM}
 
 # Constructor arguments that are not run options: the tests' smaller keyboards.
 NOT_OPTIONS = ('num_keys',)

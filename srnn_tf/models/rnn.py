@@ -13,7 +13,7 @@ import keras
 import tensorflow as tf
 
 from srnn_tf import layers
-from srnn_tf.midi import NUM_KEYS
+from srnn_tf.keyboard import NUM_KEYS
 from srnn_tf.models.base import FrameEmission, SequenceModel, standardize_features
 
 

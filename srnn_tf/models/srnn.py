@@ -33,8 +33,8 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from srnn_tf import layers
-from srnn_tf.models.base import FrameEmission, LatentModel, standardize_features
-from srnn_tf.midi import NUM_KEYS
+from srnn_tf.models.base import FrameEmission, LatentModel, shift, standardize_features
+from srnn_tf.keyboard import NUM_KEYS
 
 INFERENCE = ('smoothing', 'filtering')
 
@@ -154,11 +154,7 @@ class SRNN(FrameEmission, LatentModel):
     if noise is None:
       noise = keras.random.normal(tf.concat([tf.shape(x)[:2], [self.z_dim]], 0),
                                   seed=self.seed_generator)
-    z, mean_q, log_var_q, mean_p = self.transition.posterior_chain(d_out, a, noise, z_0)
-    if z_0 is None:
-      z_0 = tf.zeros_like(z[:, 0])
-    z_prev = tf.concat([z_0[:, None], z[:, :-1]], axis=1)
-    return Posterior(d, d_out, z, z_prev, layers.diag_gaussian(mean_q, log_var_q), mean_p)
+    return Posterior(d, d_out, *self.transition.sample(d_out, a, noise, z_0))
 
   def compute_terms(self, features, training=False, initial_state=None, noise=None):
     """Per-frame ELBO terms with one posterior sample.
@@ -184,9 +180,7 @@ class SRNN(FrameEmission, LatentModel):
     if prime is None:
       return (tf.zeros([batch_size, self.d_dim]), tf.zeros([batch_size, self.z_dim]),
               tf.zeros([batch_size, NUM_KEYS]))
-    noise = tf.random.stateless_normal(tf.concat([tf.shape(prime['x'])[:2], [self.z_dim]], 0),
-                                       seed=seed)
-    post = self.sample_posterior(prime, noise=noise)
+    post = self.primed_posterior(prime, seed)
     return post.d[:, -1], post.z[:, -1], prime['x'][:, -1]
 
   def generation_step(self, state, noise_z, uniform, temperature=1.0):
@@ -198,6 +192,15 @@ class SRNN(FrameEmission, LatentModel):
     z = mean + layers.scale_from_log_var(log_var) * noise_z
     x = self.frame.sample(self.emission(tf.concat([d, z], -1)), uniform, temperature)
     return (d, z, x), x
+
+  def generation_latent(self, state):
+    return state[1]
+
+  def joint_log_prob(self, x, z):
+    """`log p(z_t | z_{t-1}, d_t) + log p(x_t | z_t, d_t)` `[B, T]`: given x and z, `d` is the
+    GRU over the shifted frames, then the prior and the emission in parallel over time."""
+    d = self.deterministic_states(shift(x))
+    return self.prior(d, shift(z)).log_prob(z) + self.decoder(d, z).log_prob(x)
 
   def reconstruct(self, inputs, noise=None):
     """Encodes a piece with q and decodes `p(x_t | z_t, d_t)` (report figure 1c).
@@ -251,14 +254,9 @@ class SRNN(FrameEmission, LatentModel):
       `(z_t, log_alpha)`: `[B, K, Z]` and the incremental log-weights `[B, K]`,
       `log p(x_t | z_t, d_t) + log p(z_t | z_{t-1}, d_t) - log q(z_t | z_{t-1}, a_t)`.
     """
-    transition = self.transition
-    mean_p, log_var_p = transition.prior_net.from_hoisted(inputs['prior'][:, None], z_prev)
-    delta, log_var_q = transition.posterior_net.from_hoisted(inputs['posterior'][:, None],
-                                                            z_prev)
-    mean_q = mean_p + delta if self.resq else delta
-    z = mean_q + layers.scale_from_log_var(log_var_q) * noise
+    z, prior, posterior = self.transition.propose(inputs['prior'][:, None],
+                                                  inputs['posterior'][:, None], z_prev, noise)
     hidden = self.emission.hidden[0]
     frame = self.frame.distribution(self.emission.out(layers.clipped_leaky_relu(
         inputs['emission'][:, None] + layers.linear(z, hidden.kernel.value[self.d_dim:]))))
-    return z, layers.importance_log_weight(inputs['x'], frame, z, (mean_p, log_var_p),
-                                           (mean_q, log_var_q))
+    return z, layers.importance_log_weight(inputs['x'], frame, z, prior, posterior)

@@ -26,8 +26,8 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from srnn_tf import layers
-from srnn_tf.midi import NUM_KEYS
-from srnn_tf.models.base import FrameEmission, LatentModel, standardize_features
+from srnn_tf.keyboard import NUM_KEYS
+from srnn_tf.models.base import FrameEmission, LatentModel, shift, standardize_features
 
 
 class Posterior(NamedTuple):
@@ -128,19 +128,27 @@ class STORN(FrameEmission, LatentModel):
   # -- generation and reconstruction -----------------------------------------------------------
 
   def generation_state(self, prime, batch_size, seed):
-    """`(d, x)` after reading `prime` with z from q (zeros and silence without a primer)."""
+    """`(d, z, x)` after reading `prime` with z from q (zeros and silence without a primer)."""
     if prime is None:
-      return tf.zeros([batch_size, self.d_dim]), tf.zeros([batch_size, NUM_KEYS])
-    noise = tf.random.stateless_normal(tf.concat([tf.shape(prime['x'])[:2], [self.z_dim]], 0),
-                                       seed=seed)
-    return self.sample_posterior(prime, noise=noise).d[:, -1], prime['x'][:, -1]
+      return (tf.zeros([batch_size, self.d_dim]), tf.zeros([batch_size, self.z_dim]),
+              tf.zeros([batch_size, NUM_KEYS]))
+    post = self.primed_posterior(prime, seed)
+    return post.d[:, -1], post.z[:, -1], prime['x'][:, -1]
 
   def generation_step(self, state, noise_z, uniform, temperature=1.0):
     """`z_t ~ N(0, I)`, `d_t = GRU_d(d_{t-1}, [e(x_{t-1}), z_t])`, `x_t ~ p(x_t | d_t)`."""
-    d_prev, x_prev = state
+    d_prev, _, x_prev = state
     d = self.gru_d.step(self.gru_d.project([self.embed(x_prev), noise_z]), d_prev)
     x = self.frame.sample(self.emission(d), uniform, temperature)
-    return (d, x), x
+    return (d, noise_z, x), x
+
+  def generation_latent(self, state):
+    return state[1]
+
+  def joint_log_prob(self, x, z):
+    """`log N(z_t; 0, I) + log p(x_t | d_t)` `[B, T]`, `d` the GRU over `[e(x_{t-1}), z_t]`."""
+    d = self.gru_d([self.embed(shift(x)), z])
+    return self._prior_like(z).log_prob(z) + self.decoder(d).log_prob(x)
 
   def reconstruct(self, inputs, noise=None):
     """Each key's probability `[B, T, 88]` given the previous frames and z from q (None

@@ -28,13 +28,13 @@ import numpy as np
 import tensorflow as tf
 
 from srnn_tf import layers
-from srnn_tf.midi import NUM_KEYS
+from srnn_tf.keyboard import NUM_KEYS
 from srnn_tf.models.base import SequenceModel, standardize_features
 from srnn_tf.note_features import OCTAVE, NoteFeatures
 from srnn_tf.recurrences import linear
 
 
-def _bernoulli_log_prob(logits, x):
+def bernoulli_log_prob(logits, x):
   """`log p(x)` summed over the keys, from each key's conditional logit: `[..., K]` -> `[...]`."""
   return -tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits), -1)
 
@@ -121,7 +121,7 @@ class TiedParallelModel(SequenceModel):
     """Exact per-frame log-likelihood: {'log_px', 'kl' (zeros): `[B, T]`, 'final_state'}."""
     del noise
     o, final = self.time_axis(features['u'], features['mask'], training, initial_state)
-    log_px = _bernoulli_log_prob(self.key_logits(o, features['x'], training), features['x'])
+    log_px = bernoulli_log_prob(self.key_logits(o, features['x'], training), features['x'])
     return {'log_px': log_px, 'kl': tf.zeros_like(log_px), 'final_state': final}
 
   def reconstruct(self, inputs, noise=None):
@@ -142,14 +142,17 @@ class TiedParallelModel(SequenceModel):
                for units in self.time_units for _ in 'hc']
       return (*zeros, tf.zeros([batch_size, self.num_keys]))
     _, final = self.time_axis(prime['u'], prime['mask'])
-    rows = tf.shape(prime['x'])[0] * self.num_keys
-    states = [tf.reshape(s, [rows, units]) for s, units in
-              zip(final, [u for u in self.time_units for _ in 'hc'])]
-    return (*states, prime['x'][:, -1])
+    return (*self.time_rows(final), prime['x'][:, -1])
 
-  def generation_step(self, state, noise_z, uniform, temperature=1.0):
-    del noise_z
-    *lstm_states, v_prev = state
+  def time_rows(self, final):
+    """The time axis's final state (`state_sizes()`-shaped, `[B, K * H_l]`) as the rows a
+    `time_step` reads, `[B * K, H_l]`."""
+    units = [u for u in self.time_units for _ in 'hc']
+    return [tf.reshape(s, [-1, n]) for s, n in zip(final, units)]
+
+  def time_step(self, lstm_states, v_prev):
+    """One step of the time axis: `(new lstm_states, o)`, `o` `[B, K, H]`, from the states
+    (h, c per layer, `[B * K, H_l]`) and the previous frame `v_prev` `[B, K]`."""
     batch = tf.shape(v_prev)[0]
     rows = tf.reshape(self.note_features(v_prev),
                       [batch * self.num_keys, self.note_features.size])
@@ -158,7 +161,12 @@ class TiedParallelModel(SequenceModel):
       h, c = layer.step(layer.project(rows), tuple(lstm_states[2 * i:2 * i + 2]))
       new_states += [h, c]
       rows = h
-    o = tf.reshape(rows, [batch, self.num_keys, self.time_units[-1]])
+    return new_states, tf.reshape(rows, [batch, self.num_keys, self.time_units[-1]])
+
+  def generation_step(self, state, noise_z, uniform, temperature=1.0):
+    del noise_z
+    *lstm_states, v_prev = state
+    new_states, o = self.time_step(lstm_states, v_prev)
     v = self.sample_keys(o, uniform, temperature)
     return (*new_states, v), v
 

@@ -21,8 +21,8 @@ import keras
 import tensorflow as tf
 
 from srnn_tf import layers
-from srnn_tf.midi import NUM_KEYS
-from srnn_tf.models.base import FrameEmission, LatentModel, standardize_features
+from srnn_tf.keyboard import NUM_KEYS
+from srnn_tf.models.base import FrameEmission, LatentModel, shift, standardize_features
 
 
 @keras.saving.register_keras_serializable(package='srnn_tf')
@@ -146,23 +146,31 @@ class VRNN(FrameEmission, LatentModel):
   # -- generation and reconstruction -----------------------------------------------------------
 
   def generation_state(self, prime, batch_size, seed):
-    """`h` after reading `prime` through q (zeros without a primer)."""
+    """`(h, z)` after reading `prime` through q (zeros without a primer)."""
     if prime is None:
-      return tf.zeros([batch_size, self.d_dim])
-    noise = tf.random.stateless_normal(tf.concat([tf.shape(prime['x'])[:2], [self.z_dim]], 0),
-                                       seed=seed)
-    *_, h_last = self.sample_posterior(prime, noise=noise)
-    return h_last
+      return tf.zeros([batch_size, self.d_dim]), tf.zeros([batch_size, self.z_dim])
+    _, z, _, h_last = self.primed_posterior(prime, seed)
+    return h_last, z[:, -1]
 
-  def generation_step(self, h_prev, noise_z, uniform, temperature=1.0):
+  def generation_latent(self, state):
+    return state[1]
+
+  def joint_log_prob(self, x, z):
+    """`log p(z_t | h_{t-1}) + log p(x_t | z_t, h_{t-1})` `[B, T]`: given x and z, `h` is the
+    GRU over `[phi_x(x_t), phi_z(z_t)]`, then the prior and the emission in parallel."""
+    h_prev = shift(self.gru_h(tf.concat([self.phi_x(x), self.phi_z(z)], -1)))
+    return self.prior(h_prev).log_prob(z) + self.decoder(z, h_prev).log_prob(x)
+
+  def generation_step(self, state, noise_z, uniform, temperature=1.0):
     """`z_t ~ p(z_t | h_{t-1})`, `x_t ~ p(x_t | z_t, h_{t-1})`, then `h_t`."""
+    h_prev = state[0]
     mean, log_var = self.prior_net.from_hoisted(self.prior_net.hoist(h_prev[..., :0]), h_prev)
     z = mean + layers.scale_from_log_var(log_var) * noise_z
     phi_z = self.phi_z(z)
     x = self.frame.sample(self.emission(tf.concat([phi_z, h_prev], -1)), uniform,
                           temperature)
     h = self.gru_h.step(self.gru_h.project(tf.concat([self.phi_x(x), phi_z], -1)), h_prev)
-    return h, x
+    return (h, z), x
 
   def reconstruct(self, inputs, noise=None):
     """Encodes with q (posterior means by default) and decodes: each key's probability

@@ -1,13 +1,13 @@
-"""The SRNN's generative model as a policy, and the KL-controlled policy gradient.
+"""A latent model's generative model as a policy, and the KL-controlled policy gradient.
 
-At step t the policy samples `z_t ~ p(z_t | z_{t-1}, d_t)` and then the action
-`x_t ~ p(x_t | z_t, d_t)` (88 independent keys), with `d_t = GRU(d_{t-1}, e(x_{t-1}))`. The
-log-probability of a trajectory is exact:
+At step t the policy samples `z_t` from the model's prior and then the action `x_t` from its
+emission (88 keys; the SRNN's: `z_t ~ p(z_t | z_{t-1}, d_t)`, `x_t ~ p(x_t | z_t, d_t)`, with
+`d_t = GRU(d_{t-1}, e(x_{t-1}))`). The log-probability of a trajectory is exact:
 
-    log pi(tau) = sum_t log p(z_t | z_{t-1}, d_t) + log p(x_t | z_t, d_t),
+    log pi(tau) = sum_t log p(z_t | .) + log p(x_t | .),
 
-and, given the sampled `x` and `z`, it is computed for all steps at once (the GRU over the
-sampled frames, then the prior and the emission in parallel over time).
+and, given the sampled `x` and `z`, each model computes it for all steps at once
+(`LatentModel.joint_log_prob`).
 
 The action space has 2^88 values per frame, so Q-learning over frames (Jaques et al.'s
 choice for melodies, 38 actions) is out of reach; a policy gradient needs only log pi.
@@ -24,18 +24,13 @@ its own dependence on the parameters adds `E[grad log pi] = 0`).
 import tensorflow as tf
 
 from srnn_tf import seeds
-from srnn_tf.midi import NUM_KEYS
-
-
-def _shift(v):
-  """`[B, T, ...]` -> the previous step's value, zeros first."""
-  return tf.concat([tf.zeros_like(v[:, :1]), v[:, :-1]], axis=1)
+from srnn_tf.keyboard import NUM_KEYS
 
 
 def sample_trajectories(model, num_steps, batch_size, seed):
-  """Samples `(x, z)` from the SRNN's generative model: `[B, T, 88]` and `[B, T, Z]`.
+  """Samples `(x, z)` from a latent model's generative model: `[B, T, 88]` and `[B, T, Z]`.
 
-  From silence (`d_0 = 0, z_0 = 0, x_0 = 0`); `seed` is two ints (stateless sampling).
+  From silence and the zero state; `seed` is two ints (stateless sampling).
   """
   seed = tf.cast(tf.convert_to_tensor(seed), tf.int32)
   state = model.generation_state(None, batch_size, seed)
@@ -45,17 +40,16 @@ def sample_trajectories(model, num_steps, batch_size, seed):
                                         seed=seeds.derive(seed, 3))
 
   def step(carry, elems):
-    new_state, _ = model.generation_step(carry, *elems)
-    return new_state
+    new_state, x = model.generation_step(carry[0], *elems)
+    return new_state, x, model.generation_latent(new_state)
 
-  _, z, x = tf.scan(step, (noise_z, uniform), state)
+  _, x, z = tf.scan(step, (noise_z, uniform), (state, uniform[0], noise_z[0]))
   return tf.transpose(x, [1, 0, 2]), tf.transpose(z, [1, 0, 2])
 
 
 def trajectory_log_prob(model, x, z):
-  """`log p(z_t | z_{t-1}, d_t) + log p(x_t | z_t, d_t)` per step, `[B, T]`, all at once."""
-  d = model.deterministic_states(_shift(x))
-  return model.prior(d, _shift(z)).log_prob(z) + model.decoder(d, z).log_prob(x)
+  """`log p(z_t | .) + log p(x_t | .)` per step, `[B, T]`, all at once."""
+  return model.joint_log_prob(x, z)
 
 
 def rewards_to_go(per_step):

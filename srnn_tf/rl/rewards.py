@@ -23,7 +23,7 @@ import dataclasses
 
 import numpy as np
 
-from srnn_tf.midi import LOWEST_NOTE, NUM_KEYS
+from srnn_tf.keyboard import LOWEST_NOTE, NUM_KEYS
 
 REWARDS = ('in_key', 'consonance', 'repetition', 'polyphony', 'parallel_motion')
 _PITCH_CLASS = (np.arange(NUM_KEYS) + LOWEST_NOTE) % 12

@@ -1,4 +1,4 @@
-"""KL-controlled REINFORCE tuning of a trained SRNN (the loop behind `tune.py`)."""
+"""KL-controlled REINFORCE tuning of a trained latent model (the loop behind `tune.py`)."""
 
 import os
 
@@ -6,22 +6,24 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from srnn_tf import bounds, configs, export, music_stats, plots, midi, rundir
+from srnn_tf import bounds, configs, export, keyboard, midi, music_stats, plots, rundir
 from srnn_tf.configs import TuneConfig
-from srnn_tf.models import SRNN
+from srnn_tf.models import LatentModel
 from srnn_tf.rl import policy, rewards as rewards_lib
 from srnn_tf.callbacks import NonFiniteLossError
 
 
 class Tuner:
-  """Holds the policy (a copy of the pre-trained SRNN being tuned), the frozen pre-trained
+  """Holds the policy (a copy of the pre-trained latent model being tuned), the frozen pre-trained
   model, the optimiser and the running baseline; `iteration(i)` does one policy-gradient step.
   """
 
   def __init__(self, policy_model, pretrained, reward: rewards_lib.MusicReward,
                config: TuneConfig):
-    if not isinstance(policy_model, SRNN):
-      raise ValueError('RL tuning needs an SRNN: its generative model is the policy')
+    if not isinstance(policy_model, LatentModel):
+      raise ValueError(f'RL tuning needs a latent model (SRNN, VRNN, DMM, STORN), not a '
+                       f'{type(policy_model).__name__}: its generative model\'s z and x steps '
+                       'are the policy')
     self.model, self.pretrained, self.reward, self.config = (policy_model, pretrained, reward,
                                                              config)
     self.optimizer = keras.optimizers.Adam(config.learning_rate)
@@ -32,7 +34,7 @@ class Tuner:
 
   def _generative_variables(self):
     """The variables log pi depends on (the inference network's do not)."""
-    x = tf.zeros([1, 2, midi.NUM_KEYS])
+    x = tf.zeros([1, 2, keyboard.NUM_KEYS])
     z = tf.zeros([1, 2, self.model.z_dim])
     with tf.GradientTape() as tape:
       log_p = tf.reduce_sum(policy.trajectory_log_prob(self.model, x, z))

@@ -1,8 +1,9 @@
-"""Reinforcement-learning tuning of a trained SRNN for music (Jaques et al. 2016, polyphonic).
+"""Reinforcement-learning tuning of a trained latent model (SRNN, VRNN, DMM, STORN) for music
+(Jaques et al. 2016, polyphonic).
 
     python tune.py --run=runs/jsb_srnn2016_srnn_z100_d300 --beta=2
 
-The SRNN's generative model is the policy; REINFORCE with reward-to-go and a running
+The model's generative model (its z, then x, steps) is the policy; REINFORCE with reward-to-go and a running
 baseline maximises music-theory rewards (srnn_tf/rl/rewards.py, weighted by the --w_* flags)
 minus `beta` times the KL to the pre-trained model (KL control). Writes a run directory in the
 training format (model.keras, saved_model/, config.json, run.json, history.csv, tensorboard/),
@@ -21,7 +22,7 @@ from srnn_tf import cli
 from srnn_tf.rl import rewards as rewards_lib
 from srnn_tf.configs import TuneConfig
 
-_RUN = cli.run_flag('The pre-trained SRNN run (directory or .keras).')
+_RUN = cli.run_flag('The pre-trained run of a latent model (directory or .keras).')
 _OUTPUT_DIR = cli.output_dir_flag('<run>_tuned_beta<beta>')
 _RESULTS_DIR = cli.results_dir_flag('run.json, history.csv and tuning.md')
 _DATA_DIR = cli.data_dir_flag()

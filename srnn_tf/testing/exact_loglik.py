@@ -15,31 +15,53 @@ import tensorflow as tf
 from srnn_tf import layers
 
 
+def markov_log_px(steps, emission, prior, grid):
+  """`log p(x)` of one sequence whose z chain is Markov given x, by the forward recursion on
+  `grid` (a one-dimensional z):
+      alpha_1(z)  = p(z_1 = z | z_0 = 0) p(x_1 | z)
+      alpha_t(z)  = p(x_t | z) * integral p(z_t = z | z') alpha_{t-1}(z') dz'
+      p(x)        = integral alpha_T(z) dz
+
+  Args:
+    steps: T, the sequence's frames.
+    emission: `emission(t, z_col)`: `log p(x_t | z_t = z)` `[n]` for the grid's points
+      `z_col` `[n, 1]`.
+    prior: `prior(t, z_prev_col)`: the mean and log-variance `[n]` of `p(z_t | z_{t-1})` for
+      each `z_{t-1}` of `z_prev_col` `[n, 1]`.
+    grid: the points, evenly spaced.
+  """
+  n, dz = len(grid), grid[1] - grid[0]
+  z_col = grid.astype(np.float32)[:, None]
+  log_alpha = None
+  for t in range(steps):
+    if t == 0:
+      mean, log_var = (v[0] for v in prior(0, z_col[:1] * 0))
+      log_alpha = _log_normal(grid, mean, log_var) + emission(0, z_col)
+    else:
+      mean, log_var = prior(t, z_col)
+      # trans[i, j] = log p(z_t = grid[j] | z_{t-1} = grid[i])
+      trans = _log_normal(grid[None, :], mean[:, None], log_var[:, None])
+      log_alpha = emission(t, z_col) + logsumexp(log_alpha[:, None] + trans, axis=0) + np.log(dz)
+  return logsumexp(log_alpha) + np.log(dz)
+
+
+def _column(pair):
+  """A `(mean, log_var)` pair of `[n, 1]` tensors as numpy `[n]`."""
+  return tuple(v.numpy()[:, 0] for v in pair)
+
+
 def srnn_log_px(model, features, grid=np.linspace(-10.0, 10.0, 2001)):
   """Exact log p(x) `[B]` of an `SRNN` with `z_dim == 1`."""
   assert model.z_dim == 1
   x, mask = features['x'], features['mask']
   d = model.deterministic_states(features['u']).numpy()
-  batch, steps = mask.shape
-  n, dz = len(grid), grid[1] - grid[0]
-  z_col = grid.astype(np.float32)[:, None]
-  out = np.zeros(batch)
-  for b in range(batch):
-    log_alpha = None
-    for t in range(int(mask[b].sum())):
-      d_t = np.repeat(d[b, t][None], n, 0)
-      emission = model.decoder(d_t, z_col).log_prob(np.repeat(x[b, t][None], n, 0)).numpy()
-      if t == 0:
-        mean, log_var = (v.numpy()[0, 0] for v in model.transition.prior(d_t[:1], z_col[:1] * 0))
-        log_prior = _log_normal(grid, mean, log_var)
-        log_alpha = log_prior + emission
-      else:
-        mean, log_var = (v.numpy()[:, 0] for v in model.transition.prior(d_t, z_col))
-        # trans[i, j] = log p(z_t = grid[j] | z_{t-1} = grid[i])
-        trans = _log_normal(grid[None, :], mean[:, None], log_var[:, None])
-        log_alpha = emission + logsumexp(log_alpha[:, None] + trans, axis=0) + np.log(dz)
-    out[b] = logsumexp(log_alpha) + np.log(dz)
-  return out
+  n = len(grid)
+  rows = lambda v: np.repeat(v[None], n, 0)
+  return np.array([markov_log_px(
+      int(mask[b].sum()),
+      lambda t, z: model.decoder(rows(d[b, t]), z).log_prob(rows(x[b, t])).numpy(),
+      lambda t, z: _column(model.transition.prior(rows(d[b, t])[:len(z)], z)), grid)
+      for b in range(mask.shape[0])])
 
 
 def logsumexp(a, axis=None):
@@ -78,27 +100,17 @@ def vrnn_log_px(model, x, grid=np.linspace(-10.0, 10.0, 401)):
 
 def dmm_log_px(model, features, grid=np.linspace(-10.0, 10.0, 2001)):
   """Exact log p(x) `[B]` of a `DMM` with `z_dim == 1` (plain or augmented): given x the z
-  chain is Markov (the previous frames are known), so the forward recursion of `srnn_log_px`
-  applies with `p(z_t | z_{t-1}[, u_t])` and `p(x_t | z_t[, u_t])`."""
+  chain is Markov (the previous frames are known), with `p(z_t | z_{t-1}[, u_t])` and
+  `p(x_t | z_t[, u_t])`."""
   assert model.z_dim == 1
   x, u, mask = features['x'], features['u'], features['mask']
-  n, dz = len(grid), grid[1] - grid[0]
-  z_col = grid.astype(np.float32)[:, None]
-  out = np.zeros(mask.shape[0])
-  for b in range(mask.shape[0]):
-    log_alpha = None
-    for t in range(int(mask[b].sum())):
-      u_t = np.repeat(u[b, t][None], n, 0)
-      emission = model.decoder(z_col, u_t).log_prob(np.repeat(x[b, t][None], n, 0)).numpy()
-      if t == 0:
-        mean, log_var = (v.numpy()[0, 0] for v in model.prior(z_col[:1] * 0, u_t[:1]))
-        log_alpha = _log_normal(grid, mean, log_var) + emission
-      else:
-        mean, log_var = (v.numpy()[:, 0] for v in model.prior(z_col, u_t))
-        trans = _log_normal(grid[None, :], mean[:, None], log_var[:, None])
-        log_alpha = emission + logsumexp(log_alpha[:, None] + trans, axis=0) + np.log(dz)
-    out[b] = logsumexp(log_alpha) + np.log(dz)
-  return out
+  rows = lambda v, n: np.repeat(v[None], n, 0)
+  return np.array([markov_log_px(
+      int(mask[b].sum()),
+      lambda t, z: model.decoder(z, rows(u[b, t], len(z))).log_prob(
+          rows(x[b, t], len(z))).numpy(),
+      lambda t, z: _column(model.prior(z, rows(u[b, t], len(z)))), grid)
+      for b in range(mask.shape[0])])
 
 
 def storn_log_px(model, x, u_1=None, grid=np.linspace(-8.0, 8.0, 321)):
@@ -125,3 +137,25 @@ def storn_log_px(model, x, u_1=None, grid=np.linspace(-8.0, 8.0, 321)):
             + model.decoder(d2).log_prob(rows(x[1], n * n)).numpy()).reshape(n, n)
   log_g = logsumexp(np.float64(inner2), axis=1) + np.log(dz)           # [n]: over z_2
   return float(logsumexp(np.float64(inner1) + log_g) + np.log(dz))
+
+
+def tied_chain_log_px(model, features, grid=np.linspace(-10.0, 10.0, 1001)):
+  """Exact log p(v) `[B]` of a tied model with the SRNN's chain (`models.tied_chain`) and
+  `z_dim == 1`: given the frames, `o` and `d` are fixed, so the z chain is Markov; each grid
+  point's frame probability comes from the key axis on `o_t + W z`."""
+  assert model.z_dim == 1
+  x, mask = features['x'], features['mask']
+  o, _ = model.time_axis(tf.constant(features['u']))
+  d = model.frame_state(o).numpy()
+
+  def emission(b, t, z):
+    frames = np.repeat(x[b, t][None, None], len(z), 0)                    # [n, 1, K]
+    logits = model.key_logits(model.with_z(tf.repeat(o[b:b + 1, t:t + 1], len(z), 0),
+                                           z[:, None]), frames)
+    return -tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(
+        labels=frames, logits=logits), [1, 2]).numpy()
+
+  return np.array([markov_log_px(
+      int(mask[b].sum()), lambda t, z: emission(b, t, z),
+      lambda t, z: _column(model.transition.prior(np.repeat(d[b, t][None], len(z), 0), z)),
+      grid) for b in range(mask.shape[0])])

@@ -1,7 +1,8 @@
 """The tiny models the tests build: a few units per layer, so that each test runs in seconds
 and its numbers stay small enough to compare exactly."""
 
-from srnn_tf.models import BALSTM, DMM, RNN, SRNN, STORN, TPLSTMNADE, VRNN
+from srnn_tf.models import (BALSTM, DMM, RNN, SRNN, SRNNBALSTM, SRNNTPLSTMNADE, STORN,
+                            TPLSTMNADE, VRNN)
 
 SIZES = {
     'srnn': (SRNN, dict(z_dim=3, d_dim=8, a_dim=8, hidden_units=9, embed_units=(7,))),
@@ -10,6 +11,10 @@ SIZES = {
     'balstm': (BALSTM, dict(time_units=(5, 4), key_units=(4, 3))),
     'tp_lstm_nade': (TPLSTMNADE, dict(time_units=(5, 4), nade_units=5)),
     'storn': (STORN, dict(z_dim=3, d_dim=8, a_dim=8, hidden_units=9, embed_units=(7,))),
+    'srnn_balstm': (SRNNBALSTM, dict(time_units=(5, 4), key_units=(4, 3), z_dim=3, a_dim=6,
+                                     hidden_units=7, embed_units=(6,))),
+    'srnn_tp_lstm_nade': (SRNNTPLSTMNADE, dict(time_units=(5, 4), nade_units=5, z_dim=3, a_dim=6,
+                                               hidden_units=7, embed_units=(6,))),
     'dmm': (DMM, dict(z_dim=3, a_dim=8, hidden_units=9, dmm_augmented=True)),
 }
 # The models the generic generation tests run (tests/test_tied.py has the tied models' own).

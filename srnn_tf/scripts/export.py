@@ -1,0 +1,42 @@
+"""Rewrites a run's serving SavedModel (and its metadata.json):
+
+    python -m srnn_tf.export --run=RUN_DIR [--output=DIR]      # or: srnn-export
+
+Every run writes one unless trained with --nosaved_model; this writes it again, e.g. for a run
+trained so or after the package's signatures changed.
+"""
+
+import os
+
+from absl import flags
+
+from srnn_tf import cli
+
+_RUN = cli.run_flag()
+_OUTPUT = flags.DEFINE_string('output', None, 'SavedModel directory (default: <run>/saved_model).')
+
+
+def main(argv):
+  del argv
+  from srnn_tf import export, rundir
+  run = cli.load_run(_RUN.value)
+  model, config, run_dir = run.model, run.config, run.directory
+  summary = rundir.read_json(os.path.join(run_dir, rundir.RUN_JSON))
+  metrics = ({k: v for k, v in summary.items() if k.startswith(('test', 'valid'))}
+             if isinstance(summary, dict) else None)
+  output = _OUTPUT.value or os.path.join(run_dir, 'saved_model')
+  if os.path.exists(output) and not os.path.isdir(output):
+    raise rundir.UserError(f'--output={output}: is a file, not a folder')
+  if not os.path.isdir(os.path.dirname(os.path.abspath(output))):
+    raise rundir.UserError(f'--output={output}: its folder does not exist')
+  export.export_saved_model(model, output, export.metadata(model, config, metrics, run.grid))
+  print(f'wrote {output}')
+
+
+def run():
+  """The `srnn-export` console script."""
+  cli.run(main)
+
+
+if __name__ == '__main__':
+  run()
