@@ -587,3 +587,22 @@ def test_network_errors_are_data_errors(tmp_path, monkeypatch):
     monkeypatch.setattr(cache.urllib.request, 'urlopen', urlopen)
     with pytest.raises(DataError):
       cache.fetch(registry.corpus_file('piano'), tmp_path)
+
+
+def test_a_changed_cached_file_is_refused_with_what_to_do(data_dir, tmp_path):
+  """One byte changed in a cached corpus file whose sha256 the registry knows: loading it and
+  `srnn-data download` both refuse it, naming the file and saying to delete and download it
+  again; an unchanged copy loads."""
+  (tmp_path / 'boulanger').mkdir()
+  cached = tmp_path / 'boulanger' / 'JSB Chorales.pickle'
+  original = (data_dir / 'boulanger' / 'JSB Chorales.pickle').read_bytes()
+  cached.write_bytes(original)
+  assert corpus_lib.load_corpus('jsb', data_dir=tmp_path, download=False).splits['train']
+  damaged = bytearray(original)
+  damaged[len(damaged) // 2] ^= 0x01
+  cached.write_bytes(bytes(damaged))
+  for attempt in (lambda: corpus_lib.load_corpus('jsb', data_dir=tmp_path, download=False),
+                  lambda: cache.download(['jsb'], ['boulanger'], tmp_path)):
+    with pytest.raises(DataError, match=r'JSB Chorales\.pickle: sha256 .*changed or damaged.*'
+                                        r'delete it and run `srnn-data download` again'):
+      attempt()

@@ -43,23 +43,46 @@ def sha256sum(path: str | os.PathLike) -> str:
   return h.hexdigest()
 
 
+# Files already verified in this process, by (path, size, modification time): a corpus is read
+# many times by the tests and the experiments, and hashing it once is enough.
+_VERIFIED = set()
+
+
+def verify(path: pathlib.Path, spec: CorpusFile, where: str = '') -> None:
+  """Raises `DataError` if the file at `path` does not have `spec`'s sha256 (a changed or
+  damaged copy is never read). Hashing a corpus file takes milliseconds."""
+  if not spec.sha256:
+    return
+  stat = path.stat()
+  key = (str(path), stat.st_size, stat.st_mtime_ns)
+  if key in _VERIFIED:
+    return
+  if (got := sha256sum(path)) != spec.sha256:
+    raise DataError(f'{path}: sha256 {got[:12]}..., expected {spec.sha256[:12]}... (the file '
+                    'is changed or damaged): delete it and run `srnn-data download` again. '
+                    f'{where}'.rstrip())
+  _VERIFIED.add(key)
+
+
 def fetch(spec: CorpusFile, directory: str | os.PathLike | None = None,
           download: bool = True) -> pathlib.Path:
   """Returns the local path of `spec`'s file, downloading it into the cache if missing.
 
   The download goes to a temporary file beside the target, is checked against the known
   sha256, and only then renamed into place, so an interrupted download leaves nothing behind.
+  A file already there is checked against the same sha256 before it is used (`verify`).
 
   Raises:
     DataError: the file is missing and cannot be downloaded (the message gives the URL and
-      where to put the file by hand), or its hash is wrong.
+      where to put the file by hand), or its hash is wrong (a download's, or a cached copy's).
   """
   root = data_dir(directory)
   path = root / spec.relpath
-  if path.exists():
-    return path
   where = (f'Download it yourself and save it as {path} (or point --data_dir or '
            f'${ENV_VAR} at a directory holding {spec.relpath}).')
+  if path.exists():
+    verify(path, spec, where)
+    return path
   if not download:
     raise DataError(f'{path}: corpus file not found. {where}')
   path.parent.mkdir(parents=True, exist_ok=True)
