@@ -4,6 +4,7 @@ constant for 25 epochs, then divided by 1.3 per epoch); `small` is a tiny model 
 and smoke runs. Scripts start from one and override fields with flags."""
 
 import dataclasses
+import json
 import os
 
 from srnn_tf.errors import UserError
@@ -291,13 +292,55 @@ REPRODUCTION = {'gru_init': 'orthogonal'}
 LEGACY = {'gru_init': 'orthogonal'}
 
 
-def from_dict(fields: dict) -> Config:
-  """The `Config` of a recorded run: unknown keys dropped, missing ones from `LEGACY`."""
+# What a recorded config must name: without them it would be read as another run's (the
+# defaults' corpus or model). Every other field defaults to what runs recorded before it did.
+RECORDED = ('dataset', 'data_version', 'model')
+
+
+def from_dict(fields: dict, source: str = 'config') -> Config:
+  """The `Config` of a recorded run: unknown keys dropped, missing ones from `LEGACY` or the
+  defaults (fields added later, off by default), each value checked against its field's type
+  and the whole `validate()`d.
+
+  Raises:
+    UserError: naming `source` (the file) and the first field missing, of the wrong type or
+      out of its range.
+  """
+  missing = [k for k in RECORDED if k not in fields]
+  if missing:
+    raise UserError(f'{source}: names no {", ".join(missing)}: cannot tell which run it is')
   known = {k: v for k, v in {**LEGACY, **fields}.items() if k in Config.__dataclass_fields__}
-  for field in dataclasses.fields(Config):   # JSON gives lists for the layer-size tuples
-    if isinstance(field.default, tuple) and field.name in known:
-      known[field.name] = tuple(known[field.name])
-  return Config(**known)
+  for field in dataclasses.fields(Config):
+    if field.name in known:
+      known[field.name] = _typed(field, known[field.name], source)
+  try:
+    return Config(**known).validate()
+  except UserError as e:
+    raise UserError(f'{source}: {e}') from None
+
+
+def _typed(field, value, source):
+  """`value` as `field`'s type (JSON's lists as tuples), or `UserError`."""
+  default = field.default
+  if isinstance(default, tuple):
+    ok = isinstance(value, (list, tuple)) and all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value)
+    value = tuple(value) if ok else value
+  elif isinstance(default, bool):
+    ok = isinstance(value, bool)
+  elif isinstance(default, int):
+    ok = isinstance(value, int) and not isinstance(value, bool)
+  elif isinstance(default, float):
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    value = float(value) if ok else value
+  else:   # str, or str | None
+    ok = isinstance(value, str) or (value is None and default is None)
+  if not ok:
+    kinds = {tuple: 'a list of integers', bool: 'true or false', int: 'an integer',
+             float: 'a number', str: 'a string', type(None): 'a string or null'}
+    raise UserError(f'{source}: "{field.name}" is {json.dumps(value)}, not '
+                    f'{kinds[type(default)]}')
+  return value
 
 
 def get_config(name: str, **overrides) -> Config:

@@ -226,7 +226,7 @@ def check_config(workdir: str, config: configs.Config) -> configs.Config | None:
   if not isinstance(recorded, dict):
     raise RunDirError(f'{path}: unreadable (truncated or not JSON); cannot tell which run '
                       'this folder holds: delete the folder to start again')
-  old = configs.from_dict(recorded)
+  old = configs.from_dict(recorded, source=path)
   new = dataclasses.asdict(config)
   differ = [f'--{k}={new[k]} (the run has {v})' for k, v in dataclasses.asdict(old).items()
             if k not in RESUMABLE_FIELDS and new[k] != v]
@@ -529,7 +529,7 @@ def load_run(path: str) -> Run:
     recorded = read_json(config_path)
     if not isinstance(recorded, dict):
       raise RunDirError(f'{config_path}: unreadable (truncated or not JSON)')
-    config = configs.from_dict(recorded)
+    config = configs.from_dict(recorded, source=config_path)
   summary = read_json(os.path.join(directory, RUN_JSON))
   if isinstance(summary, dict) and isinstance(summary.get('grid'), dict):
     grid = grid_lib.Grid.from_dict(summary['grid'])

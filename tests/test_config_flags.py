@@ -2,6 +2,7 @@
 serialiser gives back the config it serialised when train.py's flags parse it."""
 
 import dataclasses
+import json
 
 import pytest
 from absl import flags
@@ -101,3 +102,37 @@ def test_run_names_of_the_dmm_and_storn():
   assert configs.run_name(storn) == 'jsb_boulanger_storn_a150_z100_d300'
   with pytest.raises(UserError, match="--dmm_augmented"):
     dataclasses.replace(paper, dmm_augmented=True).validate()   # an SRNN
+
+
+@pytest.mark.parametrize('change,message', [
+    ({'epochs': '3'}, '"epochs" is "3", not an integer'),
+    ({'data_version': None}, 'names no data_version: cannot tell which run it is'),
+    ({'embed_units': [1, 'a']}, '"embed_units" is \\[1, "a"\\], not a list of integers'),
+    ({'resq': 1}, '"resq" is 1, not true or false'),
+    ({'epochs': 0}, '--epochs=0: must be at least 1'),
+])
+def test_a_recorded_config_is_checked_field_by_field(change, message):
+  """A run folder's config.json read back: a field missing that names the run, of the wrong
+  type or out of its range is one line naming the file, not a wrong corpus or a TypeError."""
+  recorded = {**dataclasses.asdict(configs.Config()), **change}
+  recorded = {k: v for k, v in recorded.items() if v is not None or k == 'data_dir'}
+  with pytest.raises(UserError, match='^runs/x/config.json: ' + message):
+    configs.from_dict(recorded, 'runs/x/config.json')
+  assert configs.from_dict(dataclasses.asdict(configs.Config())) == configs.Config()
+
+
+def test_a_run_folder_with_a_damaged_config_is_refused_naming_it(tmp_path):
+  from srnn_tf import rundir
+  recorded = dataclasses.asdict(configs.Config())
+  del recorded['data_version']
+  (tmp_path / 'config.json').write_text(json.dumps(recorded))
+  with pytest.raises(UserError, match=f'{tmp_path}/config.json: names no data_version'):
+    rundir.check_config(str(tmp_path), configs.Config())
+
+
+def test_the_guarantees_list_every_field_a_resume_may_change():
+  import pathlib
+  from srnn_tf import rundir
+  text = (pathlib.Path(__file__).resolve().parents[1] / 'docs' / 'guarantees.md').read_text()
+  section = text[text.index('**Its config is its identity.**'):text.index('**Atomic files.**')]
+  assert all(f'`--{name}`' in section for name in rundir.RESUMABLE_FIELDS), section

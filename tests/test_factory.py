@@ -69,3 +69,13 @@ def test_positional_arguments_are_recorded():
   assert (model.z_dim, model.d_dim) == (3, 5)
   assert model.hyperparameters()['d_dim'] == 5
   keras.backend.clear_session()
+
+
+def test_models_say_whether_they_model_the_keys_in_order():
+  """What reconstruct.py's figure is labelled by: each key given the lower keys (NADE
+  emissions, the tied models' key axis) or the keys independent."""
+  from srnn_tf.testing import tiny
+  ordered = {name: tiny.model(name).keys_in_order for name in tiny.SIZES}
+  assert ordered == {name: name in ('balstm', 'tp_lstm_nade', 'srnn_balstm', 'srnn_tp_lstm_nade')
+                     for name in tiny.SIZES}
+  assert tiny.model('rnn_nade').keys_in_order

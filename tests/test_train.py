@@ -265,6 +265,22 @@ def test_carried_state_flows_between_batches(data_dir):
   assert len(carried) == 2 and carried[0].shape == (16, config.d_dim)
 
 
+def test_generate_writes_each_file_whole_or_not_at_all(trained_run, tmp_path):
+  """Killed while writing a sample's piano roll (the moment before the rename): the MIDI
+  written before it is whole, the PNG is absent (never truncated), and only a temporary is
+  left, which the name tells apart."""
+  workdir, _ = trained_run
+  out = tmp_path / 'killed'
+  result = subprocess.run(
+      [sys.executable, 'generate.py', f'--run={workdir}', '--num_pieces=1', '--num_steps=8',
+       '--seed=4', f'--output_dir={out}', '--nowav'], cwd=ROOT, capture_output=True,
+      text=True, timeout=300, env={**os.environ, 'SRNN_TF_FAILPOINT': 'write:sample_seed4_0.png'})
+  assert result.returncode == -9, result.stderr[-2000:]
+  assert midi.read_midi(out / 'sample_seed4_0.mid', frames_per_quarter=2).roll.shape[1] == 88
+  assert not (out / 'sample_seed4_0.png').exists()
+  assert all(p.name.startswith('.tmp-') for p in out.iterdir() if p.suffix == '.png')
+
+
 def test_generate_script_writes_reproducible_midi_and_png(trained_run, tmp_path):
   workdir, _ = trained_run
   outs = []

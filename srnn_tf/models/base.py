@@ -57,6 +57,9 @@ class SequenceModel(keras.Model):
   # does not gives the same numbers whatever `u_1` is: silence, a carried frame or the
   # release's own first input frame.
   reads_inputs = True
+  # Whether a frame's keys are modelled one after another (a NADE emission, the tied models'
+  # key axis): `reconstruct` then gives each key's probability given the true lower keys.
+  keys_in_order = False
 
   def __init__(self, kl_start=0.2, kl_anneal_steps=0, clip_norm=1.0, clip_value=10.0,
                stateful_batch_size=0, seed=None, objective='elbo', num_particles=1,
@@ -460,6 +463,10 @@ class FrameEmission:
     super().__init__(**kwargs)
     self.gru_init = gru_init
     self.frame = layers.FrameDistribution(emission, nade_units, name='frame')
+
+  @property
+  def keys_in_order(self):
+    return self.frame.kind == 'nade'
 
   def start_emission_from(self, nade_params):
     """Starts the NADE emission from an unconditional NADE (`nade.fit`'s result): its

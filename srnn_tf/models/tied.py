@@ -55,6 +55,8 @@ class TiedParallelModel(SequenceModel):
   drawn key by key from `o` `[B, K, H]`).
   """
 
+  keys_in_order = True
+
   def __init__(self, time_units=(200, 200), key_position=True, dropout_lstm=0.0,
                num_keys=NUM_KEYS, **kwargs):
     super().__init__(**kwargs)

@@ -149,9 +149,11 @@ def write_examples(rolls, out_dir, count=3):
   for name, pieces in rolls.items():
     for i in range(count):
       stem = os.path.join(out_dir, f'{name}_{i}')
-      midi.write_midi(pieces[i].astype(np.uint8), stem + '.mid')
-    plots.save_piano_rolls(os.path.join(out_dir, f'{name}.png'), list(pieces[:count]),
-                           [f'{name}: sample {i}' for i in range(count)])
+      with rundir.atomic_path(stem + '.mid') as tmp:
+        midi.write_midi(pieces[i].astype(np.uint8), tmp)
+    with rundir.atomic_path(os.path.join(out_dir, f'{name}.png')) as tmp:
+      plots.save_piano_rolls(tmp, list(pieces[:count]),
+                             [f'{name}: sample {i}' for i in range(count)])
 
 
 def save_tuned_run(model, run_config: configs.Config | None, workdir, summary):

@@ -83,15 +83,19 @@ def main(argv):
   for i, piece in enumerate(pieces):
     roll = np.concatenate([prefix, piece]) if prefix is not None else piece
     name = os.path.join(out, f'sample_seed{_SEED.value}{tempered}_{i}')
-    midi.write_midi(roll.astype(np.uint8), name + '.mid',
-                    frames_per_quarter=grid.frames_per_quarter, tempo=grid.tempo,
-                    program=_PROGRAM.value)
+    # Each file written beside itself and renamed into place (an interrupted render leaves
+    # the previous file or none, never a truncated one).
+    with rundir.atomic_path(name + '.mid') as tmp:
+      midi.write_midi(roll.astype(np.uint8), tmp, frames_per_quarter=grid.frames_per_quarter,
+                      tempo=grid.tempo, program=_PROGRAM.value)
     title = (f'{os.path.basename(os.path.normpath(run_dir))}: sample {i}, seed {_SEED.value}'
              + described
              + (f' (first {len(prefix)} frames: primer)' if prefix is not None else ''))
-    plots.save_piano_rolls(name + '.png', [roll], [title])
+    with rundir.atomic_path(name + '.png') as tmp:
+      plots.save_piano_rolls(tmp, [roll], [title])
     if _WAV.value and not wav_problem:
-      audio.render(name + '.mid', name + ext)
+      with rundir.atomic_path(name + ext) as tmp:
+        audio.render(name + '.mid', tmp)
     print(f'wrote {name}.mid, .png' + ('' if wav_problem or not _WAV.value else ', ' + ext))
   return 0
 

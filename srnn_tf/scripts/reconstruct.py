@@ -57,10 +57,12 @@ def main(argv):
   title = (f'{type(model).__name__} ({os.path.basename(os.path.normpath(run_dir))}): {name}, '
            f'ELBO {float(score["elbo_per_step"][0]):.2f} nats/frame')
   label = ('each key given the true lower keys, p(x_t,d | x_t,<d, state)'
-           if model.frame.kind == 'nade' else 'reconstruction p(x_t | state)')
-  plots.save_reconstruction(stem + '.png', roll, probs, title, label)
-  midi.write_midi((probs > _THRESHOLD.value).astype(np.uint8), stem + '_reconstruction.mid',
-                  frames_per_quarter=grid.frames_per_quarter, tempo=grid.tempo)
+           if model.keys_in_order else 'reconstruction p(x_t | state)')
+  with rundir.atomic_path(stem + '.png') as tmp:
+    plots.save_reconstruction(tmp, roll, probs, title, label)
+  with rundir.atomic_path(stem + '_reconstruction.mid') as tmp:
+    midi.write_midi((probs > _THRESHOLD.value).astype(np.uint8), tmp,
+                    frames_per_quarter=grid.frames_per_quarter, tempo=grid.tempo)
   print(f'wrote {stem}.png and {stem}_reconstruction.mid')
   return 0
 
