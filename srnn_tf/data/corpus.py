@@ -104,15 +104,23 @@ def load_pickle(path: str | os.PathLike, name: str | None = None) -> Corpus:
   if not isinstance(data, dict):
     raise DataError(f'{path}: expected a dict with keys train/valid/test, '
                     f'got a {type(data).__name__}')
-  splits = {}
   for split in registry.SPLITS:
     if split not in data:
       raise DataError(f'{path}: missing split {split!r} (keys: {sorted(map(str, data))})')
     seqs = data[split]
     if not isinstance(seqs, (list, tuple)) or not seqs:
       raise DataError(f'{path}: split {split!r} is empty or not a list of sequences')
-    splits[split] = [_frames_to_roll(s, f'{path}: {split} sequence {i}')
-                     for i, s in enumerate(seqs)]
+  # The piano rolls' size, counted from the structure before any is built: a small pickle can
+  # refer to one long piece many times over (its references cost bytes, its rolls gigabytes).
+  frames = 0
+  for split in registry.SPLITS:
+    lengths = [len(s) if isinstance(s, (list, tuple)) else 0 for s in data[split]]
+    longest = int(np.argmax(lengths))
+    limits.piece_frames(lengths[longest], f'{path}: {split} sequence {longest}')
+    frames += sum(lengths)
+  limits.data_bytes(frames * keyboard.NUM_KEYS, path)
+  splits = {split: [_frames_to_roll(s, f'{path}: {split} sequence {i}')
+                    for i, s in enumerate(data[split])] for split in registry.SPLITS}
   return Corpus(name or pathlib.Path(path).stem, path, splits)
 
 

@@ -17,7 +17,8 @@ _MAX_MIDI_TICKS = flags.DEFINE_integer(
     'max_midi_ticks', 2 ** 25, 'Latest MIDI tick a file may reach (pretty_midi allocates 8 '
     'bytes per tick).', lower_bound=1)
 _MAX_DATA_MB = flags.DEFINE_integer(
-    'max_data_mb', 1024, 'Most MiB the arrays of one npz file may unpack to.', lower_bound=1)
+    'max_data_mb', 1024, 'Most MiB the arrays of one npz file, or the piano rolls of one '
+    'pickle, may unpack to.', lower_bound=1)
 
 
 def _value(holder):
