@@ -6,6 +6,9 @@ music, with RNN and VRNN baselines, in Keras 3 (TensorFlow backend) and TFP.
     corpus = srnn_tf.data.load_corpus('jsb', 'srnn2016')
 """
 
+import os
+import sys
+
 __version__ = '0.1.0'
 
 _MODELS = ('RNN', 'SRNN', 'VRNN', 'BALSTM', 'TPLSTMNADE', 'DMM', 'STORN', 'SRNNBALSTM',
@@ -18,3 +21,13 @@ def __getattr__(name):
     from srnn_tf import models
     return getattr(models, name)
   raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+
+
+# A user who has Keras loaded is about to use it: register the model classes with its
+# deserialiser now, so that `keras.saving.load_model('run/model.keras')` after `import keras`
+# and `import srnn_tf` finds them. Without Keras loaded, importing the package (or its light
+# modules, srnn_tf.data, srnn_tf.keyboard) stays free of TensorFlow; `srnn_tf.SRNN`, ... or
+# `import srnn_tf.models` register them then. (SRNN_TF_LAZY_MODELS=1 turns this off for the
+# test that imports every module first, in a process where Keras stays loaded.)
+if 'keras' in sys.modules and not os.environ.get('SRNN_TF_LAZY_MODELS'):
+  from srnn_tf import models  # noqa: E402,F401

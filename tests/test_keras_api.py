@@ -69,3 +69,29 @@ def test_tied_models_dropout_survives_get_config(name):
   model = tiny.model(name, dropout_lstm=0.5, key_position=False)
   again = type(model).from_config(model.get_config())
   assert again.dropout == model.dropout and again.key_position is False
+
+
+def test_keras_load_model_after_import_srnn_tf_in_a_fresh_process(tmp_path):
+  """The first thing a user does with a run: `keras.saving.load_model` on its model.keras,
+  with the package imported (the model classes registered by `import srnn_tf`)."""
+  import subprocess
+  import sys
+  model = tiny.model('srnn', seed=0)
+  model.build()
+  path = str(tmp_path / 'model.keras')
+  model.save(path)
+  x = (np.random.default_rng(0).random((1, 6, 88)) < 0.1).astype(np.float32)
+  expected = float(model.score(x)['elbo'][0])
+  code = f"""
+import keras
+import numpy as np
+import srnn_tf
+model = keras.saving.load_model({path!r})
+x = (np.random.default_rng(0).random((1, 6, 88)) < 0.1).astype(np.float32)
+print(type(model).__name__, float(model.score(x)['elbo'][0]))
+"""
+  result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          timeout=300)
+  assert result.returncode == 0, result.stderr[-2000:]
+  name, value = result.stdout.split()[-2:]
+  assert name == 'SRNN' and float(value) == pytest.approx(expected, rel=1e-6)
