@@ -101,3 +101,24 @@ def test_reconstruction_is_a_probability_roll(model):
   p = model.reconstruct(x).numpy()
   assert p.shape == x.shape and np.all((p > 0) & (p < 1))
   np.testing.assert_array_equal(p, model.reconstruct(x).numpy())   # deterministic
+
+
+@pytest.mark.parametrize('kwargs,message', [
+    (dict(temperature=-1.0), 'temperature=-1.0: must be a finite number above 0'),
+    (dict(temperature=0.0), 'temperature=0.0'),
+    (dict(temperature=float('nan')), 'temperature=nan'),
+    (dict(num_steps=0), 'num_steps=0: must be a positive integer'),
+    (dict(batch_size=-2), 'batch_size=-2'),
+    (dict(seed=(1.5, 2)), 'seed=\\(1.5, 2\\): must be two integers'),
+    (dict(seed=3), 'seed=3'),
+    (dict(prime=np.zeros((4, 88), np.float32)), 'prime has shape \\(4, 88\\)'),
+    (dict(prime=np.zeros((1, 4, 87), np.float32)), 'prime has shape \\(1, 4, 87\\)'),
+    (dict(prime=np.full((1, 4, 88), 0.5, np.float32)), 'prime holds values other than 0 and 1'),
+])
+def test_generate_refuses_arguments_that_would_give_garbage(kwargs, message):
+  """A temperature of -1 inverted the distribution (84 notes per frame), 0 or NaN gave
+  silence, a rank-2 primer a graph error: each is now one ValueError naming the argument."""
+  model = tiny.model('rnn')
+  model.build()
+  with pytest.raises(ValueError, match='^generate: ' + message):
+    model.generate(**{'num_steps': 3, **kwargs})

@@ -10,6 +10,7 @@ import inspect
 import weakref
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from srnn_tf import layers
@@ -355,6 +356,8 @@ class SequenceModel(keras.Model):
     Returns:
       float32 `[B, T, 88]` of 0/1: the generated frames (after the primer, if any).
     """
+    if tf.executing_eagerly():   # a user's call (the SavedModel's signatures check their own)
+      _check_generate_arguments(num_steps, batch_size, seed, prime, temperature, self.num_keys)
     seed = tf.cast(tf.convert_to_tensor(seed), tf.int32)
     # A tensor, so that a compiled `generate` serves every temperature without retracing.
     temperature = tf.convert_to_tensor(temperature, tf.float32)
@@ -413,6 +416,29 @@ class SequenceModel(keras.Model):
 
   def get_config(self):
     return {**super().get_config(), **self.hyperparameters()}
+
+
+def _check_generate_arguments(num_steps, batch_size, seed, prime, temperature, num_keys):
+  """Raises `ValueError` naming the first argument of `generate` that would give garbage or
+  a graph error: a temperature of 0, below 0 or NaN (silence, or the distribution inverted),
+  sizes below 1, a seed that is not two integers, a primer that is not a binary piano roll."""
+  for name, value in (('num_steps', num_steps), ('batch_size', batch_size)):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+      raise ValueError(f'generate: {name}={value!r}: must be a positive integer')
+  seed_array = np.asarray(seed)
+  if seed_array.shape != (2,) or not np.issubdtype(seed_array.dtype, np.integer):
+    raise ValueError(f'generate: seed={seed!r}: must be two integers')
+  if not (isinstance(temperature, (int, float, np.number)) and np.isfinite(temperature)
+          and temperature > 0):
+    raise ValueError(f'generate: temperature={temperature!r}: must be a finite number above 0 '
+                     '(1: the model itself)')
+  if prime is not None:
+    x = np.asarray(prime['x'] if isinstance(prime, dict) else prime)
+    if x.ndim != 3 or x.shape[-1] != num_keys or x.shape[1] < 1:
+      raise ValueError(f'generate: prime has shape {x.shape}: must be piano rolls '
+                       f'[batch, frames >= 1, {num_keys}]')
+    if not np.all((x == 0) | (x == 1)):
+      raise ValueError('generate: prime holds values other than 0 and 1')
 
 
 def constructor_parameters(cls) -> dict:
