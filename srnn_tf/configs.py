@@ -14,6 +14,7 @@ MODELS = ('rnn', 'vrnn', 'srnn', 'tp_lstm_nade', 'balstm', 'dmm', 'storn', 'srnn
 # Johnson 2017's tied-parallel models: per-key networks, exact likelihood, no GRU; and the
 # same with the SRNN's frame-level z chain (`models/tied_chain.py`).
 TIED_MODELS = ('tp_lstm_nade', 'balstm', 'srnn_tp_lstm_nade', 'srnn_balstm')
+LATENT_MODELS = ('vrnn', 'srnn', 'dmm', 'storn', 'srnn_tp_lstm_nade', 'srnn_balstm')
 # As in data.registry; restated so that configs (imported by every entry point before its
 # flags are parsed) stays free of the data package. tests/test_package.py checks they agree.
 CORPORA = ('jsb', 'muse', 'nottingham', 'piano')
@@ -107,6 +108,10 @@ class Config:
   lr_constant_epochs: int = _option(20, 'Epochs at constant learning rate before the decay.')
   lr_decay: float = _option(1.2, 'Learning rate divided by this per epoch after '
                             '--lr_constant_epochs.')
+  free_bits: float = _option(
+      0.0, 'Free bits (Kingma et al. 2016), per frame: in training, a frame\'s KL below this '
+      'many nats costs this many, against posterior collapse (the reported ELBO is the true '
+      'one). 0: off; --objective=elbo only.')
   kl_start: float = _option(0.2, 'Initial KL weight (temperature).')
   kl_anneal_epochs: int = _option(20, 'Epochs over which the KL weight rises linearly to 1 '
                                   '(per batch).')
@@ -165,7 +170,7 @@ class Config:
     for name in ('adam_epsilon', 'lr_decay'):
       if not getattr(self, name) > 0:
         raise UserError(f'--{name}={getattr(self, name)}: must be positive')
-    for name in ('learning_rate', 'clip_norm', 'clip_value'):   # clip 0: no clipping
+    for name in ('learning_rate', 'clip_norm', 'clip_value', 'free_bits'):   # clip 0: none
       if not getattr(self, name) >= 0:
         raise UserError(f'--{name}={getattr(self, name)}: must not be negative')
     for name in ('adam_beta1', 'adam_beta2'):
@@ -192,6 +197,10 @@ class Config:
     if self.nade_pretrain_steps and self.emission != 'nade':
       raise UserError(f'--nade_pretrain_steps={self.nade_pretrain_steps}: needs '
                       '--emission=nade')
+    if self.free_bits and self.objective != 'elbo':
+      raise UserError(f'--free_bits={self.free_bits}: applies to --objective=elbo only')
+    if self.free_bits and self.model not in LATENT_MODELS:
+      raise UserError(f'--free_bits: --model={self.model} has no latent variables')
     if self.objective != 'elbo' and self.carry_state:
       raise UserError(f'--objective={self.objective}: needs --nocarry_state (each window\'s '
                       'particles start afresh)')
@@ -382,6 +391,7 @@ def run_name(c: Config) -> str:
   elif not c.carry_state:
     variant += '_nocarry'
   variant += f'_tr{c.transpose_augment}' if c.transpose_augment else ''
+  variant += f'_fb{c.free_bits:g}' if c.free_bits else ''
   kept = ('_keepbest' if c.keep_best else '') + (f'_seed{c.seed}' if c.seed else '')
   if c.model == 'rnn':
     return f'{name}_{c.data_version}_rnn{variant}_d{c.d_dim}{kept}'
@@ -409,4 +419,5 @@ def _tied_variant(c: Config) -> str:
   elif not c.carry_state:
     variant += '_nocarry'
   variant += f'_tr{c.transpose_augment}' if c.transpose_augment else ''
+  variant += f'_fb{c.free_bits:g}' if c.free_bits else ''
   return variant + ('_keepbest' if c.keep_best else '') + (f'_seed{c.seed}' if c.seed else '')

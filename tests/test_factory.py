@@ -79,3 +79,9 @@ def test_models_say_whether_they_model_the_keys_in_order():
   assert ordered == {name: name in ('balstm', 'tp_lstm_nade', 'srnn_balstm', 'srnn_tp_lstm_nade')
                      for name in tiny.SIZES}
   assert tiny.model('rnn_nade').keys_in_order
+
+
+def test_the_latent_models_of_the_flags_are_the_latent_classes():
+  from srnn_tf.models import LatentModel
+  assert set(configs.LATENT_MODELS) == {name for name, cls in factory.MODELS.items()
+                                        if issubclass(cls, LatentModel)}

@@ -244,3 +244,29 @@ def test_per_gate_orthogonal_init_makes_every_gate_block_orthogonal():
   np.testing.assert_allclose(np.sqrt(np.mean(recurrent_d ** 2)), np.sqrt(1 / 3), rtol=1e-4)
   model = _model(gru_init='orthogonal_per_gate')
   assert SRNN.from_config(model.get_config()).gru_d.init == 'orthogonal_per_gate'
+
+
+def test_free_bits_floor_each_frames_kl_in_the_training_loss_only():
+  """Free bits (Kingma et al. 2016) per frame: in training, a frame's KL below the floor costs
+  the floor; the logged KL and every evaluation keep the true one."""
+  from srnn_tf.testing import tiny
+  x = (np.random.default_rng(0).random((3, 6, 88)) < 0.1).astype(np.float32)
+  features = standardize_features(x)
+  probe = tiny.model('srnn', seed=0)
+  probe.compile(optimizer=keras.optimizers.Adam(1e-3))
+  probe.build()
+  true_kl = probe._objective(features, True, 1.0)[4]['kl'].numpy()
+  floor = float(np.median(true_kl))            # some frames below it, some above
+  model = tiny.model('srnn', seed=0, free_bits=floor)
+  model.compile(optimizer=keras.optimizers.Adam(1e-3))
+  model.build()
+  model.set_weights(probe.get_weights())
+  loss, _, kl, _, terms = model._objective(features, True, 1.0)
+  np.testing.assert_allclose(terms['kl'].numpy(), true_kl, rtol=1e-6)
+  expected = -np.mean(terms['log_px'].numpy() - np.maximum(true_kl, floor))
+  np.testing.assert_allclose(float(loss), expected, rtol=1e-5)
+  assert float(kl) == pytest.approx(true_kl.mean(), rel=1e-5)       # logged: the true KL
+  loss, log_px, kl, _, _ = model._objective(features, False, 1.0)    # evaluation: the ELBO
+  np.testing.assert_allclose(float(loss), -(float(log_px) - float(kl)), rtol=1e-5)
+  with pytest.raises(ValueError, match='free_bits applies to the ELBO'):
+    tiny.model('srnn', free_bits=0.5, objective='iwae', num_particles=2)

@@ -45,6 +45,9 @@ class SequenceModel(keras.Model):
     train_precision: dtype of the training step's products over all time steps
       ('bfloat16': faster on CPUs with AVX512-BF16; see `recurrences.matmul_precision`).
       Evaluation, sampling and the recurrent steps are always float32.
+    free_bits: in training with the ELBO, a frame's KL below this many nats costs this many
+      (Kingma et al. 2016's free bits, per frame), so that the posterior is not pulled onto the
+      prior where it carries little; 0: off. The logged and evaluated ELBO is the true one.
 
   Every constructor argument of a model (its own, its bases', these) is a hyperparameter of
   the same name as the `Config` field it comes from (`models.factory`); `get_config` and
@@ -64,16 +67,21 @@ class SequenceModel(keras.Model):
 
   def __init__(self, kl_start=0.2, kl_anneal_steps=0, clip_norm=1.0, clip_value=10.0,
                stateful_batch_size=0, seed=None, objective='elbo', num_particles=1,
-               train_precision='float32', **kwargs):
+               train_precision='float32', free_bits=0.0, **kwargs):
     super().__init__(**kwargs)
     if objective not in self.OBJECTIVES:
       raise ValueError(f'objective must be one of {self.OBJECTIVES}, got {objective!r}')
     if objective != 'elbo' and stateful_batch_size:
       raise ValueError(f'the {objective} objective starts every window from the zero state; '
                        'it cannot carry state between batches (use --nocarry_state)')
+    if not free_bits >= 0:
+      raise ValueError(f'free_bits must not be negative, got {free_bits}')
+    if free_bits and objective != 'elbo':
+      raise ValueError(f'free_bits applies to the ELBO objective, not {objective!r}')
     if train_precision not in ('float32', 'bfloat16'):
       raise ValueError(f'train_precision must be float32 or bfloat16, got {train_precision!r}')
     self.objective = objective
+    self.free_bits = free_bits
     self.num_particles = num_particles
     self.train_precision = train_precision
     self.kl_start = kl_start
@@ -267,7 +275,10 @@ class SequenceModel(keras.Model):
       loss = -tf.math.divide_no_nan(tf.reduce_sum(log_z), global_frames)
       log_px_sum, kl_sum = tf.stop_gradient(log_px_sum), tf.stop_gradient(kl_sum)
     else:
-      loss = -tf.math.divide_no_nan(log_px_sum - kl_weight * kl_sum, global_frames)
+      kl_cost_sum = kl_sum
+      if training and self.free_bits:   # free bits: below them a frame's KL costs them
+        kl_cost_sum = tf.reduce_sum(tf.maximum(terms['kl'], self.free_bits) * mask)
+      loss = -tf.math.divide_no_nan(log_px_sum - kl_weight * kl_cost_sum, global_frames)
     log_px = tf.math.divide_no_nan(log_px_sum, frames)
     kl = tf.math.divide_no_nan(kl_sum, frames)
     return loss, log_px, kl, frames, terms
