@@ -14,13 +14,7 @@ from srnn_tf.testing import compare, exact_loglik
 REPEATS = 4000
 
 
-def _features(seed=0, batch=2, steps=5):
-  x = (np.random.default_rng(seed).random((batch, steps, 88)) < 0.1).astype(np.float32)
-  return {k: v.numpy() for k, v in standardize_features(x).items()}
-
-
-def _terms(terms):
-  return terms['log_px'], terms['kl']
+_features = compare.random_features
 
 
 def _oracle_terms(model, features, noise):
@@ -62,7 +56,7 @@ def test_elbo_terms_match_a_step_by_step_oracle_values_and_gradients(augmented, 
   noise = np.random.default_rng(1).normal(size=(2, 5, 3)).astype(np.float32)
 
   compare.assert_elbo_terms_match(
-      model, lambda: _terms(model.compute_terms(features, noise=noise)),
+      model, lambda: model.compute_terms(features, noise=noise),
       lambda: _oracle_terms(model, features, noise))
 
 
@@ -83,8 +77,8 @@ def tiny():
   return model, features, float(exact_loglik.dmm_log_px(model, features)[0])
 
 
-def _copies(features, n=REPEATS):
-  return {k: np.repeat(v, n, axis=0) for k, v in features.items()}
+def _copies(features):
+  return compare.copies(features, REPEATS)
 
 
 def test_exact_log_likelihood_is_converged_in_the_grid(tiny):
