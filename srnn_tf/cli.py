@@ -21,6 +21,7 @@ from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
 from absl import logging  # noqa: E402
 
+from srnn_tf import limits  # noqa: E402
 from srnn_tf.errors import UserError, is_no_space  # noqa: E402
 
 
@@ -29,11 +30,20 @@ def fail(message: str, status: int = 1) -> int:
   return status
 
 
+# Every entry point's flags for the limits on what an input or a request may allocate
+# (`limits.Limits`), applied as the flags are parsed.
+for _field in dataclasses.fields(limits.Limits):
+  flags.DEFINE_integer(_field.name, _field.default, _field.metadata['help'], lower_bound=1)
+
+
 def _parse(argv):
   try:
-    return flags.FLAGS(argv)
+    rest = flags.FLAGS(argv)
   except flags.Error as e:
     sys.exit(fail(str(e), 2))
+  limits.configure(**{field.name: flags.FLAGS[field.name].value
+                      for field in dataclasses.fields(limits.Limits)})
+  return rest
 
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))

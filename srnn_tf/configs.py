@@ -5,6 +5,7 @@ and smoke runs. Scripts start from one and override fields with flags."""
 
 import dataclasses
 import json
+import numbers
 import os
 
 from srnn_tf.errors import UserError
@@ -150,42 +151,11 @@ class Config:
 
   def validate(self) -> 'Config':
     """Raises `UserError` naming the flag of the first field out of its range."""
-    positive = ('frames_per_quarter', 'z_dim', 'd_dim', 'a_dim', 'hidden_units', 'nade_units',
-                'epochs', 'batch_size', 'seq_len', 'num_particles', 'validation_freq',
-                'eval_samples')
-    non_negative = ('lr_constant_epochs', 'kl_anneal_epochs', 'early_stopping_patience',
-                    'media_every', 'nade_pretrain_steps', 'transpose_augment',
-                    'intra_op_threads', 'inter_op_threads')
-    for name in positive:
-      if getattr(self, name) < 1:
-        raise UserError(f'--{name}={getattr(self, name)}: must be at least 1')
-    for name in non_negative:
-      if getattr(self, name) < 0:
-        raise UserError(f'--{name}={getattr(self, name)}: must not be negative')
-    for name in ('embed_units', 'time_units', 'key_units'):
-      sizes = getattr(self, name)
-      if not sizes or min(sizes) < 1:
-        raise UserError(f'--{name}={",".join(map(str, sizes))}: needs one or more positive '
-                        'layer sizes')
-    for name in ('adam_epsilon', 'lr_decay'):
-      if not getattr(self, name) > 0:
-        raise UserError(f'--{name}={getattr(self, name)}: must be positive')
-    for name in ('learning_rate', 'clip_norm', 'clip_value', 'free_bits'):   # clip 0: none
-      if not getattr(self, name) >= 0:
-        raise UserError(f'--{name}={getattr(self, name)}: must not be negative')
-    for name in ('adam_beta1', 'adam_beta2'):
-      if not 0 <= getattr(self, name) < 1:
-        raise UserError(f'--{name}={getattr(self, name)}: must be in [0, 1)')
-    if not 0 <= self.kl_start <= 1:
-      raise UserError(f'--kl_start={self.kl_start}: must be in [0, 1]')
-    for name in ('dropout_d', 'dropout_z', 'dropout_emb_u', 'dropout_emb_x', 'dropout_lstm'):
-      if not 0 <= getattr(self, name) < 1:
-        raise UserError(f'--{name}={getattr(self, name)}: must be in [0, 1)')
     for field in dataclasses.fields(self):
-      choices = field.metadata.get('choices')
-      if choices and getattr(self, field.name) not in choices:
-        raise UserError(f'--{field.name}={getattr(self, field.name)}: choose one of '
-                        f'{", ".join(choices)}')
+      value = getattr(self, field.name)
+      problem = range_problem(field.name, value) or _choice_problem(field, value)
+      if problem:
+        raise UserError(f'--{field.name}={_shown(value)}: {problem}')
     for name in ('dropout_d', 'dropout_z', 'dropout_emb_u', 'dropout_emb_x', 'dropout_lstm'):
       if getattr(self, name) and name not in DROPOUT_OPTIONS.get(self.model, ()):
         raise UserError(f'--{name}: not an option of --model={self.model}')
@@ -205,6 +175,58 @@ class Config:
       raise UserError(f'--objective={self.objective}: needs --nocarry_state (each window\'s '
                       'particles start afresh)')
     return self
+
+
+# The range of each numeric field on its own, as (holds, what it must be): for the flags
+# (`Config.validate`) and for the models' constructor arguments of the same names
+# (`models.base`), so that a range is written once.
+_AT_LEAST_1 = (lambda v: v >= 1, 'must be at least 1')
+_NOT_NEGATIVE = (lambda v: v >= 0, 'must not be negative')
+_POSITIVE = (lambda v: v > 0, 'must be positive')
+_FRACTION = (lambda v: 0 <= v < 1, 'must be in [0, 1)')
+_LAYER_SIZES = (lambda v: len(v) > 0 and min(v) >= 1, 'needs one or more positive layer sizes')
+RANGES = {
+    **dict.fromkeys(('frames_per_quarter', 'z_dim', 'd_dim', 'a_dim', 'hidden_units',
+                     'nade_units', 'epochs', 'batch_size', 'seq_len', 'num_particles',
+                     'validation_freq', 'eval_samples'), _AT_LEAST_1),
+    **dict.fromkeys(('lr_constant_epochs', 'kl_anneal_epochs', 'early_stopping_patience',
+                     'media_every', 'nade_pretrain_steps', 'transpose_augment',
+                     'intra_op_threads', 'inter_op_threads',
+                     'learning_rate', 'clip_norm', 'clip_value', 'free_bits'),   # clip 0: none
+                    _NOT_NEGATIVE),
+    **dict.fromkeys(('embed_units', 'time_units', 'key_units'), _LAYER_SIZES),
+    **dict.fromkeys(('adam_epsilon', 'lr_decay'), _POSITIVE),
+    **dict.fromkeys(('adam_beta1', 'adam_beta2', 'dropout_d', 'dropout_z', 'dropout_emb_u',
+                     'dropout_emb_x', 'dropout_lstm'), _FRACTION),
+    'kl_start': (lambda v: 0 <= v <= 1, 'must be in [0, 1]'),
+}
+
+
+def range_problem(name: str, value) -> str | None:
+  """What is wrong with `value` as field `name` on its own (`RANGES`), or None. NaN is out
+  of every range."""
+  rule = RANGES.get(name)
+  return None if rule is None or rule[0](value) else rule[1]
+
+
+def value_problem(name: str, value) -> str | None:
+  """What is wrong with `value` as the field `name`: its type, range or choice; None if
+  nothing is, or if `name` is no field. The models check their constructor arguments with it."""
+  field = Config.__dataclass_fields__.get(name)
+  if field is None:
+    return None
+  if not _is_kind(field.default, value):
+    return f'must be {_KINDS[type(field.default)]}'
+  return range_problem(name, value) or _choice_problem(field, value)
+
+
+def _choice_problem(field, value):
+  choices = field.metadata.get('choices')
+  return f'choose one of {", ".join(choices)}' if choices and value not in choices else None
+
+
+def _shown(value):
+  return ','.join(map(str, value)) if isinstance(value, tuple) else value
 
 
 # The dropout rates each model has (the RNN's d_t and e(u_t) are the SRNN's; the VRNN's
@@ -330,26 +352,31 @@ def from_dict(fields: dict, source: str = 'config') -> Config:
 
 def _typed(field, value, source):
   """`value` as `field`'s type (JSON's lists as tuples), or `UserError`."""
-  default = field.default
-  if isinstance(default, tuple):
-    ok = isinstance(value, (list, tuple)) and all(
-        isinstance(v, int) and not isinstance(v, bool) for v in value)
-    value = tuple(value) if ok else value
-  elif isinstance(default, bool):
-    ok = isinstance(value, bool)
-  elif isinstance(default, int):
-    ok = isinstance(value, int) and not isinstance(value, bool)
-  elif isinstance(default, float):
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    value = float(value) if ok else value
-  else:   # str, or str | None
-    ok = isinstance(value, str) or (value is None and default is None)
-  if not ok:
-    kinds = {tuple: 'a list of integers', bool: 'true or false', int: 'an integer',
-             float: 'a number', str: 'a string', type(None): 'a string or null'}
+  if not _is_kind(field.default, value):
     raise UserError(f'{source}: "{field.name}" is {json.dumps(value)}, not '
-                    f'{kinds[type(default)]}')
-  return value
+                    f'{_KINDS[type(field.default)]}')
+  if isinstance(field.default, tuple):
+    return tuple(value)
+  return float(value) if isinstance(field.default, float) else value
+
+
+_KINDS = {tuple: 'a list of integers', bool: 'true or false', int: 'an integer',
+          float: 'a number', str: 'a string', type(None): 'a string or null'}
+
+
+def _is_kind(default, value) -> bool:
+  """Whether `value` is of the kind of the field whose default is `default` (numpy's
+  numbers count; booleans are not numbers)."""
+  integer = lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool)
+  if isinstance(default, tuple):
+    return isinstance(value, (list, tuple)) and all(integer(v) for v in value)
+  if isinstance(default, bool):
+    return isinstance(value, bool)
+  if isinstance(default, int):
+    return integer(value)
+  if isinstance(default, float):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+  return isinstance(value, str) or (value is None and default is None)
 
 
 def get_config(name: str, **overrides) -> Config:

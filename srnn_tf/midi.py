@@ -17,7 +17,7 @@ import numpy as np
 import pretty_midi
 
 from srnn_tf.data import grid as grid_lib
-from srnn_tf.data import limits
+from srnn_tf import limits
 from srnn_tf.data.errors import DataError
 # Also names of this module (`midi.NUM_KEYS`), as they were before the keyboard had its own.
 from srnn_tf.keyboard import HIGHEST_NOTE, LOWEST_NOTE, NUM_KEYS  # noqa: F401
@@ -41,6 +41,8 @@ class MidiRoll:
 
 
 def _load_pretty_midi(path: str) -> pretty_midi.PrettyMIDI:
+  if os.path.isdir(path):
+    raise DataError(f'{path}: a folder, not a MIDI file')
   if not os.path.isfile(path):
     raise DataError(f'{path}: no such MIDI file')
   if os.path.getsize(path) == 0:

@@ -118,18 +118,19 @@ def check_output_dir(path: str, flag: str = '--output_dir') -> None:
     raise UserError(f'{flag}={path}: not writable')
 
 
-def check_run_folder(path: str, flag: str = '--output_dir') -> None:
-  """Refuses, in one line, a folder that holds files but is not a run folder (no config.json):
-  a new run there would remove or overwrite what is in it. A folder with only what a run
-  creates before its config.json (its lock, temporaries) is the start of a run."""
-  if not os.path.isdir(path) or os.path.exists(os.path.join(path, CONFIG_JSON)):
+def check_run_folder(path: str, flag: str = '--output_dir', marker: str = CONFIG_JSON) -> None:
+  """Refuses, in one line, a folder that holds files but is not a run folder (no `marker`,
+  the file a run writes first: a training's config.json, a tuning's tune_config.json): a
+  new run there would remove or overwrite what is in it. A folder with only what a run
+  creates before it (its lock, temporaries) is the start of a run."""
+  if not os.path.isdir(path) or os.path.exists(os.path.join(path, marker)):
     return
   foreign = sorted(name for name in os.listdir(path)
                    if name != LOCK and not name.startswith(TMP_PREFIX))
   if foreign:
     shown = ', '.join(foreign[:3]) + (', ...' if len(foreign) > 3 else '')
     raise UserError(f'{flag}={path}: holds files ({shown}) but is not a run folder (no '
-                    f'{CONFIG_JSON}); give an empty or new folder, so that nothing of yours is '
+                    f'{marker}); give an empty or new folder, so that nothing of yours is '
                     'overwritten')
 
 
@@ -287,13 +288,19 @@ class ResumePoint:
   note: str | None = None     # what the user should know (a fallback to the previous epoch)
 
 
-def _state(backup: str, name: str) -> tuple[int, str] | None:
-  state = read_json(os.path.join(backup, name))
+def _state(backup: str, name: str) -> tuple[int, str] | str:
+  """The backup's state file `name`: `(epoch, weights file)`, or what is wrong with it."""
+  path = os.path.join(backup, name)
+  if not os.path.exists(path):
+    return f'{name} missing'
+  state = read_json(path)
   if not isinstance(state, dict) or not isinstance(state.get('epoch'), int) or \
       not isinstance(state.get('weights'), str):
-    return None
+    return f'{name} unreadable'
   weights = os.path.join(backup, os.path.basename(state['weights']))
-  return (state['epoch'], weights) if os.path.isfile(weights) else None
+  if not os.path.isfile(weights):
+    return f'{name} names {os.path.basename(weights)}, which is missing'
+  return state['epoch'], weights
 
 
 def restore(workdir: str, max_epochs: int, load) -> ResumePoint:
@@ -310,15 +317,15 @@ def restore(workdir: str, max_epochs: int, load) -> ResumePoint:
   rows = len(read_history(workdir))
   latest, previous = _state(backup, STATE_JSON), _state(backup, STATE_JSON + '.prev')
   legacy = os.path.join(backup, 'training_metadata.json')
-  if latest is None and os.path.exists(legacy):
+  if isinstance(latest, str) and os.path.exists(legacy):
     meta = read_json(legacy)   # a backup written by Keras's BackupAndRestore
     weights = os.path.join(backup, 'latest.weights.h5')
     if isinstance(meta, dict) and isinstance(meta.get('epoch'), int) and os.path.isfile(weights):
       latest = (meta['epoch'], weights)
   problems = []
   for i, candidate in enumerate((latest, previous)):
-    if candidate is None:
-      problems.append(f'{(STATE_JSON, STATE_JSON + ".prev")[i]} missing or unreadable')
+    if isinstance(candidate, str):
+      problems.append(candidate)
       continue
     epoch, weights = candidate
     if not 0 < epoch <= max_epochs or epoch > rows:
@@ -337,7 +344,7 @@ def restore(workdir: str, max_epochs: int, load) -> ResumePoint:
                                 f'({problems[0]}); resumed from the previous one, after '
                                 f'epoch {epoch}')
     return ResumePoint(epoch, weights, note)
-  if rows > 1 or latest or previous:
+  if rows > 1 or any(not isinstance(c, str) for c in (latest, previous)):
     raise RunDirError(f'{workdir}: history.csv records {rows} epoch(s) but {backup} holds no '
                       f'usable training state ({", ".join(problems)}); the run cannot resume: '
                       'delete the folder to start again')
@@ -521,6 +528,9 @@ def load_run(path: str) -> Run:
   try:
     model = keras.saving.load_model(model_path, compile=False)
   except Exception as e:  # zipfile, h5py, JSON and Keras errors for a damaged file
+    if 'safe_mode' in str(e):   # Keras's safe mode refused it: it holds code
+      raise RunDirError(f'{model_path}: refused: loading it would run code it holds (a '
+                        'Lambda layer or a function); not a model srnn_tf saved') from None
     raise RunDirError(f'{model_path}: not a readable model (truncated or damaged: '
                       f'{type(e).__name__})') from None
   config = None

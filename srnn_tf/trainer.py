@@ -18,6 +18,7 @@ from srnn_tf import bounds
 from srnn_tf import callbacks
 from srnn_tf import configs
 from srnn_tf import export
+from srnn_tf import limits
 from srnn_tf import nade
 from srnn_tf import rundir
 from srnn_tf import schedules
@@ -108,6 +109,7 @@ def train_and_evaluate(config: configs.Config, workdir: str, results_dir: str | 
     UserError: bad config or data, a busy or conflicting run folder, NaN, a full disk.
   """
   config.validate()
+  limits.batch_frames(config.batch_size, config.seq_len)
   rundir.check_run_folder(workdir)
   rundir.check_output_dir(workdir)
   try:

@@ -12,7 +12,8 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / 'srnn_tf'
 # Layer by layer, lowest first; a module may import its own layer and those below.
 LAYERS = {
     'foundations': ('errors', 'keyboard', 'features', 'configs', 'seeds', 'recurrences',
-                    'nade', 'schedules', 'audio', 'data.grid', 'data.transpose', 'data.errors'),
+                    'nade', 'schedules', 'audio', 'limits', 'data.grid', 'data.transpose',
+                    'data.errors'),
     'maths': ('layers', 'note_features', 'smc'),
     'models': ('models',),
     'data': ('data', 'midi', 'music_stats', 'plots'),
@@ -87,3 +88,15 @@ def test_the_rules_can_fail():
   # The check itself: a model importing the data library would be refused.
   assert ORDER.index(_layer('data.corpus')) > ORDER.index(_layer('models.srnn'))
   assert _layer('data.grid') == 'foundations' and _layer('scripts.train') == 'entry points'
+
+
+def test_only_entry_points_define_flags():
+  """A library module that registered absl flags at import would make them every importer's
+  (and refuse a second definition); the limits, say, are `limits.configure`d instead."""
+  for path in PACKAGE.rglob('*.py'):
+    parts = path.relative_to(PACKAGE).with_suffix('').parts
+    module = '.'.join(parts[:-1] if parts[-1] == '__init__' else parts)
+    if module and _layer(module) == 'entry points':
+      continue
+    text = path.read_text()
+    assert 'from absl import flags' not in text and 'absl.flags' not in text, module

@@ -55,7 +55,7 @@ def test_fit_evaluate_predict_save_load(name, emission, tmp_path):
 
 @pytest.mark.parametrize('name', ['srnn', 'vrnn', 'rnn'])
 def test_dropout_rates_are_checked_and_survive_get_config(name):
-  with pytest.raises(ValueError, match=r'dropout_emb_u must be in \[0, 1\), got 1.0'):
+  with pytest.raises(ValueError, match=r': dropout_emb_u=1.0: must be in \[0, 1\)$'):
     tiny.model(name, dropout_emb_u=1.0)
   model = tiny.model(name, dropout_d=0.5, dropout_emb_u=0.2)
   assert model.dropout['d'] == 0.5 and model.dropout['emb_u'] == 0.2
@@ -64,7 +64,7 @@ def test_dropout_rates_are_checked_and_survive_get_config(name):
 
 @pytest.mark.parametrize('name', ['balstm', 'tp_lstm_nade'])
 def test_tied_models_dropout_survives_get_config(name):
-  with pytest.raises(ValueError, match=r'dropout_lstm must be in \[0, 1\), got 1.5'):
+  with pytest.raises(ValueError, match=r': dropout_lstm=1.5: must be in \[0, 1\)$'):
     tiny.model(name, dropout_lstm=1.5)
   model = tiny.model(name, dropout_lstm=0.5, key_position=False)
   again = type(model).from_config(model.get_config())

@@ -158,6 +158,12 @@ def test_backup_deleted_or_contradicted_refuses_to_resume(finished, tmp_path):
   with pytest.raises(RunDirError, match=r'records 2 epoch\(s\) but .* holds no usable training'):
     trainer.train_and_evaluate(config, str(copy), verbose=0)
   assert len(_history(copy)) == 2          # nothing restarted from scratch
+  copy = _copy_unfinished(workdir, tmp_path, 'weightless')
+  for weights in (copy / 'backup').glob('weights-*.h5'):
+    weights.unlink()
+  with pytest.raises(RunDirError, match=r'\(state.json names weights-00002.weights.h5, which is '
+                                        r'missing, state.json.prev names weights-00001'):
+    trainer.train_and_evaluate(config, str(copy), verbose=0)
   copy = _copy_unfinished(workdir, tmp_path, 'edited')
   (copy / 'backup' / 'state.json').write_text('{"epoch": 99, "weights": "weights-00002.weights.h5"}')
   with pytest.raises(RunDirError, match='says epoch 99, but history.csv records 2'):
@@ -326,6 +332,37 @@ def test_a_tiny_midi_file_cannot_allocate_gigabytes(tmp_path):
   assert result.returncode == 0 and '1,200,0' in result.stdout, result.stderr[-2000:]
 
 
+def test_a_training_batch_too_large_is_refused_before_anything_is_written(tmp_path):
+  config = configs.get_config('small', batch_size=100_000, seq_len=100)
+  with pytest.raises(LimitError, match=r'^--batch_size=100000 x --seq_len=100: frames per '
+                                       r'training batch 10,000,000 exceeds the limit of 100,000 '
+                                       r'\(raise it with --max_batch_frames\)$'):
+    trainer.train_and_evaluate(config, str(tmp_path / 'run'), verbose=0)
+  assert not (tmp_path / 'run').exists()
+  assert_one_line_error(_script('train.py', '--config=small', '--seq_len=1000000',
+                                f'--output_dir={tmp_path}/run'),
+                        '--seq_len=1000000', '--max_batch_frames')
+  assert not (tmp_path / 'run').exists()
+
+
+def test_a_folder_given_as_a_midi_file_is_named_a_folder(tmp_path):
+  from srnn_tf import midi
+  with pytest.raises(DataError, match=f'^{tmp_path}: a folder, not a MIDI file$'):
+    midi.read_midi(tmp_path)
+
+
+def test_limits_are_set_by_configure_not_by_flags(monkeypatch):
+  from srnn_tf import limits
+  monkeypatch.setattr(limits, '_current', limits.Limits())
+  assert limits.configure(max_batch_frames=10).max_batch_frames == 10
+  with pytest.raises(LimitError, match='--max_batch_frames'):
+    limits.batch_frames(4, 3)
+  with pytest.raises(ValueError, match="no limit 'max_frames'"):
+    limits.configure(max_frames=3)
+  with pytest.raises(ValueError, match='max_data_mb=0: must be a positive integer'):
+    limits.configure(max_data_mb=0)
+
+
 def _npz_with_header(path, arrays):
   """An npz whose members have only a .npy header (shape and dtype), no data."""
   with zipfile.ZipFile(path, 'w') as z:
@@ -417,6 +454,10 @@ def test_symlinked_subfolders_of_a_midi_folder_are_read(data_dir, tmp_path):
     ('generate.py', ['--temperature=0'], '--temperature must be positive'),
     ('generate.py', ['--num_steps=1000000000'],
      '--num_steps=1000000000 (+ --burn_in=0) exceeds the limit of 100000 frames'),
+    ('generate.py', ['--num_pieces=10000', '--num_steps=100000'],
+     '--num_pieces=10000 x 100000 frames: frames to sample 1,000,000,000 exceeds the limit of '
+     '10,000,000 (raise it with --max_sampled_frames)'),
+    ('generate.py', ['--max_sampled_frames=0'], 'flag --max_sampled_frames=0'),
     ('reconstruct.py', ['--max_frames=0'], 'flag --max_frames=0'),
     ('tune.py', ['--iterations=0'], '--iterations=0: must be at least 1'),
     ('tune.py', ['--checkpoint_every=0'], '--checkpoint_every=0: must be at least 1'),
@@ -455,6 +496,18 @@ def test_every_entry_point_on_a_missing_unfinished_or_truncated_run(finished, tm
     results = list(pool.map(lambda case: probe(case[0], case[2]), cases))
   for (run, message, command), result in zip(cases, results):
     assert_one_line_error(result, str(run), message)
+
+
+def test_a_model_file_holding_code_is_refused_as_such(tmp_path):
+  import keras
+  marker = str(tmp_path / 'ran')
+  crafted = keras.Sequential([keras.Input((3,)), keras.layers.Lambda(
+      lambda x: x + 0 * len(open(marker, 'w').name))])   # runs if deserialised
+  os.remove(marker)
+  crafted.save(tmp_path / 'model.keras')
+  with pytest.raises(RunDirError, match='model.keras: refused: loading it would run code'):
+    rundir.load_run(str(tmp_path / 'model.keras'))
+  assert not os.path.exists(marker)
 
 
 def test_eval_checks_its_output_before_the_work(finished, tmp_path):

@@ -24,7 +24,7 @@ from srnn_tf import keyboard
 from srnn_tf import midi
 from srnn_tf.data import cache
 from srnn_tf.data import grid as grid_lib
-from srnn_tf.data import limits
+from srnn_tf import limits
 from srnn_tf.data import registry
 from srnn_tf.data import safe_pickle
 from srnn_tf.data.errors import DataError

@@ -6,23 +6,80 @@ A model implements `compute_terms(features, training, initial_state)` returning 
 annealed per-frame ELBO that `fit` maximises and the metrics it logs.
 """
 
+import functools
 import inspect
+import numbers
+import re
 import weakref
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from srnn_tf import configs
 from srnn_tf import layers
 from srnn_tf import recurrences
 from srnn_tf import seeds
 from srnn_tf import smc
-from srnn_tf.features import standardize_features
+from srnn_tf.features import INPUT_ERROR, checked_features, standardize_features
 from srnn_tf.keyboard import NUM_KEYS
 
 
 # Each model's compiled `generate` loop (see `SequenceModel.generate`).
 _COMPILED_GENERATE = weakref.WeakKeyDictionary()
+
+
+def input_errors(method):
+  """`method`, raising the refusals of `features.checked_features` as one-line `ValueError`s
+  named after it, whether they came from building the graph or from its assertions (Keras
+  wraps both in many lines of context)."""
+  @functools.wraps(method)
+  def checked(self, *args, **kwargs):
+    if not tf.executing_eagerly():   # traced by an outer call, which reports it
+      return method(self, *args, **kwargs)
+    try:
+      return method(self, *args, **kwargs)
+    except (tf.errors.InvalidArgumentError, ValueError) as e:
+      text = re.sub(r'\x1b\[[0-9;]*m', '', str(e))   # Keras's bold face
+      # An assertion's message is printed in brackets; a shape error's fills its line.
+      end = r'[^\]\n]*' if isinstance(e, tf.errors.InvalidArgumentError) else r'[^\n]*'
+      found = re.search(re.escape(INPUT_ERROR) + f'({end})', text)
+      if not found:
+        raise
+      problem = found.group(1)
+      if isinstance(e, tf.errors.InvalidArgumentError):   # eager assertions quote it
+        problem = problem.rstrip("'")
+      name = 'call' if method.__name__ == '__call__' else method.__name__
+      raise ValueError(f'{name}: {problem.strip()}') from None
+  return checked
+
+
+def _check_arrays(method, x, num_keys):
+  """Raises `ValueError` if `x` holds no batch that Keras would run (it would return an
+  empty history or NaN metrics), or if arrays are not piano rolls (the graph, built for
+  Keras's arrays without their shapes, would fail with its own error before its checks)."""
+  if isinstance(x, tf.data.Dataset):
+    if x.cardinality() == 0:
+      raise ValueError(f'{method}: the dataset is empty')
+    x = x.element_spec   # its shapes (a retraced graph may not know them)
+  if isinstance(x, (tuple, list)) and x:
+    x = x[0]
+  features = x if isinstance(x, dict) else {}
+  x = features.get('x', x)
+  shape = getattr(x, 'shape', None)
+  if shape is None or tf.TensorShape(shape).rank is None:
+    return
+  shape = tuple(shape)
+  if len(shape) != 3 or shape[-1] not in (None, num_keys):
+    raise ValueError(f'{method}: x has shape {shape}: must be piano rolls '
+                     f'[batch, frames, {num_keys}]')
+  if 0 in shape[:2]:
+    raise ValueError(f'{method}: x has shape {shape}: no sequences or no frames')
+  for name, expected in (('u', shape), ('mask', shape[:2])):
+    other = getattr(features.get(name), 'shape', expected)
+    if not tf.TensorShape(other).is_compatible_with(expected):
+      raise ValueError(f'{method}: {name} has shape {tuple(other)}: must be {expected}, as x')
+
 
 
 class SequenceModel(keras.Model):
@@ -54,7 +111,6 @@ class SequenceModel(keras.Model):
   `hyperparameters()` return them as the model was built, defaults filled in.
   """
 
-  OBJECTIVES = ('elbo', 'iwae', 'fivo')
   # The keys of a frame (the tied models take fewer in the tests).
   num_keys = NUM_KEYS
   # Whether the model reads the features' `u` (the frame before each frame). A model that
@@ -64,22 +120,21 @@ class SequenceModel(keras.Model):
   # Whether a frame's keys are modelled one after another (a NADE emission, the tied models'
   # key axis): `reconstruct` then gives each key's probability given the true lower keys.
   keys_in_order = False
+  # Whether `fit`, `evaluate`, `predict`, `score` and `reconstruct` refuse what is not a batch
+  # of piano rolls (`features.checked_features`; its cost on a training step is in
+  # docs/guarantees.md, "The Python API").
+  check_inputs = True
 
   def __init__(self, kl_start=0.2, kl_anneal_steps=0, clip_norm=1.0, clip_value=10.0,
                stateful_batch_size=0, seed=None, objective='elbo', num_particles=1,
                train_precision='float32', free_bits=0.0, **kwargs):
     super().__init__(**kwargs)
-    if objective not in self.OBJECTIVES:
-      raise ValueError(f'objective must be one of {self.OBJECTIVES}, got {objective!r}')
+    _check_hyperparameters(type(self), self._hyperparameters)
     if objective != 'elbo' and stateful_batch_size:
       raise ValueError(f'the {objective} objective starts every window from the zero state; '
                        'it cannot carry state between batches (use --nocarry_state)')
-    if not free_bits >= 0:
-      raise ValueError(f'free_bits must not be negative, got {free_bits}')
     if free_bits and objective != 'elbo':
       raise ValueError(f'free_bits applies to the ELBO objective, not {objective!r}')
-    if train_precision not in ('float32', 'bfloat16'):
-      raise ValueError(f'train_precision must be float32 or bfloat16, got {train_precision!r}')
     self.objective = objective
     self.free_bits = free_bits
     self.num_particles = num_particles
@@ -167,6 +222,56 @@ class SequenceModel(keras.Model):
     keys; latent models: given one posterior sample, `noise` as in `compute_terms`)."""
     raise NotImplementedError
 
+  def _features(self, data):
+    """The feature dict of what a caller handed over, checked (`check_inputs`)."""
+    if self.check_inputs:
+      return checked_features(data, self.num_keys)
+    return standardize_features(data)
+
+  # -- the Python API's door: input errors as one-line `ValueError`s --------------------------
+
+  def __init_subclass__(cls, **kwargs):
+    super().__init_subclass__(**kwargs)
+    if 'reconstruct' in vars(cls):   # each model's own: its refusals too as one line
+      cls.reconstruct = input_errors(cls.reconstruct)
+
+  @input_errors
+  def __call__(self, *args, **kwargs):
+    return super().__call__(*args, **kwargs)
+
+  @input_errors
+  def fit(self, x=None, *args, **kwargs):
+    _check_arrays('fit', x, self.num_keys)
+    history = super().fit(x, *args, **kwargs)
+    if not history.history and kwargs.get('epochs', 1) > kwargs.get('initial_epoch', 0):
+      raise ValueError('fit: x gave no batches')
+    return history
+
+  @input_errors
+  def evaluate(self, x=None, *args, **kwargs):
+    _check_arrays('evaluate', x, self.num_keys)
+    return super().evaluate(x, *args, **kwargs)
+
+  @input_errors
+  def predict(self, x, *args, **kwargs):
+    _check_arrays('predict', x, self.num_keys)
+    return super().predict(x, *args, **kwargs)
+
+  @input_errors
+  def train_on_batch(self, x, *args, **kwargs):
+    _check_arrays('train_on_batch', x, self.num_keys)
+    return super().train_on_batch(x, *args, **kwargs)
+
+  @input_errors
+  def test_on_batch(self, x, *args, **kwargs):
+    _check_arrays('test_on_batch', x, self.num_keys)
+    return super().test_on_batch(x, *args, **kwargs)
+
+  @input_errors
+  def predict_on_batch(self, x):
+    _check_arrays('predict_on_batch', x, self.num_keys)
+    return super().predict_on_batch(x)
+
   # -- building --------------------------------------------------------------------------------
 
   def build(self, input_shape=None):
@@ -221,10 +326,8 @@ class SequenceModel(keras.Model):
   dropout: dict = {}
 
   def _set_dropout(self, **rates: float) -> None:
-    """`self.dropout = rates`, each rate checked; they are the `dropout_<name>` options."""
-    for name, rate in rates.items():
-      if not 0.0 <= rate < 1.0:
-        raise ValueError(f'dropout_{name} must be in [0, 1), got {rate}')
+    """`self.dropout = rates`; they are the `dropout_<name>` arguments (checked with the
+    others: `_check_hyperparameters`)."""
     self.dropout = rates
 
   def _drop(self, values, name, training):
@@ -259,6 +362,11 @@ class SequenceModel(keras.Model):
     frames of the whole (global) batch: summed over replicas it is the per-frame loss of the
     global batch, exactly as on one device."""
     state = [v.value for v in self._carried] if training and self._carried else None
+    if state is not None and self.check_inputs:
+      rows = f'{INPUT_ERROR}batches must have stateful_batch_size={self.stateful_batch_size} rows'
+      if features['x'].shape[0] not in (None, self.stateful_batch_size):
+        raise ValueError(f'{rows}, not {features["x"].shape[0]}')
+      tf.debugging.Assert(tf.shape(features['x'])[0] == self.stateful_batch_size, [rows])
     noise = self._training_noise(features) if training else None
     terms = self.compute_terms(features, training=training, initial_state=state, noise=noise)
     mask = features['mask']
@@ -301,7 +409,7 @@ class SequenceModel(keras.Model):
     return {m.name: m.result() for m in self.metrics}
 
   def train_step(self, data):
-    features = standardize_features(data)
+    features = self._features(data)
     kl_weight = self.kl_weight()
     with tf.GradientTape() as tape, recurrences.matmul_precision(self.train_precision):
       # This replica's share of the global per-frame loss (see `_objective`).
@@ -331,7 +439,7 @@ class SequenceModel(keras.Model):
     return self._step_logs(logs)
 
   def test_step(self, data):
-    features = standardize_features(data)
+    features = self._features(data)
     loss, log_px, kl, frames, _ = self._objective(features, False, tf.constant(1.0))
     return self._step_logs(self._update_metrics(loss, log_px, kl, frames))
 
@@ -345,7 +453,7 @@ class SequenceModel(keras.Model):
       A dict of `[B]` tensors: `elbo` (sum over frames), `log_px` (reconstruction
       log-likelihood), `kl`, `frames` (unmasked frames), and `elbo_per_step` = elbo / frames.
     """
-    features = standardize_features(inputs)
+    features = self._features(inputs)
     terms = self.compute_terms(features, training=training)
     return self.summarize(terms, features['mask'])
 
@@ -407,10 +515,11 @@ class SequenceModel(keras.Model):
     """Size of the latent variable per step (0: none; `LatentModel`s: z_dim)."""
     return 0
 
+  @input_errors
   def score(self, inputs, seed=(0, 0)):
     """Per-sequence ELBO terms (as `call`) with noise drawn statelessly from `seed`, so the
     same inputs and seed always give the same numbers (what the serving signatures use)."""
-    features = standardize_features(inputs)
+    features = self._features(inputs)
     noise = None
     if self.latent_size():
       shape = tf.concat([tf.shape(features['x'])[:2], [self.latent_size()]], 0)
@@ -450,6 +559,28 @@ def _check_generate_arguments(num_steps, batch_size, seed, prime, temperature, n
                        f'[batch, frames >= 1, {num_keys}]')
     if not np.all((x == 0) | (x == 1)):
       raise ValueError('generate: prime holds values other than 0 and 1')
+
+
+# The constructor arguments that are no `Config` field, and their least values.
+_LEAST_COUNTS = {'kl_anneal_steps': 0, 'stateful_batch_size': 0, 'num_keys': 1}
+
+
+def _check_hyperparameters(cls, values):
+  """Raises `ValueError` naming the first constructor argument of the wrong type or out of
+  its range: those of `Config`'s fields by the field's rule (`configs.value_problem`, the
+  rule the flags have), and the two the factory derives. Defaults are not checked."""
+  defaults = constructor_parameters(cls)
+  for name, value in values.items():
+    if value is defaults.get(name):
+      continue
+    if name in _LEAST_COUNTS:
+      integer = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+      problem = None if integer and value >= _LEAST_COUNTS[name] else (
+          f'must be an integer of at least {_LEAST_COUNTS[name]}')
+    else:
+      problem = configs.value_problem(name, value)
+    if problem:
+      raise ValueError(f'{cls.__name__}: {name}={value!r}: {problem}')
 
 
 def constructor_parameters(cls) -> dict:

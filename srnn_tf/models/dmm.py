@@ -41,7 +41,7 @@ import tensorflow_probability as tfp
 
 from srnn_tf import layers
 from srnn_tf.keyboard import NUM_KEYS
-from srnn_tf.models.base import FrameEmission, LatentModel, shift, standardize_features
+from srnn_tf.models.base import FrameEmission, LatentModel, shift
 
 
 def _log_var_from_scale(scale):
@@ -254,7 +254,7 @@ class DMM(FrameEmission, LatentModel):
     """Encodes a piece with q and decodes `p(x_t | z_t[, u_t])`: each key's probability
     `[B, T, 88]` (with a NADE emission, given the frame's true lower keys too). `noise`:
     standard normal `[B, T, Z]`; None uses the chain of posterior means."""
-    features = standardize_features(inputs)
+    features = self._features(inputs)
     if noise is None:
       noise = tf.zeros(tf.concat([tf.shape(features['x'])[:2], [self.z_dim]], 0))
     post = self.sample_posterior(features, noise=noise)

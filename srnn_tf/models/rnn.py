@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from srnn_tf import layers
 from srnn_tf.keyboard import NUM_KEYS
-from srnn_tf.models.base import FrameEmission, SequenceModel, standardize_features
+from srnn_tf.models.base import FrameEmission, SequenceModel
 
 
 @keras.saving.register_keras_serializable(package='srnn_tf')
@@ -77,6 +77,6 @@ class RNN(FrameEmission, SequenceModel):
     """Each key's probability in every frame given the previous frames, `[B, T, 88]` (with a
     NADE emission, also given the frame's true lower keys: `FrameDistribution`)."""
     del noise
-    features = standardize_features(inputs)
+    features = self._features(inputs)
     params = self.emission(self.gru_d(self.embed(features['u'])))
     return self.frame.key_probabilities(params, features['x'])

@@ -33,7 +33,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from srnn_tf import layers
-from srnn_tf.models.base import FrameEmission, LatentModel, shift, standardize_features
+from srnn_tf.models.base import FrameEmission, LatentModel, shift
 from srnn_tf.keyboard import NUM_KEYS
 
 INFERENCE = ('smoothing', 'filtering')
@@ -214,7 +214,7 @@ class SRNN(FrameEmission, LatentModel):
       Each key's probability `[B, T, 88]` (with a NADE emission, given the frame's true lower
       keys too: `FrameDistribution.key_probabilities`).
     """
-    features = standardize_features(inputs)
+    features = self._features(inputs)
     if noise is None:
       noise = tf.zeros(tf.concat([tf.shape(features['x'])[:2], [self.z_dim]], 0))
     post = self.sample_posterior(features, noise=noise)

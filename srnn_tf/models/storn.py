@@ -27,7 +27,7 @@ import tensorflow_probability as tfp
 
 from srnn_tf import layers
 from srnn_tf.keyboard import NUM_KEYS
-from srnn_tf.models.base import FrameEmission, LatentModel, shift, standardize_features
+from srnn_tf.models.base import FrameEmission, LatentModel, shift
 
 
 class Posterior(NamedTuple):
@@ -153,7 +153,7 @@ class STORN(FrameEmission, LatentModel):
   def reconstruct(self, inputs, noise=None):
     """Each key's probability `[B, T, 88]` given the previous frames and z from q (None
     noise: the posterior means; with a NADE emission, given the frame's true lower keys)."""
-    features = standardize_features(inputs)
+    features = self._features(inputs)
     if noise is None:
       noise = tf.zeros(tf.concat([tf.shape(features['x'])[:2], [self.z_dim]], 0))
     post = self.sample_posterior(features, noise=noise)

@@ -29,7 +29,7 @@ import tensorflow as tf
 
 from srnn_tf import layers
 from srnn_tf.keyboard import NUM_KEYS
-from srnn_tf.models.base import SequenceModel, standardize_features
+from srnn_tf.models.base import SequenceModel
 from srnn_tf.note_features import OCTAVE, NoteFeatures
 from srnn_tf.recurrences import linear
 
@@ -130,7 +130,7 @@ class TiedParallelModel(SequenceModel):
     """Each key's probability in every frame given the previous frames and the frame's true
     lower keys, `[B, T, K]`."""
     del noise
-    features = standardize_features(inputs)
+    features = self._features(inputs)
     o, _ = self.time_axis(features['u'], features['mask'])
     return tf.sigmoid(self.key_logits(o, features['x']))
 

@@ -31,7 +31,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from srnn_tf import layers
-from srnn_tf.models.base import LatentModel, shift, standardize_features
+from srnn_tf.models.base import LatentModel, shift
 from srnn_tf.models.tied import BALSTM, TPLSTMNADE, bernoulli_log_prob
 
 
@@ -152,7 +152,7 @@ class TiedChain(LatentModel):
   def reconstruct(self, inputs, noise=None):
     """Each key's probability `[B, T, K]` given the previous frames, the frame's true lower
     keys and z from q (`noise` `[B, T, Z]`; None: the chain of posterior means)."""
-    features = standardize_features(inputs)
+    features = self._features(inputs)
     if noise is None:
       noise = tf.zeros(tf.concat([tf.shape(features['x'])[:2], [self.z_dim]], 0))
     post = self.sample_posterior(features, noise=noise)

@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from srnn_tf import layers
 from srnn_tf.keyboard import NUM_KEYS
-from srnn_tf.models.base import FrameEmission, LatentModel, shift, standardize_features
+from srnn_tf.models.base import FrameEmission, LatentModel, shift
 
 
 @keras.saving.register_keras_serializable(package='srnn_tf')
@@ -175,7 +175,7 @@ class VRNN(FrameEmission, LatentModel):
   def reconstruct(self, inputs, noise=None):
     """Encodes with q (posterior means by default) and decodes: each key's probability
     `[B, T, 88]` (with a NADE emission, given the frame's true lower keys too)."""
-    features = standardize_features(inputs)
+    features = self._features(inputs)
     if noise is None:
       noise = tf.zeros(tf.concat([tf.shape(features['x'])[:2], [self.z_dim]], 0))
     h_prev, z, _, _ = self.sample_posterior(features, noise=noise)

@@ -1,4 +1,6 @@
-"""KL-controlled REINFORCE tuning of a trained latent model (the loop behind `tune.py`)."""
+"""KL-controlled REINFORCE tuning of a trained latent model: the tuner (one policy-gradient
+step), the comparison of the tuned and the pre-trained model, and what a tuning writes; the
+run around them is `tuning_run`."""
 
 import os
 
@@ -144,13 +146,17 @@ def comparison_markdown(result, title):
   return '\n'.join(lines)
 
 
-def write_examples(rolls, out_dir, count=3):
+def write_examples(rolls, out_dir, grid, count=3):
+  """`count` pieces of each model's samples (`rolls`: {name: [N, T, 88]}) as MIDI files on
+  the corpus's `grid` (`data.grid.Grid`: its frames per quarter note and tempo), and their
+  piano rolls as one PNG per model."""
   os.makedirs(out_dir, exist_ok=True)
   for name, pieces in rolls.items():
     for i in range(count):
       stem = os.path.join(out_dir, f'{name}_{i}')
       with rundir.atomic_path(stem + '.mid') as tmp:
-        midi.write_midi(pieces[i].astype(np.uint8), tmp)
+        midi.write_midi(pieces[i].astype(np.uint8), tmp,
+                        frames_per_quarter=grid.frames_per_quarter, tempo=grid.tempo)
     with rundir.atomic_path(os.path.join(out_dir, f'{name}.png')) as tmp:
       plots.save_piano_rolls(tmp, list(pieces[:count]),
                              [f'{name}: sample {i}' for i in range(count)])

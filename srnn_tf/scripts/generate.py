@@ -19,7 +19,7 @@ import os
 from absl import flags
 from absl import logging
 
-from srnn_tf import audio, cli
+from srnn_tf import audio, cli, limits
 
 _RUN = cli.run_flag()
 _NUM_PIECES = flags.DEFINE_integer('num_pieces', 4, 'Pieces to sample (without a primer).',
@@ -57,6 +57,9 @@ def main(argv):
   if _BURN_IN.value + _NUM_STEPS.value > _MAX_STEPS.value:
     return cli.fail(f'--num_steps={_NUM_STEPS.value} (+ --burn_in={_BURN_IN.value}) exceeds '
                     f'the limit of {_MAX_STEPS.value} frames (raise it with --max_num_steps)')
+  frames = _BURN_IN.value + _NUM_STEPS.value
+  pieces = 1 if _PRIME.value else _NUM_PIECES.value
+  limits.sampled_frames(pieces, frames, f'--num_pieces={pieces} x {frames} frames')
   run = cli.load_run(_RUN.value)
   model, run_dir, grid = run.model, run.directory, _GRID.apply(run.grid)
   out = _OUTPUT_DIR.value or os.path.join(run_dir, 'samples')

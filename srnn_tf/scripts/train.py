@@ -22,6 +22,7 @@ from absl import flags
 from absl import logging
 
 from srnn_tf import cli
+from srnn_tf import limits
 from srnn_tf import configs
 from srnn_tf import rundir
 from srnn_tf.data import registry
@@ -46,6 +47,7 @@ def main(argv):
   workdir = _OUTPUT_DIR.value or os.path.join('runs', configs.run_name(config))
   # What a user can get wrong is answered before TensorFlow loads (seconds).
   registry.check_dataset(config.dataset)
+  limits.batch_frames(config.batch_size, config.seq_len)
   rundir.check_run_folder(workdir)
   rundir.check_output_dir(workdir)
   cli.import_tensorflow_quietly(threads=(config.intra_op_threads, config.inter_op_threads))
