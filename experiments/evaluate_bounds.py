@@ -30,12 +30,13 @@ from srnn_tf import rundir
 
 
 def _passed_over(name, config, candidates):
-  """Whether `name` is a NADE search candidate that another finished candidate beats on
-  validation (`candidates`: `selection.nade_candidates` of its data version; a candidate not
-  among them yet is not judged)."""
-  if not selection.is_nade_search(dataclasses.asdict(config)):
+  """Whether `name` is a search candidate that another finished candidate beats on
+  validation (`candidates`: `selection.search_candidates` of its data version; a candidate
+  not among them yet is not judged)."""
+  fields = dataclasses.asdict(config)
+  if not selection.is_search(fields):
     return False
-  group = candidates.get((config.dataset, config.model), [])
+  group = candidates.get(selection.search_key(fields), [])
   if f'{name}.json' not in {os.path.basename(path) for path, _ in group}:
     return False
   best, _ = selection.best(group, config.data_version)
@@ -51,9 +52,9 @@ def _has_test(results_dir, name):
 def pending(runs_dir, datasets, bounds, results_dir, all_sizes=False):
   """`[(run_dir, bound)]` of finished runs without that bound's test JSON: IWAE and SMC
   (`bounds`) of the latent runs, and 'elbo' for a search's chosen candidate whose training
-  left the test split unread. A NADE search with a candidate still training here is not
+  left the test split unread. A search with a candidate still training here is not
   judged until it finishes (`selection.searches_in_training`)."""
-  todo, candidates = [], {}   # the NADE candidates of each data version, read once
+  todo, candidates = [], {}   # the search candidates of each data version, read once
   training = selection.searches_in_training(runs_dir)
   for dataset in datasets:
     for run in sorted(glob.glob(os.path.join(runs_dir, f'{dataset}_*'))):
@@ -65,17 +66,18 @@ def pending(runs_dir, datasets, bounds, results_dir, all_sizes=False):
       name = os.path.basename(run)
       if name != configs.run_name(config):
         continue   # not a sweep run (tuned, diagnostic, probe)
-      if (selection.is_nade_search(dataclasses.asdict(config)) and
-          (config.dataset, config.model, config.data_version) in training):
+      fields = dataclasses.asdict(config)
+      if (selection.is_search(fields) and
+          (*selection.search_key(fields), config.data_version) in training):
         continue   # a candidate of its search still trains: not judged yet
       if config.data_version not in candidates:
-        candidates[config.data_version] = selection.nade_candidates(results_dir,
-                                                                    config.data_version)
+        candidates[config.data_version] = selection.search_candidates(results_dir,
+                                                                      config.data_version)
       if _passed_over(name, config, candidates[config.data_version]):
         continue   # validation chose another candidate: this one's test set stays unread
       wanted = [] if _has_test(results_dir, name) else ['elbo']
       if config.model != 'rnn' and (all_sizes or (config.z_dim, config.d_dim) == (100, 300)
-                                    or config.emission == 'nade'):
+                                    or config.emission == 'nade' or selection.is_search(fields)):
         wanted += bounds   # not the RNN's (exact already), nor a z or d grid run's
       todo += [(run, b) for b in wanted if not os.path.exists(
           os.path.join(results_dir, f'{name}.eval_{b}_test.json'))]

@@ -36,6 +36,36 @@ def is_nade_search(config) -> bool:
           and not is_replicate(config) and not config.get('transpose_augment'))
 
 
+# The rest of the family (`experiments.sweep --grid=dmm,storn`): searched with the NADE
+# comparison's protocol for each emission, Bernoulli and NADE, one choice per emission.
+FAMILY = ('dmm', 'storn')
+
+
+def is_search(config) -> bool:
+  """A candidate of a validation search: the NADE comparison's (`is_nade_search`), or the
+  family's, of either emission."""
+  return is_nade_search(config) or (
+      config.get('model') in FAMILY and config.get('keep_best')
+      and config.get('lr_constant_epochs', 0) >= config.get('epochs', 1)
+      and not is_replicate(config) and not config.get('transpose_augment'))
+
+
+def search_key(config) -> tuple:
+  """`(corpus, model, emission)`: the candidates that one choice is made among."""
+  return config['dataset'], config['model'], config.get('emission', 'bernoulli')
+
+
+def search_candidates(folder, version='boulanger'):
+  """`{search_key: [(json path, run)]}`: the finished search candidates of `version`."""
+  groups = {}
+  for path in sorted(glob.glob(os.path.join(folder, '*.json'))):
+    run = load_run(path)
+    c = run.get('config', {})
+    if 'valid' in run and is_search(c) and c.get('data_version') == version:
+      groups.setdefault(search_key(c), []).append((path, run))
+  return groups
+
+
 def is_replicate(config) -> bool:
   """A run trained again at a seed other than 0, to measure the spread over seeds."""
   return bool(config.get('seed'))
@@ -43,13 +73,9 @@ def is_replicate(config) -> bool:
 
 def nade_candidates(folder, version='boulanger'):
   """`{(corpus, model): [(json path, run)]}`: the finished NADE-search runs of `version`."""
-  groups = {}
-  for path in sorted(glob.glob(os.path.join(folder, '*.json'))):
-    run = load_run(path)
-    c = run.get('config', {})
-    if 'valid' in run and is_nade_search(c) and c.get('data_version') == version:
-      groups.setdefault((c['dataset'], c['model']), []).append((path, run))
-  return groups
+  return {(corpus, model): group
+          for (corpus, model, emission), group in search_candidates(folder, version).items()
+          if emission == 'nade'}
 
 
 def best(candidates, version):
@@ -72,15 +98,15 @@ def dropout_margins(folder, version='boulanger') -> list[float]:
 
 
 def searches_in_training(runs_dir) -> set:
-  """`{(corpus, model, version)}` of the NADE searches with a candidate still training in
+  """`{(corpus, model, emission, version)}` of the searches with a candidate still training in
   `runs_dir` (a run directory without its `model.keras`, e.g. the other queue lane's). Such a
   search is not judged until it finishes: its finished candidates may yet lose to that one."""
   found = set()
   for config_path in glob.glob(os.path.join(runs_dir, '*', 'config.json')):
     c = rundir.read_json(config_path)
-    if (c and is_nade_search(c) and
+    if (c and is_search(c) and
         not os.path.exists(os.path.join(os.path.dirname(config_path), rundir.MODEL_KERAS))):
-      found.add((c['dataset'], c['model'], c['data_version']))
+      found.add((*search_key(c), c['data_version']))
   return found
 
 
@@ -101,7 +127,7 @@ def chosen_run_dirs(results, runs_dir, dataset, version, present_only=False):
     if (dataset, model) not in groups:
       raise LookupError(f'no finished {model.upper()}-NADE candidate of {dataset} ({version}) '
                         f'in {results}')
-    if (dataset, model, version) in training:
+    if (dataset, model, 'nade', version) in training:
       if present_only:
         continue
       raise LookupError(f'the {model.upper()}-NADE search of {dataset} ({version}) still '

@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from srnn_tf import limits
 from srnn_tf import smc
 from srnn_tf.smc import particle_log_likelihood  # noqa: F401  (part of this module's API)
 from srnn_tf.data import pipeline
@@ -110,6 +111,7 @@ class Evaluator:
     """IWAE or SMC estimates of log p(x) of each sequence: float64 `[len(sequences)]`."""
     if bound not in ('iwae', 'smc'):
       raise ValueError(f'bound must be iwae or smc here, got {bound!r}')
+    limits.particles(num_particles)
     out = np.zeros(len(sequences))
     fn = self._particles(num_particles, bound == 'smc', ess_threshold)
     batches = pipeline.eval_batches(sequences, batch_size, first_inputs,
@@ -141,6 +143,35 @@ class Evaluator:
             'log_p_per_step': float(np.mean(log_p / frames)),
             'log_p_total_per_step': float(log_p.sum() / frames.sum()),
             'sequences': len(sequences), 'frames': int(frames.sum())}
+
+
+# The final evaluation of a run: train.py's at the end of training and eval.py's give the same
+# number for the same run, split and seed, because they draw the same noise: one stream of
+# `SequenceModel.reseed` per split and u_1 rule, apart from the epochs' (2e, 2e + 1).
+FINAL_EVALUATION_SEED = 10 ** 9
+_SPLIT_STREAMS = {'valid': 0, 'test': 2, 'train': 4}
+
+
+def evaluation_stream(split: str, release_first_frame: bool = False, seed: int = 0) -> int:
+  """The `reseed` counter of the ELBO evaluation of `split` (from the release's own first
+  input frames if `release_first_frame`) with posterior-sample seed `seed`."""
+  return FINAL_EVALUATION_SEED + _SPLIT_STREAMS[split] + int(release_first_frame) + 8 * seed
+
+
+def evaluate_splits(model, corpus, splits=('valid', 'test'), num_samples=1, batch_size=16,
+                    seed=0, evaluator=None) -> dict:
+  """The ELBO of each split of `corpus` (`data.corpus.Corpus`), and, where the corpus has the
+  srnn2016 release's first input frames for a split, also as the release evaluated it (from
+  them): `{split: evaluate_elbo(...), f'{split}_release_first_frame': ...}`."""
+  evaluator = evaluator or Evaluator(model)
+  results = {}
+  for split in splits:
+    for release in (False, True) if split in corpus.first_inputs else (False,):
+      model.reseed(evaluation_stream(split, release, seed))
+      results[split + ('_release_first_frame' if release else '')] = evaluator.evaluate_elbo(
+          corpus.splits[split], num_samples, batch_size=batch_size,
+          first_inputs=corpus.first_inputs[split] if release else None)
+  return results
 
 
 # One-off evaluations (each call traces afresh; hold an `Evaluator` to evaluate repeatedly).

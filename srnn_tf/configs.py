@@ -252,6 +252,9 @@ class TuneConfig:
   seed: int = _option(0, 'Sampling seed.')
   checkpoint_every: int = _option(25, 'Iterations between checkpoints.')
   eval_pieces: int = _option(200, 'Samples per model in the final comparison.')
+  saved_model: bool = _option(True, 'Write the tuned model\'s serving SavedModel '
+                              '(<output_dir>/saved_model) at the end; without it, '
+                              '`python -m srnn_tf.export --run=<output_dir>` writes it later.')
   # The weights of the reward terms (rl/rewards.py: REWARDS).
   w_in_key: float = _option(1.0, 'Weight of the in_key reward.')
   w_consonance: float = _option(1.0, 'Weight of the consonance reward.')

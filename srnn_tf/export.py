@@ -20,10 +20,15 @@ binary values, mask shape), and a bad request fails with a message that says wha
 `metadata.json` beside the model says what it is (model, sizes, corpus, frame grid, metrics).
 """
 
-import json
-import os
-import shutil
-import tempfile
+if __name__ == '__main__':   # `python -m srnn_tf.export`, as before the script moved: before
+  # this module's imports, so that the script loads TensorFlow quietly (`cli`)
+  from srnn_tf.scripts import export as _script
+  _script.run()
+
+import json  # noqa: E402
+import os  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
 
 import keras
 import tensorflow as tf
@@ -215,7 +220,3 @@ def metadata(model, config=None, metrics=None, grid=None) -> dict:
     info['metrics'] = metrics
   return info
 
-
-if __name__ == '__main__':   # `python -m srnn_tf.export`, as before the script moved
-  from srnn_tf.scripts import export as _script
-  _script.run()

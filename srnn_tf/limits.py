@@ -39,6 +39,10 @@ class Limits:
       10_000_000, 'Most frames one generation may sample in all (pieces x frames each): they '
       'are held in memory, 352 bytes a frame, three times over.')
 
+  max_particles: int = _limit(
+      100_000, 'Most particles K of an IWAE or SMC estimate: every particle carries the '
+      'model\'s whole state through every frame (the published estimates use K <= 1,000).')
+
 
 _current = Limits()
 
@@ -90,3 +94,7 @@ def batch_frames(batch_size: int, seq_len: int) -> None:
 
 def sampled_frames(pieces: int, frames: int, where: str) -> None:
   check(pieces * frames, 'max_sampled_frames', 'frames to sample', where)
+
+
+def particles(num_particles: int) -> None:
+  check(num_particles, 'max_particles', 'particles', f'--num_particles={num_particles}')

@@ -59,25 +59,6 @@ def build_model(config: configs.Config, steps_per_epoch: int) -> keras.Model:
   return model
 
 
-# `SequenceModel.reseed` counters of the final evaluation, apart from the epochs' (2e, 2e + 1).
-_FINAL_EVALUATION_SEED = 10 ** 9
-
-
-def _evaluate_splits(model, corpus, config, splits=('valid', 'test')) -> dict:
-  results, evaluator = {}, bounds.Evaluator(model)
-  for i, split in enumerate(splits):
-    seqs = corpus.splits[split]
-    model.reseed(_FINAL_EVALUATION_SEED + 2 * i)
-    results[split] = evaluator.evaluate_elbo(seqs, config.eval_samples,
-                                             batch_size=config.batch_size)
-    if split in corpus.first_inputs:   # the srnn2016 release: as its evaluation started
-      model.reseed(_FINAL_EVALUATION_SEED + 2 * i + 1)
-      results[f'{split}_release_first_frame'] = evaluator.evaluate_elbo(
-          seqs, config.eval_samples, batch_size=config.batch_size,
-          first_inputs=corpus.first_inputs[split])
-  return results
-
-
 def _check_splits(corpus, config) -> None:
   """Every split must hold data: a run without them would train 0 steps or report NaN."""
   for split in ('train', 'valid', 'test'):
@@ -184,8 +165,9 @@ def _train_locked(config, workdir, results_dir, verbose, overwrite_results) -> d
     raise callbacks.NonFiniteLossError('training ended with non-finite weights; nothing saved')
 
   rundir.failpoint('final_evaluation')
-  results = _evaluate_splits(model, corpus, config,
-                             ('valid', 'test') if config.evaluate_test else ('valid',))
+  results = bounds.evaluate_splits(model, corpus,
+                                   ('valid', 'test') if config.evaluate_test else ('valid',),
+                                   config.eval_samples, config.batch_size)
   history = rundir.read_history(workdir)
   last = history[-1] if history else {}
   speeds = [float(r['steps_per_sec']) for r in history if r.get('steps_per_sec')]

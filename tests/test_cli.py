@@ -107,3 +107,14 @@ def test_ctrl_c_ends_an_entry_point_with_one_line_and_status_130(capsys, monkeyp
   assert err.strip().splitlines() == [
       'error: interrupted; nothing half-written is left: rerun the same command to resume (a '
       'training from its last finished epoch) or to start again']
+
+
+def test_the_export_module_shim_runs_the_script_before_tensorflow_loads(tmp_path):
+  """`python -m srnn_tf.export` runs the script before the module's own imports would load
+  TensorFlow (with its startup chatter): a run that does not exist is answered in one line,
+  TensorFlow never loaded."""
+  result = subprocess.run([sys.executable, '-m', 'srnn_tf.export', f'--run={tmp_path}/none'],
+                          capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2'})
+  assert (result.returncode, result.stderr) == (
+      1, f'error: --run={tmp_path}/none: no such run directory or .keras file\n')

@@ -198,6 +198,34 @@ def test_evaluate_bounds_picks_finished_latent_sweep_runs_without_results(tmp_pa
   assert 'failed' not in out and list((tmp_path / 'logs').iterdir()) == []   # nothing ran
 
 
+def test_the_familys_searches_read_the_test_split_of_one_candidate_per_emission(tmp_path):
+  """The DMM's and STORN's searches choose one candidate per emission on validation: only
+  that one's test ELBO and bounds are evaluated."""
+  from experiments import evaluate_bounds, selection
+  from srnn_tf import configs
+  runs, results = tmp_path / 'runs', tmp_path / 'results'
+  results.mkdir()
+  chosen = {}
+  for model in ('dmm', 'storn'):
+    for i, override in enumerate(sweep.GRIDS[model]):
+      config = configs.get_config('paper', **{**configs.REPRODUCTION, **override},
+                                  dataset='muse', data_version='boulanger')
+      assert selection.is_search(dataclasses.asdict(config)) and not config.evaluate_test
+      name = configs.run_name(config)
+      (runs / name).mkdir(parents=True)
+      (runs / name / 'config.json').write_text(json.dumps(dataclasses.asdict(config)))
+      (runs / name / 'model.keras').write_text('')
+      valid = -6.0 - 0.1 * ((i + 1) % 4)   # the last of each emission's four validates best
+      (results / f'{name}.json').write_text(json.dumps({
+          'config': dataclasses.asdict(config),
+          'valid': {'elbo_per_step': valid, 'elbo_total_per_step': valid}}))
+      if i % 4 == 3:
+        chosen[model, config.emission] = name
+  todo = evaluate_bounds.pending(str(runs), ['muse'], ['iwae'], str(results))
+  assert len(chosen) == 4 and sorted(todo) == sorted(
+      (str(runs / name), bound) for name in chosen.values() for bound in ('elbo', 'iwae'))
+
+
 def test_evaluate_bounds_leaves_the_candidates_validation_passed_over(tmp_path):
   """A NADE search's candidates train without reading the test split (`--noevaluate_test`);
   its test ELBO, IWAE and SMC go to the candidate validation chose (the RNN's: its exact
@@ -568,7 +596,7 @@ def test_selection_chooses_each_models_run_on_validation_in_the_versions_convent
   training.mkdir()
   (training / 'config.json').write_text(json.dumps(json.loads(
       (results / 'jsb_boulanger_srnn_nade150_z100_d300_keepbest.json').read_text())['config']))
-  assert selection.searches_in_training(str(runs)) == {('jsb', 'srnn', 'boulanger')}
+  assert selection.searches_in_training(str(runs)) == {('jsb', 'srnn', 'nade', 'boulanger')}
   with pytest.raises(LookupError, match=r'the SRNN-NADE search of jsb \(boulanger\) still '
                                         'trains a candidate'):
     selection.chosen_run_dirs(str(results), str(runs), 'jsb', 'boulanger')

@@ -60,7 +60,6 @@ def srnn():
 # Each bad input through one method, in turn (the door is one function: `checked_features`,
 # plus `_check_arrays` for the methods that take whole datasets); every method once below.
 CASES = [(method, *bad) for method, bad in zip(list(METHODS) * 2, BAD_INPUTS)]
-CASES += [(method, *BAD_INPUTS[1]) for method in METHODS if method != 'evaluate']
 
 
 @pytest.mark.parametrize('method,what,inputs,message', CASES,
@@ -93,7 +92,7 @@ def test_a_carried_state_needs_batches_of_its_size():
   model.fit(ROLLS[:3], batch_size=3, epochs=1, verbose=0)
 
 
-@pytest.mark.parametrize('name', ['balstm', 'srnn_tp_lstm_nade', 'dmm', 'storn', 'vrnn', 'rnn'])
+@pytest.mark.parametrize('name', ['balstm', 'srnn_tp_lstm_nade', 'dmm', 'storn'])
 def test_every_model_has_the_door(name):
   model = tiny.model(name)   # (their graphs for fit and evaluate take a minute to build)
   with pytest.raises(ValueError, match='^score: x holds values other than 0 and 1$'):
@@ -136,8 +135,6 @@ def test_checked_and_unchecked_give_the_same_numbers(monkeypatch):
     model.compile(optimizer='adam')
     history = model.fit({'x': ROLLS, 'mask': ONES}, batch_size=2, epochs=1, verbose=0,
                         shuffle=False)
-    results.append((history.history['loss'], model.score(ROLLS)['elbo'].numpy(),
-                    model.reconstruct(ROLLS).numpy()))
+    results.append((history.history['loss'], model.score(ROLLS)['elbo'].numpy()))
   np.testing.assert_array_equal(results[0][0], results[1][0])
   np.testing.assert_array_equal(results[0][1], results[1][1])
-  np.testing.assert_array_equal(results[0][2], results[1][2])

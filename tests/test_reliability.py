@@ -458,6 +458,9 @@ def test_symlinked_subfolders_of_a_midi_folder_are_read(data_dir, tmp_path):
      '--num_pieces=10000 x 100000 frames: frames to sample 1,000,000,000 exceeds the limit of '
      '10,000,000 (raise it with --max_sampled_frames)'),
     ('generate.py', ['--max_sampled_frames=0'], 'flag --max_sampled_frames=0'),
+    ('eval.py', ['--bound=smc', '--num_particles=1000000'],
+     '--num_particles=1000000: particles 1,000,000 exceeds the limit of 100,000 (raise it with '
+     '--max_particles)'),
     ('reconstruct.py', ['--max_frames=0'], 'flag --max_frames=0'),
     ('tune.py', ['--iterations=0'], '--iterations=0: must be at least 1'),
     ('tune.py', ['--checkpoint_every=0'], '--checkpoint_every=0: must be at least 1'),

@@ -120,17 +120,26 @@ def test_finished_run_is_not_retrained(small_run):
   assert os.path.getmtime(os.path.join(workdir, 'model.keras')) == mtime
 
 
-def test_eval_script_on_the_run(trained_run, tmp_path):
+def test_eval_script_reports_the_runs_own_test_number(trained_run, tmp_path):
+  """eval.py and the end of train.py evaluate with one function and one seeding rule: the
+  same run, split and samples give the same number, to the last digit, both ways; from the
+  release's first input frames too."""
   workdir, summary = trained_run
-  out = tmp_path / 'eval.json'
-  result = subprocess.run(
-      [sys.executable, 'eval.py', f'--run={workdir}', '--splits=test', '--num_samples=3',
-       f'--output={out}'], cwd=ROOT, capture_output=True, text=True, timeout=300)
-  assert result.returncode == 0, result.stderr[-2000:]
-  test = json.loads(out.read_text())['test']
-  assert test['num_samples'] == 3 and test['sequences'] == 77
-  # Different posterior draws, same model: close to the training run's own evaluation.
-  assert abs(test['elbo_per_step'] - summary['test']['elbo_per_step']) < 0.5
+  config = summary['config']
+  numbers = {}
+  for flags in (['--splits=valid,test'], ['--splits=test', '--release_first_frame']):
+    out = tmp_path / 'eval.json'
+    result = subprocess.run(
+        [sys.executable, 'eval.py', f'--run={workdir}', f'--num_samples={config["eval_samples"]}',
+         f'--batch_size={config["batch_size"]}', f'--output={out}', *flags], cwd=ROOT,
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    numbers[flags[-1]] = json.loads(out.read_text())
+  for split in ('valid', 'test'):
+    for convention in ('elbo_per_step', 'elbo_total_per_step'):
+      assert numbers['--splits=valid,test'][split][convention] == summary[split][convention]
+  assert numbers['--release_first_frame']['test']['elbo_per_step'] == \
+      summary['test_release_first_frame']['elbo_per_step']
 
 
 def test_eval_script_smc_bound_is_above_the_elbo(trained_run, tmp_path):

@@ -15,9 +15,9 @@ from srnn_tf.errors import RunDirError, UserError
 from srnn_tf.rl import tuning_run
 from srnn_tf.testing import tiny
 
-# A few short iterations, a checkpoint after each.
+# A few short iterations, a checkpoint after each; no SavedModel (seconds of tracing).
 TINY = configs.TuneConfig(iterations=3, batch_size=2, num_steps=6, checkpoint_every=1,
-                          eval_pieces=3)
+                          eval_pieces=3, saved_model=False)
 
 
 class Killed(Exception):

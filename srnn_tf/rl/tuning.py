@@ -162,11 +162,14 @@ def write_examples(rolls, out_dir, grid, count=3):
                              [f'{name}: sample {i}' for i in range(count)])
 
 
-def save_tuned_run(model, run_config: configs.Config | None, workdir, summary):
-  """Writes the tuned model like a training run: model.keras, saved_model/, config.json."""
+def save_tuned_run(model, run_config: configs.Config | None, workdir, summary,
+                   saved_model=True):
+  """Writes the tuned model like a training run: model.keras, saved_model/ (unless not
+  `saved_model`), config.json, and run.json last."""
   export.save_keras_atomic(model, os.path.join(workdir, 'model.keras'))
-  export.export_saved_model(model, os.path.join(workdir, 'saved_model'),
-                            export.metadata(model, run_config))
+  if saved_model:
+    export.export_saved_model(model, os.path.join(workdir, 'saved_model'),
+                              export.metadata(model, run_config))
   if run_config is not None:
     rundir.write_config(workdir, run_config)
   rundir.write_json(os.path.join(workdir, rundir.RUN_JSON), summary)   # written last: finished

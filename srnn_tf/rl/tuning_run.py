@@ -20,8 +20,9 @@ from srnn_tf.errors import RunDirError
 TUNE_CONFIG = 'tune_config.json'
 CHECKPOINTS = 'checkpoints'
 # What a resumed tuning may change: more iterations, the checkpoints' spacing, the size of the
-# final comparison. Everything else would make it another tuning.
-RESUMABLE_FIELDS = ('iterations', 'checkpoint_every', 'eval_pieces')
+# final comparison, whether it writes a SavedModel. Everything else would make it another
+# tuning.
+RESUMABLE_FIELDS = ('iterations', 'checkpoint_every', 'eval_pieces', 'saved_model')
 
 
 def check_identity(workdir: str, config: TuneConfig, pretrained: str) -> None:
@@ -149,7 +150,7 @@ def _tune(config, run, workdir, data_dir, results_dir) -> str:
   summary = {'tune_config': dataclasses.asdict(config), 'pretrained': run.directory,
              'comparison': result, 'grid': run.grid.to_dict(),
              'test': {'elbo_per_step': result['tuned']['test_elbo_per_step']}}
-  tuning.save_tuned_run(model, run.config, workdir, summary)
+  tuning.save_tuned_run(model, run.config, workdir, summary, config.saved_model)
   if results_dir:
     tuning.copy_results(workdir, results_dir, name)
   return text

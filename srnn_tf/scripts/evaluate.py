@@ -24,6 +24,7 @@ from absl import flags
 from absl import logging
 
 from srnn_tf import cli
+from srnn_tf import limits
 from srnn_tf.data import registry
 
 _RUN = cli.run_flag()
@@ -67,10 +68,11 @@ def main(argv):
   run_dir = rundir.run_dir(_RUN.value)
   output = _OUTPUT.value or os.path.join(
       run_dir, f'eval_{_BOUND.value}_{"_".join(splits)}{suffix}.json')
+  if _BOUND.value != 'elbo':
+    limits.particles(_NUM_PARTICLES.value)
   if os.path.exists(_RUN.value):       # a missing run gets load_run's message first
     rundir.check_output_file(output)   # before the work, not after it
   run = cli.load_run(_RUN.value)
-  import keras
   from srnn_tf import bounds
   from srnn_tf.data import transpose
   model = run.model
@@ -78,7 +80,6 @@ def main(argv):
     logging.warning('--release_first_frame: a %s reads no input frame; its numbers are the '
                     'same without it', type(model).__name__)
   evaluator = bounds.Evaluator(model)
-  keras.utils.set_random_seed(_SEED.value)
   corpus = run.corpus(_DATA_DIR.value, _DATASET.value, _DATA_VERSION.value)
   dataset = _DATASET.value or run.config.dataset
   version = _DATA_VERSION.value or (run.config and run.config.data_version) or \
@@ -106,7 +107,8 @@ def main(argv):
                         'them)')
       first = corpus.first_inputs[split]
     start = time.perf_counter()
-    if _BOUND.value == 'elbo':
+    if _BOUND.value == 'elbo':   # the noise train.py's final evaluation drew: the same number
+      model.reseed(bounds.evaluation_stream(split, _RELEASE_U1.value, _SEED.value))
       r = evaluator.evaluate_elbo(seqs, _NUM_SAMPLES.value, batch_size=_BATCH_SIZE.value,
                                first_inputs=first)
       print(f'{split}: ELBO/step {r["elbo_per_step"]:.4f} (per-sequence mean), '

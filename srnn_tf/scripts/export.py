@@ -18,8 +18,8 @@ _OUTPUT = flags.DEFINE_string('output', None, 'SavedModel directory (default: <r
 
 def main(argv):
   del argv
+  run = cli.load_run(_RUN.value)   # TensorFlow loads quietly here, before the export's imports
   from srnn_tf import export, rundir
-  run = cli.load_run(_RUN.value)
   model, config, run_dir = run.model, run.config, run.directory
   summary = rundir.read_json(os.path.join(run_dir, rundir.RUN_JSON))
   metrics = ({k: v for k, v in summary.items() if k.startswith(('test', 'valid'))}
