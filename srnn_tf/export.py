@@ -175,9 +175,15 @@ def export_saved_model(model, path: str, metadata: dict | None = None) -> None:
   archive = keras.export.ExportArchive()
   archive.track(model)
   endpoints = {}
-  for name, (fn, signature) in serving_functions(model).items():
-    endpoints[name] = archive.add_endpoint(name, fn, input_signature=signature)
-  archive.add_endpoint('serving_default', endpoints['score'])
+  # The signatures check their requests themselves, with messages for a server's clients: the
+  # Python API's checks (`SequenceModel.check_inputs`) would only repeat them in the graph.
+  checks, model.check_inputs = model.check_inputs, False
+  try:
+    for name, (fn, signature) in serving_functions(model).items():
+      endpoints[name] = archive.add_endpoint(name, fn, input_signature=signature)
+    archive.add_endpoint('serving_default', endpoints['score'])
+  finally:
+    model.check_inputs = checks
   parent = os.path.dirname(os.path.abspath(path))
   shutil.rmtree(path + '.tmp', ignore_errors=True)   # left by versions that used this name
   tmp = tempfile.mkdtemp(dir=parent, prefix=rundir.TMP_PREFIX,

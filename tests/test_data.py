@@ -606,3 +606,12 @@ def test_a_changed_cached_file_is_refused_with_what_to_do(data_dir, tmp_path):
     with pytest.raises(DataError, match=r'JSB Chorales\.pickle: sha256 .*changed or damaged.*'
                                         r'delete it and run `srnn-data download` again'):
       attempt()
+
+
+def test_an_unreadable_cached_file_is_refused_with_what_to_do(tmp_path):
+  """A cached corpus path that cannot be read (here a folder in its place: as root, a file's
+  permissions do not stop a read) gets one line naming it and saying what to do."""
+  (tmp_path / 'boulanger' / 'JSB Chorales.pickle').mkdir(parents=True)
+  with pytest.raises(DataError, match=r'JSB Chorales\.pickle: unreadable \(Is a directory\): '
+                                      r'delete it and run `srnn-data download` again'):
+    corpus_lib.load_corpus('jsb', data_dir=tmp_path, download=False)

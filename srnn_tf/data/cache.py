@@ -57,7 +57,12 @@ def verify(path: pathlib.Path, spec: CorpusFile, where: str = '') -> None:
   key = (str(path), stat.st_size, stat.st_mtime_ns)
   if key in _VERIFIED:
     return
-  if (got := sha256sum(path)) != spec.sha256:
+  try:
+    got = sha256sum(path)
+  except OSError as e:
+    raise DataError(f'{path}: unreadable ({e.strerror or type(e).__name__}): delete it and '
+                    f'run `srnn-data download` again. {where}'.rstrip()) from None
+  if got != spec.sha256:
     raise DataError(f'{path}: sha256 {got[:12]}..., expected {spec.sha256[:12]}... (the file '
                     'is changed or damaged): delete it and run `srnn-data download` again. '
                     f'{where}'.rstrip())
