@@ -68,19 +68,25 @@ def checked_features(data, num_keys: int):
         raise ValueError(f'{INPUT_ERROR}{name} has shape {other}: must be {expected}, as x')
   features = standardize_features(data)
   x, u, mask = features['x'], features['u'], features['mask']
-  # Where the shapes are known only when the graph runs (Keras's own arrays adapter leaves
-  # them open), they are checked then too; every op reading the features waits for the
-  # checks, so that a bad batch is refused before it reaches a matmul's shape error.
-  problems = [
-      (tf.rank(x) == 3, 'x is not piano rolls [batch, frames, keys]'),
-      (tf.shape(x)[-1] == num_keys, f'x does not have {num_keys} keys per frame'),
-      (tf.shape(x)[1] > 0, 'x has no frames'),
-      (_same(tf.shape(mask), tf.shape(x)[:2]), 'mask is not [batch, frames] of x'),
-      (_binary(mask), 'mask holds values other than 0 and 1'),
-      (_binary(x), 'x holds values other than 0 and 1')]
-  if isinstance(data, dict) and data.get('u') is not None:   # else made from x and the mask
-    problems += [(_same(tf.shape(u), tf.shape(x)), 'u and x differ in shape'),
-                 (_binary(u), 'u holds values other than 0 and 1')]
+  # What the graph's shapes do not already settle is checked when it runs (Keras's own arrays
+  # adapter leaves them open); every op reading the features waits for the checks, so that a
+  # bad batch is refused before it reaches a matmul's shape error.
+  problems = [(_binary(mask), 'mask holds values other than 0 and 1'),
+              (_binary(x), 'x holds values other than 0 and 1')]
+  if x.shape.rank is None:
+    problems.append((tf.rank(x) == 3, 'x is not piano rolls [batch, frames, keys]'))
+  if x.shape.rank is None or x.shape[-1] is None:
+    problems.append((tf.shape(x)[-1] == num_keys, f'x does not have {num_keys} keys per frame'))
+  if x.shape.rank is None or x.shape[1] is None:
+    problems.append((tf.shape(x)[1] > 0, 'x has no frames'))
+  # A mask or u the caller did not give is made from x, of its shape (and u of its values).
+  if given.get('mask') is not None and not (x.shape.is_fully_defined()
+                                            and mask.shape == x.shape[:2]):
+    problems.append((_same(tf.shape(mask), tf.shape(x)[:2]), 'mask is not [batch, frames] of x'))
+  if given.get('u') is not None:
+    problems.append((_binary(u), 'u holds values other than 0 and 1'))
+    if not (x.shape.is_fully_defined() and u.shape == x.shape):
+      problems.append((_same(tf.shape(u), tf.shape(x)), 'u and x differ in shape'))
   checks = [tf.debugging.Assert(holds, [INPUT_ERROR + problem]) for holds, problem in problems]
   with tf.control_dependencies(checks):
     return {name: tf.identity(value) for name, value in features.items()}
@@ -88,6 +94,10 @@ def checked_features(data, num_keys: int):
 
 def _same(shape, other):
   """Whether two shapes (int vectors, perhaps of different lengths) are equal."""
+  if shape.shape.is_fully_defined() and other.shape.is_fully_defined():   # ranks known
+    if shape.shape != other.shape:
+      return tf.constant(False)
+    return tf.reduce_all(tf.equal(shape, other))
   return tf.cond(tf.size(shape) == tf.size(other),
                  lambda: tf.reduce_all(tf.equal(shape, other)), lambda: False)
 
