@@ -521,7 +521,7 @@ def main(argv):
          CONVENTION_TEXT['per_step'] + '. Each is the convention of the numbers published on '
          'that data (the SRNN paper; Boulanger-Lewandowski et al. 2012, RNN-NADE), so every '
          'comparison below with a published number is like for like.', '',
-         f'"{QUEUED}": no result for this cell; `run_queue.sh` lists the runs and evaluations '
+         f'"{QUEUED}": no result for this cell; `snakemake -n` lists the runs and evaluations '
          f'that give one. "{NOT_ASKED}": outside the protocol (FIVO training is tested on '
          'JSB and Nottingham, measured by SMC, against the protocol\'s ELBO runs and against '
          f'ELBO runs on the same shuffled independent windows FIVO trains on, "{INDEPENDENT}").',

@@ -64,7 +64,7 @@ def load_run(path):
   release-first-frame evaluation, that evaluation from
   `<run>.eval_elbo_test_release_first_frame.json`.
 
-  Such a run's weights are not committed, so `run_queue.sh` (`release_eval`) trains it again,
+  Such a run's weights are not committed, so the workflow (its `release` rule) trains it again,
   same config and seed, and evaluates the new weights twice with the same posterior noise:
   from the release's first frames and plainly (`<run>.eval_elbo_test.json`). Training on CPU
   is not bit-reproducible, so that plain number differs from the run's own a little; it is

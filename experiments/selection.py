@@ -151,11 +151,34 @@ def define_flags():
   flags.DEFINE_string('runs_dir', 'runs', 'Folder of run directories.')
   flags.DEFINE_bool('present_only', False, 'Print only the chosen runs whose weights are in '
                     '--runs_dir (perhaps none) instead of failing on the others.')
+  flags.DEFINE_string('output', None, 'Instead: write the searches of the corpus and version '
+                      '(--group\'s) with their candidates and the one chosen to this JSON file.')
+  flags.DEFINE_string('group', None, 'With --output: `nade` (the NADE comparison) or a family '
+                      'model (dmm, storn); default: every search.')
+
+
+def choices(results, dataset, version, models=None) -> dict:
+  """`{"<model>/<emission>": {"chosen": run, "candidates": {run: valid score}}}` of every
+  search of one corpus and version (of `models`, default all) with a finished candidate in
+  `results`."""
+  found = {}
+  for (corpus, model, emission), group in sorted(search_candidates(results, version).items()):
+    if corpus != dataset or (models is not None and model not in models):
+      continue
+    name = lambda path: os.path.basename(path)[:-len('.json')]
+    found[f'{model}/{emission}'] = {
+        'chosen': name(best(group, version)[0]),
+        'candidates': {name(path): score(run['valid'], version) for path, run in group}}
+  return found
 
 
 def main(argv):
   del argv
   f = flags.FLAGS
+  if f.output:
+    models = {None: None, 'nade': MODELS}.get(f.group, (f.group,))
+    rundir.write_json(f.output, choices(f.results, f.dataset, f.data_version, models))
+    return 0
   try:
     print(','.join(chosen_run_dirs(f.results, f.runs_dir, f.dataset, f.data_version,
                                    f.present_only)))

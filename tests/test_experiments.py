@@ -590,6 +590,16 @@ def test_selection_chooses_each_models_run_on_validation_in_the_versions_convent
           'jsb_boulanger_rnn_nade150_d150_keepbest',
           'jsb_boulanger_vrnn_nade150_z100_d300_keepbest',
           'jsb_boulanger_srnn_nade150_z100_d300_keepbest']
+  # The workflow's record of the choice (its `choose` checkpoint): the same runs, each with
+  # its search's candidates in the version's convention; --group keeps one search group.
+  chosen = selection.choices(str(results), 'jsb', 'boulanger', selection.MODELS)
+  assert {k: v['chosen'] for k, v in chosen.items()} == {
+      'rnn/nade': 'jsb_boulanger_rnn_nade150_d150_keepbest',
+      'vrnn/nade': 'jsb_boulanger_vrnn_nade150_z100_d300_keepbest',
+      'srnn/nade': 'jsb_boulanger_srnn_nade150_z100_d300_keepbest'}
+  assert chosen['rnn/nade']['candidates'] == {'jsb_boulanger_rnn_nade150_d300_keepbest': -6.0,
+                                              'jsb_boulanger_rnn_nade150_d150_keepbest': -5.5}
+  assert selection.choices(str(results), 'jsb', 'boulanger', ('dmm',)) == {}
   # Another SRNN candidate still training (a run directory without its model.keras): the
   # SRNN-NADE is not chosen yet, so its samples are not studied either.
   training = runs / 'jsb_boulanger_srnn_nade150_a150_z100_d300_keepbest'

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The workflow from a git worktree of this checkout (../workflow-lane, at its HEAD), its runs,
+# logs and results landing in this checkout, so that code can be edited here while it trains
+# (a training re-reads its source files: its own code must not change under it).
+#
+#   workflow/worktree.sh start     # start (or move to a newer HEAD: stop first)
+#   workflow/worktree.sh stop      # Snakemake stops its jobs; each training loses at most its
+#                                  # current epoch and resumes when started again
+#   workflow/worktree.sh status    # what trains, at which epoch
+#
+# Anything else is passed to snakemake in the worktree, e.g. `workflow/worktree.sh -n`.
+set -eu
+here=$(cd "$(dirname "$0")/.." && pwd)
+tree=$(dirname "$here")/workflow-lane
+folders=(--config "results_dir=$here/results/runs" "runs_dir=$here/runs" "logs_dir=$here/logs")
+in_tree() { (cd "$tree" && "$here/.venv/bin/snakemake" "${folders[@]}" "$@"); }
+
+case ${1:-} in
+  start)
+    [ -d "$tree" ] || git -C "$here" worktree add -q --detach "$tree" HEAD
+    git -C "$tree" checkout -q --detach "$(git -C "$here" rev-parse HEAD)"
+    mkdir -p "$here/logs"
+    (cd "$tree" && nohup "$here/.venv/bin/snakemake" "${folders[@]}" \
+      >> "$here/logs/workflow.log" 2>&1 &)
+    echo "workflow started in $tree at $(git -C "$tree" rev-parse --short HEAD); log: logs/workflow.log" ;;
+  stop)
+    pkill -TERM -f "snakemake.*results_dir=$here/results/runs" || echo 'no workflow running'
+    while pgrep -f "snakemake.*results_dir=$here/results/runs" > /dev/null; do sleep 1; done ;;
+  status)
+    for pid in $(pgrep -f "$tree/(train|eval|generate)\.py"); do
+      args=$(tr '\0' ' ' < "/proc/$pid/cmdline")
+      name=$(grep -o -- '--output_dir=[^ ]*' <<< "$args" || grep -o -- '--run=[^ ]*' <<< "$args")
+      name=$(basename "${name#*=}")
+      echo "$(basename "$(cut -d' ' -f2 <<< "$args")") $name:" \
+        "$(grep -o 'epoch [0-9]*:' "$here/logs/$name.log" 2>/dev/null | tail -1 | tr -d :)"
+    done ;;
+  *) in_tree "$@" ;;
+esac
