@@ -24,10 +24,14 @@ case ${1:-} in
       >> "$here/logs/workflow.log" 2>&1 &)
     echo "workflow started in $tree at $(git -C "$tree" rev-parse --short HEAD); log: logs/workflow.log" ;;
   stop)
+    # Snakemake waits for its running jobs after a SIGTERM: they are stopped too (each
+    # training saves nothing further and resumes from its last finished epoch).
     pkill -TERM -f "snakemake.*results_dir=$here/results/runs" || echo 'no workflow running'
-    while pgrep -f "snakemake.*results_dir=$here/results/runs" > /dev/null; do sleep 1; done ;;
+    pkill -TERM -f "^[^ ]*python[^ ]* $tree/" || true
+    while pgrep -f "snakemake.*results_dir=$here/results/runs|^[^ ]*python[^ ]* $tree/" \
+        > /dev/null; do sleep 1; done ;;
   status)
-    for pid in $(pgrep -f "$tree/(train|eval|generate)\.py"); do
+    for pid in $(pgrep -f "^[^ ]*python[^ ]* $tree/(train|eval|generate)\.py"); do
       args=$(tr '\0' ' ' < "/proc/$pid/cmdline")
       name=$(grep -o -- '--output_dir=[^ ]*' <<< "$args" || grep -o -- '--run=[^ ]*' <<< "$args")
       name=$(basename "${name#*=}")
