@@ -77,9 +77,9 @@ def _job(spec: str) -> dict:
   if kind == 'precision':
     return measure.precision_ratio(3 if quick else 10, 2 if quick else 4, _DATA_DIR.value)
   if kind == 'eval':
-    from srnn_tf import configs, rundir, trainer
-    if os.path.exists(os.path.join(_EVAL_RUN.value, 'model.keras')):
-      model, source = rundir.load_run(_EVAL_RUN.value).model, _EVAL_RUN.value
+    from srnn_tf import configs, finished, rundir, trainer
+    if os.path.exists(os.path.join(_EVAL_RUN.value, rundir.MODEL_KERAS)):
+      model, source = finished.load_run(_EVAL_RUN.value).model, _EVAL_RUN.value
     else:
       model, source = trainer.build_model(configs.get_config('paper'), 1), 'untrained'
     pieces = measure.longest_test_pieces('muse', 1 if quick else _PIECES.value,

@@ -146,7 +146,7 @@ def main(argv):
   del argv
   opts = flags.FLAGS
   from srnn_tf import bounds as bounds_lib
-  from srnn_tf import rundir
+  from srnn_tf import finished
   cache_path = opts.output + '.json'
   cache = {}
   if os.path.exists(cache_path):
@@ -156,7 +156,7 @@ def main(argv):
   seeds = [int(s) for s in opts.seeds]
   tests, versions = {}, {}
   for run in opts.runs:
-    loaded = rundir.load_run(os.path.join(opts.runs_dir, run))
+    loaded = finished.load_run(os.path.join(opts.runs_dir, run))
     tests[run] = loaded.model, loaded.corpus().splits['test']
     versions[run] = loaded.config.data_version
   for k in ks:   # every run's small K first: the curves fill in from the cheap end

@@ -26,7 +26,7 @@ from absl import flags
 from experiments import selection
 from srnn_tf import configs
 from srnn_tf import errors
-from srnn_tf import rundir
+from srnn_tf import files
 
 
 def _passed_over(name, config, candidates):
@@ -45,7 +45,7 @@ def _passed_over(name, config, candidates):
 
 def _has_test(results_dir, name):
   """Whether the run's results JSON holds its test ELBO (its training measured it)."""
-  record = rundir.read_json(os.path.join(results_dir, f'{name}.json'))
+  record = files.read_json(os.path.join(results_dir, f'{name}.json'))
   return record is None or 'test' in record   # no readable JSON: nothing to add to
 
 
@@ -58,8 +58,9 @@ def pending(runs_dir, datasets, bounds, results_dir, all_sizes=False):
   training = selection.searches_in_training(runs_dir)
   for dataset in datasets:
     for run in sorted(glob.glob(os.path.join(runs_dir, f'{dataset}_*'))):
-      config_path = os.path.join(run, 'config.json')
-      if not (os.path.exists(os.path.join(run, 'model.keras')) and os.path.exists(config_path)):
+      config_path = os.path.join(run, rundir.CONFIG_JSON)
+      if not (os.path.exists(os.path.join(run, rundir.MODEL_KERAS))
+              and os.path.exists(config_path)):
         continue
       with open(config_path) as f:
         config = configs.from_dict(json.load(f))
@@ -114,7 +115,7 @@ def main(argv):
     os.makedirs(f.logs_dir, exist_ok=True)
     # One process per (run, bound): a second queue lane walking the same list moves on.
     try:
-      with rundir.exclusive(os.path.join(run, f'.eval_{bound}.lock'), 'skipped'):
+      with files.exclusive(os.path.join(run, f'.eval_{bound}.lock'), 'skipped'):
         if os.path.exists(os.path.join(f.results_dir, f'{name}.eval_{bound}_test.json')):
           print('  measured since listed; skipped', flush=True)
           continue

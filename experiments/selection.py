@@ -20,7 +20,7 @@ import re
 from absl import flags
 
 from experiments.published import load_run, score
-from srnn_tf import cli, rundir
+from srnn_tf import cli, files, rundir
 from srnn_tf.data import registry
 
 MODELS = ('rnn', 'vrnn', 'srnn')
@@ -102,8 +102,8 @@ def searches_in_training(runs_dir) -> set:
   `runs_dir` (a run directory without its `model.keras`, e.g. the other queue lane's). Such a
   search is not judged until it finishes: its finished candidates may yet lose to that one."""
   found = set()
-  for config_path in glob.glob(os.path.join(runs_dir, '*', 'config.json')):
-    c = rundir.read_json(config_path)
+  for config_path in glob.glob(os.path.join(runs_dir, '*', rundir.CONFIG_JSON)):
+    c = files.read_json(config_path)
     if (c and is_search(c) and
         not os.path.exists(os.path.join(os.path.dirname(config_path), rundir.MODEL_KERAS))):
       found.add((*search_key(c), c['data_version']))
@@ -177,7 +177,7 @@ def main(argv):
   f = flags.FLAGS
   if f.output:
     models = {None: None, 'nade': MODELS}.get(f.group, (f.group,))
-    rundir.write_json(f.output, choices(f.results, f.dataset, f.data_version, models))
+    files.write_json(f.output, choices(f.results, f.dataset, f.data_version, models))
     return 0
   try:
     print(','.join(chosen_run_dirs(f.results, f.runs_dir, f.dataset, f.data_version,

@@ -50,6 +50,7 @@ from experiments import selection
 from srnn_tf import cli
 from srnn_tf import configs
 from srnn_tf import errors
+from srnn_tf import files
 from srnn_tf import rundir
 
 _GRIDS = flags.DEFINE_list('grid', ['paper'], 'Grids to run: paper, z, d, rnn, vrnn, '
@@ -151,7 +152,7 @@ class Run:
 
   def status(self, runs_dir, results_dir=None):
     directory = os.path.join(runs_dir, self.name)
-    finished = [os.path.join(directory, 'run.json')]
+    finished = [os.path.join(directory, rundir.RUN_JSON)]
     if results_dir:   # committed by an earlier session whose run directory is not here
       finished.append(os.path.join(results_dir, f'{self.name}.json'))
     for path in finished:
@@ -257,7 +258,7 @@ def _write_hparams_view(runs: list[Run], runs_dir: str) -> None:
   cli.import_tensorflow_quietly()
   from srnn_tf import callbacks
   os.makedirs(runs_dir, exist_ok=True)
-  there = [rundir.read_json(path) for path in
+  there = [files.read_json(path) for path in
            glob.glob(os.path.join(runs_dir, '*', rundir.CONFIG_JSON))]
   callbacks.write_hparams_config(runs_dir, varied_fields(
       [run.config for run in runs] + [configs.from_dict(c) for c in there if c]))

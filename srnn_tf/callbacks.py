@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from srnn_tf import rundir
+from srnn_tf import files, rundir
 from srnn_tf.errors import UserError
 
 
@@ -102,7 +102,7 @@ class BestWeights(keras.callbacks.Callback):
   def __init__(self, workdir: str, monitor: str = 'val_elbo'):
     super().__init__()
     self.workdir, self.monitor = workdir, monitor
-    best = rundir.read_json(os.path.join(workdir, 'best.json')) or {}
+    best = files.read_json(os.path.join(workdir, rundir.BEST_JSON)) or {}
     self.best = best.get(monitor, -math.inf)
 
   def on_epoch_end(self, epoch, logs=None):
@@ -110,10 +110,10 @@ class BestWeights(keras.callbacks.Callback):
     if value is None or not float(value) > self.best:
       return
     self.best = float(value)
-    path = os.path.join(self.workdir, 'best.weights.h5')
-    with rundir.atomic_path(path) as tmp:
+    path = os.path.join(self.workdir, rundir.BEST_WEIGHTS)
+    with files.atomic_path(path) as tmp:
       self.model.save_weights(tmp)
-    rundir.write_json(os.path.join(self.workdir, 'best.json'),
+    files.write_json(os.path.join(self.workdir, rundir.BEST_JSON),
                       {'epoch': epoch + 1, self.monitor: self.best})
 
 

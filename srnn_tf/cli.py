@@ -104,13 +104,21 @@ def import_tensorflow_quietly(threads: tuple[int, int] | None = None) -> None:
 
 
 def load_run(path: str, threads: tuple[int, int] | None = None):
-  """`rundir.load_run(path)` for an entry point: a missing or unfinished run is answered
-  before TensorFlow loads (seconds), and TensorFlow loads quietly (with `threads`, as in
-  `import_tensorflow_quietly`)."""
-  from srnn_tf import rundir
-  rundir.model_file(path)
+  """`finished.load_run(path)` for an entry point: a missing or unfinished run is answered
+  before TensorFlow loads (seconds), and TensorFlow loads quietly, with `threads` (as in
+  `import_tensorflow_quietly`; default: the run's own, so that an evaluation partitions each
+  op's work as the training's final evaluation did and gives its numbers to the last digit)."""
+  from srnn_tf import configs, files, finished, rundir
+  finished.model_file(path)
+  if threads is None:
+    recorded = files.read_json(os.path.join(finished.workdir_of(path), rundir.CONFIG_JSON))
+    defaults = configs.Config()
+    threads = (defaults.intra_op_threads, defaults.inter_op_threads)
+    if isinstance(recorded, dict):
+      threads = (recorded.get('intra_op_threads', threads[0]),
+                 recorded.get('inter_op_threads', threads[1]))
   import_tensorflow_quietly(threads)
-  return rundir.load_run(path)
+  return finished.load_run(path)
 
 
 class ConsoleFormatter(std_logging.Formatter):

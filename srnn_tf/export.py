@@ -33,7 +33,7 @@ import tempfile  # noqa: E402
 import keras
 import tensorflow as tf
 
-from srnn_tf import rundir
+from srnn_tf import files
 from srnn_tf.data import registry
 from srnn_tf.errors import disk_full, is_no_space
 from srnn_tf.keyboard import NUM_KEYS
@@ -46,7 +46,7 @@ MAX_FRAMES = 100_000     # time steps of one request to score, score_masked or r
 
 def save_keras_atomic(model, path: str) -> None:
   """`model.save(path)` via a temporary file, so a crash never leaves half a model."""
-  with rundir.atomic_path(path) as tmp:
+  with files.atomic_path(path) as tmp:
     model.save(tmp)
 
 
@@ -186,15 +186,15 @@ def export_saved_model(model, path: str, metadata: dict | None = None) -> None:
     model.check_inputs = checks
   parent = os.path.dirname(os.path.abspath(path))
   shutil.rmtree(path + '.tmp', ignore_errors=True)   # left by versions that used this name
-  tmp = tempfile.mkdtemp(dir=parent, prefix=rundir.TMP_PREFIX,
+  tmp = tempfile.mkdtemp(dir=parent, prefix=files.TMP_PREFIX,
                          suffix='-' + os.path.basename(path))
   try:
     archive.write_out(tmp, verbose=False)
     if metadata is not None:
       with open(os.path.join(tmp, 'metadata.json'), 'w') as f:
         json.dump(metadata, f, indent=2)
-    os.chmod(tmp, 0o777 & ~rundir.umask())
-    rundir.failpoint('write:' + os.path.basename(path))
+    os.chmod(tmp, 0o777 & ~files.umask())
+    files.failpoint('write:' + os.path.basename(path))
     shutil.rmtree(path, ignore_errors=True)
     os.replace(tmp, path)
   except (OSError, tf.errors.OpError) as e:   # TensorFlow's file writes raise OpErrors

@@ -1,6 +1,8 @@
-"""Run directories: the one module that reads and writes them.
+"""The run folder's protocol: what a training run's folder holds, its identity, history and
+resume point. Every file of it is named here (`RUN_JSON`, ..., `SAVED_MODEL`), and written
+through `files` (atomic). `finished` loads a finished run back.
 
-A training run directory holds
+A training run folder (`workdir` in the code, `--output_dir` on the command line) holds
 
     .lock             held (flock) by the process training in it; a second one is refused
     config.json       the run's configuration: its identity (a resume must match it)
@@ -22,86 +24,32 @@ docs/guarantees.md for what this promises to a user.
 import contextlib
 import csv
 import dataclasses
-import fcntl
 import io
-import json
 import os
 import shutil
-import signal
-import tempfile
 
 from srnn_tf import configs
-from srnn_tf.errors import RunBusyError, RunDirError, UserError, disk_full, is_no_space
+from srnn_tf.errors import RunDirError, UserError
+from srnn_tf import files
+from srnn_tf.files import (TMP_PREFIX, atomic_path, exclusive, holder, read_json, write_json,
+                           write_text)
 
-RUN_JSON = 'run.json'
+LOCK = '.lock'
 CONFIG_JSON = 'config.json'
-HISTORY_CSV = 'history.csv'
-MODEL_KERAS = 'model.keras'
 BACKUP = 'backup'
 STATE_JSON = 'state.json'
+HISTORY_CSV = 'history.csv'
+BEST_JSON = 'best.json'
+BEST_WEIGHTS = 'best.weights.h5'
+TENSORBOARD = 'tensorboard'
+MODEL_KERAS = 'model.keras'
+SAVED_MODEL = 'saved_model'
+RUN_JSON = 'run.json'
 
 # Config fields a resume may change: they do not change what is trained. `epochs` may only
 # grow (training a finished run further).
 RESUMABLE_FIELDS = ('epochs', 'data_dir', 'intra_op_threads', 'inter_op_threads', 'media_every',
                     'saved_model', 'evaluate_test')
-
-
-def umask() -> int:
-  """The process's umask (read without changing it)."""
-  mask = os.umask(0)
-  os.umask(mask)
-  return mask
-
-
-TMP_PREFIX = '.tmp-'
-
-
-@contextlib.contextmanager
-def atomic_path(path: str):
-  """Yields a temporary path beside `path` (`.tmp-<random>-<name>`, so it keeps the name's
-  extension); on success it replaces `path` (mode 0666 less the
-  umask, as `open` would create it); on any failure it is removed. A full disk raises
-  `DiskFullError` naming `path`."""
-  folder = os.path.dirname(path) or '.'
-  try:
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=TMP_PREFIX,
-                               suffix='-' + os.path.basename(path))
-    os.close(fd)
-  except OSError as e:
-    if is_no_space(e):
-      raise disk_full(e, path) from None
-    raise
-  try:
-    yield tmp
-    os.chmod(tmp, 0o666 & ~umask())
-    failpoint('write:' + os.path.basename(path))
-    os.replace(tmp, path)
-  except OSError as e:
-    if is_no_space(e):
-      raise disk_full(e, path) from None
-    raise
-  finally:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-
-
-def write_text(path: str, text: str) -> None:
-  with atomic_path(path) as tmp:
-    with open(tmp, 'w') as f:
-      f.write(text)
-
-
-def write_json(path: str, obj) -> None:
-  write_text(path, json.dumps(obj, indent=2))
-
-
-def read_json(path: str):
-  """The JSON in `path`, or None if it is missing, truncated or not JSON."""
-  try:
-    with open(path) as f:
-      return json.load(f)
-  except (OSError, ValueError):
-    return None
 
 
 def check_output_dir(path: str, flag: str = '--output_dir') -> None:
@@ -134,48 +82,6 @@ def check_run_folder(path: str, flag: str = '--output_dir', marker: str = CONFIG
                     'overwritten')
 
 
-def check_output_file(path: str, flag: str = '--output') -> None:
-  """Says in one line, before any work, why file `path` cannot be written."""
-  folder = os.path.dirname(os.path.abspath(path))
-  if os.path.isdir(path):
-    raise UserError(f'{flag}={path}: is a folder, not a file')
-  if not os.path.isdir(folder):
-    raise UserError(f'{flag}={path}: folder {folder} does not exist')
-  if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
-    raise UserError(f'{flag}={path}: not writable')
-
-
-LOCK = '.lock'
-
-
-def _take(f) -> str | None:
-  """Takes the open lock file `f`'s lock without waiting: None, or who holds it."""
-  try:
-    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    return None
-  except BlockingIOError:
-    f.seek(0)
-    return f.read().strip() or 'another process'
-
-
-@contextlib.contextmanager
-def exclusive(path: str, hint: str):
-  """Holds the lock file `path` (an advisory `flock`, released when this process ends however
-  it ends), writing `process <pid>` into it. Held elsewhere: `RunBusyError` naming the holder
-  and `hint` (what to do)."""
-  f = open(path, 'a+')
-  try:
-    if owner := _take(f):
-      raise RunBusyError(f'{os.path.dirname(path) or "."}: in use by {owner}; {hint}')
-    f.seek(0)
-    f.truncate()
-    f.write(f'process {os.getpid()}')
-    f.flush()
-    yield
-  finally:
-    f.close()   # releases the lock
-
-
 @contextlib.contextmanager
 def locked(workdir: str):
   """Holds the run directory's lock: a second process in the same folder is refused."""
@@ -185,26 +91,10 @@ def locked(workdir: str):
     yield
 
 
-def holder(path: str) -> str | None:
-  """Who holds the lock file `path` (`process <pid>`), or None when nobody does or it does not
-  exist. A probe: it takes a free lock for an instant, so a process refused at that instant
-  gets `RunBusyError` and can try again."""
-  if not os.path.exists(path):
-    return None
-  with open(path, 'a+') as f:
-    return _take(f)   # closing the file releases a lock taken here
-
-
 def remove_temporaries(workdir: str) -> None:
-  """Removes the temporary files and folders a killed writer left (`atomic_path`'s and the
-  SavedModel's `.tmp-*`). Only under the run's lock: nobody else is writing them."""
+  """Removes what killed writers left in the run folder and its backup (under its lock)."""
   for folder in (workdir, os.path.join(workdir, BACKUP)):
-    if not os.path.isdir(folder):
-      continue
-    for name in os.listdir(folder):
-      if name.startswith(TMP_PREFIX):
-        path = os.path.join(folder, name)
-        shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+    files.remove_temporaries(folder)
 
 
 # --------------------------------------------------------------------------------------------
@@ -354,20 +244,6 @@ def restore(workdir: str, max_epochs: int, load) -> ResumePoint:
   return ResumePoint()
 
 
-def failpoint(name: str) -> None:
-  """Kills the process (SIGKILL) at `name` when $SRNN_TF_FAILPOINT says so: `name`, or
-  `name@N` for its N-th time. For the tests that kill a run at exact moments."""
-  wanted = os.environ.get('SRNN_TF_FAILPOINT')
-  if not wanted or wanted.split('@')[0] != name:
-    return
-  _FAILPOINT_HITS[name] = _FAILPOINT_HITS.get(name, 0) + 1
-  if _FAILPOINT_HITS[name] == int(wanted.partition('@')[2] or 1):
-    os.kill(os.getpid(), signal.SIGKILL)
-
-
-_FAILPOINT_HITS = {}
-
-
 def epochs_done(workdir: str) -> int:
   """Epochs the run's backup holds (0: none); for progress reports."""
   backup = os.path.join(workdir, BACKUP)
@@ -447,104 +323,3 @@ def copy_results(results_dir: str, files: dict[str, str], overwrite: bool = Fals
       shutil.copyfile(source, tmp)
 
 
-# --------------------------------------------------------------------------------------------
-# Loading a trained run.
-
-
-def run_dir(path: str) -> str:
-  """The run directory of `path`: the path itself, or the folder of a `.keras` file."""
-  return path if os.path.isdir(path) else os.path.dirname(path)
-
-
-@dataclasses.dataclass
-class Run:
-  """A trained run, as the scripts that use one (eval, generate, reconstruct, tune, export)
-  load it.
-
-  Attributes:
-    path: what was given: a run directory or a `.keras` file.
-    directory: the run directory (the `.keras` file's folder).
-    model: the trained Keras model.
-    config: the run's `configs.Config` (None for a `.keras` file without its config.json).
-    grid: the musical time of its corpus (`data.grid`): from run.json, else from the config,
-      else the default grid.
-  """
-  path: str
-  directory: str
-  model: object
-  config: configs.Config | None
-  grid: object
-
-  @property
-  def name(self) -> str:
-    return os.path.basename(os.path.normpath(self.directory))
-
-  def corpus(self, data_dir: str | None = None, dataset: str | None = None,
-             data_version: str | None = None):
-    """The run's corpus (arguments given override the run's): `data.corpus.Corpus`.
-
-    Raises:
-      RunDirError: the run has no config.json and no `dataset` was given.
-    """
-    from srnn_tf.data import corpus as corpus_lib
-    from srnn_tf.data import registry
-    config = self.config
-    dataset = dataset or (config and config.dataset)
-    if not dataset:
-      raise RunDirError(f'{self.path}: the run has no config.json to find its corpus: give '
-                        '--dataset')
-    version = data_version or (config and config.data_version) or registry.DEFAULT_VERSION
-    return corpus_lib.load_corpus(dataset, version, data_dir or (config and config.data_dir),
-                                  frames_per_quarter=config.frames_per_quarter if config else 4)
-
-
-def model_file(path: str) -> str:
-  """The model file of a run directory or `.keras` file, without loading TensorFlow.
-
-  Raises:
-    RunDirError: naming the path: missing, or a run that has not finished.
-  """
-  if not os.path.exists(path):
-    raise RunDirError(f'--run={path}: no such run directory or .keras file')
-  model_path = os.path.join(path, MODEL_KERAS) if os.path.isdir(path) else path
-  if not os.path.exists(model_path):
-    raise RunDirError(f'{path}: no trained model here: the run has not finished (rerun '
-                      'train.py with the same flags to resume it)')
-  return model_path
-
-
-def load_run(path: str) -> Run:
-  """Loads a trained run from a run directory or a `.keras` file.
-
-  Raises:
-    RunDirError: naming the path: missing, not finished, or a damaged model file.
-  """
-  from srnn_tf.data import grid as grid_lib
-  model_path = model_file(path)
-  directory = run_dir(path)
-  import keras  # here, not above: the checks before it answer without loading TensorFlow
-  import srnn_tf.models  # noqa: F401  (registers the model classes for deserialisation)
-  import srnn_tf.schedules  # noqa: F401  (registers the learning-rate schedule)
-  try:
-    model = keras.saving.load_model(model_path, compile=False)
-  except Exception as e:  # zipfile, h5py, JSON and Keras errors for a damaged file
-    if 'safe_mode' in str(e):   # Keras's safe mode refused it: it holds code
-      raise RunDirError(f'{model_path}: refused: loading it would run code it holds (a '
-                        'Lambda layer or a function); not a model srnn_tf saved') from None
-    raise RunDirError(f'{model_path}: not a readable model (truncated or damaged: '
-                      f'{type(e).__name__})') from None
-  config = None
-  config_path = os.path.join(directory, CONFIG_JSON)
-  if os.path.exists(config_path):
-    recorded = read_json(config_path)
-    if not isinstance(recorded, dict):
-      raise RunDirError(f'{config_path}: unreadable (truncated or not JSON)')
-    config = configs.from_dict(recorded, source=config_path)
-  summary = read_json(os.path.join(directory, RUN_JSON))
-  if isinstance(summary, dict) and isinstance(summary.get('grid'), dict):
-    grid = grid_lib.Grid.from_dict(summary['grid'])
-  elif config is not None:    # runs finished before run.json recorded the grid
-    grid = grid_lib.corpus_grid(config.dataset, config.data_version, config.frames_per_quarter)
-  else:
-    grid = grid_lib.Grid()
-  return Run(path, directory, model, config, grid)

@@ -20,6 +20,7 @@ from srnn_tf import configs
 from srnn_tf import export
 from srnn_tf import limits
 from srnn_tf import nade
+from srnn_tf import files
 from srnn_tf import rundir
 from srnn_tf import schedules
 from srnn_tf.data import corpus as corpus_lib
@@ -164,7 +165,7 @@ def _train_locked(config, workdir, results_dir, verbose, overwrite_results) -> d
   if not callbacks.weights_are_finite(model):
     raise callbacks.NonFiniteLossError('training ended with non-finite weights; nothing saved')
 
-  rundir.failpoint('final_evaluation')
+  files.failpoint('final_evaluation')
   results = bounds.evaluate_splits(model, corpus,
                                    ('valid', 'test') if config.evaluate_test else ('valid',),
                                    config.eval_samples, config.batch_size)
@@ -189,9 +190,9 @@ def _train_locked(config, workdir, results_dir, verbose, overwrite_results) -> d
   }
   export.save_keras_atomic(model, os.path.join(workdir, rundir.MODEL_KERAS))
   if config.saved_model:
-    export.export_saved_model(model, os.path.join(workdir, 'saved_model'),
+    export.export_saved_model(model, os.path.join(workdir, rundir.SAVED_MODEL),
                               export.metadata(model, config, results, corpus.grid))
-  rundir.write_json(os.path.join(workdir, rundir.RUN_JSON), summary)   # the run is finished
+  files.write_json(os.path.join(workdir, rundir.RUN_JSON), summary)   # the run is finished
   _copy_results(workdir, results_dir, overwrite_results)
   return summary
 
@@ -217,7 +218,7 @@ def _callbacks(config, workdir, model, corpus, resumed_epoch) -> tuple[list, int
                                              append=True))
   if config.keep_best:
     callback_list.append(callbacks.BestWeights(workdir))
-  logdir = os.path.join(workdir, 'tensorboard')
+  logdir = os.path.join(workdir, rundir.TENSORBOARD)
   callback_list += [callbacks.EpochBackup(workdir), keras.callbacks.TensorBoard(logdir)]
   if config.media_every:
     callback_list.append(callbacks.TensorBoardMedia(logdir, corpus.splits['valid'][0],
@@ -236,10 +237,10 @@ def _callbacks(config, workdir, model, corpus, resumed_epoch) -> tuple[list, int
 
 def _keep_best(model, workdir) -> int | None:
   """Loads the best-validation epoch's weights, if one was saved; returns that epoch (1-based)."""
-  best = rundir.read_json(os.path.join(workdir, 'best.json'))
+  best = files.read_json(os.path.join(workdir, rundir.BEST_JSON))
   if not best:
     return None
-  model.load_weights(os.path.join(workdir, 'best.weights.h5'))
+  model.load_weights(os.path.join(workdir, rundir.BEST_WEIGHTS))
   logging.info('keeping the weights of epoch %d (best validation ELBO)', best['epoch'])
   return best['epoch']
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from experiments import sweep
-from srnn_tf import rundir
+from srnn_tf import files, rundir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -189,7 +189,7 @@ def test_evaluate_bounds_picks_finished_latent_sweep_runs_without_results(tmp_pa
   held = evaluate_bounds.pending(str(runs), ['jsb'], ['iwae', 'smc'], str(results))
   with contextlib.ExitStack() as stack:
     for run, bound in held:
-      stack.enter_context(rundir.exclusive(os.path.join(run, f'.eval_{bound}.lock'), ''))
+      stack.enter_context(files.exclusive(os.path.join(run, f'.eval_{bound}.lock'), ''))
     out = subprocess.run(
         [sys.executable, '-m', 'experiments.evaluate_bounds', '--datasets=jsb',
          f'--runs_dir={runs}', f'--results_dir={results}', f'--logs_dir={tmp_path / "logs"}'],

@@ -1,6 +1,6 @@
 """A training killed at exact moments, or out of disk, loses nothing and says so.
 
-Kills are real (SIGKILL, at exact moments through `rundir.failpoint`), and a killed-and-resumed
+Kills are real (SIGKILL, at exact moments through `files.failpoint`), and a killed-and-resumed
 run is compared with an uninterrupted run of the same seed. Apart from `test_reliability.py`
 (whose helpers it uses) so that the two long files run on different test workers.
 """

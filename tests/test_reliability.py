@@ -2,7 +2,7 @@
 
 Grouped by entry point. A one-line error means: a non-zero exit, exactly one `error:` line on
 stderr naming the argument or file, and no traceback. Kills are real (SIGKILL, at exact
-moments through `rundir.failpoint`), and a killed-and-resumed run is compared with an
+moments through `files.failpoint`), and a killed-and-resumed run is compared with an
 uninterrupted run of the same seed.
 """
 
@@ -20,7 +20,7 @@ import mido
 import numpy as np
 import pytest
 
-from srnn_tf import callbacks, configs, export, rundir, trainer
+from srnn_tf import callbacks, configs, export, files, finished, rundir, trainer
 from srnn_tf.data import corpus as corpus_lib
 from srnn_tf.errors import DiskFullError, LimitError, RunDirError, UserError
 from srnn_tf.data.errors import DataError
@@ -65,7 +65,7 @@ def _small(data_dir, **kw):
 
 
 @pytest.fixture(scope='module')
-def finished(small_run):
+def finished_run(small_run):
   """The session's finished 2-epoch run (keep_best; conftest.py)."""
   return small_run
 
@@ -74,8 +74,8 @@ def finished(small_run):
 # train: data loss.
 
 
-def test_results_copies_never_replace_other_results(finished, tmp_path):
-  workdir, config, summary = finished
+def test_results_copies_never_replace_other_results(finished_run, tmp_path):
+  workdir, config, summary = finished_run
   results = tmp_path / 'results'
   results.mkdir()
   committed = results / f'{os.path.basename(workdir)}.json'   # the run's copy in results/
@@ -89,7 +89,7 @@ def test_results_copies_never_replace_other_results(finished, tmp_path):
   trainer.train_and_evaluate(config, workdir, str(results), verbose=0)
 
 
-def test_a_busy_run_folder_is_refused(finished, data_dir, tmp_path):
+def test_a_busy_run_folder_is_refused(finished_run, data_dir, tmp_path):
   workdir = str(tmp_path / 'busy')
   os.makedirs(workdir)
   lock = os.path.join(workdir, rundir.LOCK)
@@ -97,13 +97,13 @@ def test_a_busy_run_folder_is_refused(finished, data_dir, tmp_path):
     with pytest.raises(RunDirError, match=r'busy: in use by process \d+') as e:
       trainer.train_and_evaluate(_small(data_dir, epochs=1), workdir, verbose=0)
     assert e.value.exit_status == 75   # taken, not failed: a sweep moves on to the next run
-    assert rundir.holder(lock) == f'process {os.getpid()}'
-  assert rundir.holder(lock) is None
+    assert files.holder(lock) == f'process {os.getpid()}'
+  assert files.holder(lock) is None
   assert sorted(os.listdir(workdir)) == ['.lock']     # nothing written by the refused run
 
 
-def test_a_conflicting_resume_is_refused_naming_the_flags(finished, data_dir):
-  workdir, config, _ = finished
+def test_a_conflicting_resume_is_refused_naming_the_flags(finished_run, data_dir):
+  workdir, config, _ = finished_run
   before = open(os.path.join(workdir, 'config.json')).read()
   for changed, flag in ((dict(z_dim=8), '--z_dim=8 (the run has 4)'),
                         (dict(learning_rate=0.01), '--learning_rate=0.01 (the run has 0.001)'),
@@ -151,8 +151,8 @@ def _copy_unfinished(workdir, tmp_path, name):
   return copy
 
 
-def test_backup_deleted_or_contradicted_refuses_to_resume(finished, tmp_path):
-  workdir, config, _ = finished
+def test_backup_deleted_or_contradicted_refuses_to_resume(finished_run, tmp_path):
+  workdir, config, _ = finished_run
   copy = _copy_unfinished(workdir, tmp_path, 'deleted')
   shutil.rmtree(copy / 'backup')
   with pytest.raises(RunDirError, match=r'records 2 epoch\(s\) but .* holds no usable training'):
@@ -170,11 +170,11 @@ def test_backup_deleted_or_contradicted_refuses_to_resume(finished, tmp_path):
     trainer.train_and_evaluate(config, str(copy), verbose=0)
 
 
-def test_truncated_latest_weights_resume_from_the_previous_epoch_exactly(finished, data_dir,
+def test_truncated_latest_weights_resume_from_the_previous_epoch_exactly(finished_run, data_dir,
                                                                           tmp_path, caplog):
   """Weights of the last epoch damaged: the run says so, retrains that epoch, and ends as an
   uninterrupted run does: no epoch twice in the history, the kept epoch one of its epochs."""
-  workdir, config, summary = finished
+  workdir, config, summary = finished_run
   copy = _copy_unfinished(workdir, tmp_path, 'truncated')
   latest = copy / 'backup' / 'weights-00002.weights.h5'
   latest.write_bytes(latest.read_bytes()[:1000])
@@ -187,10 +187,10 @@ def test_truncated_latest_weights_resume_from_the_previous_epoch_exactly(finishe
   assert (again['valid'], again['test']) == (summary['valid'], summary['test'])
 
 
-def test_a_search_candidate_leaves_the_test_split_unread(finished, tmp_path):
+def test_a_search_candidate_leaves_the_test_split_unread(finished_run, tmp_path):
   """`--noevaluate_test` (a search's candidates): the run ends with its validation numbers
   only; the option changes nothing that was trained, so a finished run takes it on resume."""
-  workdir, config, summary = finished
+  workdir, config, summary = finished_run
   copy = tmp_path / 'candidate'
   shutil.copytree(workdir, copy)
   (copy / 'run.json').unlink()
@@ -201,8 +201,8 @@ def test_a_search_candidate_leaves_the_test_split_unread(finished, tmp_path):
   assert not [k for k in json.load(open(copy / 'run.json')) if k.startswith('test')]
 
 
-def test_a_truncated_run_json_is_written_again(finished, tmp_path):
-  workdir, config, summary = finished
+def test_a_truncated_run_json_is_written_again(finished_run, tmp_path):
+  workdir, config, summary = finished_run
   copy = tmp_path / 'runjson'
   shutil.copytree(workdir, copy)
   (copy / 'run.json').write_text('{"config": {"epo')
@@ -212,9 +212,9 @@ def test_a_truncated_run_json_is_written_again(finished, tmp_path):
   assert json.load(open(copy / 'run.json'))['test'] == summary['test']
 
 
-def test_files_are_written_with_the_usual_mode(finished):
-  workdir, _, _ = finished
-  mode = 0o666 & ~rundir.umask()
+def test_files_are_written_with_the_usual_mode(finished_run):
+  workdir, _, _ = finished_run
+  mode = 0o666 & ~files.umask()
   for name in ('model.keras', 'run.json', 'config.json', 'best.weights.h5', 'backup/state.json'):
     assert os.stat(os.path.join(workdir, name)).st_mode & 0o777 == mode, name
 
@@ -238,11 +238,11 @@ def test_a_bound_above_zero_is_reported_once(caplog):
   assert 'epoch 13: the training bound is +0.875 nats per frame, above 0' in record.getMessage()
 
 
-def test_export_on_a_full_disk_cleans_up(finished, tmp_path, monkeypatch):
+def test_export_on_a_full_disk_cleans_up(finished_run, tmp_path, monkeypatch):
   import errno
   import tensorflow as tf
-  workdir, _, _ = finished
-  model = rundir.load_run(workdir).model
+  workdir, _, _ = finished_run
+  model = finished.load_run(workdir).model
 
   def full(obj, path, *args, **kwargs):
     os.makedirs(path, exist_ok=True)
@@ -469,8 +469,8 @@ def test_script_flags_out_of_range(script, flags, message, tmp_path):
   assert_one_line_error(_script(script, '--run=runs/any', *flags), message)
 
 
-def _unfinished_and_truncated(finished, tmp_path):
-  workdir, _, _ = finished
+def _unfinished_and_truncated(finished_run, tmp_path):
+  workdir, _, _ = finished_run
   unfinished = tmp_path / 'unfinished'
   unfinished.mkdir()
   shutil.copy(os.path.join(workdir, 'config.json'), unfinished)
@@ -479,9 +479,9 @@ def _unfinished_and_truncated(finished, tmp_path):
   return unfinished, truncated
 
 
-def test_every_entry_point_on_a_missing_unfinished_or_truncated_run(finished, tmp_path):
+def test_every_entry_point_on_a_missing_unfinished_or_truncated_run(finished_run, tmp_path):
   import concurrent.futures
-  unfinished, truncated = _unfinished_and_truncated(finished, tmp_path)
+  unfinished, truncated = _unfinished_and_truncated(finished_run, tmp_path)
 
   def probe(run, command):
     if command == '-m':
@@ -509,19 +509,19 @@ def test_a_model_file_holding_code_is_refused_as_such(tmp_path):
   os.remove(marker)
   crafted.save(tmp_path / 'model.keras')
   with pytest.raises(RunDirError, match='model.keras: refused: loading it would run code'):
-    rundir.load_run(str(tmp_path / 'model.keras'))
+    finished.load_run(str(tmp_path / 'model.keras'))
   assert not os.path.exists(marker)
 
 
-def test_eval_checks_its_output_before_the_work(finished, tmp_path):
-  workdir, _, _ = finished
+def test_eval_checks_its_output_before_the_work(finished_run, tmp_path):
+  workdir, _, _ = finished_run
   result = _script('eval.py', f'--run={workdir}', f'--output={tmp_path}/no/such/x.json')
   assert_one_line_error(result, 'does not exist')
   assert 'ELBO/step' not in result.stdout      # refused before evaluating
 
 
-def test_reconstruct_index_out_of_range(finished):
-  workdir, _, _ = finished
+def test_reconstruct_index_out_of_range(finished_run):
+  workdir, _, _ = finished_run
   assert_one_line_error(_script('reconstruct.py', f'--run={workdir}', '--index=5000'),
                         '--index=5000: the test split has 77 piece(s)')
 
@@ -548,9 +548,9 @@ def test_reconstruct_of_a_midi_folder_run_writes_only_into_its_output_dir(data_d
 
 
 @pytest.fixture(scope='module')
-def served(finished):
+def served(finished_run):
   import tensorflow as tf
-  workdir, _, _ = finished
+  workdir, _, _ = finished_run
   return tf.saved_model.load(os.path.join(workdir, 'saved_model')).signatures
 
 

@@ -17,7 +17,7 @@ import pretty_midi
 import pytest
 import tensorflow as tf
 
-from srnn_tf import callbacks, configs, midi, rundir, schedules, trainer
+from srnn_tf import callbacks, configs, finished, midi, schedules, trainer
 from srnn_tf.data import pipeline
 from srnn_tf.models import SRNN, standardize_features
 
@@ -157,7 +157,7 @@ def test_eval_script_smc_bound_is_above_the_elbo(trained_run, tmp_path):
 
 def test_keras_file_round_trip(trained_run):
   workdir, _ = trained_run
-  run = rundir.load_run(workdir)
+  run = finished.load_run(workdir)
   model, config = run.model, run.config
   assert isinstance(model, SRNN) and config.z_dim == model.z_dim
   again = keras.saving.load_model(os.path.join(workdir, 'model.keras'), compile=False)
@@ -186,7 +186,7 @@ def test_keep_best_keeps_the_epoch_with_the_best_validation_elbo(small_run):
   workdir, config, summary = small_run
   val = [float(r['val_elbo']) for r in _history(workdir)]
   assert summary['kept_epoch'] == int(np.argmax(val)) + 1
-  saved = rundir.load_run(workdir).model
+  saved = finished.load_run(workdir).model
   best = trainer.build_model(config, 1)
   best.optimizer.build(best.trainable_variables)   # the file holds the optimizer's state too
   best.load_weights(os.path.join(workdir, 'best.weights.h5'))
@@ -341,7 +341,7 @@ def test_nade_pretraining_starts_the_emission_from_the_fitted_nade(data_dir, tmp
                   emission='nade', nade_units=8, nade_pretrain_steps=300, learning_rate=0.0)
   summary = trainer.train_and_evaluate(config, str(tmp_path / 'run'), verbose=0)
   # lr 0: the trained model is where training started, the fitted NADE's weights ...
-  model = rundir.load_run(str(tmp_path / 'run')).model
+  model = finished.load_run(str(tmp_path / 'run')).model
   corpus = corpus_lib.load_corpus('jsb', 'srnn2016', str(data_dir), download=False)
   fitted = nade.fit(np.concatenate(corpus.splits['train']), 8, 300, seed=config.seed)
   np.testing.assert_allclose(model.frame.input_weights.numpy(), fitted['input_weights'],

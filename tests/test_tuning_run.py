@@ -10,7 +10,7 @@ import os
 import pretty_midi
 import pytest
 
-from srnn_tf import configs, rundir
+from srnn_tf import configs, files, finished
 from srnn_tf.errors import RunDirError, UserError
 from srnn_tf.rl import tuning_run
 from srnn_tf.testing import tiny
@@ -31,7 +31,7 @@ def _kill_at(monkeypatch, name, hit):
     hits.append(at)
     if at == name and hits.count(name) == hit:
       raise Killed(name)
-  monkeypatch.setattr(rundir, 'failpoint', failpoint)
+  monkeypatch.setattr(files, 'failpoint', failpoint)
 
 
 def _rows(workdir):
@@ -48,7 +48,7 @@ def pretrained(small_run):
 @pytest.fixture(scope='module')
 def uninterrupted(pretrained, tmp_path_factory):
   workdir = str(tmp_path_factory.mktemp('tuned') / 'a')
-  tuning_run.tune(TINY, rundir.load_run(pretrained), workdir)
+  tuning_run.tune(TINY, finished.load_run(pretrained), workdir)
   return workdir
 
 
@@ -57,15 +57,15 @@ def test_a_killed_tuning_resumes_to_the_uninterrupted_history(pretrained, uninte
   workdir = str(tmp_path / 'b')
   _kill_at(monkeypatch, 'tune_history_appended', 2)   # iteration 1's row written, not saved
   with pytest.raises(Killed):
-    tuning_run.tune(TINY, rundir.load_run(pretrained), workdir)
+    tuning_run.tune(TINY, finished.load_run(pretrained), workdir)
   assert [r['iteration'] for r in _rows(workdir)] == ['0', '1']
   monkeypatch.undo()
-  tuning_run.tune(TINY, rundir.load_run(pretrained), workdir)
+  tuning_run.tune(TINY, finished.load_run(pretrained), workdir)
   assert _rows(workdir) == _rows(uninterrupted)   # iteration 1 again, its row once
 
 
 def test_the_examples_are_on_the_corpus_grid(pretrained, uninterrupted):
-  grid = rundir.load_run(pretrained).grid
+  grid = finished.load_run(pretrained).grid
   assert (grid.frames_per_quarter, grid.tempo) != (4, 120.0)   # not the default grid
   names = sorted(os.listdir(os.path.join(uninterrupted, 'examples')))
   assert 'tuned_0.mid' in names and 'pretrained_0.mid' in names
@@ -82,10 +82,10 @@ def test_a_resume_under_other_flags_is_refused_naming_them(pretrained, uninterru
   other = dataclasses.replace(TINY, beta=0.5, num_steps=7)
   with pytest.raises(RunDirError, match=r'holds another tuning: --beta=0.5 \(the tuning has '
                                         r'2.0\); --num_steps=7 \(the tuning has 6\)'):
-    tuning_run.tune(other, rundir.load_run(pretrained), uninterrupted)
+    tuning_run.tune(other, finished.load_run(pretrained), uninterrupted)
   with pytest.raises(RunDirError, match=r'--iterations=2 \(the tuning has 3; a tuning can '
                                         r'only go further\)'):
-    tuning_run.tune(dataclasses.replace(TINY, iterations=2), rundir.load_run(pretrained),
+    tuning_run.tune(dataclasses.replace(TINY, iterations=2), finished.load_run(pretrained),
                     uninterrupted)
   assert {name: os.path.getmtime(os.path.join(uninterrupted, name))
           for name in os.listdir(uninterrupted)} == before
@@ -97,13 +97,13 @@ def test_a_folder_of_other_files_is_refused_and_left_untouched(pretrained, tmp_p
   (mine / 'history.csv').write_text('my own notes\n')
   with pytest.raises(UserError, match='holds files \\(history.csv\\) but is not a run '
                                         'folder \\(no tune_config.json\\)'):
-    tuning_run.tune(TINY, rundir.load_run(pretrained), str(mine))
+    tuning_run.tune(TINY, finished.load_run(pretrained), str(mine))
   assert os.listdir(mine) == ['history.csv']
   assert (mine / 'history.csv').read_text() == 'my own notes\n'
 
 
 def test_a_model_without_latents_is_refused_before_the_folder_is_made(pretrained, tmp_path):
-  run = rundir.load_run(pretrained)
+  run = finished.load_run(pretrained)
   run = dataclasses.replace(run, model=tiny.model('rnn'))
   with pytest.raises(RunDirError, match='RL tuning needs a latent model'):
     tuning_run.tune(TINY, run, str(tmp_path / 'new'))

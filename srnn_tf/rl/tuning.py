@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from srnn_tf import bounds, configs, export, keyboard, midi, music_stats, plots, rundir
+from srnn_tf import bounds, configs, export, files, keyboard, midi, music_stats, plots, rundir
 from srnn_tf.configs import TuneConfig
 from srnn_tf.models import LatentModel
 from srnn_tf.rl import policy, rewards as rewards_lib
@@ -154,10 +154,10 @@ def write_examples(rolls, out_dir, grid, count=3):
   for name, pieces in rolls.items():
     for i in range(count):
       stem = os.path.join(out_dir, f'{name}_{i}')
-      with rundir.atomic_path(stem + '.mid') as tmp:
+      with files.atomic_path(stem + '.mid') as tmp:
         midi.write_midi(pieces[i].astype(np.uint8), tmp,
                         frames_per_quarter=grid.frames_per_quarter, tempo=grid.tempo)
-    with rundir.atomic_path(os.path.join(out_dir, f'{name}.png')) as tmp:
+    with files.atomic_path(os.path.join(out_dir, f'{name}.png')) as tmp:
       plots.save_piano_rolls(tmp, list(pieces[:count]),
                              [f'{name}: sample {i}' for i in range(count)])
 
@@ -166,18 +166,19 @@ def save_tuned_run(model, run_config: configs.Config | None, workdir, summary,
                    saved_model=True):
   """Writes the tuned model like a training run: model.keras, saved_model/ (unless not
   `saved_model`), config.json, and run.json last."""
-  export.save_keras_atomic(model, os.path.join(workdir, 'model.keras'))
+  export.save_keras_atomic(model, os.path.join(workdir, rundir.MODEL_KERAS))
   if saved_model:
-    export.export_saved_model(model, os.path.join(workdir, 'saved_model'),
+    export.export_saved_model(model, os.path.join(workdir, rundir.SAVED_MODEL),
                               export.metadata(model, run_config))
   if run_config is not None:
     rundir.write_config(workdir, run_config)
-  rundir.write_json(os.path.join(workdir, rundir.RUN_JSON), summary)   # written last: finished
+  files.write_json(os.path.join(workdir, rundir.RUN_JSON), summary)   # written last: finished
 
 
 def copy_results(workdir, results_dir, name, overwrite=False):
-  files = {os.path.join(workdir, src): dst
-           for src, dst in (('run.json', f'{name}.json'), ('history.csv', f'{name}.history.csv'),
-                            ('tuning.md', f'{name}.md'))
-           if os.path.exists(os.path.join(workdir, src))}
-  rundir.copy_results(results_dir, files, overwrite)
+  copies = {os.path.join(workdir, src): dst
+            for src, dst in ((rundir.RUN_JSON, f'{name}.json'),
+                             (rundir.HISTORY_CSV, f'{name}.history.csv'),
+                             ('tuning.md', f'{name}.md'))
+            if os.path.exists(os.path.join(workdir, src))}
+  rundir.copy_results(results_dir, copies, overwrite)

@@ -13,7 +13,7 @@ import csv
 import dataclasses
 import os
 
-from srnn_tf import rundir
+from srnn_tf import files, finished, rundir
 from srnn_tf.configs import TuneConfig
 from srnn_tf.errors import RunDirError
 
@@ -31,7 +31,7 @@ def check_identity(workdir: str, config: TuneConfig, pretrained: str) -> None:
   path = os.path.join(workdir, TUNE_CONFIG)
   if not os.path.exists(path):
     return
-  recorded = rundir.read_json(path)
+  recorded = files.read_json(path)
   if not isinstance(recorded, dict):
     raise RunDirError(f'{path}: unreadable (truncated or not JSON); cannot tell which tuning '
                       'this folder holds: delete the folder to start again')
@@ -48,9 +48,9 @@ def check_identity(workdir: str, config: TuneConfig, pretrained: str) -> None:
                       '. Give its own flags to resume it, or another --output_dir')
 
 
-def tune(config: TuneConfig, run: rundir.Run, workdir: str, data_dir: str | None = None,
+def tune(config: TuneConfig, run: finished.Run, workdir: str, data_dir: str | None = None,
          results_dir: str | None = None) -> str:
-  """Tunes the latent model of the trained `run` (`rundir.load_run`) into the run folder
+  """Tunes the latent model of the trained `run` (`finished.load_run`) into the run folder
   `workdir` (made, or resumed from its last checkpoint), under its lock.
 
   Returns:
@@ -63,18 +63,18 @@ def tune(config: TuneConfig, run: rundir.Run, workdir: str, data_dir: str | None
   require_latent(run)
   if os.path.isdir(workdir):
     rundir.check_run_folder(workdir, marker=TUNE_CONFIG)
-    check_identity(workdir, config, run.directory)
+    check_identity(workdir, config, run.workdir)
   rundir.check_output_dir(workdir)
   with rundir.locked(workdir):
-    check_identity(workdir, config, run.directory)   # again, under the lock
-    if rundir.read_json(os.path.join(workdir, rundir.RUN_JSON)) is not None:
+    check_identity(workdir, config, run.workdir)   # again, under the lock
+    if files.read_json(os.path.join(workdir, rundir.RUN_JSON)) is not None:
       print(f'{workdir} already finished; delete it to tune again.')
       with open(os.path.join(workdir, 'tuning.md')) as f:
         return f.read()
     return _tune(config, run, workdir, data_dir, results_dir)
 
 
-def require_latent(run: rundir.Run) -> None:
+def require_latent(run: finished.Run) -> None:
   """Refuses a run that cannot be tuned: no latent model (`RunDirError`), or no config.json
   (the rewards are fitted to its corpus)."""
   from srnn_tf.models import LatentModel
@@ -112,10 +112,10 @@ def _tune(config, run, workdir, data_dir, results_dir) -> str:
   start = int(tuner.step)
   # Rows after the checkpoint are of iterations it does not hold: they run again.
   rundir.truncate_history(workdir, start)
-  rundir.write_json(os.path.join(workdir, TUNE_CONFIG),
-                    {**dataclasses.asdict(config), 'pretrained': run.directory,
+  files.write_json(os.path.join(workdir, TUNE_CONFIG),
+                    {**dataclasses.asdict(config), 'pretrained': run.workdir,
                      'key': sorted(reward.key), 'polyphony_range': reward.polyphony_range})
-  writer = tf.summary.create_file_writer(os.path.join(workdir, 'tensorboard'))
+  writer = tf.summary.create_file_writer(os.path.join(workdir, rundir.TENSORBOARD))
   history_path = os.path.join(workdir, rundir.HISTORY_CSV)
   rows = []
   bar = tqdm(range(start, config.iterations), initial=start, total=config.iterations,
@@ -135,7 +135,7 @@ def _tune(config, run, workdir, data_dir, results_dir) -> str:
           history.writeheader()
         history.writerows(rows)
       rows = []
-      rundir.failpoint('tune_history_appended')
+      files.failpoint('tune_history_appended')
       manager.save()
   if not callbacks.weights_are_finite(model):
     raise callbacks.NonFiniteLossError('tuning ended with non-finite weights; nothing saved')
@@ -145,9 +145,9 @@ def _tune(config, run, workdir, data_dir, results_dir) -> str:
   name = os.path.basename(os.path.normpath(workdir))
   text = tuning.comparison_markdown(result, f'RL tuning of {run.name}, beta={config.beta:g}, '
                                     f'{config.iterations} iterations')
-  rundir.write_text(os.path.join(workdir, 'tuning.md'), text)
+  files.write_text(os.path.join(workdir, 'tuning.md'), text)
   tuning.write_examples(rolls, os.path.join(workdir, 'examples'), run.grid)
-  summary = {'tune_config': dataclasses.asdict(config), 'pretrained': run.directory,
+  summary = {'tune_config': dataclasses.asdict(config), 'pretrained': run.workdir,
              'comparison': result, 'grid': run.grid.to_dict(),
              'test': {'elbo_per_step': result['tuned']['test_elbo_per_step']}}
   tuning.save_tuned_run(model, run.config, workdir, summary, config.saved_model)

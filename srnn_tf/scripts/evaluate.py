@@ -61,17 +61,17 @@ _OVERWRITE = cli.overwrite_results_flag()
 
 def main(argv):
   del argv
-  from srnn_tf import rundir
+  from srnn_tf import files, finished, rundir
   splits = list(dict.fromkeys(_SPLITS.value))   # in the order given, each once
   suffix = ('_release_first_frame' if _RELEASE_U1.value else '') + (
       f'_transpose{_TRANSPOSE.value}' if _TRANSPOSE.value else '')
-  run_dir = rundir.run_dir(_RUN.value)
+  workdir = finished.workdir_of(_RUN.value)
   output = _OUTPUT.value or os.path.join(
-      run_dir, f'eval_{_BOUND.value}_{"_".join(splits)}{suffix}.json')
+      workdir, f'eval_{_BOUND.value}_{"_".join(splits)}{suffix}.json')
   if _BOUND.value != 'elbo':
     limits.particles(_NUM_PARTICLES.value)
   if os.path.exists(_RUN.value):       # a missing run gets load_run's message first
-    rundir.check_output_file(output)   # before the work, not after it
+    files.check_output_file(output)   # before the work, not after it
   run = cli.load_run(_RUN.value)
   from srnn_tf import bounds
   from srnn_tf.data import transpose
@@ -127,7 +127,7 @@ def main(argv):
     if dropped is not None:
       r['transpose_dropped_notes'] = dropped
     results[split] = r
-  rundir.write_json(output, results)
+  files.write_json(output, results)
   print(f'wrote {output}')
   if _RESULTS_DIR.value and os.path.isdir(_RUN.value):
     name = os.path.basename(os.path.normpath(_RUN.value))

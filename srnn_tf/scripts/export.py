@@ -19,16 +19,17 @@ _OUTPUT = flags.DEFINE_string('output', None, 'SavedModel directory (default: <r
 def main(argv):
   del argv
   run = cli.load_run(_RUN.value)   # TensorFlow loads quietly here, before the export's imports
-  from srnn_tf import export, rundir
-  model, config, run_dir = run.model, run.config, run.directory
-  summary = rundir.read_json(os.path.join(run_dir, rundir.RUN_JSON))
+  from srnn_tf import export, files, rundir
+  from srnn_tf.errors import UserError
+  model, config, workdir = run.model, run.config, run.workdir
+  summary = files.read_json(os.path.join(workdir, rundir.RUN_JSON))
   metrics = ({k: v for k, v in summary.items() if k.startswith(('test', 'valid'))}
              if isinstance(summary, dict) else None)
-  output = _OUTPUT.value or os.path.join(run_dir, 'saved_model')
+  output = _OUTPUT.value or os.path.join(workdir, rundir.SAVED_MODEL)
   if os.path.exists(output) and not os.path.isdir(output):
-    raise rundir.UserError(f'--output={output}: is a file, not a folder')
+    raise UserError(f'--output={output}: is a file, not a folder')
   if not os.path.isdir(os.path.dirname(os.path.abspath(output))):
-    raise rundir.UserError(f'--output={output}: its folder does not exist')
+    raise UserError(f'--output={output}: its folder does not exist')
   export.export_saved_model(model, output, export.metadata(model, config, metrics, run.grid))
   print(f'wrote {output}')
 

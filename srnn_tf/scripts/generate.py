@@ -53,7 +53,7 @@ _GRID = cli.GridFlags()
 def main(argv):
   del argv
   import numpy as np
-  from srnn_tf import midi, plots, rundir
+  from srnn_tf import files, midi, plots, rundir
   if _BURN_IN.value + _NUM_STEPS.value > _MAX_STEPS.value:
     return cli.fail(f'--num_steps={_NUM_STEPS.value} (+ --burn_in={_BURN_IN.value}) exceeds '
                     f'the limit of {_MAX_STEPS.value} frames (raise it with --max_num_steps)')
@@ -61,8 +61,8 @@ def main(argv):
   pieces = 1 if _PRIME.value else _NUM_PIECES.value
   limits.sampled_frames(pieces, frames, f'--num_pieces={pieces} x {frames} frames')
   run = cli.load_run(_RUN.value)
-  model, run_dir, grid = run.model, run.directory, _GRID.apply(run.grid)
-  out = _OUTPUT_DIR.value or os.path.join(run_dir, 'samples')
+  model, workdir, grid = run.model, run.workdir, _GRID.apply(run.grid)
+  out = _OUTPUT_DIR.value or os.path.join(workdir, 'samples')
   rundir.check_output_dir(out)
   prefix = None
   if _PRIME.value:
@@ -88,16 +88,16 @@ def main(argv):
     name = os.path.join(out, f'sample_seed{_SEED.value}{tempered}_{i}')
     # Each file written beside itself and renamed into place (an interrupted render leaves
     # the previous file or none, never a truncated one).
-    with rundir.atomic_path(name + '.mid') as tmp:
+    with files.atomic_path(name + '.mid') as tmp:
       midi.write_midi(roll.astype(np.uint8), tmp, frames_per_quarter=grid.frames_per_quarter,
                       tempo=grid.tempo, program=_PROGRAM.value)
-    title = (f'{os.path.basename(os.path.normpath(run_dir))}: sample {i}, seed {_SEED.value}'
+    title = (f'{os.path.basename(os.path.normpath(workdir))}: sample {i}, seed {_SEED.value}'
              + described
              + (f' (first {len(prefix)} frames: primer)' if prefix is not None else ''))
-    with rundir.atomic_path(name + '.png') as tmp:
+    with files.atomic_path(name + '.png') as tmp:
       plots.save_piano_rolls(tmp, [roll], [title])
     if _WAV.value and not wav_problem:
-      with rundir.atomic_path(name + ext) as tmp:
+      with files.atomic_path(name + ext) as tmp:
         audio.render(name + '.mid', tmp)
     print(f'wrote {name}.mid, .png' + ('' if wav_problem or not _WAV.value else ', ' + ext))
   return 0

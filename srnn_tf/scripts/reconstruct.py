@@ -30,10 +30,10 @@ _GRID = cli.GridFlags()
 def main(argv):
   del argv
   import numpy as np
-  from srnn_tf import midi, plots, rundir
+  from srnn_tf import files, midi, plots, rundir
   run = cli.load_run(_RUN.value)
-  model, config, run_dir, grid = run.model, run.config, run.directory, _GRID.apply(run.grid)
-  out = _OUTPUT_DIR.value or os.path.join(run_dir, 'reconstructions')
+  model, config, workdir, grid = run.model, run.config, run.workdir, _GRID.apply(run.grid)
+  out = _OUTPUT_DIR.value or os.path.join(workdir, 'reconstructions')
   rundir.check_output_dir(out)
   if _MIDI.value:
     read, _ = midi.read_on_grid(_MIDI.value, grid, _GRID.transpose)
@@ -54,13 +54,13 @@ def main(argv):
   probs = model.reconstruct(roll[None]).numpy()[0]
   score = model.score(roll[None])
   stem = os.path.join(out, name.replace(' ', '_').replace('.', '_'))
-  title = (f'{type(model).__name__} ({os.path.basename(os.path.normpath(run_dir))}): {name}, '
+  title = (f'{type(model).__name__} ({os.path.basename(os.path.normpath(workdir))}): {name}, '
            f'ELBO {float(score["elbo_per_step"][0]):.2f} nats/frame')
   label = ('each key given the true lower keys, p(x_t,d | x_t,<d, state)'
            if model.keys_in_order else 'reconstruction p(x_t | state)')
-  with rundir.atomic_path(stem + '.png') as tmp:
+  with files.atomic_path(stem + '.png') as tmp:
     plots.save_reconstruction(tmp, roll, probs, title, label)
-  with rundir.atomic_path(stem + '_reconstruction.mid') as tmp:
+  with files.atomic_path(stem + '_reconstruction.mid') as tmp:
     midi.write_midi((probs > _THRESHOLD.value).astype(np.uint8), tmp,
                     frames_per_quarter=grid.frames_per_quarter, tempo=grid.tempo)
   print(f'wrote {stem}.png and {stem}_reconstruction.mid')
