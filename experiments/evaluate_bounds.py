@@ -27,6 +27,7 @@ from experiments import selection
 from srnn_tf import configs
 from srnn_tf import errors
 from srnn_tf import files
+from srnn_tf import rundir
 
 
 def _passed_over(name, config, candidates):

@@ -106,17 +106,21 @@ def import_tensorflow_quietly(threads: tuple[int, int] | None = None) -> None:
 def load_run(path: str, threads: tuple[int, int] | None = None):
   """`finished.load_run(path)` for an entry point: a missing or unfinished run is answered
   before TensorFlow loads (seconds), and TensorFlow loads quietly, with `threads` (as in
-  `import_tensorflow_quietly`; default: the run's own, so that an evaluation partitions each
-  op's work as the training's final evaluation did and gives its numbers to the last digit)."""
-  from srnn_tf import configs, files, finished, rundir
+  `import_tensorflow_quietly`; default: those of the run's final evaluation, from its
+  run.json, else its config's, so that an evaluation partitions each op's sums as the
+  training's did and gives its numbers to the last digit)."""
+  from srnn_tf import files, finished, rundir
   finished.model_file(path)
   if threads is None:
-    recorded = files.read_json(os.path.join(finished.workdir_of(path), rundir.CONFIG_JSON))
-    defaults = configs.Config()
-    threads = (defaults.intra_op_threads, defaults.inter_op_threads)
-    if isinstance(recorded, dict):
-      threads = (recorded.get('intra_op_threads', threads[0]),
-                 recorded.get('inter_op_threads', threads[1]))
+    workdir = finished.workdir_of(path)
+    summary = files.read_json(os.path.join(workdir, rundir.RUN_JSON))
+    config = files.read_json(os.path.join(workdir, rundir.CONFIG_JSON))
+    recorded = summary.get('evaluation_threads') if isinstance(summary, dict) else None
+    if (isinstance(recorded, list) and len(recorded) == 2
+        and all(isinstance(n, int) and n >= 0 for n in recorded)):
+      threads = tuple(recorded)
+    elif isinstance(config, dict) and 'intra_op_threads' in config:
+      threads = (config['intra_op_threads'], config.get('inter_op_threads', 0))
   import_tensorflow_quietly(threads)
   return finished.load_run(path)
 

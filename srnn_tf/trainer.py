@@ -186,6 +186,10 @@ def _train_locked(config, workdir, results_dir, verbose, overwrite_results) -> d
       'final_train': {k: _finite_float(v) for k, v in last.items()
                       if v != '' and k != 'epoch' and not k.startswith('val_')},
       'kept_epoch': kept_epoch,   # 1-based; None: the last epoch's weights
+      # The thread pools the final evaluation ran on (0: TF's default), which partition each
+      # op's sums: eval.py takes the same ones to give the same numbers to the last digit.
+      'evaluation_threads': [tf.config.threading.get_intra_op_parallelism_threads(),
+                             tf.config.threading.get_inter_op_parallelism_threads()],
       **results,
   }
   export.save_keras_atomic(model, os.path.join(workdir, rundir.MODEL_KERAS))

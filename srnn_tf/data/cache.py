@@ -81,6 +81,10 @@ def fetch(spec: CorpusFile, directory: str | os.PathLike | None = None,
     DataError: the file is missing and cannot be downloaded (the message gives the URL and
       where to put the file by hand), or its hash is wrong (a download's, or a cached copy's).
   """
+  # Hand-written rather than `pooch.retrieve`, which does the download, hash and rename as
+  # this does but replaces an existing file whose hash differs by downloading again: here a
+  # local directory standing in for the cache (../shared/data, a user's copy) is never
+  # overwritten, a changed file is refused with one line instead (`verify`).
   root = data_dir(directory)
   path = root / spec.relpath
   where = (f'Download it yourself and save it as {path} (or point --data_dir or '

@@ -11,6 +11,7 @@ import os
 from absl import flags
 
 from srnn_tf import cli
+from srnn_tf.errors import UserError
 
 _RUN = cli.run_flag()
 _OUTPUT = flags.DEFINE_string('output', None, 'SavedModel directory (default: <run>/saved_model).')
@@ -20,7 +21,6 @@ def main(argv):
   del argv
   run = cli.load_run(_RUN.value)   # TensorFlow loads quietly here, before the export's imports
   from srnn_tf import export, files, rundir
-  from srnn_tf.errors import UserError
   model, config, workdir = run.model, run.config, run.workdir
   summary = files.read_json(os.path.join(workdir, rundir.RUN_JSON))
   metrics = ({k: v for k, v in summary.items() if k.startswith(('test', 'valid'))}
