@@ -16,7 +16,7 @@ _MODELS = ('RNN', 'SRNN', 'VRNN', 'BALSTM', 'TPLSTMNADE', 'DMM', 'STORN', 'SRNNB
 
 
 def __getattr__(name):
-  # Models import TensorFlow; keep `import srnn_tf.data` / `srnn_tf.midi` light without it.
+  # Models import TensorFlow; keep `import srnn_tf.data` / `srnn_tf.data.midi` light without it.
   if name in _MODELS:
     from srnn_tf import models
     return getattr(models, name)

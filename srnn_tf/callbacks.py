@@ -267,7 +267,8 @@ _SAMPLE_RATE = 22050
 
 def _synthesize(roll, grid) -> bytes | None:
   """The roll as a WAV file (fluidsynth's), or None when fluidsynth is not installed."""
-  from srnn_tf import audio, midi
+  from srnn_tf import audio
+  from srnn_tf.data import midi
   if audio.unavailable_reason() is not None:
     return None
   import tempfile

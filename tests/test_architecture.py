@@ -16,7 +16,7 @@ LAYERS = {
                     'data.errors'),
     'maths': ('layers', 'note_features', 'smc'),
     'models': ('models',),
-    'data': ('data', 'midi', 'music_stats', 'plots'),
+    'data': ('data', 'music_stats', 'plots'),
     'runs': ('bounds', 'rundir', 'finished', 'callbacks', 'export', 'trainer', 'rl', 'testing'),
     'entry points': ('cli', 'scripts', 'data.__main__'),
 }

@@ -5,7 +5,8 @@ import wave
 import numpy as np
 import pytest
 
-from srnn_tf import audio, midi
+from srnn_tf import audio
+from srnn_tf.data import midi
 
 
 def test_an_unknown_audio_type_is_a_clear_error(tmp_path):

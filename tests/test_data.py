@@ -75,7 +75,7 @@ def _describe_cases(bad: dict[str, pathlib.Path], data) -> dict[str, list[str]]:
   return cases
 
 
-_NO_TF = ('import sys, srnn_tf.data.__main__, srnn_tf.midi; '
+_NO_TF = ('import sys, srnn_tf.data.__main__, srnn_tf.data.midi; '
           'print(sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras")))')
 
 

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from srnn_tf import midi
+from srnn_tf.data import midi
 from srnn_tf.models import standardize_features
 from srnn_tf.testing import tiny
 

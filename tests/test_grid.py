@@ -5,7 +5,7 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from srnn_tf import midi
+from srnn_tf.data import midi
 from srnn_tf.data import corpus as corpus_lib
 from srnn_tf.data import grid as grid_lib
 from srnn_tf.data import registry

@@ -1,4 +1,4 @@
-"""srnn_tf.midi: piano roll <-> MIDI round trips, a beat-based frame grid, real files, bad
+"""srnn_tf.data.midi: piano roll <-> MIDI round trips, a beat-based frame grid, real files, bad
 files, and folders of MIDI files as corpora."""
 
 import shutil
@@ -8,7 +8,7 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from srnn_tf import midi
+from srnn_tf.data import midi
 from srnn_tf.data import corpus as corpus_lib
 from srnn_tf.data.errors import DataError
 

@@ -346,7 +346,7 @@ def test_a_training_batch_too_large_is_refused_before_anything_is_written(tmp_pa
 
 
 def test_a_folder_given_as_a_midi_file_is_named_a_folder(tmp_path):
-  from srnn_tf import midi
+  from srnn_tf.data import midi
   with pytest.raises(DataError, match=f'^{tmp_path}: a folder, not a MIDI file$'):
     midi.read_midi(tmp_path)
 

@@ -17,7 +17,8 @@ import pretty_midi
 import pytest
 import tensorflow as tf
 
-from srnn_tf import callbacks, configs, finished, midi, schedules, trainer
+from srnn_tf import callbacks, configs, finished, schedules, trainer
+from srnn_tf.data import midi
 from srnn_tf.data import pipeline
 from srnn_tf.models import SRNN, standardize_features
 

@@ -21,7 +21,7 @@ import zipfile
 import numpy as np
 
 from srnn_tf import keyboard
-from srnn_tf import midi
+from srnn_tf.data import midi
 from srnn_tf.data import cache
 from srnn_tf.data import grid as grid_lib
 from srnn_tf import limits

@@ -8,7 +8,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from srnn_tf import bounds, configs, export, files, keyboard, midi, music_stats, plots, rundir
+from srnn_tf import bounds, configs, export, files, keyboard, music_stats, plots, rundir
+from srnn_tf.data import midi
 from srnn_tf.configs import TuneConfig
 from srnn_tf.models import LatentModel
 from srnn_tf.rl import policy, rewards as rewards_lib

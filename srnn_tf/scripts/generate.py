@@ -53,7 +53,8 @@ _GRID = cli.GridFlags()
 def main(argv):
   del argv
   import numpy as np
-  from srnn_tf import files, midi, plots, rundir
+  from srnn_tf import files, plots, rundir
+  from srnn_tf.data import midi
   if _BURN_IN.value + _NUM_STEPS.value > _MAX_STEPS.value:
     return cli.fail(f'--num_steps={_NUM_STEPS.value} (+ --burn_in={_BURN_IN.value}) exceeds '
                     f'the limit of {_MAX_STEPS.value} frames (raise it with --max_num_steps)')

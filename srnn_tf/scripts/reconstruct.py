@@ -30,7 +30,8 @@ _GRID = cli.GridFlags()
 def main(argv):
   del argv
   import numpy as np
-  from srnn_tf import files, midi, plots, rundir
+  from srnn_tf import files, plots, rundir
+  from srnn_tf.data import midi
   run = cli.load_run(_RUN.value)
   model, config, workdir, grid = run.model, run.config, run.workdir, _GRID.apply(run.grid)
   out = _OUTPUT_DIR.value or os.path.join(workdir, 'reconstructions')
