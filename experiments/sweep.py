@@ -287,7 +287,8 @@ def main(argv):
     return 0
   _write_hparams_view(runs, _RUNS_DIR.value)
   failures = 0
-  with concurrent.futures.ThreadPoolExecutor(max_workers=_JOBS.value) as pool:
+  pool = concurrent.futures.ThreadPoolExecutor(max_workers=_JOBS.value)
+  try:
     futures = [pool.submit(_execute, run, i + 1, len(todo), run.name in again)
                for i, run in enumerate(todo)]
     for future in concurrent.futures.as_completed(futures):
@@ -301,6 +302,10 @@ def main(argv):
       else:
         outcome = run.status(_RUNS_DIR.value)
       print(f'{name}: {outcome}, {seconds / 60:.1f} min', flush=True)
+  finally:
+    # Ctrl-C (or any error) starts no queued run: the executor's own exit would start and
+    # finish each of them. The trainings running get the terminal's SIGINT themselves.
+    pool.shutdown(wait=False, cancel_futures=True)
   return 1 if failures else 0
 
 

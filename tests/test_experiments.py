@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -60,6 +61,34 @@ def test_a_run_another_process_holds_is_left_to_it(tmp_path):
     assert f'2 runs, 0 finished, 1 {rundir.BUSY}, 1 to run.' in listing()
   assert first.status(str(runs_dir)) == 'not started'
   assert '2 runs, 0 finished, 2 to run.' in listing()
+
+
+def test_ctrl_c_starts_no_queued_run(tmp_path, monkeypatch):
+  """Ctrl-C while a sweep waits: the runs still queued are not started (the executor's own
+  exit would start and finish every one of them); the running one ends by its own SIGINT."""
+  import concurrent.futures
+  from absl import flags
+  from absl.testing import flagsaver
+  started, release = [], threading.Event()
+
+  def execute(run, index, total, again):
+    started.append(run.name)
+    release.wait(30)
+    return run.name, 0, 0.0
+
+  def interrupted(futures):
+    raise KeyboardInterrupt
+  monkeypatch.setattr(sweep, '_execute', execute)
+  monkeypatch.setattr(sweep, '_write_hparams_view', lambda *args: None)
+  monkeypatch.setattr(concurrent.futures, 'as_completed', interrupted)
+  if not flags.FLAGS.is_parsed():
+    flags.FLAGS.mark_as_parsed()
+  with flagsaver.flagsaver(grid=['z'], datasets=['jsb'], jobs=1, runs_dir=str(tmp_path / 'runs'),
+                           results_dir=str(tmp_path / 'results'), logs_dir=str(tmp_path)):
+    with pytest.raises(KeyboardInterrupt):
+      sweep.main([])
+  release.set()
+  assert len(started) <= 1, started   # of the grid's six runs
 
 
 def test_retrain_unbounded_picks_committed_latent_runs_without_bounds_or_weights(tmp_path):

@@ -16,7 +16,7 @@ from srnn_tf import configs
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SNAKEMAKE = pathlib.Path(sys.executable).with_name('snakemake')
-TINY = dict(config='small', dataset='jsb', data_version='srnn2016', seq_len=20,
+TINY = dict(config='small', model='rnn', dataset='jsb', data_version='srnn2016', seq_len=20,
             saved_model=False)
 
 
