@@ -139,11 +139,20 @@ def write_config(workdir: str, config: configs.Config) -> None:
 
 
 def read_history(workdir: str) -> list[dict]:
+  """The history's rows (none for a new run).
+
+  Raises:
+    RunDirError: naming the file, when it is not a CSV text (binary or damaged).
+  """
   path = os.path.join(workdir, HISTORY_CSV)
   if not os.path.exists(path):
     return []
-  with open(path, newline='') as f:
-    return list(csv.DictReader(f))
+  try:
+    with open(path, newline='') as f:
+      return list(csv.DictReader(f))
+  except (UnicodeDecodeError, csv.Error) as e:
+    raise RunDirError(f'{path}: not a readable history ({type(e).__name__}); the run cannot '
+                      'resume: delete the folder to start again') from None
 
 
 def truncate_history(workdir: str, epochs: int) -> int:

@@ -168,6 +168,11 @@ def test_backup_deleted_or_contradicted_refuses_to_resume(finished_run, tmp_path
   (copy / 'backup' / 'state.json').write_text('{"epoch": 99, "weights": "weights-00002.weights.h5"}')
   with pytest.raises(RunDirError, match='says epoch 99, but history.csv records 2'):
     trainer.train_and_evaluate(config, str(copy), verbose=0)
+  copy = _copy_unfinished(workdir, tmp_path, 'binary')   # a UnicodeDecodeError traceback before
+  (copy / 'history.csv').write_bytes(bytes(range(256)) * 4)
+  with pytest.raises(RunDirError, match=r'binary/history.csv: not a readable history '
+                                        r'\(UnicodeDecodeError\); the run cannot resume'):
+    trainer.train_and_evaluate(config, str(copy), verbose=0)
 
 
 def test_truncated_latest_weights_resume_from_the_previous_epoch_exactly(finished_run, data_dir,
