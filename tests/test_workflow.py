@@ -104,7 +104,7 @@ def test_an_interrupted_workflow_resumes_without_redoing_finished_runs(data_dir,
   assert resumed.returncode == 0, resumed.stderr[-3000:]
   assert finished.stat().st_mtime_ns == stamp
   log = (tmp_path / 'logs' / f'{second}.log').read_text()
-  assert 'resuming' in log, log[-2000:]
+  assert 'resuming' in log and 'epoch 1:' in log, log[-2000:]   # both attempts' console
   history = (tmp_path / 'results' / 'runs' / f'{second}.history.csv').read_text().splitlines()
   assert len(history) == 3   # header and two epochs: the first kept, not trained again
   record = json.loads((tmp_path / 'results' / 'runs' / f'{second}.json').read_text())
