@@ -20,6 +20,12 @@ case ${1:-} in
     [ -d "$tree" ] || git -C "$here" worktree add -q --detach "$tree" HEAD
     git -C "$tree" checkout -q --detach "$(git -C "$here" rev-parse HEAD)"
     mkdir -p "$here/logs"
+    if pgrep -f "snakemake.*results_dir=$here/results/runs" > /dev/null; then
+      echo 'a workflow is already running: `workflow/worktree.sh stop` first' >&2; exit 1
+    fi
+    # No workflow runs, so a lock left in the worktree is stale (a killed session gives
+    # Snakemake no chance to release it).
+    in_tree --unlock > /dev/null 2>&1
     (cd "$tree" && nohup "$here/.venv/bin/snakemake" "${folders[@]}" \
       >> "$here/logs/workflow.log" 2>&1 &)
     echo "workflow started in $tree at $(git -C "$tree" rev-parse --short HEAD); log: logs/workflow.log" ;;
