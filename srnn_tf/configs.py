@@ -28,9 +28,13 @@ def _option(default, help_: str, choices: tuple | None = None):
   return dataclasses.field(default=default, metadata={'help': help_, 'choices': choices})
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class Config:
-  """Everything a training run depends on; each field is also a train.py flag."""
+  """Everything a training run depends on; each field is also a train.py flag.
+
+  Valid by construction (`__post_init__` checks it) and immutable, so whoever holds
+  one need not check it again; `dataclasses.replace` makes a changed copy, checked too.
+  """
   # Data.
   dataset: str = _option('jsb', f'Corpus: one of {", ".join(CORPORA)}, or a path to a pickle, '
                          'npz, or folder of MIDI files.')
@@ -149,7 +153,7 @@ class Config:
                                   'defaults by 15-35% on 2 cores).')
   inter_op_threads: int = _option(2, 'TF inter-op threads (0: TF default).')
 
-  def validate(self) -> 'Config':
+  def __post_init__(self):
     """Raises `UserError` naming the flag of the first field out of its range."""
     for field in dataclasses.fields(self):
       value = getattr(self, field.name)
@@ -174,11 +178,10 @@ class Config:
     if self.objective != 'elbo' and self.carry_state:
       raise UserError(f'--objective={self.objective}: needs --nocarry_state (each window\'s '
                       'particles start afresh)')
-    return self
 
 
 # The range of each numeric field on its own, as (holds, what it must be): for the flags
-# (`Config.validate`) and for the models' constructor arguments of the same names
+# (`Config.__post_init__`) and for the models' constructor arguments of the same names
 # (`models.base`), so that a range is written once.
 _AT_LEAST_1 = (lambda v: v >= 1, 'must be at least 1')
 _NOT_NEGATIVE = (lambda v: v >= 0, 'must not be negative')
@@ -238,9 +241,10 @@ DROPOUT_OPTIONS = {'srnn': ('dropout_d', 'dropout_z', 'dropout_emb_u', 'dropout_
                    'storn': ()}
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class TuneConfig:
-  """The RL tuning's settings (srnn_tf/rl/tuning.py); each field is also a tune.py flag."""
+  """The RL tuning's settings (srnn_tf/rl/tuning.py); each field is also a tune.py flag.
+  Valid by construction, as `Config`."""
   beta: float = _option(2.0, 'KL-control weight (reward nats per nat of KL).')
   iterations: int = _option(150, 'Policy-gradient iterations.')
   batch_size: int = _option(32, 'Pieces sampled per iteration.')
@@ -269,7 +273,7 @@ class TuneConfig:
     return {f.name[2:]: getattr(self, f.name) for f in dataclasses.fields(self)
             if f.name.startswith('w_')}
 
-  def validate(self) -> 'TuneConfig':
+  def __post_init__(self):
     """Raises `UserError` naming the flag of the first field out of its range."""
     for name in ('iterations', 'batch_size', 'num_steps', 'max_repeat', 'checkpoint_every',
                  'eval_pieces'):
@@ -280,7 +284,6 @@ class TuneConfig:
         raise UserError(f'--{name}={getattr(self, name)}: must not be negative')
     if not 0 <= self.baseline_decay < 1:
       raise UserError(f'--baseline_decay={self.baseline_decay}: must be in [0, 1)')
-    return self
 
 
 CONFIGS = {
@@ -334,7 +337,7 @@ RECORDED = ('dataset', 'data_version', 'model')
 def from_dict(fields: dict, source: str = 'config') -> Config:
   """The `Config` of a recorded run: unknown keys dropped, missing ones from `LEGACY` or the
   defaults (fields added later, off by default), each value checked against its field's type
-  and the whole `validate()`d.
+  and the whole checked.
 
   Raises:
     UserError: naming `source` (the file) and the first field missing, of the wrong type or
@@ -348,7 +351,7 @@ def from_dict(fields: dict, source: str = 'config') -> Config:
     if field.name in known:
       known[field.name] = _typed(field, known[field.name], source)
   try:
-    return Config(**known).validate()
+    return Config(**known)
   except UserError as e:
     raise UserError(f'{source}: {e}') from None
 
@@ -385,7 +388,7 @@ def _is_kind(default, value) -> bool:
 def get_config(name: str, **overrides) -> Config:
   if name not in CONFIGS:
     raise UserError(f'--config={name}: unknown; choose one of {", ".join(CONFIGS)}')
-  return dataclasses.replace(CONFIGS[name], **overrides).validate()
+  return dataclasses.replace(CONFIGS[name], **overrides)
 
 
 def run_name(c: Config) -> str:

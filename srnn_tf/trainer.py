@@ -90,7 +90,6 @@ def train_and_evaluate(config: configs.Config, workdir: str, results_dir: str | 
   Raises:
     UserError: bad config or data, a busy or conflicting run folder, NaN, a full disk.
   """
-  config.validate()
   limits.batch_frames(config.batch_size, config.seq_len)
   rundir.check_run_folder(workdir)
   rundir.check_output_dir(workdir)

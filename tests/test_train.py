@@ -351,4 +351,4 @@ def test_nade_pretraining_starts_the_emission_from_the_fitted_nade(data_dir, tmp
   assert summary['valid']['elbo_per_step'] > UNTRAINED_ELBO / 4
   with pytest.raises(configs.UserError, match='--nade_pretrain_steps=300: needs '
                      '--emission=nade'):
-    configs.get_config('small', nade_pretrain_steps=300).validate()
+    configs.get_config('small', nade_pretrain_steps=300)

@@ -43,5 +43,4 @@ def hyperparameters(config: configs.Config, steps_per_epoch: int) -> dict:
 
 def build(config: configs.Config, steps_per_epoch: int) -> SequenceModel:
   """The (unbuilt, uncompiled) model of `config`; `steps_per_epoch` sets the KL annealing."""
-  config.validate()
   return model_class(config.model)(**hyperparameters(config, steps_per_epoch))

@@ -29,7 +29,7 @@ cli.define_config_flags(TuneConfig)
 
 def main(argv):
   del argv
-  config = TuneConfig(**cli.config_overrides(TuneConfig)).validate()
+  config = TuneConfig(**cli.config_overrides(TuneConfig))
   run = cli.load_run(_RUN.value, threads=(1, 2))   # each op on one core, as in training
   from srnn_tf.rl import tuning_run
   workdir = _OUTPUT_DIR.value or (os.path.normpath(run.directory) + f'_tuned_beta{config.beta:g}')
