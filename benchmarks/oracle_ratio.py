@@ -23,8 +23,8 @@ _DATA_DIR = cli.data_dir_flag()
 
 def main(argv):
   del argv
-  from srnn_tf import callbacks
-  callbacks.set_threads(1, 2)
+  from srnn_tf import threads
+  threads.set_threads(1, 2)
   r = measure.oracle_ratio(_CONFIG.value, _STEPS.value, _REPEATS.value, _DATA_DIR.value)
   print(f'SRNN {_CONFIG.value}: package {r["package"]:,.0f} time steps/s, per-step oracle '
         f'{r["oracle"]:,.0f} time steps/s, ratio {r["ratio"]:.2f}x '

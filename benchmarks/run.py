@@ -49,18 +49,18 @@ def _job(spec: str) -> dict:
   """One measurement in this (fresh) process: `peak`, `train:<model>:<config>`, `oracle`,
   `eval:<bound>`."""
   from benchmarks import measure
-  from srnn_tf import callbacks
+  from srnn_tf import threads
   kind, *args = spec.split(':')
   quick = _QUICK.value
   if kind == 'peak':
-    callbacks.set_threads(0, 0)   # TF's defaults: one matmul uses every core
+    threads.set_threads(0, 0)   # TF's defaults: one matmul uses every core
     return {'matmul_2048': measure.matmul_gflops(2048, 2048, 2048, 1 if quick else 3),
             'matmul_16x300x900': measure.matmul_gflops(16, 300, 900, 1 if quick else 3)}
   if kind == 'peak1':
-    callbacks.set_threads(1, 2)   # as in training: each op on one core
+    threads.set_threads(1, 2)   # as in training: each op on one core
     return {'matmul_2048': measure.matmul_gflops(2048, 2048, 2048, 1 if quick else 3),
             'matmul_16x300x900': measure.matmul_gflops(16, 300, 900, 1 if quick else 3)}
-  callbacks.set_threads(1, 2)
+  threads.set_threads(1, 2)
   if kind == 'train':
     model_name, config_name = args
     model, batches = measure.model_and_batches(model_name, config_name, _DATA_DIR.value)

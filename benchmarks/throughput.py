@@ -28,8 +28,8 @@ _DATA_DIR = cli.data_dir_flag()
 
 def main(argv):
   del argv
-  from srnn_tf import callbacks
-  callbacks.set_threads(_INTRA.value, _INTER.value)
+  from srnn_tf import threads
+  threads.set_threads(_INTRA.value, _INTER.value)
   objective = measure.objective_overrides(_OBJECTIVE.value, _PARTICLES.value)
   model, batches = measure.model_and_batches(_MODEL.value, _CONFIG.value, _DATA_DIR.value,
                                              **objective)

@@ -48,8 +48,8 @@ _WORKER = r'''
 import json, os, statistics, sys, time
 checkout, emission, k, frames, eval_run, data_dir = sys.argv[1:]
 sys.path.insert(0, os.path.abspath(checkout))
-from srnn_tf import callbacks
-callbacks.set_threads(1, 2)
+from srnn_tf import threads
+threads.set_threads(1, 2)
 import keras
 from srnn_tf import bounds, configs, trainer
 from srnn_tf.data import corpus as corpus_lib, pipeline

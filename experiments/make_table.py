@@ -342,7 +342,7 @@ def option_runs(folder):
   """Markdown rows of the 50-epoch runs that change the release's options (`RELEASE_OPTIONS`)
   from the paper protocol, each beside the protocol run it departs from: validation ELBO
   (what chooses between them), then test."""
-  default = configs.get_config('paper', **configs.REPRODUCTION)
+  default = configs.get_config('paper', **configs.PREVIOUS_DEFAULTS)
   by_name = {os.path.basename(r['_file'])[:-len('.json')]: r for r in load_runs(folder)}
   lines = ['| run | changed | valid ELBO | protocol valid | test ELBO | protocol test |',
            '|---|---|---|---|---|---|']

@@ -81,7 +81,6 @@ _SEEDS = flags.DEFINE_list('seeds', ['0'], 'Seeds to train each run at (0: the r
 _EXTRA = flags.DEFINE_list('train_flags', [], 'Extra train.py flags for every run, e.g. '
                            '--train_flags=--epochs=10,--data_dir=/data.')
 
-REPRODUCTION = configs.REPRODUCTION
 Z_GRID = (2, 10, 25, 50, 100, 200)
 D_GRID = (50, 300, 500)
 GRIDS = {
@@ -209,7 +208,7 @@ def plan(grids, datasets, version, seeds=(0,), results_dir=None) -> list[Run]:
         grid_configs = augmented_configs(results_dir, dataset, version)
       else:
         grid_configs = [configs.get_config('paper', dataset=dataset, data_version=version,
-                                           **{**REPRODUCTION, **override})
+                                           **{**configs.PREVIOUS_DEFAULTS, **override})
                         for override in grid_overrides(grid)]
       for config in grid_configs:
         for seed in seeds:
@@ -256,11 +255,11 @@ def _write_hparams_view(runs: list[Run], runs_dir: str) -> None:
   run, the fields that vary over this sweep's runs and the ones already there (other sweeps
   share the folder) against the validation ELBO."""
   cli.import_tensorflow_quietly()
-  from srnn_tf import callbacks
+  from srnn_tf import hparams   # TensorFlow's: loaded quietly just above
   os.makedirs(runs_dir, exist_ok=True)
   there = [files.read_json(path) for path in
            glob.glob(os.path.join(runs_dir, '*', rundir.CONFIG_JSON))]
-  callbacks.write_hparams_config(runs_dir, varied_fields(
+  hparams.write_hparams_config(runs_dir, varied_fields(
       [run.config for run in runs] + [configs.from_dict(c) for c in there if c]))
 
 

@@ -2,9 +2,6 @@
 best-epoch weights, carried-state resets, throughput, TensorBoard media. (The learning-rate
 schedule is `srnn_tf.schedules`.)"""
 
-import contextlib
-import dataclasses
-import glob
 import math
 import os
 import time
@@ -15,11 +12,7 @@ import tensorflow as tf
 from absl import logging
 
 from srnn_tf import files, rundir
-from srnn_tf.errors import UserError
-
-
-class NonFiniteLossError(UserError, FloatingPointError):
-  """Training produced a NaN or inf; the run stopped before saving anything."""
+from srnn_tf.errors import NonFiniteLossError
 
 
 class NanGuard(keras.callbacks.Callback):
@@ -205,18 +198,6 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
       self.best, self.wait = self.previous[best], len(self.previous) - 1 - best
 
 
-def set_threads(intra_op: int, inter_op: int) -> None:
-  """TF thread pools (0: TF's default). Only possible before TF has run anything; later
-  (e.g. a second run in one process) the pools stay as they are, with a warning."""
-  try:
-    tf.config.threading.set_intra_op_parallelism_threads(intra_op)
-    tf.config.threading.set_inter_op_parallelism_threads(inter_op)
-  except RuntimeError:
-    if (tf.config.threading.get_intra_op_parallelism_threads(),
-        tf.config.threading.get_inter_op_parallelism_threads()) != (intra_op, inter_op):
-      logging.warning('TensorFlow is already initialised; thread settings unchanged.')
-
-
 class TensorBoardMedia(keras.callbacks.Callback):
   """Every `every` epochs, writes to TensorBoard (`<logdir>/media`) what the scalars cannot
   show: a piano roll of a sample from the model, one of a validation piece beside its
@@ -279,49 +260,3 @@ def _synthesize(roll, grid) -> bytes | None:
     audio.render(mid, wav, sample_rate=_SAMPLE_RATE)
     with open(wav, 'rb') as f:
       return f.read()
-
-
-def log_hparams(logdir: str, config) -> None:
-  """Records the run's configuration for TensorBoard's HParams view (a sweep's z/d grid reads
-  as a table of runs against their validation ELBO; `experiments.sweep` writes the view's
-  column definitions)."""
-  from tensorboard.plugins.hparams import api as hp
-  with tf.summary.create_file_writer(logdir).as_default():
-    hp.hparams(hparam_values(config), trial_id=os.path.basename(os.path.dirname(
-        os.path.abspath(logdir))))
-
-
-def write_hparams_config(logdir: str, varied: list[str]) -> None:
-  """Writes the HParams view's columns at the root of a sweep's run folders: the config
-  fields the sweep varies and the train / validation ELBO (Keras's `epoch_elbo` scalars).
-
-  It replaces the columns an earlier sweep wrote there: every writer adds an events file, and
-  with several at the root TensorBoard would show one of them, not necessarily the newest.
-  """
-  from tensorboard.plugins.hparams import api as hp
-  from tensorboard.plugins.hparams import metadata
-  for path in glob.glob(os.path.join(logdir, 'events.out.tfevents.*')):
-    try:
-      tags = {v.tag for record in tf.data.TFRecordDataset(path)
-              for v in tf.compat.v1.Event.FromString(record.numpy()).summary.value}
-    # Cut short by a kill (not ours to judge), or removed meanwhile by another lane's sweep.
-    except (tf.errors.DataLossError, tf.errors.NotFoundError):
-      continue
-    if tags == {metadata.EXPERIMENT_TAG}:   # nothing but an earlier sweep's columns
-      with contextlib.suppress(FileNotFoundError):   # the same race
-        os.remove(path)
-  metrics = [hp.Metric('epoch_elbo', group=group, display_name=f'{group} ELBO/step')
-             for group in ('validation', 'train')]
-  with tf.summary.create_file_writer(logdir).as_default():
-    hp.hparams_config(hparams=[hp.HParam(name) for name in varied], metrics=metrics)
-
-
-def hparam_values(config) -> dict:
-  """The config's fields that TensorBoard can show (scalars and strings)."""
-  values = {}
-  for k, v in dataclasses.asdict(config).items():
-    if isinstance(v, (bool, int, float, str)):
-      values[k] = v
-    elif isinstance(v, (tuple, list)):
-      values[k] = ','.join(map(str, v))
-  return values

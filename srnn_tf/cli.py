@@ -92,8 +92,8 @@ def import_tensorflow_quietly(threads: tuple[int, int] | None = None) -> None:
     try:
       import tensorflow as tf
       if threads is not None:
-        tf.config.threading.set_intra_op_parallelism_threads(threads[0])
-        tf.config.threading.set_inter_op_parallelism_threads(threads[1])
+        from srnn_tf import threads as pools   # TensorFlow's: imported just above
+        pools.set_threads(*threads)
       tf.config.list_logical_devices()   # device set-up: the cuInit line
     finally:
       sys.stderr.flush()

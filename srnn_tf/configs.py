@@ -319,14 +319,12 @@ CONFIGS['dmm'] = Config(model='dmm', dmm_augmented=True, a_dim=600, hidden_units
 CONFIGS['storn'] = Config(model='storn', **_NADE_COMPARISON)
 
 
-# The reproduction's grids (`experiments.sweep`) keep the GRU initialisation their finished
-# cells were trained with, the stacked orthogonal matrices, so that every grid is one model
-# throughout; the package's default became the release's per-gate initialisation later.
-REPRODUCTION = {'gru_init': 'orthogonal'}
-
-# Fields that run records (config.json, run JSONs) written before the field existed lack, with
-# the value those runs used.
-LEGACY = {'gru_init': 'orthogonal'}
+# Options whose default changed after runs were recorded, with the value before: the GRU
+# initialisation (the stacked orthogonal matrices; the default became the release's per-gate
+# one). A record written before the field existed (config.json, run JSONs) ran with it, and
+# the reproduction's grids (`experiments.sweep`) keep it, so that every grid is one model
+# throughout.
+PREVIOUS_DEFAULTS = {'gru_init': 'orthogonal'}
 
 
 # What a recorded config must name: without them it would be read as another run's (the
@@ -335,7 +333,7 @@ RECORDED = ('dataset', 'data_version', 'model')
 
 
 def from_dict(fields: dict, source: str = 'config') -> Config:
-  """The `Config` of a recorded run: unknown keys dropped, missing ones from `LEGACY` or the
+  """The `Config` of a recorded run: unknown keys dropped, missing ones from `PREVIOUS_DEFAULTS` or the
   defaults (fields added later, off by default), each value checked against its field's type
   and the whole checked.
 
@@ -346,7 +344,7 @@ def from_dict(fields: dict, source: str = 'config') -> Config:
   missing = [k for k in RECORDED if k not in fields]
   if missing:
     raise UserError(f'{source}: names no {", ".join(missing)}: cannot tell which run it is')
-  known = {k: v for k, v in {**LEGACY, **fields}.items() if k in Config.__dataclass_fields__}
+  known = {k: v for k, v in {**PREVIOUS_DEFAULTS, **fields}.items() if k in Config.__dataclass_fields__}
   for field in dataclasses.fields(Config):
     if field.name in known:
       known[field.name] = _typed(field, known[field.name], source)

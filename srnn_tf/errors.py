@@ -22,6 +22,10 @@ class RunBusyError(RunDirError):
   exit_status = 75
 
 
+class NonFiniteLossError(UserError, FloatingPointError):
+  """Training produced a NaN or inf; the run stopped before saving anything."""
+
+
 class LimitError(UserError):
   """An input larger than a stated limit; the message names the flag that raises it."""
 

@@ -21,13 +21,15 @@ from srnn_tf import export
 from srnn_tf import limits
 from srnn_tf import nade
 from srnn_tf import files
+from srnn_tf import hparams
 from srnn_tf import rundir
 from srnn_tf import schedules
+from srnn_tf import threads
 from srnn_tf.data import corpus as corpus_lib
 from srnn_tf.data import pipeline
 from srnn_tf.data import transpose
 from srnn_tf.data.errors import DataError
-from srnn_tf.errors import DiskFullError, UserError, is_no_space
+from srnn_tf.errors import DiskFullError, NonFiniteLossError, UserError, is_no_space
 from srnn_tf.models import factory
 
 
@@ -112,7 +114,7 @@ def _train_locked(config, workdir, results_dir, verbose, overwrite_results) -> d
     _copy_results(workdir, results_dir, overwrite_results)
     return summary
 
-  callbacks.set_threads(config.intra_op_threads, config.inter_op_threads)
+  threads.set_threads(config.intra_op_threads, config.inter_op_threads)
   keras.utils.set_random_seed(config.seed)
   corpus = corpus_lib.load_corpus(config.dataset, config.data_version, config.data_dir,
                                   frames_per_quarter=config.frames_per_quarter)
@@ -126,8 +128,7 @@ def _train_locked(config, workdir, results_dir, verbose, overwrite_results) -> d
     train_ds, steps = pipeline.stream_dataset(corpus.splits['train'], config.seq_len,
                                               config.batch_size, config.seed)
   else:
-    _, steps = pipeline.train_dataset(corpus.splits['train'], config.seq_len,
-                                      config.batch_size, config.seed)
+    steps = pipeline.steps_per_epoch(corpus.splits['train'], config.seq_len, config.batch_size)
   with strategy.scope():
     model = build_model(config, steps)
     model.optimizer.build(model.trainable_variables)
@@ -162,7 +163,7 @@ def _train_locked(config, workdir, results_dir, verbose, overwrite_results) -> d
   train_seconds = time.time() - start
   kept_epoch = _keep_best(model, workdir) if config.keep_best else None
   if not callbacks.weights_are_finite(model):
-    raise callbacks.NonFiniteLossError('training ended with non-finite weights; nothing saved')
+    raise NonFiniteLossError('training ended with non-finite weights; nothing saved')
 
   files.failpoint('final_evaluation')
   results = bounds.evaluate_splits(model, corpus,
@@ -227,7 +228,7 @@ def _callbacks(config, workdir, model, corpus, resumed_epoch) -> tuple[list, int
     callback_list.append(callbacks.TensorBoardMedia(logdir, corpus.splits['valid'][0],
                                                     corpus.grid, config.media_every))
   if not resumed_epoch:
-    callbacks.log_hparams(logdir, config)
+    hparams.log_hparams(logdir, config)
   epochs = config.epochs
   if config.early_stopping_patience:
     stopper = callbacks.ResumableEarlyStopping(config.early_stopping_patience,

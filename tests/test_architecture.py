@@ -11,13 +11,14 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / 'srnn_tf'
 
 # Layer by layer, lowest first; a module may import its own layer and those below.
 LAYERS = {
-    'foundations': ('errors', 'files', 'keyboard', 'features', 'configs', 'seeds', 'recurrences',
-                    'nade', 'schedules', 'audio', 'limits', 'data.grid', 'data.transpose',
-                    'data.errors'),
+    'foundations': ('errors', 'files', 'keyboard', 'features', 'configs', 'seeds', 'threads',
+                    'recurrences', 'nade', 'schedules', 'audio', 'limits', 'data.grid',
+                    'data.transpose', 'data.errors'),
     'maths': ('layers', 'note_features', 'smc'),
     'models': ('models',),
     'data': ('data', 'music_stats', 'plots'),
-    'runs': ('bounds', 'rundir', 'finished', 'callbacks', 'export', 'trainer', 'rl', 'testing'),
+    'runs': ('bounds', 'rundir', 'finished', 'callbacks', 'hparams', 'export', 'trainer', 'rl',
+             'testing'),
     'entry points': ('cli', 'scripts', 'data.__main__'),
 }
 ORDER = list(LAYERS)

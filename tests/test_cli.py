@@ -44,8 +44,8 @@ def test_entry_points_import_tensorflow_without_its_startup_chatter():
 def test_the_quiet_import_sets_the_thread_pools_before_the_runtime_starts():
   """The device set-up starts TensorFlow's runtime, after which its thread pools are fixed:
   a training's --intra_op_threads / --inter_op_threads must be applied inside the import."""
-  code = ('from srnn_tf import callbacks, cli; cli.import_tensorflow_quietly(threads=(1, 3)); '
-          'import tensorflow as tf; callbacks.set_threads(1, 3); '
+  code = ('from srnn_tf import cli, threads; cli.import_tensorflow_quietly(threads=(1, 3)); '
+          'import tensorflow as tf; threads.set_threads(1, 3); '
           'print(tf.config.threading.get_intra_op_parallelism_threads(), '
           'tf.config.threading.get_inter_op_parallelism_threads())')
   result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,

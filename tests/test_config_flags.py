@@ -64,7 +64,7 @@ def test_the_config_module_names_the_corpora_as_the_registry_does():
 
 def test_run_names_tell_apart_the_model_options():
   paper = configs.get_config('paper', dataset='jsb', data_version='boulanger',
-                             **configs.REPRODUCTION)
+                             **configs.PREVIOUS_DEFAULTS)
   assert configs.run_name(paper) == 'jsb_boulanger_srnn_z100_d300'
   small = dataclasses.replace(paper, model='rnn', emission='nade', hidden_units=150,
                               embed_units=(150,), d_dim=150, keep_best=True)
@@ -92,7 +92,7 @@ def test_run_names_tell_apart_the_model_options():
 
 def test_run_names_of_the_dmm_and_storn():
   paper = configs.get_config('paper', dataset='jsb', data_version='boulanger',
-                             **configs.REPRODUCTION)
+                             **configs.PREVIOUS_DEFAULTS)
   dmm = dataclasses.replace(paper, model='dmm', dmm_augmented=True, a_dim=600,
                             hidden_units=200, keep_best=True)
   assert configs.run_name(dmm) == 'jsb_boulanger_dmm_aug_h200_z100_a600_keepbest'

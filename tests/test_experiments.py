@@ -184,7 +184,7 @@ def test_evaluate_bounds_picks_finished_latent_sweep_runs_without_results(tmp_pa
     run = tmp_path / 'runs' / name
     run.mkdir(parents=True)
     config = dataclasses.asdict(configs.get_config(
-        'paper', dataset='jsb', data_version='srnn2016', **{**configs.REPRODUCTION, **overrides}))
+        'paper', dataset='jsb', data_version='srnn2016', **{**configs.PREVIOUS_DEFAULTS, **overrides}))
     (run / 'config.json').write_text(json.dumps(config))
     if finished:
       (run / 'model.keras').write_text('')
@@ -237,7 +237,7 @@ def test_the_familys_searches_read_the_test_split_of_one_candidate_per_emission(
   chosen = {}
   for model in ('dmm', 'storn'):
     for i, override in enumerate(sweep.GRIDS[model]):
-      config = configs.get_config('paper', **{**configs.REPRODUCTION, **override},
+      config = configs.get_config('paper', **{**configs.PREVIOUS_DEFAULTS, **override},
                                   dataset='muse', data_version='boulanger')
       assert selection.is_search(dataclasses.asdict(config)) and not config.evaluate_test
       name = configs.run_name(config)
@@ -267,7 +267,7 @@ def test_evaluate_bounds_leaves_the_candidates_validation_passed_over(tmp_path):
   names = {}
   for model in ('srnn', 'rnn'):
     for dropout, valid in ((0.0, -6.2), (0.5, -6.0)):
-      config = configs.get_config('paper', **{**configs.REPRODUCTION, **sweep.NADE_SEARCH},
+      config = configs.get_config('paper', **{**configs.PREVIOUS_DEFAULTS, **sweep.NADE_SEARCH},
                                   dataset='muse', data_version='boulanger', model=model,
                                   dropout_d=dropout)
       assert selection.is_nade_search(dataclasses.asdict(config)) and not config.evaluate_test
@@ -292,7 +292,7 @@ def test_evaluate_bounds_leaves_the_candidates_validation_passed_over(tmp_path):
   assert 'test' not in published.load_run(str(results / f'{names["rnn", 0.0]}.json'))
   # While another SRNN candidate still trains (its run directory has no model.keras yet),
   # the SRNN's search is not judged: the finished candidates may yet lose to it.
-  config = configs.get_config('paper', **{**configs.REPRODUCTION, **sweep.NADE_SEARCH},
+  config = configs.get_config('paper', **{**configs.PREVIOUS_DEFAULTS, **sweep.NADE_SEARCH},
                               dataset='muse', data_version='boulanger', model='srnn',
                               dropout_d=0.5, a_dim=150)
   (runs / configs.run_name(config)).mkdir()
@@ -304,7 +304,7 @@ def test_evaluate_bounds_leaves_the_candidates_validation_passed_over(tmp_path):
 
 def _record(results_dir, name, elbo, kept_epoch=None, epochs_run=50, **overrides):
   from srnn_tf import configs
-  config = dataclasses.asdict(configs.get_config('paper', **{**configs.REPRODUCTION,
+  config = dataclasses.asdict(configs.get_config('paper', **{**configs.PREVIOUS_DEFAULTS,
                                                               **overrides}))
   # Per-sequence mean and total/total differ (by 0.05 here), so a cell shows which it took.
   record = {'config': config, 'kept_epoch': kept_epoch,
@@ -452,13 +452,13 @@ def test_bounds_vs_k_table_averages_seeds_and_measures_the_gain(tmp_path):
 
 def test_a_sweep_writes_the_hparams_view_of_what_it_varies(tmp_path):
   import tensorflow as tf
-  from srnn_tf import callbacks
+  from srnn_tf import hparams
   runs = sweep.plan(['z', 'd'], ['jsb', 'piano'], 'srnn2016')
   varied = sweep.varied_fields([run.config for run in runs])
   assert varied == ['dataset', 'z_dim', 'd_dim']
   # A second sweep's columns replace the first's: one view per runs folder.
-  callbacks.write_hparams_config(str(tmp_path), ['dataset', 'model'])
-  callbacks.write_hparams_config(str(tmp_path), varied)
+  hparams.write_hparams_config(str(tmp_path), ['dataset', 'model'])
+  hparams.write_hparams_config(str(tmp_path), varied)
   (path,) = tmp_path.glob('events.out.tfevents.*')
   from tensorboard.plugins.hparams import plugin_data_pb2
   experiments = [plugin_data_pb2.HParamsPluginData.FromString(
@@ -484,12 +484,12 @@ def test_a_sweep_writes_the_hparams_view_of_what_it_varies(tmp_path):
 def test_the_hparams_view_survives_a_sweep_in_another_lane(tmp_path, monkeypatch):
   """Two lanes' sweeps share one runs folder: an events file listed by one may be gone, removed
   by the other, before it is read."""
-  from srnn_tf import callbacks
-  listed = callbacks.glob.glob
+  from srnn_tf import hparams
+  listed = hparams.glob.glob
   gone = str(tmp_path / 'events.out.tfevents.1.removed_by_the_other_lane')
-  monkeypatch.setattr(callbacks.glob, 'glob', lambda pattern: [gone] + listed(pattern))
-  callbacks.write_hparams_config(str(tmp_path), ['dataset'])
-  callbacks.write_hparams_config(str(tmp_path), ['dataset', 'model'])
+  monkeypatch.setattr(hparams.glob, 'glob', lambda pattern: [gone] + listed(pattern))
+  hparams.write_hparams_config(str(tmp_path), ['dataset'])
+  hparams.write_hparams_config(str(tmp_path), ['dataset', 'model'])
   assert len(listed(str(tmp_path / 'events.out.tfevents.*'))) == 1
 
 

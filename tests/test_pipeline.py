@@ -88,6 +88,9 @@ def test_train_dataset():
   n = len(windows['mask'])
   ds, steps = pipeline.train_dataset(seqs, seq_len=8, batch_size=4, seed=1)
   assert steps == -(-n // 4)
+  for seq_len, batch_size in ((8, 4), (5, 3), (100, 16), (1, 7)):   # counted without windows
+    assert pipeline.steps_per_epoch(seqs, seq_len, batch_size) == -(-len(
+        pipeline.training_windows(seqs, seq_len)['mask']) // batch_size)
   batches = _first_batches(ds, 3 * steps + 2)  # it repeats: more batches than an epoch
   assert len(batches) == 3 * steps + 2
   for b in batches:

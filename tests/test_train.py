@@ -18,6 +18,7 @@ import pytest
 import tensorflow as tf
 
 from srnn_tf import callbacks, configs, finished, schedules, trainer
+from srnn_tf.errors import NonFiniteLossError
 from srnn_tf.data import midi
 from srnn_tf.data import pipeline
 from srnn_tf.models import SRNN, standardize_features
@@ -253,7 +254,7 @@ def test_nan_stops_training_and_keeps_the_last_good_backup(tmp_path):
 
   poisoned = rolls.copy()
   poisoned[20, 3, 5] = np.nan
-  with pytest.raises(callbacks.NonFiniteLossError,
+  with pytest.raises(NonFiniteLossError,
                      match='non-finite training loss.*last good checkpoint is kept'):
     model.fit(poisoned, batch_size=16, epochs=3, callbacks=guards(), verbose=0)
   assert weights.read_bytes() == good

@@ -51,6 +51,12 @@ def training_windows(sequences: list[np.ndarray], seq_len: int) -> dict[str, np.
   return {'x': x, 'u': u, 'mask': mask}
 
 
+def steps_per_epoch(sequences: list[np.ndarray], seq_len: int, batch_size: int) -> int:
+  """Batches in one pass over the training windows of `sequences` (`train_dataset`'s count,
+  without building the windows)."""
+  return -(-sum(-(-len(s) // seq_len) for s in sequences) // batch_size)
+
+
 def train_dataset(sequences: list[np.ndarray], seq_len: int = 100, batch_size: int = 16,
                   seed: int = 0, shuffle: bool = True,
                   initial_epoch: int = 0) -> tuple[tf.data.Dataset, int]:
@@ -67,13 +73,13 @@ def train_dataset(sequences: list[np.ndarray], seq_len: int = 100, batch_size: i
   """
   windows = training_windows(sequences, seq_len)
   n = len(windows['mask'])
-  steps_per_epoch = -(-n // batch_size)
+  steps = steps_per_epoch(sequences, seq_len, batch_size)
   ds = tf.data.Dataset.from_tensor_slices(windows)
   if shuffle:
     ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-  ds = ds.repeat().skip(initial_epoch * steps_per_epoch * batch_size)
+  ds = ds.repeat().skip(initial_epoch * steps * batch_size)
   ds = ds.batch(batch_size, drop_remainder=True)
-  return ds.prefetch(tf.data.AUTOTUNE), steps_per_epoch
+  return ds.prefetch(tf.data.AUTOTUNE), steps
 
 
 def eval_batches(sequences: list[np.ndarray], batch_size: int = 16,

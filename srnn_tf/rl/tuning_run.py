@@ -15,7 +15,7 @@ import os
 
 from srnn_tf import files, finished, rundir
 from srnn_tf.configs import TuneConfig
-from srnn_tf.errors import RunDirError
+from srnn_tf.errors import NonFiniteLossError, RunDirError
 
 TUNE_CONFIG = 'tune_config.json'
 CHECKPOINTS = 'checkpoints'
@@ -138,7 +138,7 @@ def _tune(config, run, workdir, data_dir, results_dir) -> str:
       files.failpoint('tune_history_appended')
       manager.save()
   if not callbacks.weights_are_finite(model):
-    raise callbacks.NonFiniteLossError('tuning ended with non-finite weights; nothing saved')
+    raise NonFiniteLossError('tuning ended with non-finite weights; nothing saved')
 
   result, rolls = tuning.compare(pretrained, model, reward, corpus, config.eval_pieces,
                                  config.num_steps, config.seed)
