@@ -5,6 +5,7 @@ The only part of the run-folder code that loads TensorFlow (when `load_run` is c
 
 import dataclasses
 import os
+import zipfile
 
 from srnn_tf import configs
 from srnn_tf import rundir
@@ -62,7 +63,8 @@ def model_file(path: str) -> str:
   """The model file of a run directory or `.keras` file, without loading TensorFlow.
 
   Raises:
-    RunDirError: naming the path: missing, or a run that has not finished.
+    RunDirError: naming the path: missing, a run that has not finished, or a `.keras` file
+      that is not a whole zip archive (truncated: the archive's index is at its end).
   """
   if not os.path.exists(path):
     raise RunDirError(f'--run={path}: no such run directory or .keras file')
@@ -70,6 +72,16 @@ def model_file(path: str) -> str:
   if not os.path.exists(model_path):
     raise RunDirError(f'{path}: no trained model here: the run has not finished (rerun '
                       'train.py with the same flags to resume it)')
+  if model_path.endswith('.keras'):   # Keras's format is a zip: checked in a blink
+    try:
+      with zipfile.ZipFile(model_path) as archive:
+        damaged = archive.testzip()   # the first member whose CRC fails, or None
+      problem = f'member {damaged} fails its checksum' if damaged else None
+    except (zipfile.BadZipFile, OSError, EOFError) as e:
+      problem = type(e).__name__
+    if problem:
+      raise RunDirError(f'{model_path}: not a readable model (truncated or damaged: '
+                        f'{problem})')
   return model_path
 
 

@@ -15,6 +15,19 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 DATA_DIR = pathlib.Path(os.environ.get('SRNN_TF_TEST_DATA', ROOT.parent / 'shared' / 'data'))
 
 
+# The files that take longest (seconds of CPU in a full run), started first: `--dist loadfile`
+# hands out whole files in collection order, so with the long ones last one worker could be
+# left running a long file alone at the end (longest first keeps the two close).
+SLOWEST_FIRST = ('test_bounds.py', 'test_train.py', 'test_reliability.py', 'test_export.py',
+                 'test_interruptions.py', 'test_keras_api.py', 'test_distribute.py',
+                 'test_music.py', 'test_workflow.py')
+
+
+def pytest_collection_modifyitems(items):
+  rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+  items.sort(key=lambda item: rank.get(item.path.name, len(rank)))   # stable: order kept
+
+
 @pytest.fixture(scope='session')
 def data_dir() -> pathlib.Path:
   if not (DATA_DIR / 'boulanger').is_dir() or not (DATA_DIR / 'srnn2016').is_dir():

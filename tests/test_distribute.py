@@ -12,30 +12,39 @@ import pytest
 HELPER = pathlib.Path(__file__).with_name('distributed_step.py')
 
 
-def _start(kind, out, emission='bernoulli', env=None):
-  return subprocess.Popen([sys.executable, str(HELPER), kind, str(out), emission],
+EMISSIONS = ('bernoulli', 'nade')
+
+
+def _start(kind, out, emissions=('bernoulli',), env=None):
+  return subprocess.Popen([sys.executable, str(HELPER), kind, str(out), ','.join(emissions)],
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
 
 
-def _finish(proc, out):
+def _finish(proc, out, emissions=('bernoulli',)):
+  """{emission: npz} of the helper's process `proc` writing to `out`."""
   _, err = proc.communicate(timeout=300)
   assert proc.returncode == 0, err[-3000:]
-  return np.load(out)
+  return {e: np.load(f'{out}-{e}.npz') for e in emissions}
 
 
 @pytest.fixture(scope='module')
-def single(tmp_path_factory):
-  """The single-device step of each emission, computed side by side: {emission: npz}."""
-  folder = tmp_path_factory.mktemp('single')
-  procs = {e: _start('single', folder / f'{e}.npz', e) for e in ('bernoulli', 'nade')}
-  return {e: _finish(p, folder / f'{e}.npz') for e, p in procs.items()}
+def single_and_mirrored(tmp_path_factory):
+  """The step of each emission on one device and under MirroredStrategy over two, computed
+  side by side: ({emission: npz}, {emission: npz})."""
+  folder = tmp_path_factory.mktemp('steps')
+  procs = [(_start(kind, folder / kind, EMISSIONS), folder / kind)
+           for kind in ('single', 'mirrored')]
+  return tuple(_finish(proc, out, EMISSIONS) for proc, out in procs)
 
 
-@pytest.mark.parametrize('emission', ['bernoulli', 'nade'])
-def test_mirrored_strategy_step_equals_single_device_step(tmp_path, emission, single):
-  mirrored = _finish(_start('mirrored', tmp_path / 'mirrored.npz', emission),
-                     tmp_path / 'mirrored.npz')
-  single = single[emission]
+@pytest.fixture(scope='module')
+def single(single_and_mirrored):
+  return single_and_mirrored[0]
+
+
+@pytest.mark.parametrize('emission', EMISSIONS)
+def test_mirrored_strategy_step_equals_single_device_step(emission, single_and_mirrored):
+  single, mirrored = (steps[emission] for steps in single_and_mirrored)
   assert int(single['replicas']) == 1 and int(mirrored['replicas']) == 2
   n = len([k for k in single.files if k.startswith('w_')])
   for i in range(n):
@@ -55,11 +64,12 @@ def test_multi_worker_step_equals_single_device_step(tmp_path, single):
       s.bind(('127.0.0.1', 0))
       ports.append(s.getsockname()[1])
   cluster = {'worker': [f'127.0.0.1:{p}' for p in ports]}
-  workers = [_start('multi_worker', tmp_path / f'worker{index}.npz', env=dict(
+  workers = [_start('multi_worker', tmp_path / f'worker{index}', env=dict(
       os.environ, TF_CONFIG=json.dumps({'cluster': cluster,
                                         'task': {'type': 'worker', 'index': index}})))
              for index in range(2)]
-  results = [_finish(w, tmp_path / f'worker{index}.npz') for index, w in enumerate(workers)]
+  results = [_finish(w, tmp_path / f'worker{index}')['bernoulli']
+             for index, w in enumerate(workers)]
   single = single['bernoulli']
   n = len([k for k in single.files if k.startswith('w_')])
   for worker in results:

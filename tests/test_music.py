@@ -1,6 +1,7 @@
 """The model has learned music, not just note frequencies: priming on a piece's first bars
 makes its true continuation more likely, and a real piece is far more likely than the same
-frames shuffled. Uses a small SRNN trained for ~45 s on real JSB (Boulanger) data."""
+frames shuffled. Uses a small SRNN trained for 12 epochs (~25 s) on real JSB (Boulanger) data:
+the margins below hold from about 9 epochs on."""
 
 import keras
 import numpy as np
@@ -20,7 +21,7 @@ def model_and_test(data_dir):
                               carry_state=False, seq_len=50)
   ds, steps = pipeline.train_dataset(corpus.splits['train'], 50, 16, seed=0)
   model = trainer.build_model(config, steps)
-  model.fit(ds, steps_per_epoch=steps, epochs=25, verbose=0)
+  model.fit(ds, steps_per_epoch=steps, epochs=12, verbose=0)
   return model, corpus.splits['test']
 
 
@@ -42,7 +43,7 @@ def test_priming_makes_the_true_continuation_more_likely(model_and_test):
   gains = (_continuation_elbo(model, pieces, 16, True)
            - _continuation_elbo(model, pieces, 16, False))   # nats over 32 frames
   stderr = gains.std() / np.sqrt(len(gains))
-  # Measured: mean 3.3 +- 0.5 nats, 85% of pieces gain.
+  # Measured: mean 3.2 +- 0.4 nats, 80% of pieces gain (9 epochs: 2.4 +- 0.35, 82%).
   assert gains.mean() > max(1.0, 4 * stderr), (gains.mean(), stderr)
   assert np.mean(gains > 0) >= 0.7, gains
 
@@ -56,4 +57,5 @@ def test_real_piece_is_far_more_likely_than_a_shuffled_copy(model_and_test):
     real = float(model.score(piece[None].astype(np.float32))['elbo_per_step'][0])
     fake = float(model.score(shuffled[None].astype(np.float32))['elbo_per_step'][0])
     margins.append(real - fake)
-  assert min(margins) > 0.5 and np.mean(margins) > 1.0, margins   # nats per frame
+  # Nats per frame; measured: min 1.5, mean 2.0.
+  assert min(margins) > 0.5 and np.mean(margins) > 1.0, margins

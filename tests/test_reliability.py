@@ -22,7 +22,8 @@ import pytest
 
 from srnn_tf import callbacks, configs, export, files, finished, rundir, trainer
 from srnn_tf.data import corpus as corpus_lib
-from srnn_tf.errors import DiskFullError, LimitError, RunDirError, UserError
+from srnn_tf.errors import (DiskFullError, LimitError, NonFiniteLossError, RunDirError,
+                            UserError)
 from srnn_tf.data.errors import DataError
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -226,7 +227,7 @@ def test_files_are_written_with_the_usual_mode(finished_run):
 
 def test_nan_message_claims_no_checkpoint_that_does_not_exist(tmp_path):
   guard = callbacks.NanGuard(str(tmp_path))
-  with pytest.raises(callbacks.NonFiniteLossError, match='No checkpoint was written yet'):
+  with pytest.raises(NonFiniteLossError, match='No checkpoint was written yet'):
     guard.on_train_batch_end(0, {'loss': float('nan')})
 
 
@@ -504,6 +505,16 @@ def test_every_entry_point_on_a_missing_unfinished_or_truncated_run(finished_run
     results = list(pool.map(lambda case: probe(case[0], case[2]), cases))
   for (run, message, command), result in zip(cases, results):
     assert_one_line_error(result, str(run), message)
+  # All three are answered before TensorFlow loads (it takes seconds).
+  code = ('import sys; from srnn_tf import finished, errors\n'
+          'for run in sys.argv[1:]:\n'
+          '  try: finished.model_file(run)\n'
+          '  except errors.RunDirError: pass\n'
+          '  else: raise SystemExit(run)\n'
+          'print(sorted(m for m in sys.modules if m.startswith(("tensorflow", "keras"))))')
+  result = subprocess.run([sys.executable, '-c', code, *(str(run) for run, _, _ in cases[::5])],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+  assert result.returncode == 0 and result.stdout.strip() == '[]', result.stderr[-2000:]
 
 
 def test_a_model_file_holding_code_is_refused_as_such(tmp_path):
