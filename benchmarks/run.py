@@ -27,6 +27,7 @@ import sys
 from absl import flags
 
 from srnn_tf import cli
+from srnn_tf import configs
 
 _QUICK = flags.DEFINE_bool('quick', False, 'Fewer, shorter measurements (a smoke run).')
 _OUTPUT = flags.DEFINE_string('output', None, 'Also write the table (markdown) here.')
@@ -42,7 +43,7 @@ _BASELINE = flags.DEFINE_string('baseline', None, 'A checkout of an earlier comm
                                 'measures it too, before this checkout.')
 _JOB = flags.DEFINE_string('job', None, 'Internal: run one measurement, print its JSON.')
 
-CORPORA = ('jsb', 'piano', 'nottingham', 'muse')
+CORPORA = configs.SMALLEST_FIRST
 
 
 def _job(spec: str) -> dict:
@@ -93,7 +94,6 @@ def _job(spec: str) -> dict:
 
 def _steps_per_epoch(model_name, config_name) -> dict:
   """Training steps per epoch of each srnn2016 corpus at the preset's batch and window."""
-  from srnn_tf import configs
   from srnn_tf.data import corpus as corpus_lib, pipeline
   config = configs.get_config(config_name, model=model_name)
   return {name: pipeline.stream_dataset(

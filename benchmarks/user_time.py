@@ -40,8 +40,6 @@ _EVAL_RUN = flags.DEFINE_string('eval_run', 'runs/muse_srnn2016_srnn_z100_d300',
 _OUTPUT = flags.DEFINE_string('output', None, 'Also write the table (markdown) here.')
 _DATA_DIR = cli.data_dir_flag()
 
-CORPORA = ('jsb', 'piano', 'nottingham', 'muse')
-
 # Runs in the worker, with argv: checkout, emission, K, frames, eval run, data dir. Uses only
 # API that older checkouts have too.
 _WORKER = r'''

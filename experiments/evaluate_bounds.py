@@ -89,7 +89,7 @@ def pending(runs_dir, datasets, bounds, results_dir, all_sizes=False):
 def define_flags():
   """The script's flags (defined only when it runs, so tests can import `pending` next to
   other experiment modules with flags of the same names)."""
-  flags.DEFINE_list('datasets', ['jsb', 'piano', 'nottingham', 'muse'],
+  flags.DEFINE_list('datasets', list(configs.SMALLEST_FIRST),
                     'Corpora, in the order to evaluate them.')
   flags.DEFINE_list('bounds', ['iwae', 'smc'], 'Estimators: iwae, smc.')
   flags.DEFINE_integer('num_particles', 100, 'Particles K.')

@@ -140,7 +140,7 @@ def step_runs(step: dict, results_dir: str, choose: Choose) -> list[Run]:
   if 'train' in step:
     return _train_runs(step['train'])
   grids = _as_list(step['sweep'])
-  datasets = _as_list(step.get('datasets', ['jsb', 'piano', 'nottingham', 'muse']))
+  datasets = _as_list(step.get('datasets', configs.SMALLEST_FIRST))
   version = step.get('version', 'srnn2016')
   if CHOICE_GRIDS & set(grids):
     datasets = [dataset for dataset in datasets if choose(dataset, version, 'nade')]

@@ -16,10 +16,12 @@ MODELS = ('rnn', 'vrnn', 'srnn', 'tp_lstm_nade', 'balstm', 'dmm', 'storn', 'srnn
 # same with the SRNN's frame-level z chain (`models/tied_chain.py`).
 TIED_MODELS = ('tp_lstm_nade', 'balstm', 'srnn_tp_lstm_nade', 'srnn_balstm')
 LATENT_MODELS = ('vrnn', 'srnn', 'dmm', 'storn', 'srnn_tp_lstm_nade', 'srnn_balstm')
-# As in data.registry; restated so that configs (imported by every entry point before its
-# flags are parsed) stays free of the data package. tests/test_package.py checks they agree.
+# The named corpora and their data versions (`data.registry` has their files). Here, not in
+# the data package: configs is imported by every entry point before its flags are parsed.
 CORPORA = ('jsb', 'muse', 'nottingham', 'piano')
 VERSIONS = ('boulanger', 'srnn2016')
+# The order long work goes in: the smallest training set first, so that answers come early.
+SMALLEST_FIRST = ('jsb', 'piano', 'nottingham', 'muse')
 
 
 def _option(default, help_: str, choices: tuple | None = None):

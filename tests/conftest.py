@@ -16,11 +16,11 @@ DATA_DIR = pathlib.Path(os.environ.get('SRNN_TF_TEST_DATA', ROOT.parent / 'share
 
 
 # The files that take longest (seconds of CPU in a full run), started first: `--dist loadfile`
-# hands out whole files in collection order, so with the long ones last one worker could be
+# hands out whole files in collection order (pyproject.toml: `--no-loadscope-reorder`), so with the long ones last one worker could be
 # left running a long file alone at the end (longest first keeps the two close).
-SLOWEST_FIRST = ('test_bounds.py', 'test_train.py', 'test_reliability.py', 'test_export.py',
-                 'test_interruptions.py', 'test_keras_api.py', 'test_distribute.py',
-                 'test_music.py', 'test_workflow.py')
+SLOWEST_FIRST = ('test_bounds.py', 'test_train.py', 'test_export.py', 'test_interruptions.py',
+                 'test_reliability.py', 'test_keras_api.py', 'test_distribute.py',
+                 'test_workflow.py', 'test_generate.py', 'test_rl.py', 'test_music.py')
 
 
 def pytest_collection_modifyitems(items):

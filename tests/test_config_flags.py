@@ -58,8 +58,9 @@ def test_choices_and_ranges_are_checked_however_a_config_is_made():
     configs.TuneConfig(baseline_decay=1.5)
 
 
-def test_the_config_module_names_the_corpora_as_the_registry_does():
-  assert configs.CORPORA == registry.CORPORA and configs.VERSIONS == registry.VERSIONS
+def test_the_corpora_are_named_once():
+  assert registry.CORPORA is configs.CORPORA and registry.VERSIONS is configs.VERSIONS
+  assert sorted(configs.SMALLEST_FIRST) == sorted(configs.CORPORA)
 
 
 def test_run_names_tell_apart_the_model_options():

@@ -12,10 +12,9 @@ Two versions of each of the four polyphonic-music corpora:
 import dataclasses
 import os
 
+from srnn_tf.configs import CORPORA, VERSIONS  # noqa: F401  (re-exported)
 from srnn_tf.data.errors import DataError
 
-CORPORA = ('jsb', 'muse', 'nottingham', 'piano')
-VERSIONS = ('boulanger', 'srnn2016')
 DEFAULT_VERSION = 'boulanger'
 SPLITS = ('train', 'valid', 'test')
 
