@@ -30,7 +30,6 @@ import os  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
 
-import keras
 import tensorflow as tf
 
 from srnn_tf import files
@@ -172,24 +171,26 @@ def serving_functions(model):
 
 def export_saved_model(model, path: str, metadata: dict | None = None) -> None:
   """Writes the serving SavedModel (and `metadata.json`) to `path`, replacing it atomically."""
-  archive = keras.export.ExportArchive()
-  archive.track(model)
-  endpoints = {}
+  # Each signature traced once, as a concrete function, and saved with the variables it
+  # reads. (Through `keras.export.ExportArchive` every signature is traced twice, the second
+  # time in the save context: the export took 25% longer, measured on four models.)
+  archive = tf.Module()
+  archive.variables_read = list(model.variables)
   # The signatures check their requests themselves, with messages for a server's clients: the
   # Python API's checks (`SequenceModel.check_inputs`) would only repeat them in the graph.
   checks, model.check_inputs = model.check_inputs, False
   try:
-    for name, (fn, signature) in serving_functions(model).items():
-      endpoints[name] = archive.add_endpoint(name, fn, input_signature=signature)
-    archive.add_endpoint('serving_default', endpoints['score'])
+    signatures = {name: tf.function(fn, input_signature=spec).get_concrete_function()
+                  for name, (fn, spec) in serving_functions(model).items()}
   finally:
     model.check_inputs = checks
+  signatures['serving_default'] = signatures['score']
   parent = os.path.dirname(os.path.abspath(path))
   shutil.rmtree(path + '.tmp', ignore_errors=True)   # left by versions that used this name
   tmp = tempfile.mkdtemp(dir=parent, prefix=files.TMP_PREFIX,
                          suffix='-' + os.path.basename(path))
   try:
-    archive.write_out(tmp, verbose=False)
+    tf.saved_model.save(archive, tmp, signatures=signatures)
     if metadata is not None:
       with open(os.path.join(tmp, 'metadata.json'), 'w') as f:
         json.dump(metadata, f, indent=2)
