@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from srnn_tf import compiled
 from srnn_tf import limits
 from srnn_tf import smc
 from srnn_tf.smc import particle_log_likelihood  # noqa: F401  (part of this module's API)
@@ -66,15 +67,15 @@ class Evaluator:
   def _elbo(self):
     if self._elbo_fn is None:
       model = self.model
-      self._elbo_fn = tf.function(lambda f: model(f, training=False),
-                                  input_signature=[_FEATURES])
+      self._elbo_fn = compiled.function(lambda f: model(f, training=False),
+                                        input_signature=[_FEATURES])
     return self._elbo_fn
 
   def _particles(self, num_particles, resample, ess_threshold):
     key = (num_particles, resample, ess_threshold)
     if key not in self._particle_fns:
       model = self.model
-      self._particle_fns[key] = tf.function(
+      self._particle_fns[key] = compiled.function(
           lambda f, seed: smc.particle_log_likelihood(model, f, num_particles, resample,
                                                       ess_threshold, seed),
           input_signature=[_FEATURES, tf.TensorSpec([2], tf.int32)])

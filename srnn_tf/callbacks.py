@@ -104,8 +104,7 @@ class BestWeights(keras.callbacks.Callback):
       return
     self.best = float(value)
     path = os.path.join(self.workdir, rundir.BEST_WEIGHTS)
-    with files.atomic_path(path) as tmp:
-      self.model.save_weights(tmp)
+    files.save_weights(self.model, path)
     files.write_json(os.path.join(self.workdir, rundir.BEST_JSON),
                       {'epoch': epoch + 1, self.monitor: self.best})
 

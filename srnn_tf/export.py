@@ -32,7 +32,7 @@ import tempfile  # noqa: E402
 
 import tensorflow as tf
 
-from srnn_tf import files
+from srnn_tf import compiled, files
 from srnn_tf.data import registry
 from srnn_tf.errors import disk_full, is_no_space
 from srnn_tf.keyboard import NUM_KEYS
@@ -180,7 +180,7 @@ def export_saved_model(model, path: str, metadata: dict | None = None) -> None:
   # Python API's checks (`SequenceModel.check_inputs`) would only repeat them in the graph.
   checks, model.check_inputs = model.check_inputs, False
   try:
-    signatures = {name: tf.function(fn, input_signature=spec).get_concrete_function()
+    signatures = {name: compiled.function(fn, input_signature=spec).get_concrete_function()
                   for name, (fn, spec) in serving_functions(model).items()}
   finally:
     model.check_inputs = checks
@@ -190,7 +190,10 @@ def export_saved_model(model, path: str, metadata: dict | None = None) -> None:
   tmp = tempfile.mkdtemp(dir=parent, prefix=files.TMP_PREFIX,
                          suffix='-' + os.path.basename(path))
   try:
-    tf.saved_model.save(archive, tmp, signatures=signatures)
+    # Serving never differentiates: without the custom gradients (the GRU's hand-written
+    # backward pass), whose tracing took 60% of the save.
+    tf.saved_model.save(archive, tmp, signatures=signatures, options=tf.saved_model.SaveOptions(
+        experimental_custom_gradients=False))
     if metadata is not None:
       with open(os.path.join(tmp, 'metadata.json'), 'w') as f:
         json.dump(metadata, f, indent=2)

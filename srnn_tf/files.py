@@ -5,12 +5,16 @@ protocol on them.
 """
 
 import contextlib
+import errno
 import fcntl
 import json
+import math
 import os
 import shutil
 import signal
 import tempfile
+
+import numpy as np
 
 from srnn_tf.errors import RunBusyError, UserError, disk_full, is_no_space
 
@@ -51,6 +55,29 @@ def atomic_path(path: str):
   finally:
     if os.path.exists(tmp):
       os.remove(tmp)
+
+
+def weights_file_bytes(model) -> int:
+  """An upper bound on the size of `model.save_weights`'s file (see `save_weights`)."""
+  variables = [*model.weights, *(model.optimizer.variables if model.optimizer else [])]
+  return sum(math.prod(v.shape) * np.dtype(v.dtype).itemsize + 2048 for v in variables) + 65536
+
+
+def save_weights(model, path: str) -> None:
+  """`model.save_weights(path)` (its weights and optimizer state, a `.weights.h5` file)
+  through `atomic_path`, refused with `DiskFullError` if the disk lacks room for it.
+
+  h5py meets a full disk half-way through the file with errors that it reports only as its
+  objects are freed: a traceback for each on stderr, then a crash at exit instead of the
+  one-line error. So the write starts only where it fits: the variables' bytes, plus 2 KiB
+  of HDF5 headers per variable and 64 KiB for the file (measured: the small preset's 275 KiB
+  file is 0.62 of the estimate, the paper SRNN's 37.4 MiB 0.996). A disk filled by another
+  process during the write still gets the noise.
+  """
+  if shutil.disk_usage(os.path.dirname(path) or '.').free < weights_file_bytes(model):
+    raise disk_full(OSError(errno.ENOSPC, 'No space left on device'), path)
+  with atomic_path(path) as tmp:
+    model.save_weights(tmp)
 
 
 def write_text(path: str, text: str) -> None:

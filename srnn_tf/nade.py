@@ -24,6 +24,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from srnn_tf import compiled
+
 tfd = tfp.distributions
 
 
@@ -190,7 +192,7 @@ def fit(frames, units, steps, batch_size=500, learning_rate=3e-3, seed=0):
   variables = list(params.values())
   optimizer = keras.optimizers.Adam(learning_rate)
 
-  @tf.function
+  @compiled.function
   def step(x):
     with tf.GradientTape() as tape:
       loss = -tf.reduce_mean(NADE(**params).log_prob(x))

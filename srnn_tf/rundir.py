@@ -290,8 +290,7 @@ def save_backup(workdir: str, model, epoch: int) -> None:
   backup = os.path.join(workdir, BACKUP)
   os.makedirs(backup, exist_ok=True)
   name = f'weights-{epoch:05d}.weights.h5'
-  with atomic_path(os.path.join(backup, name)) as tmp:
-    model.save_weights(tmp)
+  files.save_weights(model, os.path.join(backup, name))
   state = os.path.join(backup, STATE_JSON)
   if os.path.exists(state):
     with atomic_path(state + '.prev') as tmp:

@@ -4,6 +4,7 @@ Tests that need it fail loudly in CI (CI=true) when it is missing, and skip with
 on a user's machine.
 """
 
+import fcntl
 import os
 import pathlib
 
@@ -16,8 +17,9 @@ DATA_DIR = pathlib.Path(os.environ.get('SRNN_TF_TEST_DATA', ROOT.parent / 'share
 
 
 # The files that take longest (seconds of CPU in a full run), started first: `--dist loadfile`
-# hands out whole files in collection order (pyproject.toml: `--no-loadscope-reorder`), so with the long ones last one worker could be
-# left running a long file alone at the end (longest first keeps the two close).
+# hands out whole files in collection order (pyproject.toml: `--no-loadscope-reorder`), so
+# with the long ones last one worker could be left running a long file alone at the end
+# (longest first keeps the two close).
 SLOWEST_FIRST = ('test_bounds.py', 'test_train.py', 'test_export.py', 'test_interruptions.py',
                  'test_reliability.py', 'test_keras_api.py', 'test_distribute.py',
                  'test_workflow.py', 'test_generate.py', 'test_rl.py', 'test_music.py')
@@ -42,11 +44,22 @@ def data_dir() -> pathlib.Path:
 @pytest.fixture(scope='session')
 def small_run(data_dir, tmp_path_factory):
   """A finished 2-epoch run of the small preset on srnn2016 JSB (20-frame windows, the best
-  validation epoch kept, TensorBoard media at epoch 2), trained once in this process and read
-  by the training, reliability and script tests: `(workdir, config, summary)`. Tests that
-  change a run work on a copy of it."""
-  from srnn_tf import configs, trainer   # TensorFlow: only for the tests that train
-  workdir = str(tmp_path_factory.mktemp('small_run') / 'jsb_small')
+  validation epoch kept, TensorBoard media at epoch 2), read by the training, reliability,
+  tuning and script tests: `(workdir, config, summary)`. Tests that change a run work on a
+  copy of it.
+
+  Trained once per session, by whichever test worker asks first: the session's folder is
+  shared by the xdist workers, and the others wait on a lock and find the run finished."""
+  from srnn_tf import configs, rundir, trainer   # TensorFlow: only for the tests that train
+  session = tmp_path_factory.getbasetemp()
+  if os.environ.get('PYTEST_XDIST_WORKER'):
+    session = session.parent   # pytest-N/popen-gwK: the session's folder is pytest-N
+  workdir = str(session / 'small_run' / 'jsb_small')
   config = configs.get_config('small', dataset='jsb', data_version='srnn2016', seq_len=20,
                               data_dir=str(data_dir), epochs=2, keep_best=True, media_every=2)
-  return workdir, config, trainer.train_and_evaluate(config, workdir, verbose=0)
+  os.makedirs(os.path.dirname(workdir), exist_ok=True)
+  with open(session / 'small_run' / 'lock', 'w') as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)   # released when the file closes
+    if rundir.finished_summary(workdir) is None:
+      trainer.train_and_evaluate(config, workdir, verbose=0)
+  return workdir, config, rundir.finished_summary(workdir)   # run.json, as every worker reads it

@@ -12,7 +12,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / 'srnn_tf'
 # Layer by layer, lowest first; a module may import its own layer and those below.
 LAYERS = {
     'foundations': ('errors', 'files', 'keyboard', 'features', 'configs', 'seeds', 'threads',
-                    'recurrences', 'nade', 'schedules', 'audio', 'limits', 'data.grid',
+                    'compiled', 'recurrences', 'nade', 'schedules', 'audio', 'limits', 'data.grid',
                     'data.transpose', 'data.errors'),
     'maths': ('layers', 'note_features', 'smc'),
     'models': ('models',),

@@ -254,10 +254,28 @@ def test_export_on_a_full_disk_cleans_up(finished_run, tmp_path, monkeypatch):
     os.makedirs(path, exist_ok=True)
     (pathlib.Path(path) / 'partial').write_bytes(b'x' * 1000)
     raise OSError(errno.ENOSPC, 'No space left on device')
-  monkeypatch.setattr(tf.saved_model, 'save', full)   # what ExportArchive.write_out calls
+  monkeypatch.setattr(tf.saved_model, 'save', full)
   with pytest.raises(DiskFullError, match='disk full while writing .*saved_model'):
     export.export_saved_model(model, str(tmp_path / 'saved_model'))
   assert os.listdir(tmp_path) == []
+
+
+def test_a_weights_file_that_would_not_fit_is_refused_before_h5py_writes(finished_run, tmp_path,
+                                                                          monkeypatch):
+  """The bound on the file's size holds (the real file, with Adam's state), and a disk with
+  less room than it refuses the write before h5py starts (tests/test_interruptions.py: on a
+  real small disk)."""
+  workdir, config, _ = finished_run
+  model = trainer.build_model(config, 1)
+  model.optimizer.build(model.trainable_variables)
+  bound = files.weights_file_bytes(model)
+  files.save_weights(model, str(tmp_path / 'a.weights.h5'))
+  assert 0.5 * bound < (tmp_path / 'a.weights.h5').stat().st_size <= bound
+  usage = shutil.disk_usage(tmp_path)
+  monkeypatch.setattr(shutil, 'disk_usage', lambda _: usage._replace(free=bound - 1))
+  with pytest.raises(DiskFullError, match=f'disk full while writing {tmp_path / "b.weights.h5"}'):
+    files.save_weights(model, str(tmp_path / 'b.weights.h5'))
+  assert os.listdir(tmp_path) == ['a.weights.h5']
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from srnn_tf import compiled
 from srnn_tf import configs
 from srnn_tf import layers
 from srnn_tf import recurrences
@@ -487,12 +488,12 @@ class SequenceModel(keras.Model):
     # Run eagerly, the loop below costs ~15x more per frame than compiled (80 against 1,300
     # frames/s at the paper size). One compiled function per model, cached weakly so that it
     # neither keeps the model alive nor becomes part of what the model saves.
-    compiled = _COMPILED_GENERATE.get(self)
-    if compiled is None:
+    generate_fn = _COMPILED_GENERATE.get(self)
+    if generate_fn is None:
       model = weakref.ref(self)
-      compiled = tf.function(lambda *args: model()._generate(*args))
-      _COMPILED_GENERATE[self] = compiled
-    return compiled(num_steps, batch_size, seed, prime, temperature)
+      generate_fn = compiled.function(lambda *args: model()._generate(*args))
+      _COMPILED_GENERATE[self] = generate_fn
+    return generate_fn(num_steps, batch_size, seed, prime, temperature)
 
   def _generate(self, num_steps, batch_size, seed, prime, temperature):
     if prime is not None:

@@ -8,7 +8,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from srnn_tf import bounds, configs, export, files, keyboard, music_stats, plots, rundir
+from srnn_tf import (bounds, compiled, configs, export, files, keyboard, music_stats, plots,
+                     rundir)
 from srnn_tf.data import midi
 from srnn_tf.configs import TuneConfig
 from srnn_tf.models import LatentModel
@@ -44,12 +45,12 @@ class Tuner:
     grads = tape.gradient(log_p, self.model.trainable_variables)
     return [v for v, g in zip(self.model.trainable_variables, grads) if g is not None]
 
-  @tf.function
+  @compiled.function
   def _sample(self, seed):
     return policy.sample_trajectories(self.model, self.config.num_steps,
                                       self.config.batch_size, seed)
 
-  @tf.function
+  @compiled.function
   def _pretrained_log_prob(self, x, z):
     return policy.trajectory_log_prob(self.pretrained, x, z)
 
@@ -89,7 +90,7 @@ class Tuner:
 def evaluate_samples(model, reward, num_pieces, num_steps, seed):
   """Per-piece mean reward (total and per term) of samples: {name: (mean, 95% half-width)},
   plus the rolls."""
-  x, _ = tf.function(policy.sample_trajectories)(model, num_steps, num_pieces,
+  x, _ = compiled.function(policy.sample_trajectories)(model, num_steps, num_pieces,
                                                  tf.constant([seed, 10 ** 6]))
   rolls = x.numpy()
   total, terms = reward(rolls)
