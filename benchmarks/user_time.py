@@ -1,7 +1,8 @@
 """What a user waits for, per checkout: the paper protocol on the four corpora, SMC over the
 MuseData test set, and sampling, with the Bernoulli and the NADE emission.
 
-    python -m benchmarks.user_time [--checkouts=../before,.] [--output=results/benchmarks/user_time.md]
+    python -m benchmarks.user_time [--checkouts=../before,.] \
+        [--output=results/benchmarks/user_time.md]
 
 For each checkout (e.g. the commit before a speed change, `git worktree add ../before C`, and
 this one) and each emission, one fresh worker process with that checkout's `srnn_tf` measures,

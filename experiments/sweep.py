@@ -54,8 +54,8 @@ from srnn_tf import files
 from srnn_tf import rundir
 
 _GRIDS = flags.DEFINE_list('grid', ['paper'], 'Grids to run: paper, z, d, rnn, vrnn, '
-                           'ablations, baselines, nade..., nade_chosen, nade_augment, dmm, storn (the '
-                           'module\'s doc).')
+                           'ablations, baselines, nade..., nade_chosen, nade_augment, dmm, storn '
+                           '(the module\'s doc).')
 _DATASETS = flags.DEFINE_list('datasets', list(configs.SMALLEST_FIRST),
                               'Corpora, in the order to run them.')
 _DATA_VERSION = flags.DEFINE_enum('data_version', 'srnn2016', ['srnn2016', 'boulanger'],

@@ -335,9 +335,9 @@ RECORDED = ('dataset', 'data_version', 'model')
 
 
 def from_dict(fields: dict, source: str = 'config') -> Config:
-  """The `Config` of a recorded run: unknown keys dropped, missing ones from `PREVIOUS_DEFAULTS` or the
-  defaults (fields added later, off by default), each value checked against its field's type
-  and the whole checked.
+  """The `Config` of a recorded run: unknown keys dropped, missing ones from
+  `PREVIOUS_DEFAULTS` or the defaults (fields added later, off by default), each value checked
+  against its field's type and the whole checked.
 
   Raises:
     UserError: naming `source` (the file) and the first field missing, of the wrong type or
@@ -346,7 +346,8 @@ def from_dict(fields: dict, source: str = 'config') -> Config:
   missing = [k for k in RECORDED if k not in fields]
   if missing:
     raise UserError(f'{source}: names no {", ".join(missing)}: cannot tell which run it is')
-  known = {k: v for k, v in {**PREVIOUS_DEFAULTS, **fields}.items() if k in Config.__dataclass_fields__}
+  known = {k: v for k, v in {**PREVIOUS_DEFAULTS, **fields}.items()
+           if k in Config.__dataclass_fields__}
   for field in dataclasses.fields(Config):
     if field.name in known:
       known[field.name] = _typed(field, known[field.name], source)

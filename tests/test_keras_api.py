@@ -4,7 +4,6 @@ on tf.data, callbacks, evaluate, predict, .keras save and load."""
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import srnn_tf
 from srnn_tf.data import pipeline

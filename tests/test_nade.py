@@ -98,7 +98,7 @@ def test_gradients_are_finite_and_reach_every_parameter():
   x = (rng.random((4, 10)) < 0.3).astype(np.float32)
   with tf.GradientTape() as tape:
     loss = -tf.reduce_sum(NADE(*params).log_prob(x))
-  for p, g in zip(params, tape.gradient(loss, params)):
+  for g in tape.gradient(loss, params):
     assert g is not None and np.all(np.isfinite(g.numpy())) and np.any(g.numpy() != 0)
 
 

@@ -521,7 +521,7 @@ def test_every_entry_point_on_a_missing_unfinished_or_truncated_run(finished_run
            for command in ('eval.py', 'generate.py', 'reconstruct.py', 'tune.py', '-m')]
   with concurrent.futures.ThreadPoolExecutor(4) as pool:   # 15 processes, most load TF
     results = list(pool.map(lambda case: probe(case[0], case[2]), cases))
-  for (run, message, command), result in zip(cases, results):
+  for (run, message, _), result in zip(cases, results):
     assert_one_line_error(result, str(run), message)
   # All three are answered before TensorFlow loads (it takes seconds).
   code = ('import sys; from srnn_tf import finished, errors\n'

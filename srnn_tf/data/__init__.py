@@ -11,6 +11,9 @@ from srnn_tf.data.corpus import Corpus, load_corpus, load_file, load_midi, load_
 from srnn_tf.data.errors import DataError
 from srnn_tf.data.registry import CORPORA, DEFAULT_VERSION, SPLITS, VERSIONS
 
+__all__ = ['CORPORA', 'DEFAULT_VERSION', 'ENV_VAR', 'SPLITS', 'VERSIONS', 'Corpus', 'DataError',
+           'data_dir', 'load_corpus', 'load_file', 'load_midi', 'load_npz', 'load_pickle']
+
 _PIPELINE = ('eval_batches', 'eval_dataset', 'pack_streams', 'shift_inputs', 'stream_dataset',
              'train_dataset', 'training_windows')
 

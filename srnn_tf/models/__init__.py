@@ -11,3 +11,6 @@ from srnn_tf.models.tied import BALSTM, TPLSTMNADE
 from srnn_tf.models.dmm import DMM
 from srnn_tf.models.storn import STORN
 from srnn_tf.models.tied_chain import SRNNBALSTM, SRNNTPLSTMNADE
+
+__all__ = ['BALSTM', 'DMM', 'RNN', 'SRNN', 'SRNNBALSTM', 'SRNNTPLSTMNADE', 'STORN', 'TPLSTMNADE',
+           'VRNN', 'LatentModel', 'SequenceModel', 'standardize_features']

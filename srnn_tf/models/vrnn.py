@@ -1,8 +1,8 @@
 """The VRNN of Chung et al. (2015) [1]: a latent variable inside the recurrence.
 
-    h_t = GRU(h_{t-1}, [phi_x(x_t), phi_z(z_t)])                   h_0 = 0
-    p(z_t | h_{t-1})      = N(mu_p, sigma_p^2),  [mu_p, log sigma_p^2] = MLP_p(h_{t-1})
-    q(z_t | x_t, h_{t-1}) = N(mu_q, sigma_q^2),  [mu_q, log sigma_q^2] = MLP_q([phi_x(x_t), h_{t-1}])
+    h_t = GRU(h_{t-1}, [phi_x(x_t), phi_z(z_t)])                 h_0 = 0
+    p(z_t | h_{t-1})      = N(mu_p, sigma_p^2), [mu_p, log sigma_p^2] = MLP_p(h_{t-1})
+    q(z_t | x_t, h_{t-1}) = N(mu_q, sigma_q^2), [mu_q, log sigma_q^2] = MLP_q([phi_x(x_t), h_{t-1}])
     p(x_t | z_t, h_{t-1}) = Bernoulli(logits = MLP_x([phi_z(z_t), h_{t-1}]))
 
 It reads the frames x alone, never the input u of the feature dict: the state before x_1 is

@@ -30,7 +30,7 @@ def markov_log_px(steps, emission, prior, grid):
       each `z_{t-1}` of `z_prev_col` `[n, 1]`.
     grid: the points, evenly spaced.
   """
-  n, dz = len(grid), grid[1] - grid[0]
+  dz = grid[1] - grid[0]
   z_col = grid.astype(np.float32)[:, None]
   log_alpha = None
   for t in range(steps):
