@@ -28,6 +28,9 @@ SLOWEST_FIRST = ('test_bounds.py', 'test_train.py', 'test_export.py', 'test_inte
 def pytest_collection_modifyitems(items):
   rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
   items.sort(key=lambda item: rank.get(item.path.name, len(rank)))   # stable: order kept
+  for item in items:   # `-m "not slow"`: the quick subset (CONTRIBUTING.md)
+    if item.path.name in SLOWEST_FIRST:
+      item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope='session')
