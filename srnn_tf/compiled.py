@@ -11,7 +11,26 @@ conversion: write it as `tf.cond` or `tf.while_loop`.
 """
 
 import functools
+import weakref
 
 import tensorflow as tf
 
 function = functools.partial(tf.function, autograph=False)
+
+
+_PER_OBJECT = weakref.WeakKeyDictionary()
+
+
+def per_object(owner, key, fn, **kwargs):
+  """`function(lambda *args: fn(owner, *args), **kwargs)`, built once per `(owner, key)`.
+
+  For a model's methods called eagerly: eager, their loops run op by op (a tiny SRNN's SMC
+  over 200 x 60 frames: 14 s, against 2.8 s traced and 0.6 s once traced). Cached weakly and
+  outside `owner`, so that it neither keeps the model alive nor becomes part of what the model
+  saves (Keras tracks a model's attributes).
+  """
+  table = _PER_OBJECT.setdefault(owner, {})
+  if key not in table:
+    ref = weakref.ref(owner)
+    table[key] = function(lambda *args: fn(ref(), *args), **kwargs)
+  return table[key]

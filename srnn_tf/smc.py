@@ -12,7 +12,7 @@ import math
 
 import tensorflow as tf
 
-from srnn_tf import seeds
+from srnn_tf import compiled, seeds
 from srnn_tf.features import standardize_features
 
 
@@ -80,6 +80,21 @@ def particle_log_likelihood(model, features, num_particles, resample=True,
   if not isinstance(model, ParticleModel):
     terms = model.compute_terms(features)
     return tf.reduce_sum(terms['log_px'] * features['mask'], axis=1)
+  if tf.executing_eagerly():
+    # Called eagerly, the loop would run op by op (`compiled.per_object`). Traced for any
+    # batch and length, as `bounds.Evaluator` does (the loop's state has no static batch).
+    keys = features['x'].shape[-1]
+    signature = [{'x': tf.TensorSpec([None, None, keys], tf.float32),
+                  'u': tf.TensorSpec([None, None, keys], tf.float32),
+                  'mask': tf.TensorSpec([None, None], tf.float32)},
+                 tf.TensorSpec([2], tf.int32)]
+    traced = compiled.per_object(
+        model, ('particle_log_likelihood', num_particles, resample, ess_threshold, keys),
+        lambda model, f, s: particle_log_likelihood(model, f, num_particles, resample,
+                                                    ess_threshold, s),
+        input_signature=signature)
+    return traced({k: features[k] for k in ('x', 'u', 'mask')},
+                  tf.cast(tf.convert_to_tensor(seed), tf.int32))
   k = num_particles
   inputs = tf.nest.map_structure(_time_major_array, model.particle_inputs(features))
   mask = tf.transpose(features['mask'])

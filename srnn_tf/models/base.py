@@ -10,7 +10,6 @@ import functools
 import inspect
 import numbers
 import re
-import weakref
 
 import keras
 import numpy as np
@@ -24,10 +23,6 @@ from srnn_tf import seeds
 from srnn_tf import smc
 from srnn_tf.features import INPUT_ERROR, checked_features, standardize_features
 from srnn_tf.keyboard import NUM_KEYS
-
-
-# Each model's compiled `generate` loop (see `SequenceModel.generate`).
-_COMPILED_GENERATE = weakref.WeakKeyDictionary()
 
 
 def input_errors(method):
@@ -486,14 +481,9 @@ class SequenceModel(keras.Model):
     if not tf.executing_eagerly():   # already inside a compiled function (export, benchmarks)
       return self._generate(num_steps, batch_size, seed, prime, temperature)
     # Run eagerly, the loop below costs ~15x more per frame than compiled (80 against 1,300
-    # frames/s at the paper size). One compiled function per model, cached weakly so that it
-    # neither keeps the model alive nor becomes part of what the model saves.
-    generate_fn = _COMPILED_GENERATE.get(self)
-    if generate_fn is None:
-      model = weakref.ref(self)
-      generate_fn = compiled.function(lambda *args: model()._generate(*args))
-      _COMPILED_GENERATE[self] = generate_fn
-    return generate_fn(num_steps, batch_size, seed, prime, temperature)
+    # frames/s at the paper size).
+    return compiled.per_object(self, 'generate', lambda model, *args: model._generate(*args))(
+        num_steps, batch_size, seed, prime, temperature)
 
   def _generate(self, num_steps, batch_size, seed, prime, temperature):
     if prime is not None:
@@ -521,10 +511,17 @@ class SequenceModel(keras.Model):
     """Per-sequence ELBO terms (as `call`) with noise drawn statelessly from `seed`, so the
     same inputs and seed always give the same numbers (what the serving signatures use)."""
     features = self._features(inputs)
+    seed = tf.cast(tf.convert_to_tensor(seed), tf.int32)
+    if tf.executing_eagerly():   # compiled once; the lengths of pieces vary
+      return compiled.per_object(self, 'score', lambda model, *args: model._score(*args),
+                                 reduce_retracing=True)(features, seed)
+    return self._score(features, seed)
+
+  def _score(self, features, seed):
     noise = None
     if self.latent_size():
       shape = tf.concat([tf.shape(features['x'])[:2], [self.latent_size()]], 0)
-      noise = tf.random.stateless_normal(shape, seed=tf.cast(seed, tf.int32))
+      noise = tf.random.stateless_normal(shape, seed=seed)
     return self.summarize(self.compute_terms(features, noise=noise), features['mask'])
 
   @staticmethod
