@@ -41,8 +41,11 @@ _WORKER = r'''
 import json, os, sys, time
 sys.path.insert(0, os.path.abspath(sys.argv[1]))
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-from srnn_tf import threads
-threads.set_threads(1, 2)
+try:
+  from srnn_tf.threads import set_threads
+except ImportError:   # checkouts before srnn_tf/threads.py (2026-12-07)
+  from srnn_tf.callbacks import set_threads
+set_threads(1, 2)
 from benchmarks import measure
 model, batches = measure.model_and_batches(sys.argv[2], sys.argv[3], sys.argv[4] or None,
                                            **json.loads(sys.argv[5]))

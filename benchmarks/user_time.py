@@ -47,8 +47,11 @@ _WORKER = r'''
 import json, os, statistics, sys, time
 checkout, emission, k, frames, eval_run, data_dir = sys.argv[1:]
 sys.path.insert(0, os.path.abspath(checkout))
-from srnn_tf import threads
-threads.set_threads(1, 2)
+try:
+  from srnn_tf.threads import set_threads
+except ImportError:   # checkouts before srnn_tf/threads.py (2026-12-07)
+  from srnn_tf.callbacks import set_threads
+set_threads(1, 2)
 import keras
 from srnn_tf import bounds, configs, trainer
 from srnn_tf.data import corpus as corpus_lib, pipeline
