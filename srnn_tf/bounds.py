@@ -62,7 +62,6 @@ class Evaluator:
   def __init__(self, model):
     self.model = model
     self._elbo_fn = None
-    self._particle_fns = {}
 
   def _elbo(self):
     if self._elbo_fn is None:
@@ -70,16 +69,6 @@ class Evaluator:
       self._elbo_fn = compiled.function(lambda f: model(f, training=False),
                                         input_signature=[_FEATURES])
     return self._elbo_fn
-
-  def _particles(self, num_particles, resample, ess_threshold):
-    key = (num_particles, resample, ess_threshold)
-    if key not in self._particle_fns:
-      model = self.model
-      self._particle_fns[key] = compiled.function(
-          lambda f, seed: smc.particle_log_likelihood(model, f, num_particles, resample,
-                                                      ess_threshold, seed),
-          input_signature=[_FEATURES, tf.TensorSpec([2], tf.int32)])
-    return self._particle_fns[key]
 
   def per_sequence_elbo(self, sequences, num_samples=1, batch_size=16, first_inputs=None,
                         max_frames_per_batch=64_000, progress=True):
@@ -114,13 +103,15 @@ class Evaluator:
       raise ValueError(f'bound must be iwae or smc here, got {bound!r}')
     limits.particles(num_particles)
     out = np.zeros(len(sequences))
-    fn = self._particles(num_particles, bound == 'smc', ess_threshold)
     batches = pipeline.eval_batches(sequences, batch_size, first_inputs,
                                     max(1, max_frames_per_batch // num_particles) * 100)
     bar = tqdm(total=len(sequences), unit='seq', desc=f'{bound} K={num_particles}',
                disable=not progress, leave=False)
     for i, (idx, features) in enumerate(batches):
-      out[idx] = fn(features, tf.constant([seed, i], tf.int32)).numpy()
+      # Compiled once per model and arguments (`smc.particle_log_likelihood`, called eagerly).
+      out[idx] = smc.particle_log_likelihood(self.model, features, num_particles,
+                                             bound == 'smc', ess_threshold,
+                                             seed=(seed, i)).numpy()
       bar.update(len(idx))
     bar.close()
     return out

@@ -77,12 +77,9 @@ def particle_log_likelihood(model, features, num_particles, resample=True,
     `[B]` log-likelihood estimates (nats per sequence).
   """
   features = standardize_features(features)
-  if not isinstance(model, ParticleModel):
-    terms = model.compute_terms(features)
-    return tf.reduce_sum(terms['log_px'] * features['mask'], axis=1)
   if tf.executing_eagerly():
-    # Called eagerly, the loop would run op by op (`compiled.per_object`). Traced for any
-    # batch and length, as `bounds.Evaluator` does (the loop's state has no static batch).
+    # Called eagerly, the loop would run op by op (`compiled.per_object`): traced once per
+    # model and arguments, for any batch and length (the loop's state has no static batch).
     keys = features['x'].shape[-1]
     signature = [{'x': tf.TensorSpec([None, None, keys], tf.float32),
                   'u': tf.TensorSpec([None, None, keys], tf.float32),
@@ -95,6 +92,9 @@ def particle_log_likelihood(model, features, num_particles, resample=True,
         input_signature=signature)
     return traced({k: features[k] for k in ('x', 'u', 'mask')},
                   tf.cast(tf.convert_to_tensor(seed), tf.int32))
+  if not isinstance(model, ParticleModel):
+    terms = model.compute_terms(features)
+    return tf.reduce_sum(terms['log_px'] * features['mask'], axis=1)
   k = num_particles
   inputs = tf.nest.map_structure(_time_major_array, model.particle_inputs(features))
   mask = tf.transpose(features['mask'])
