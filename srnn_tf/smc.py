@@ -87,11 +87,16 @@ def particle_log_likelihood(model, features, num_particles, resample=True,
                  tf.TensorSpec([2], tf.int32)]
     traced = compiled.per_object(
         model, ('particle_log_likelihood', num_particles, resample, ess_threshold, keys),
-        lambda model, f, s: particle_log_likelihood(model, f, num_particles, resample,
-                                                    ess_threshold, s),
+        lambda model, f, s: _log_likelihood(model, f, num_particles, resample,
+                                            ess_threshold, s),
         input_signature=signature)
     return traced({k: features[k] for k in ('x', 'u', 'mask')},
                   tf.cast(tf.convert_to_tensor(seed), tf.int32))
+  return _log_likelihood(model, features, num_particles, resample, ess_threshold, seed)
+
+
+def _log_likelihood(model, features, num_particles, resample, ess_threshold, seed):
+  """`particle_log_likelihood`'s loop (run op by op under `tf.config.run_functions_eagerly`)."""
   if not isinstance(model, ParticleModel):
     terms = model.compute_terms(features)
     return tf.reduce_sum(terms['log_px'] * features['mask'], axis=1)
