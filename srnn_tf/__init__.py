@@ -4,6 +4,8 @@ music, with RNN and VRNN baselines, in Keras 3 (TensorFlow backend) and TFP.
     import srnn_tf
     model = srnn_tf.SRNN(z_dim=100)          # also srnn_tf.VRNN, srnn_tf.RNN
     corpus = srnn_tf.data.load_corpus('jsb', 'srnn2016')
+    print(*srnn_tf.presets.list(), sep='\n')   # trained models shipped with the package
+    model = srnn_tf.presets.load('jsb_rnn_nade')
 """
 
 import os
@@ -20,6 +22,9 @@ def __getattr__(name):
   if name in _MODELS:
     from srnn_tf import models
     return getattr(models, name)
+  if name == 'presets':   # light: reading the cards needs no TensorFlow
+    import importlib
+    return importlib.import_module('srnn_tf.presets')
   raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 

@@ -246,8 +246,53 @@ def config_argv(config, base=None) -> list[str]:
 # The flags several entry points share, defined once (each script calls those it has).
 
 
-def run_flag(help_: str = 'Run directory or .keras file.'):
-  return flags.DEFINE_string('run', None, help_, required=True)
+class RunSource:
+  """`--run` or `--preset`, exactly one: the trained model an entry point uses."""
+
+  def __init__(self, help_: str):
+    self._run = flags.DEFINE_string('run', None, f'{help_} (or give --preset).')
+    self._preset = flags.DEFINE_string(
+        'preset', None, 'A trained model shipped with the package, instead of --run: one of '
+        '`python -c "import srnn_tf; print(*srnn_tf.presets.list(), sep=chr(10))"`.')
+    flags.register_multi_flags_validator(
+        ['run', 'preset'], lambda given: (given['run'] is None) != (given['preset'] is None),
+        message='give either --run (a run folder or .keras file) or --preset (a shipped model)')
+
+  @property
+  def preset(self) -> str | None:
+    return self._preset.value
+
+  @property
+  def value(self) -> str:
+    """The run's path, or `preset:<name>` (for messages)."""
+    return self._run.value if self.preset is None else f'preset:{self.preset}'
+
+  def exists(self) -> bool:
+    """Whether it names something there (a missing one gets `load`'s message)."""
+    if self.preset is not None:
+      from srnn_tf import presets
+      return self.preset in presets.names()
+    return os.path.exists(self._run.value)
+
+  def output_path(self, *parts: str) -> str:
+    """`parts` under the default output folder, before loading: the run folder, or
+    `./<preset>`."""
+    from srnn_tf import finished
+    home = self.preset if self.preset is not None else finished.workdir_of(self._run.value)
+    return os.path.join(home, *parts)
+
+  def load(self, threads: tuple[int, int] | None = None, compile: bool = False):  # noqa: A002
+    """The run or preset as `finished.Run` (TensorFlow loads quietly here)."""
+    if self.preset is None:
+      return load_run(self._run.value, threads)
+    from srnn_tf import presets
+    presets.folder(self.preset)   # an unknown name is answered before TensorFlow loads
+    import_tensorflow_quietly(threads)
+    return presets.load_run(self.preset, compile=compile)
+
+
+def run_flag(help_: str = 'Run directory or .keras file') -> RunSource:
+  return RunSource(help_)
 
 
 def data_dir_flag(help_: str = 'Data directory / download cache (default: a run\'s own, then '

@@ -29,12 +29,21 @@ class Run:
     config: the run's `configs.Config` (None for a `.keras` file without its config.json).
     grid: the musical time of its corpus (`data.grid`): from run.json, else from the config,
       else the default grid.
+    home: where the scripts write by default (samples, reconstructions, the SavedModel): the
+      run folder (None), or for a preset `./<name>` (`srnn_tf.presets`).
+    summary: its run.json (a preset's: its card), None if it has none.
   """
   path: str
   workdir: str
   model: object
   config: configs.Config | None
   grid: object
+  home: str | None = None
+  summary: dict | None = None
+
+  def output_path(self, *parts: str) -> str:
+    """`parts` under the run's default output folder (`home`, else the run folder)."""
+    return os.path.join(self.home or self.workdir, *parts)
 
   @property
   def name(self) -> str:
@@ -119,4 +128,5 @@ def load_run(path: str) -> Run:
     grid = grid_lib.corpus_grid(config.dataset, config.data_version, config.frames_per_quarter)
   else:
     grid = grid_lib.Grid()
-  return Run(path, workdir, model, config, grid)
+  return Run(path, workdir, model, config, grid,
+             summary=summary if isinstance(summary, dict) else None)

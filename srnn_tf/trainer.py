@@ -53,13 +53,19 @@ def make_strategy(name: str):
 def build_model(config: configs.Config, steps_per_epoch: int) -> keras.Model:
   """The model of `config`, compiled with the paper's optimiser and schedules."""
   model = factory.build(config, steps_per_epoch)
+  compile_model(model, config, steps_per_epoch)
+  model.build()
+  return model
+
+
+def compile_model(model: keras.Model, config: configs.Config, steps_per_epoch: int) -> None:
+  """Compiles `model` with the paper's optimiser: Adam, the learning rate held for
+  `config.lr_constant_epochs` epochs of `steps_per_epoch`, then decayed."""
   schedule = schedules.ConstantThenExponentialDecay(
       config.learning_rate, steps_per_epoch, config.lr_constant_epochs, config.lr_decay)
   model.compile(optimizer=keras.optimizers.Adam(
       schedule, beta_1=config.adam_beta1, beta_2=config.adam_beta2,
       epsilon=config.adam_epsilon))
-  model.build()
-  return model
 
 
 def _check_splits(corpus, config) -> None:

@@ -61,18 +61,18 @@ _OVERWRITE = cli.overwrite_results_flag()
 
 def main(argv):
   del argv
-  from srnn_tf import files, finished, rundir
+  from srnn_tf import files, rundir
   splits = list(dict.fromkeys(_SPLITS.value))   # in the order given, each once
   suffix = ('_release_first_frame' if _RELEASE_U1.value else '') + (
       f'_transpose{_TRANSPOSE.value}' if _TRANSPOSE.value else '')
-  workdir = finished.workdir_of(_RUN.value)
-  output = _OUTPUT.value or os.path.join(
-      workdir, f'eval_{_BOUND.value}_{"_".join(splits)}{suffix}.json')
+  output = _OUTPUT.value or _RUN.output_path(f'eval_{_BOUND.value}_{"_".join(splits)}{suffix}.json')
   if _BOUND.value != 'elbo':
     limits.particles(_NUM_PARTICLES.value)
-  if os.path.exists(_RUN.value):       # a missing run gets load_run's message first
+  if _RUN.exists():       # a missing run gets load's message first
+    if _RUN.preset is not None and not _OUTPUT.value:
+      os.makedirs(os.path.dirname(output), exist_ok=True)   # ./<preset>/
     files.check_output_file(output)   # before the work, not after it
-  run = cli.load_run(_RUN.value)
+  run = _RUN.load()
   from srnn_tf import bounds
   from srnn_tf.data import transpose
   model = run.model
@@ -129,8 +129,8 @@ def main(argv):
     results[split] = r
   files.write_json(output, results)
   print(f'wrote {output}')
-  if _RESULTS_DIR.value and os.path.isdir(_RUN.value):
-    name = os.path.basename(os.path.normpath(_RUN.value))
+  if _RESULTS_DIR.value and _RUN.preset is None and os.path.isdir(run.path):
+    name = run.name
     rundir.copy_results(_RESULTS_DIR.value, {output: f'{name}.{os.path.basename(output)}'},
                         _OVERWRITE.value)
   return 0

@@ -19,13 +19,12 @@ _OUTPUT = flags.DEFINE_string('output', None, 'SavedModel directory (default: <r
 
 def main(argv):
   del argv
-  run = cli.load_run(_RUN.value)   # TensorFlow loads quietly here, before the export's imports
-  from srnn_tf import export, files, rundir
-  model, config, workdir = run.model, run.config, run.workdir
-  summary = files.read_json(os.path.join(workdir, rundir.RUN_JSON))
+  run = _RUN.load()   # TensorFlow loads quietly here, before the export's imports
+  from srnn_tf import export, rundir
+  model, config, summary = run.model, run.config, run.summary
   metrics = ({k: v for k, v in summary.items() if k.startswith(('test', 'valid'))}
-             if isinstance(summary, dict) else None)
-  output = _OUTPUT.value or os.path.join(workdir, rundir.SAVED_MODEL)
+             if summary is not None else None)
+  output = _OUTPUT.value or run.output_path(rundir.SAVED_MODEL)
   if os.path.exists(output) and not os.path.isdir(output):
     raise UserError(f'--output={output}: is a file, not a folder')
   if not os.path.isdir(os.path.dirname(os.path.abspath(output))):

@@ -61,9 +61,9 @@ def main(argv):
   frames = _BURN_IN.value + _NUM_STEPS.value
   pieces = 1 if _PRIME.value else _NUM_PIECES.value
   limits.sampled_frames(pieces, frames, f'--num_pieces={pieces} x {frames} frames')
-  run = cli.load_run(_RUN.value)
-  model, workdir, grid = run.model, run.workdir, _GRID.apply(run.grid)
-  out = _OUTPUT_DIR.value or os.path.join(workdir, 'samples')
+  run = _RUN.load()
+  model, grid = run.model, _GRID.apply(run.grid)
+  out = _OUTPUT_DIR.value or run.output_path('samples')
   rundir.check_output_dir(out)
   prefix = None
   if _PRIME.value:
@@ -92,7 +92,7 @@ def main(argv):
     with files.atomic_path(name + '.mid') as tmp:
       midi.write_midi(roll.astype(np.uint8), tmp, frames_per_quarter=grid.frames_per_quarter,
                       tempo=grid.tempo, program=_PROGRAM.value)
-    title = (f'{os.path.basename(os.path.normpath(workdir))}: sample {i}, seed {_SEED.value}'
+    title = (f'{run.name}: sample {i}, seed {_SEED.value}'
              + described
              + (f' (first {len(prefix)} frames: primer)' if prefix is not None else ''))
     with files.atomic_path(name + '.png') as tmp:

@@ -32,9 +32,9 @@ def main(argv):
   import numpy as np
   from srnn_tf import files, plots, rundir
   from srnn_tf.data import midi
-  run = cli.load_run(_RUN.value)
-  model, config, workdir, grid = run.model, run.config, run.workdir, _GRID.apply(run.grid)
-  out = _OUTPUT_DIR.value or os.path.join(workdir, 'reconstructions')
+  run = _RUN.load()
+  model, config, grid = run.model, run.config, _GRID.apply(run.grid)
+  out = _OUTPUT_DIR.value or run.output_path('reconstructions')
   rundir.check_output_dir(out)
   if _MIDI.value:
     read, _ = midi.read_on_grid(_MIDI.value, grid, _GRID.transpose)
@@ -55,7 +55,7 @@ def main(argv):
   probs = model.reconstruct(roll[None]).numpy()[0]
   score = model.score(roll[None])
   stem = os.path.join(out, name.replace(' ', '_').replace('.', '_'))
-  title = (f'{type(model).__name__} ({os.path.basename(os.path.normpath(workdir))}): {name}, '
+  title = (f'{type(model).__name__} ({run.name}): {name}, '
            f'ELBO {float(score["elbo_per_step"][0]):.2f} nats/frame')
   label = ('each key given the true lower keys, p(x_t,d | x_t,<d, state)'
            if model.keys_in_order else 'reconstruction p(x_t | state)')

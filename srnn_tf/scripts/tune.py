@@ -30,9 +30,10 @@ cli.define_config_flags(TuneConfig)
 def main(argv):
   del argv
   config = TuneConfig(**cli.config_overrides(TuneConfig))
-  run = cli.load_run(_RUN.value, threads=(1, 2))   # each op on one core, as in training
+  run = _RUN.load(threads=(1, 2))   # each op on one core, as in training
   from srnn_tf.rl import tuning_run
-  workdir = _OUTPUT_DIR.value or (os.path.normpath(run.directory) + f'_tuned_beta{config.beta:g}')
+  workdir = _OUTPUT_DIR.value or (os.path.normpath(run.output_path())
+                                  + f'_tuned_beta{config.beta:g}')
   print(tuning_run.tune(config, run, workdir, _DATA_DIR.value, _RESULTS_DIR.value))
   return 0
 
