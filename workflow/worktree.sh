@@ -9,9 +9,14 @@
 #   workflow/worktree.sh status    # what trains, at which epoch
 #
 # Anything else is passed to snakemake in the worktree, e.g. `workflow/worktree.sh -n`.
+#
+# The run folders live outside the checkout, in $SRNN_TF_RUNS (default ~/srnn_tf_runs), and
+# runs/ links to them: a machine can come back to a later session with its work tree laid
+# anew, and a training of hours then resumes instead of starting over (BUILD_NOTES.md).
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 tree=$(dirname "$here")/workflow-lane
+runs=${SRNN_TF_RUNS:-$HOME/srnn_tf_runs}
 folders=(--config "results_dir=$here/results/runs" "runs_dir=$here/runs" "logs_dir=$here/logs")
 in_tree() { (cd "$tree" && "$here/.venv/bin/snakemake" "${folders[@]}" "$@"); }
 
@@ -19,7 +24,8 @@ case ${1:-} in
   start)
     [ -d "$tree" ] || git -C "$here" worktree add -q --detach "$tree" HEAD
     git -C "$tree" checkout -q --detach "$(git -C "$here" rev-parse HEAD)"
-    mkdir -p "$here/logs"
+    mkdir -p "$here/logs" "$runs"
+    [ -e "$here/runs" ] || ln -s "$runs" "$here/runs"
     if pgrep -f "snakemake.*results_dir=$here/results/runs" > /dev/null; then
       echo 'a workflow is already running: `workflow/worktree.sh stop` first' >&2; exit 1
     fi
