@@ -175,7 +175,7 @@ def fit(frames, units, steps, batch_size=500, learning_rate=3e-3, seed=0):
 
   Returns:
     {'visible_bias' `[D]`, 'hidden_bias' `[H]`, 'input_weights' `[H, D]`,
-     'output_weights' `[D, H]`}: numpy float32 arrays.
+      'output_weights' `[D, H]`}: numpy float32 arrays.
   """
   frames = np.asarray(frames, np.float32)
   num_keys = frames.shape[1]

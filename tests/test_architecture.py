@@ -18,7 +18,7 @@ LAYERS = {
     'models': ('models',),
     'data': ('data', 'music_stats', 'plots'),
     'runs': ('bounds', 'rundir', 'finished', 'callbacks', 'hparams', 'export', 'trainer', 'rl',
-             'testing'),
+             'testing', 'presets'),
     'entry points': ('cli', 'scripts', 'data.__main__'),
 }
 ORDER = list(LAYERS)

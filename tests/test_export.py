@@ -1,5 +1,5 @@
 """The serving SavedModel: same numbers as Keras in a fresh process without srnn_tf or TFP,
-reproducible sampling, readable errors, saved_model_cli, and the README's REST body."""
+reproducible sampling, readable errors, saved_model_cli, and the serving guide's REST bodies."""
 
 import json
 import pathlib
@@ -171,7 +171,7 @@ def test_saved_model_cli_lists_the_signatures(exported_all):
 
 
 def _readme_rest_bodies():
-  text = (ROOT / 'README.md').read_text()
+  text = (ROOT / 'docs' / 'guide' / 'serving.md').read_text()
   return [json.loads(b) for b in re.findall(r'```json\n(.*?)\n```', text, flags=re.S)]
 
 

@@ -126,6 +126,9 @@ def load_run(name: str, compile: bool = False):  # noqa: A002
   if compile:
     from srnn_tf import trainer
     trainer.compile_model(model, config, info.fields['steps_per_epoch'])
+    # Fine-tuning optimises the whole ELBO from its first step: the KL weight's warm-up
+    # belonged to the training from scratch (its optimizer starts again at step 0).
+    model.kl_anneal_steps = 0
   return finished.Run(path=name, workdir=path, model=model, config=config,
                       grid=grid_lib.Grid.from_dict(info.fields['grid']),
                       home=os.path.abspath(name), summary=info.fields)
