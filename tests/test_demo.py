@@ -58,7 +58,7 @@ def page(tmp_path_factory):
         break
       except OSError:
         if server.poll() is not None or time.time() > deadline:
-          raise AssertionError('the demo did not start:\n' + server.stdout.read()[-3000:])
+          raise AssertionError('the demo did not start:\n' + server.stdout.read()[-3000:]) from None
         time.sleep(0.5)
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
