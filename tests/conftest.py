@@ -22,7 +22,8 @@ DATA_DIR = pathlib.Path(os.environ.get('SRNN_TF_TEST_DATA', ROOT.parent / 'share
 # (longest first keeps the two close).
 SLOWEST_FIRST = ('test_bounds.py', 'test_train.py', 'test_export.py', 'test_interruptions.py',
                  'test_reliability.py', 'test_keras_api.py', 'test_distribute.py',
-                 'test_workflow.py', 'test_generate.py', 'test_rl.py', 'test_music.py')
+                 'test_workflow.py', 'test_generate.py', 'test_presets.py', 'test_demo.py',
+                 'test_rl.py', 'test_music.py')
 
 
 def pytest_collection_modifyitems(items):
