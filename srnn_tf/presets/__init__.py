@@ -131,7 +131,11 @@ def load_run(name: str, compile: bool = False):  # noqa: A002
     model.kl_anneal_steps = 0
   return finished.Run(path=name, workdir=path, model=model, config=config,
                       grid=grid_lib.Grid.from_dict(info.fields['grid']),
-                      home=os.path.abspath(name), summary=info.fields)
+                      home=os.path.abspath(name),
+                      # As a run.json has them, so that what reads one (the SavedModel's
+                      # metadata) finds the numbers.
+                      summary={**info.fields, 'valid': info.numbers['valid'],
+                               'test': info.numbers['test']})
 
 
 def _key(variable) -> str:
