@@ -78,9 +78,13 @@ def temperatures(values) -> list[float]:
 def collect(runs, held_out, num_pieces, num_steps, seed, temperatures=(1.0,)):
   """({label: (RollStats, first-frame notes)} for the held-out pieces and every run at every
   temperature (", T=0.5" appended to the label where it is not 1), {label: run name} for the
-  runs)."""
+  runs, {label: `music_stats.stretch_repeats`} of each)."""
   results = {f'held-out ({_SPLIT.value})': (music_stats.roll_stats(held_out),
                                             float(np.mean([r[0].sum() for r in held_out])))}
+  # Repeats of stretches grow with a piece's length: the held-out pieces' are counted in
+  # windows as long as the samples.
+  structure = {next(iter(results)): music_stats.stretch_repeats(
+      music_stats.windows(held_out, num_steps))}
   loaded = [(path, cli.load_run(path)) for path in runs]
   labels = [label_of(path, run.config) for path, run in loaded]
   sources = {}
@@ -93,8 +97,9 @@ def collect(runs, held_out, num_pieces, num_steps, seed, temperatures=(1.0,)):
                                   temperature=temperature).numpy()
       results[tempered] = (music_stats.roll_stats(list(pieces)),
                            float(pieces[:, 0].sum(-1).mean()))
+      structure[tempered] = music_stats.stretch_repeats(list(pieces))
       sources[tempered] = label_of(path, None)
-  return results, sources
+  return results, sources, structure
 
 
 def _stats_of(row) -> music_stats.RollStats:
@@ -108,13 +113,13 @@ def _stats_of(row) -> music_stats.RollStats:
 
 def included(paths, held_out: music_stats.RollStats, frames: int):
   """({label: (RollStats, first-frame notes)} of the model rows of earlier JSON outputs,
-  {label: run name} where the row names its run).
+  {label: run name} where the row names its run, {label: stretch repeats} where it has them).
 
   Raises:
     UserError: a file's held-out row is not `held_out`, or a model row's sample is not
       `frames` frames.
   """
-  rows, sources = {}, {}
+  rows, sources, structures = {}, {}, {}
   for path in paths:
     with open(path) as f:
       (_, reference), *models = json.load(f).items()
@@ -127,12 +132,27 @@ def included(paths, held_out: music_stats.RollStats, frames: int):
         raise UserError(f'{path}: {label} sampled {row["frames"]:,} frames, not {frames:,} '
                         '(--num_pieces x --num_steps)')
       rows[label] = (_stats_of(row), row['first_frame_notes'])
+      if 'stretch_repeats' in row:   # outputs written before it have none
+        structures[label] = {int(n): rate for n, rate in row['stretch_repeats'].items()}
       if 'run' in row:
         sources[label] = row['run']
-  return rows, sources
+  return rows, sources, structures
 
 
-def markdown(results, title, sources=None):
+def structure_markdown(structure) -> list[str]:
+  """The stretch-repeat table's lines (rows that have it: earlier outputs may not)."""
+  lines = ['', 'Structure over more than a frame: the share of L-frame stretches (not silent) '
+           'that repeat one ending before they start in the same piece; the held-out pieces '
+           'cut into windows as long as the samples.', '',
+           '| source | ' + ' | '.join(f'{n}-frame repeats' for n in music_stats.STRETCHES) + ' |',
+           '|---|' + '---|' * len(music_stats.STRETCHES)]
+  for label, rates in structure.items():
+    lines.append(f'| {label} | ' + ' | '.join(
+        f'{100 * rates[n]:.1f}%' for n in music_stats.STRETCHES) + ' |')
+  return lines
+
+
+def markdown(results, title, sources=None, structure=None):
   reference = next(iter(results.values()))[0]
   lines = [f'# {title}', '',
            'Statistics of sampled pieces against the held-out pieces. TV: total-variation '
@@ -151,6 +171,9 @@ def markdown(results, title, sources=None):
         f'{low}-{high} | {s["mean_duration"]:.2f} | {100 * s["repetition"]:.1f}% | '
         f'{first:.1f} | {d["tv_polyphony"]:.3f} | {d["tv_pitch"]:.3f} | '
         f'{d["tv_pitch_class"]:.3f} | {d["tv_duration"]:.3f} |')
+  if structure:
+    lines += structure_markdown({label: structure[label] for label in results
+                                 if label in structure})
   if sources:   # each run once, under its first row's label (its other temperatures follow)
     first_label = {}
     for label, run in sources.items():
@@ -201,11 +224,13 @@ def main(argv):
   held_out = [np.asarray(r) for r in corpus.splits[_SPLIT.value]]
   if not _RUNS.value and not _INCLUDE.value:
     raise UserError('nothing to compare: give --runs or --include')
-  results, sources = collect(_RUNS.value, held_out, _NUM_PIECES.value, _NUM_STEPS.value,
-                             _SEED.value, temperatures(_TEMPERATURES.value))
+  results, sources, structure = collect(_RUNS.value, held_out, _NUM_PIECES.value,
+                                        _NUM_STEPS.value, _SEED.value,
+                                        temperatures(_TEMPERATURES.value))
   held_out_label = next(iter(results))
-  earlier, earlier_sources = included(_INCLUDE.value, results[held_out_label][0],
-                                      _NUM_PIECES.value * _NUM_STEPS.value)
+  earlier, earlier_sources, earlier_structure = included(
+      _INCLUDE.value, results[held_out_label][0], _NUM_PIECES.value * _NUM_STEPS.value)
+  structure = {**earlier_structure, **structure}
   if missing := set(_LEAVE_OUT.value) - set(earlier):
     raise UserError(f'--leave_out={",".join(sorted(missing))}: no such row in --include')
   earlier = {label: row for label, row in earlier.items()
@@ -220,7 +245,7 @@ def main(argv):
            f'{_NUM_STEPS.value} frames per model (seed {_SEED.value}) vs the {_SPLIT.value} '
            'split')
   with open(output + '.md', 'w') as f:
-    f.write(markdown(results, title, sources))
+    f.write(markdown(results, title, sources, structure))
   figure(results, output + '.png', title)
   with open(output + '.json', 'w') as f:
     json.dump({label: {**stats.summary(), 'first_frame_notes': first, 'frames': stats.frames,
@@ -228,9 +253,10 @@ def main(argv):
                        **music_stats.compare(stats, next(iter(results.values()))[0]),
                        'histograms': {k: getattr(stats, k).tolist() for k in
                                       ('polyphony', 'pitch', 'pitch_class', 'duration')},
-                       **({'run': sources[label]} if label in sources else {})}
+                       **({'run': sources[label]} if label in sources else {}),
+                       **({'stretch_repeats': structure[label]} if label in structure else {})}
                for label, (stats, first) in results.items()}, f, indent=1)
-  print(markdown(results, title, sources))
+  print(markdown(results, title, sources, structure))
   print(f'wrote {output}.md, .png, .json')
   return 0
 

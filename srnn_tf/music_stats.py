@@ -9,6 +9,12 @@ of pieces are compared by the total-variation distance of their histograms (0: i
 - pitch class: the same folded onto the 12 pitch classes (C = 0);
 - duration: lengths in frames of held notes (a key on for consecutive frames), 1..MAX_DURATION;
 - repetition: fraction of frames equal to the previous frame (held chords, or a stuck model).
+
+and one of structure over more than a frame, which the histograms cannot see:
+
+- stretch repeats: how often an L-frame stretch (L = 4, 8, 16) repeats one that ended before
+  it began in the same piece (a returning phrase, a sequence, a refrain). It grows with a
+  piece's length, so sets are compared at equal lengths (`windows`).
 """
 
 import dataclasses
@@ -89,6 +95,39 @@ def roll_stats(rolls) -> RollStats:
   np.add.at(pitch_class, (np.arange(NUM_KEYS) + LOWEST_NOTE) % 12, pitch)
   return RollStats(_normalise(polyphony), _normalise(pitch), _normalise(pitch_class),
                    _normalise(duration), repeats / max(transitions, 1), frames, notes)
+
+
+STRETCHES = (4, 8, 16)
+
+
+def windows(rolls, length: int) -> list:
+  """The rolls cut into consecutive non-overlapping windows of `length` frames (the remainder
+  of each dropped): held-out pieces made comparable with samples of that length."""
+  return [np.asarray(roll)[start:start + length] for roll in rolls
+          for start in range(0, len(roll) - length + 1, length)]
+
+
+def stretch_repeats(rolls, lengths=STRETCHES) -> dict:
+  """For each L in `lengths`, the fraction of the L-frame stretches of `rolls` (each `[T, 88]`)
+  that repeat exactly an earlier stretch of the same piece ending before they start (so a
+  chord held for L + 1 frames is not a repeat of itself shifted by one); silent stretches are
+  left out (a rest repeats trivially). `{L: fraction}`, NaN where no stretch is long enough."""
+  out = {}
+  for length in lengths:
+    repeated = total = 0
+    for roll in rolls:
+      roll = np.asarray(roll) > 0.5
+      first_start = {}
+      for start in range(len(roll) - length + 1):
+        stretch = roll[start:start + length]
+        if not stretch.any():
+          continue
+        key = np.packbits(stretch).tobytes()
+        earlier = first_start.setdefault(key, start)
+        total += 1
+        repeated += earlier + length <= start
+    out[length] = repeated / total if total else float('nan')
+  return out
 
 
 def total_variation(p, q) -> float:

@@ -54,3 +54,53 @@ def test_long_notes_and_dense_frames_go_to_the_last_bins():
 def test_bad_roll_shape_is_refused():
   with pytest.raises(ValueError, match='88'):
     music_stats.roll_stats([np.zeros((4, 12))])
+
+
+def _chords(*keys_per_frame):
+  roll = np.zeros((len(keys_per_frame), 88), np.uint8)
+  for t, keys in enumerate(keys_per_frame):
+    roll[t, list(keys)] = 1
+  return roll
+
+
+def test_stretch_repeats_count_returning_phrases_not_held_chords():
+  a, b, c, d = (39,), (43,), (46,), (50,)
+  phrase = [a, b, c, d]
+  # The 4-frame phrase, something else, then the phrase again: of the 4-frame stretches
+  # (starts 0..8, the last one being the phrase's return) exactly one repeats.
+  roll = _chords(*phrase, (60,), *phrase)
+  rates = music_stats.stretch_repeats([roll], lengths=(4,))
+  assert rates[4] == pytest.approx(1 / 6)
+  # A chord held 9 frames: every 4-frame stretch is the same, but only those starting at
+  # least 4 frames after the first one are repeats (no overlap with it).
+  held = _chords(*[a] * 9)
+  assert music_stats.stretch_repeats([held], lengths=(4,))[4] == pytest.approx(2 / 6)
+  # Silence does not count, and too short a piece gives NaN.
+  assert np.isnan(music_stats.stretch_repeats([np.zeros((9, 88))], lengths=(4,))[4])
+  assert np.isnan(music_stats.stretch_repeats([held[:3]], lengths=(4,))[4])
+  # Repeats are within a piece: the same phrase in two pieces is no repeat.
+  assert music_stats.stretch_repeats([_chords(*phrase)] * 2, lengths=(4,))[4] == 0
+
+
+def test_stretch_repeats_against_a_brute_force_count():
+  rng = np.random.default_rng(0)
+  # Pieces over 3 keys of a few patterns, so that repeats happen.
+  patterns = rng.random((3, 88)) < 0.03
+  rolls = [patterns[rng.integers(0, 3, size=40)].astype(np.uint8) for _ in range(3)]
+  for length in (2, 4):
+    repeated = total = 0
+    for roll in rolls:
+      for t in range(len(roll) - length + 1):
+        stretch = roll[t:t + length]
+        if not stretch.any():
+          continue
+        total += 1
+        repeated += any(np.array_equal(stretch, roll[s:s + length])
+                        for s in range(0, t - length + 1))
+    assert music_stats.stretch_repeats(rolls, lengths=(length,))[length] == pytest.approx(
+        repeated / total)
+
+
+def test_windows_cut_pieces_to_a_common_length():
+  rolls = [np.zeros((10, 88)), np.zeros((3, 88)), np.zeros((8, 88))]
+  assert [len(w) for w in music_stats.windows(rolls, 4)] == [4, 4, 4, 4]
