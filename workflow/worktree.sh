@@ -3,7 +3,8 @@
 # logs and results landing in this checkout, so that code can be edited here while it trains
 # (a training re-reads its source files: its own code must not change under it).
 #
-#   workflow/worktree.sh start     # start (or move to a newer HEAD: stop first)
+#   workflow/worktree.sh start     # start (or move to a newer HEAD: stop first); options after
+#                                  # it go to snakemake (`start --cores 1`: one job at a time)
 #   workflow/worktree.sh stop      # Snakemake stops its jobs; each training loses at most its
 #                                  # current epoch and resumes when started again
 #   workflow/worktree.sh status    # what trains, at which epoch
@@ -32,7 +33,8 @@ case ${1:-} in
     # No workflow runs, so a lock left in the worktree is stale (a killed session gives
     # Snakemake no chance to release it).
     in_tree --unlock > /dev/null 2>&1
-    (cd "$tree" && nohup "$here/.venv/bin/snakemake" "${folders[@]}" \
+    shift
+    (cd "$tree" && nohup "$here/.venv/bin/snakemake" "${folders[@]}" "$@" \
       >> "$here/logs/workflow.log" 2>&1 &)
     echo "workflow started in $tree at $(git -C "$tree" rev-parse --short HEAD); log: logs/workflow.log" ;;
   stop)
