@@ -25,8 +25,8 @@ except ImportError as e:
   MISSING = f'{e.name} is not installed (pip install "srnn-tf[demo]" selenium)'
 if MISSING is None and not (CHROMIUM and CHROMEDRIVER):
   MISSING = 'no browser: apt-get install chromium chromium-driver'
-pytestmark = pytest.mark.skipif(MISSING is not None and not os.environ.get('CI'),
-                                reason=str(MISSING))
+browser = pytest.mark.skipif(MISSING is not None and not os.environ.get('CI'),
+                             reason=str(MISSING))
 
 MAX_FRAMES = 96
 WAIT = 120   # seconds: the first request loads TensorFlow's traces of the model
@@ -99,6 +99,7 @@ def _set_frames(driver, value: int) -> None:
   box.send_keys(str(value), Keys.TAB)
 
 
+@browser
 def test_generate_returns_a_piano_roll_and_a_midi_file(page, tmp_path):
   import pretty_midi
   from selenium.webdriver.common.by import By
@@ -118,6 +119,7 @@ def test_generate_returns_a_piano_roll_and_a_midi_file(page, tmp_path):
   assert notes > 0
 
 
+@browser
 def test_bad_requests_are_answered_in_the_page(page, tmp_path):
   from selenium.webdriver.common.by import By
   driver, _ = page
@@ -133,3 +135,26 @@ def test_bad_requests_are_answered_in_the_page(page, tmp_path):
   status = _status_after_click(driver, status)
   assert status.startswith('Could not sample:') and 'notes.mid' in status, status
   assert 'Traceback' not in driver.page_source
+
+
+def test_a_request_continues_a_primer_and_refuses_what_it_cannot_take(data_dir, tmp_path):
+  """The page's handler without the page: a primer is continued on the model's grid; a length
+  over the limit and a file that is not MIDI are errors naming the problem."""
+  from srnn_tf.data.errors import DataError
+  from srnn_tf.errors import UserError
+  from srnn_tf.scripts import demo
+  models = demo.Models()
+  choice = models.choices[0]
+  primer = data_dir / 'midi' / 'test02.mid'
+  result = demo.sample(models, choice, 0.8, 16, 1, str(primer), 64, str(tmp_path))
+  import pretty_midi
+  assert pretty_midi.PrettyMIDI(result['mid']).instruments
+  assert os.path.exists(result['png']) and result['status'].startswith('Sampled 16 frames')
+  with pytest.raises(UserError, match='length 65: choose 1 to 64 frames'):
+    demo.sample(models, choice, 1.0, 65, 1, None, 64, str(tmp_path))
+  bad = tmp_path / 'notes.mid'
+  bad.write_text('not MIDI')
+  with pytest.raises(DataError, match='notes.mid'):
+    demo.sample(models, choice, 1.0, 16, 1, str(bad), 64, str(tmp_path))
+  with pytest.raises(ValueError, match='not a model this page offers'):
+    demo.sample(models, 'elsewhere', 1.0, 16, 1, None, 64, str(tmp_path))
