@@ -321,3 +321,19 @@ def test_particle_objectives_train_and_are_tighter_than_the_elbo(objective):
 def test_particle_objectives_refuse_carried_state():
   with pytest.raises(ValueError, match='nocarry_state'):
     SRNN(z_dim=2, d_dim=4, a_dim=4, objective='fivo', num_particles=4, stateful_batch_size=16)
+
+
+def test_estimates_and_scores_run_with_functions_run_eagerly(tiny):
+  """Under `tf.config.run_functions_eagerly(True)` (a user debugging), the compiled paths of
+  `score` and the particle filter run op by op and give the numbers they give compiled."""
+  model, features, _ = tiny
+  compiled_smc = bounds.particle_log_likelihood(model, features, 5, True, seed=(4, 2)).numpy()
+  compiled_score = model.score(features, seed=(1, 2))['elbo'].numpy()
+  tf.config.run_functions_eagerly(True)
+  try:
+    eager_smc = bounds.particle_log_likelihood(model, features, 5, True, seed=(4, 2)).numpy()
+    eager_score = model.score(features, seed=(1, 2))['elbo'].numpy()
+  finally:
+    tf.config.run_functions_eagerly(False)
+  np.testing.assert_allclose(eager_smc, compiled_smc, rtol=1e-5)
+  np.testing.assert_allclose(eager_score, compiled_score, rtol=1e-5)
