@@ -4,17 +4,23 @@ build, so that it lists what the package ships with the numbers the cards record
 MARKER = '<!-- presets table -->'
 
 
+CORPORA = {'jsb': 'JSB Chorales', 'muse': 'MuseData', 'nottingham': 'Nottingham',
+           'piano': 'Piano-midi.de'}
+
+
 def _table() -> str:
   from srnn_tf import presets
-  rows = ['| preset | model and corpus | test (total / total) | test (per sequence) | estimate '
-          '| valid (total / total) | parameters | stored |',
-          '|---|---|---|---|---|---|---|---|']
+  rows = ['| preset | model | corpus (data) | test: total / total | per sequence | valid | size |',
+          '|---|---|---|---|---|---|---|']
   for card in presets.list():
     test, valid = card.numbers['test'], card.numbers['valid']
-    rows.append(f'| `{card.name}` | {card.title} | {test["total_per_step"]:.3f} | '
-                f'{test["per_step"]:.3f} | {test["bound"]} | {valid["total_per_step"]:.3f} | '
-                f'{card.parameters:,} | {card.dtype}, '
-                f'{card.fields["weights_bytes"] / 1e6:.2f} MB |')
+    config = card.fields['config']
+    model = card.model.upper() + ('-NADE' if config.get('emission') == 'nade' else '')
+    how = 'exact' if test['bound'] == 'exact' else 'SMC K=100'
+    rows.append(f'| `{card.name}` | {model} | {CORPORA.get(card.dataset, card.dataset)} '
+                f'({card.data_version}) | {test["total_per_step"]:.3f} ({how}) | '
+                f'{test["per_step"]:.3f} | {valid["total_per_step"]:.3f} | '
+                f'{card.fields["weights_bytes"] / 1e6:.1f} MB |')
   return '\n'.join(rows)
 
 
