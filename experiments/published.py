@@ -16,6 +16,24 @@ import os
 # Test ELBO / log-likelihood per step as published.
 PAPER_SRNN = {'jsb': -4.74, 'nottingham': -2.94, 'muse': -6.28, 'piano': -8.20}   # srnn2016
 RNN_NADE = {'jsb': -5.19, 'nottingham': -2.31, 'muse': -5.60, 'piano': -7.05}      # Boulanger
+# Krishnan, Shalit & Sontag 2017 (the DMM), Tables 3-4, on the Boulanger splits, as
+# log-likelihoods per step (their NLLs negated): the importance-sampling estimate and the bound
+# in the all-frames convention (our 'per_step'), and the bound per sequence ('per_sequence').
+KRISHNAN = {
+    'DMM-Aug.': {'estimate': {'jsb': -6.288, 'nottingham': -2.679, 'piano': -7.591,
+                              'muse': -6.356},
+                 'bound': {'jsb': -6.773, 'nottingham': -2.856, 'piano': -7.721, 'muse': -6.476},
+                 'bound_per_sequence': {'jsb': -6.692, 'nottingham': -2.872, 'piano': -8.025,
+                                        'muse': -5.766}},
+    'DMM-Aug.-NADE': {'estimate': {'jsb': -5.118, 'nottingham': -2.305, 'piano': -7.048,
+                                   'muse': -6.049},
+                      'bound': {'jsb': -5.335, 'nottingham': -2.347, 'piano': -7.099,
+                                'muse': -6.115},
+                      'bound_per_sequence': {'jsb': -5.264, 'nottingham': -2.364,
+                                             'piano': -7.361, 'muse': -5.247}},
+}
+# STORN (Bayer & Osendorfer 2014) as Krishnan et al. quote it (all frames, as their bounds).
+STORN_QUOTED = {'jsb': -6.91, 'nottingham': -2.85, 'piano': -7.13, 'muse': -6.16}
 # The report's table (srnn2016, d = 300), test ELBO per step over z.
 REPORT = {
     2: {'muse': -6.4784, 'jsb': -4.8659, 'piano': -8.3599, 'nottingham': -3.3252},

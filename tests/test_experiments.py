@@ -807,3 +807,36 @@ def test_repetition_probe_is_the_probability_of_the_previous_frame(name):
       9, pytest.approx(2 / 9), 0.5)
   assert [(ph['phase'], ph['frames'], ph['repeated_share']) for ph in data['by_phase']] == [
       (ph['phase'], ph['frames'], ph['repeated_share']) for ph in phases]
+
+
+def test_family_table_reads_the_chosen_candidate_beside_krishnan(tmp_path):
+  """The DMM/STORN section: per corpus, model and emission the validation choice among its
+  candidates, only its test numbers (ELBO, IWAE, SMC, both conventions), Krishnan et al.'s
+  numbers beside; a search not started says so."""
+  from experiments import make_table
+  from srnn_tf import configs
+
+  def candidate(name, valid, test=None, **overrides):
+    config = dataclasses.asdict(configs.get_config(
+        'dmm', dataset='jsb', data_version='boulanger', **overrides))
+    run = {'config': config, 'valid': {'elbo_per_step': valid - 0.1,
+                                       'elbo_total_per_step': valid},
+           'parameters': 1000, 'kept_epoch': 3, 'epochs_trained': 5, 'steps_per_epoch': 9,
+           'train_steps_per_sec_median': 1000.0}
+    if test is not None:
+      run['test'] = {'elbo_per_step': test - 0.1, 'elbo_total_per_step': test}
+    (tmp_path / f'{name}.json').write_text(json.dumps(run))
+    (tmp_path / f'{name}.history.csv').write_text(
+        'epoch,steps_per_sec\n' + ''.join(f'{e},1000\n' for e in range(5)))
+    return tmp_path / f'{name}.json'
+
+  candidate('jsb_dmm_a', -7.0, a_dim=300)
+  chosen = candidate('jsb_dmm_b', -6.5, test=-6.6)
+  (tmp_path / 'jsb_dmm_b.eval_smc_test.json').write_text(json.dumps(
+      {'test': {'log_p_total_per_step': -6.4, 'log_p_per_step': -6.3}}))
+  body, sources = make_table.family_table(str(tmp_path))
+  row = next(line for line in body.splitlines() if line.startswith('| JSB | DMM-Aug. |'))
+  assert '| 2 |' in row and '| -6.500 |' in row and '-6.600 (-6.700)' in row
+  assert '-6.400 (-6.300)' in row and '-6.288 / -6.773 (-6.692)' in row
+  assert row.count('not run') == 1   # the IWAE, not measured
+  assert '| Piano | DMM-Aug.-NADE | 0 |' in body and str(chosen.name) in ' '.join(sources)
