@@ -40,8 +40,9 @@ def test_card_says_what_a_user_needs(name):
     assert numbers['bound'] in ('exact', 'smc100')
   assert card.fields['training']['command'].startswith('python train.py')
   assert card.dtype in ('float16', 'float32')
-  # str() is what `presets.list()` shows: the name and the test number.
+  # str() is what `presets.list()` shows: the name and the test number, a line each.
   assert name in str(card) and f'{card.numbers["test"]["total_per_step"]:.3f}' in str(card)
+  assert str(card) in str(presets.list()).splitlines()
 
 
 def test_unknown_preset_is_one_line_naming_the_choices():

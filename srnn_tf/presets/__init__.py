@@ -93,9 +93,18 @@ def card(name: str) -> Card:
               numbers=fields['numbers'], fields=fields)
 
 
-def list() -> builtins.list[Card]:  # noqa: A001  (the API's name: `srnn_tf.presets.list()`)
+class Cards(builtins.list):
+  """A list of cards that prints as one line per preset (`print(srnn_tf.presets.list())`)."""
+
+  def __repr__(self):
+    return '\n'.join(map(str, self))
+
+  __str__ = __repr__
+
+
+def list() -> Cards:  # noqa: A001  (the API's name: `srnn_tf.presets.list()`)
   """Every installed preset's card, by name."""
-  return [card(name) for name in names()]
+  return Cards(card(name) for name in names())
 
 
 def load(name: str, compile: bool = True):  # noqa: A002  (Keras's own argument name)
