@@ -53,7 +53,8 @@ def _has_test(results_dir, name):
 def pending(runs_dir, datasets, bounds, results_dir, all_sizes=False):
   """`[(run_dir, bound)]` of finished runs without that bound's test JSON: IWAE and SMC
   (`bounds`) of the latent runs, and 'elbo' for a search's chosen candidate whose training
-  left the test split unread. A search with a candidate still training here is not
+  left the test split unread (not the family's candidates: their chosen one trained on to
+  `sweep.FAMILY_EPOCHS` is the final model, and reads its test split itself). A search with a candidate still training here is not
   judged until it finishes (`selection.searches_in_training`)."""
   todo, candidates = [], {}   # the search candidates of each data version, read once
   training = selection.searches_in_training(runs_dir)
@@ -77,9 +78,12 @@ def pending(runs_dir, datasets, bounds, results_dir, all_sizes=False):
                                                                       config.data_version)
       if _passed_over(name, config, candidates[config.data_version]):
         continue   # validation chose another candidate: this one's test set stays unread
+      if selection.is_search(fields) and config.model in selection.FAMILY:
+        continue   # the final model is the chosen one trained on (`--grid=family_long`)
       wanted = [] if _has_test(results_dir, name) else ['elbo']
       if config.model != 'rnn' and (all_sizes or (config.z_dim, config.d_dim) == (100, 300)
-                                    or config.emission == 'nade' or selection.is_search(fields)):
+                                    or config.emission == 'nade' or selection.is_search(fields)
+                                    or selection.is_family_long(fields)):
         wanted += bounds   # not the RNN's (exact already), nor a z or d grid run's
       todo += [(run, b) for b in wanted if not os.path.exists(
           os.path.join(results_dir, f'{name}.eval_{b}_test.json'))]

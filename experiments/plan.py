@@ -59,8 +59,10 @@ SUFFIXES = {
 }
 BOUNDS = ('iwae', 'smc')
 MEASURES = ('bounds', 'retrain', 'transposed', 'release', 'music', 'include', 'pieces')
-# The grids made of a search's chosen candidates (`experiments.sweep`).
-CHOICE_GRIDS = {'nade_chosen', 'nade_augment'}
+# The grids made of a search's chosen candidates (`experiments.sweep`), and the groups of
+# searches (`search_group`) whose choices each waits for.
+CHOICE_GRIDS = {'nade_chosen': ('nade',), 'nade_augment': ('nade',),
+                'family_long': selection.FAMILY}
 
 
 def bound_suffix(bound: str) -> str:
@@ -142,8 +144,10 @@ def step_runs(step: dict, results_dir: str, choose: Choose) -> list[Run]:
   grids = _as_list(step['sweep'])
   datasets = _as_list(step.get('datasets', configs.SMALLEST_FIRST))
   version = step.get('version', 'srnn2016')
-  if CHOICE_GRIDS & set(grids):
-    datasets = [dataset for dataset in datasets if choose(dataset, version, 'nade')]
+  groups = {group for grid in grids for group in CHOICE_GRIDS.get(grid, ())}
+  # Every group asked (no short cut): each unchosen one puts its checkpoint in the graph.
+  datasets = [dataset for dataset in datasets
+              if all([choose(dataset, version, group) for group in sorted(groups)])]
   runs = sweep.plan(grids, datasets, version, _as_list(step.get('seeds', [0])), results_dir)
   contains = _as_list(step.get('name_contains', []))
   return [run_of(run.config) for run in runs
@@ -160,6 +164,8 @@ def wanted_bounds(run: Run, choose: Choose, candidates: Callable[[str], dict]) -
   fields = dataclasses.asdict(config)
   wanted = []
   if selection.is_search(fields):
+    if config.model in selection.FAMILY:
+      return []   # its final model is the chosen candidate trained on (`is_family_long`)
     if not choose(config.dataset, config.data_version, search_group(fields)):
       return []
     group = candidates(config.data_version).get(selection.search_key(fields), [])
@@ -170,7 +176,7 @@ def wanted_bounds(run: Run, choose: Choose, candidates: Callable[[str], dict]) -
       wanted.append('elbo')
   if config.model in configs.LATENT_MODELS and (
       (config.z_dim, config.d_dim) == (100, 300) or config.emission == 'nade'
-      or selection.is_search(fields)):
+      or selection.is_search(fields) or selection.is_family_long(fields)):
     wanted += BOUNDS
   return wanted
 
@@ -224,7 +230,7 @@ def search_inputs(steps: list[dict], results_dir: str, dataset: str, version: st
   version that the steps train: the choice waits for them."""
   paths = []
   for step in steps:
-    if CHOICE_GRIDS & set(_as_list(step.get('sweep', []))):
+    if set(CHOICE_GRIDS) & set(_as_list(step.get('sweep', []))):
       continue
     for run in step_runs(step, results_dir, lambda *_: False):
       c, fields = run.config, dataclasses.asdict(run.config)

@@ -20,19 +20,21 @@ import re
 from absl import flags
 
 from experiments.published import load_run, score
-from srnn_tf import cli, files, rundir
+from srnn_tf import cli, configs, files, rundir
 from srnn_tf.data import registry
 
 MODELS = ('rnn', 'vrnn', 'srnn')
 
 
 def is_nade_search(config) -> bool:
-  """A candidate of the NADE search (`experiments.sweep --grid=nade...`); not a replicate of
-  one at another seed (`--grid=nade_chosen --seeds=...`: `is_replicate`), nor a chosen model
-  trained again with transposition augmentation (`--grid=nade_augment`, its own experiment:
-  the SRNN-NADE has no such candidates, so they would unbalance the comparison's search)."""
+  """A candidate of the NADE search (`experiments.sweep --grid=nade...`, at the searches'
+  epoch cap); not a replicate of one at another seed (`--grid=nade_chosen --seeds=...`:
+  `is_replicate`), nor a chosen model trained again with transposition augmentation
+  (`--grid=nade_augment`, its own experiment: the SRNN-NADE has no such candidates, so they
+  would unbalance the comparison's search)."""
   return (config.get('emission') == 'nade' and config.get('keep_best')
           and config.get('lr_constant_epochs', 0) >= config.get('epochs', 1)
+          and config.get('epochs') == configs.SEARCH_EPOCHS
           and not is_replicate(config) and not config.get('transpose_augment'))
 
 
@@ -43,11 +45,31 @@ FAMILY = ('dmm', 'storn')
 
 def is_search(config) -> bool:
   """A candidate of a validation search: the NADE comparison's (`is_nade_search`), or the
-  family's, of either emission."""
+  family's, of either emission (not its chosen candidate trained on: `is_family_long`)."""
   return is_nade_search(config) or (
       config.get('model') in FAMILY and config.get('keep_best')
       and config.get('lr_constant_epochs', 0) >= config.get('epochs', 1)
+      and config.get('epochs') == configs.SEARCH_EPOCHS
       and not is_replicate(config) and not config.get('transpose_augment'))
+
+
+def is_family_long(config) -> bool:
+  """A family search's chosen candidate trained again to a longer cap (`experiments.sweep
+  --grid=family_long`): that search's final model."""
+  return (config.get('model') in FAMILY and config.get('keep_best')
+          and config.get('lr_constant_epochs', 0) >= config.get('epochs', 1)
+          and config.get('epochs', 0) > configs.SEARCH_EPOCHS and not is_replicate(config))
+
+
+def family_long(folder, version='boulanger'):
+  """`{search_key: (json path, run)}`: the finished `is_family_long` runs of `version`."""
+  found = {}
+  for path in sorted(glob.glob(os.path.join(folder, '*.json'))):
+    run = load_run(path)
+    c = run.get('config', {})
+    if 'valid' in run and is_family_long(c) and c.get('data_version') == version:
+      found[search_key(c)] = (path, run)
+  return found
 
 
 def search_key(config) -> tuple:

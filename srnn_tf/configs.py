@@ -288,6 +288,11 @@ class TuneConfig:
       raise UserError(f'--baseline_decay={self.baseline_decay}: must be in [0, 1)')
 
 
+# The validation searches' epoch cap (the NADE comparison's and the family's): at a held
+# learning rate, the best validation epoch kept, stopped 15 epochs after it.
+SEARCH_EPOCHS = 200
+
+
 CONFIGS = {
     'paper': Config(),
     'release': Config(learning_rate=10 ** -2.5, lr_constant_epochs=25, lr_decay=1.3),
@@ -300,8 +305,8 @@ CONFIGS = {
 # one of 16 (the time axis's rows, 4 x 88, still fill the matmuls: 124 against 101 time
 # steps/s for the BALSTM on one core), so an epoch makes 4 times the updates (JSB's 13,807
 # training frames are 9 steps of 16 windows).
-_JOHNSON_TRAINING = dict(dropout_lstm=0.5, epochs=200, lr_constant_epochs=200, keep_best=True,
-                         early_stopping_patience=15, batch_size=4)
+_JOHNSON_TRAINING = dict(dropout_lstm=0.5, epochs=SEARCH_EPOCHS, lr_constant_epochs=SEARCH_EPOCHS,
+                         keep_best=True, early_stopping_patience=15, batch_size=4)
 CONFIGS['balstm'] = Config(model='balstm', **_JOHNSON_TRAINING)
 CONFIGS['tp_lstm_nade'] = Config(model='tp_lstm_nade', nade_units=100, **_JOHNSON_TRAINING)
 # The same two with the SRNN's frame-level z chain (models/tied_chain.py), trained alike (the
@@ -314,7 +319,7 @@ CONFIGS['srnn_tp_lstm_nade'] = Config(model='srnn_tp_lstm_nade', nade_units=100,
                                       **_JOHNSON_TRAINING)
 # The rest of the family, trained as the NADE comparison's models: the DMM-Aug. at Krishnan et
 # al.'s sizes (z 100, inference RNN 600, transition MLPs 200), and STORN at the paper SRNN's.
-_NADE_COMPARISON = dict(epochs=200, lr_constant_epochs=200, keep_best=True,
+_NADE_COMPARISON = dict(epochs=SEARCH_EPOCHS, lr_constant_epochs=SEARCH_EPOCHS, keep_best=True,
                         early_stopping_patience=15)
 CONFIGS['dmm'] = Config(model='dmm', dmm_augmented=True, a_dim=600, hidden_units=200,
                         **_NADE_COMPARISON)
@@ -401,8 +406,8 @@ def run_name(c: Config) -> str:
   units), the SRNN's inference GRU size (`_a150`, where it is not 300), dropout, objective,
   `_nocarry` for an ELBO run on shuffled independent windows (the like-for-like control
   of an IWAE or FIVO run, which always trains so), and `_tr<K>` with transposition
-  augmentation; `_seed<k>` last, for a replicate at a
-  seed other than 0."""
+  augmentation; `_ep<N>` after `_keepbest` for a run held at its learning rate to N epochs
+  rather than the searches' 200; `_seed<k>` last, for a replicate at a seed other than 0."""
   name = os.path.splitext(os.path.basename(os.path.normpath(c.dataset)))[0]
   if c.model in TIED_MODELS:
     return f'{name}_{c.data_version}_{c.model}{_tied_variant(c)}'
@@ -426,7 +431,7 @@ def run_name(c: Config) -> str:
     variant += '_nocarry'
   variant += f'_tr{c.transpose_augment}' if c.transpose_augment else ''
   variant += f'_fb{c.free_bits:g}' if c.free_bits else ''
-  kept = ('_keepbest' if c.keep_best else '') + (f'_seed{c.seed}' if c.seed else '')
+  kept = ('_keepbest' if c.keep_best else '') + _longer(c) + (f'_seed{c.seed}' if c.seed else '')
   if c.model == 'rnn':
     return f'{name}_{c.data_version}_rnn{variant}_d{c.d_dim}{kept}'
   if c.model == 'dmm':
@@ -434,10 +439,17 @@ def run_name(c: Config) -> str:
   return f'{name}_{c.data_version}_{c.model}{variant}_z{c.z_dim}_d{c.d_dim}{kept}'
 
 
+def _longer(c: Config) -> str:
+  """`_ep<epochs>` for a run that holds its learning rate to a cap other than the searches'
+  (a chosen candidate trained on to a longer one): `run_name`'s part after `_keepbest`."""
+  held = c.lr_constant_epochs >= c.epochs
+  return f'_ep{c.epochs}' if held and c.keep_best and c.epochs != SEARCH_EPOCHS else ''
+
+
 def _tied_variant(c: Config) -> str:
   """The tied models' part of `run_name`: `_t<time sizes>`, then the BALSTM's `_k<key sizes>`
   or the TP-LSTM-NADE's `_nade<units>`, `_nopos` without the key's position, dropout,
-  objective or `_nocarry`, `_keepbest`, `_seed<k>`."""
+  objective or `_nocarry`, `_keepbest`, `_ep<N>`, `_seed<k>`."""
   sizes = lambda units: 'x'.join(map(str, units))
   variant = f'_t{sizes(c.time_units)}' + (
       f'_k{sizes(c.key_units)}' if c.model.endswith('balstm') else f'_nade{c.nade_units}')
@@ -454,4 +466,5 @@ def _tied_variant(c: Config) -> str:
     variant += '_nocarry'
   variant += f'_tr{c.transpose_augment}' if c.transpose_augment else ''
   variant += f'_fb{c.free_bits:g}' if c.free_bits else ''
-  return variant + ('_keepbest' if c.keep_best else '') + (f'_seed{c.seed}' if c.seed else '')
+  return (variant + ('_keepbest' if c.keep_best else '') + _longer(c) +
+          (f'_seed{c.seed}' if c.seed else ''))

@@ -119,8 +119,13 @@ def check_config(workdir: str, config: configs.Config) -> configs.Config | None:
                       'this folder holds: delete the folder to start again')
   old = configs.from_dict(recorded, source=path)
   new = dataclasses.asdict(config)
+  resumable = RESUMABLE_FIELDS
+  if _holds_learning_rate(old) and _holds_learning_rate(config):
+    # Both hold the learning rate through every epoch: the same schedule, whatever epoch the
+    # decay would have started at (a held-rate run trained further keeps its rate held).
+    resumable += ('lr_constant_epochs',)
   differ = [f'--{k}={new[k]} (the run has {v})' for k, v in dataclasses.asdict(old).items()
-            if k not in RESUMABLE_FIELDS and new[k] != v]
+            if k not in resumable and new[k] != v]
   if config.epochs < old.epochs:
     differ.append(f'--epochs={config.epochs} (the run has {old.epochs}; a run can only be '
                   'trained further)')
@@ -128,6 +133,11 @@ def check_config(workdir: str, config: configs.Config) -> configs.Config | None:
     raise RunDirError(f'{workdir} holds another run: ' + '; '.join(differ) +
                       '. Give the run\'s own flags to resume it, or another --output_dir')
   return old
+
+
+def _holds_learning_rate(config: configs.Config) -> bool:
+  """Whether the learning rate never decays: held for all of the run's epochs."""
+  return config.lr_constant_epochs >= config.epochs
 
 
 def write_config(workdir: str, config: configs.Config) -> None:

@@ -133,6 +133,28 @@ def test_a_run_folder_with_a_damaged_config_is_refused_naming_it(tmp_path):
     rundir.check_config(str(tmp_path), configs.Config())
 
 
+@pytest.mark.parametrize('recorded, resumed, allowed', [
+    ((200, 200), (2000, 2000), True),     # held throughout, and still held: trained further
+    ((200, 200), (2000, 200), True),      # only --epochs grows: the decay starts at 200
+    ((200, 200), (2000, 1000), False),    # held, then a decay from epoch 1000: another run
+    ((200, 20), (200, 25), False),        # the decay would start elsewhere
+    ((200, 20), (2000, 2000), False),
+])
+def test_a_held_learning_rate_may_stay_held_when_a_run_is_trained_further(
+    tmp_path, recorded, resumed, allowed):
+  from srnn_tf import rundir
+  (epochs, constant), (new_epochs, new_constant) = recorded, resumed
+  config = configs.Config(epochs=epochs, lr_constant_epochs=constant)
+  rundir.write_config(str(tmp_path), config)
+  more = dataclasses.replace(config, epochs=new_epochs, lr_constant_epochs=new_constant)
+  if allowed:
+    assert rundir.check_config(str(tmp_path), more) == config
+  else:
+    with pytest.raises(UserError, match=f'--lr_constant_epochs={new_constant} '
+                                        f'\\(the run has {constant}\\)'):
+      rundir.check_config(str(tmp_path), more)
+
+
 def test_the_guarantees_list_every_field_a_resume_may_change():
   import pathlib
   from srnn_tf import rundir

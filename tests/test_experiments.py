@@ -227,32 +227,41 @@ def test_evaluate_bounds_picks_finished_latent_sweep_runs_without_results(tmp_pa
   assert 'failed' not in out and list((tmp_path / 'logs').iterdir()) == []   # nothing ran
 
 
-def test_the_familys_searches_read_the_test_split_of_one_candidate_per_emission(tmp_path):
-  """The DMM's and STORN's searches choose one candidate per emission on validation: only
-  that one's test ELBO and bounds are evaluated."""
+def test_the_familys_searches_read_the_test_split_of_one_final_run_per_emission(tmp_path):
+  """The DMM's and STORN's searches choose one candidate per emission on validation; that one
+  trained on to 2,000 epochs (`family_long`) is the final model, and only its bounds are
+  evaluated (its training read its test ELBO): no candidate's test split is read."""
   from experiments import evaluate_bounds, selection
   from srnn_tf import configs
   runs, results = tmp_path / 'runs', tmp_path / 'results'
   results.mkdir()
-  chosen = {}
+
+  def finished(config, valid):
+    name = configs.run_name(config)
+    (runs / name).mkdir(parents=True)
+    (runs / name / 'config.json').write_text(json.dumps(dataclasses.asdict(config)))
+    (runs / name / 'model.keras').write_text('')
+    record = {'config': dataclasses.asdict(config),
+              'valid': {'elbo_per_step': valid, 'elbo_total_per_step': valid}}
+    if config.evaluate_test:
+      record['test'] = record['valid']
+    (results / f'{name}.json').write_text(json.dumps(record))
+    return name
+
   for model in ('dmm', 'storn'):
     for i, override in enumerate(sweep.GRIDS[model]):
       config = configs.get_config('paper', **{**configs.PREVIOUS_DEFAULTS, **override},
                                   dataset='muse', data_version='boulanger')
       assert selection.is_search(dataclasses.asdict(config)) and not config.evaluate_test
-      name = configs.run_name(config)
-      (runs / name).mkdir(parents=True)
-      (runs / name / 'config.json').write_text(json.dumps(dataclasses.asdict(config)))
-      (runs / name / 'model.keras').write_text('')
-      valid = -6.0 - 0.1 * ((i + 1) % 4)   # the last of each emission's four validates best
-      (results / f'{name}.json').write_text(json.dumps({
-          'config': dataclasses.asdict(config),
-          'valid': {'elbo_per_step': valid, 'elbo_total_per_step': valid}}))
-      if i % 4 == 3:
-        chosen[model, config.emission] = name
+      finished(config, -6.0 - 0.1 * ((i + 1) % 4))   # the last of each emission's four wins
+  assert evaluate_bounds.pending(str(runs), ['muse'], ['iwae'], str(results)) == []
+  longs = sweep.family_long_configs(str(results), 'muse', 'boulanger')
+  assert len(longs) == 4 and {c.epochs for c in longs} == {sweep.FAMILY_EPOCHS}
+  assert all(configs.run_name(c).endswith('_keepbest_ep2000') for c in longs)
+  names = [finished(config, -5.0) for config in longs]
+  assert not any(selection.is_search(dataclasses.asdict(c)) for c in longs)
   todo = evaluate_bounds.pending(str(runs), ['muse'], ['iwae'], str(results))
-  assert len(chosen) == 4 and sorted(todo) == sorted(
-      (str(runs / name), bound) for name in chosen.values() for bound in ('elbo', 'iwae'))
+  assert sorted(todo) == sorted((str(runs / name), 'iwae') for name in names)
 
 
 def test_evaluate_bounds_leaves_the_candidates_validation_passed_over(tmp_path):
@@ -817,7 +826,7 @@ def test_family_table_reads_the_chosen_candidate_beside_krishnan(tmp_path):
 
   def candidate(name, valid, test=None, **overrides):
     config = dataclasses.asdict(configs.get_config(
-        'dmm', dataset='jsb', data_version='boulanger', **overrides))
+        'dmm', **{'dataset': 'jsb', 'data_version': 'boulanger', **overrides}))
     run = {'config': config, 'valid': {'elbo_per_step': valid - 0.1,
                                        'elbo_total_per_step': valid},
            'parameters': 1000, 'kept_epoch': 3, 'epochs_trained': 5, 'steps_per_epoch': 9,
@@ -830,9 +839,11 @@ def test_family_table_reads_the_chosen_candidate_beside_krishnan(tmp_path):
     return tmp_path / f'{name}.json'
 
   candidate('jsb_dmm_a', -7.0, a_dim=300)
-  chosen = candidate('jsb_dmm_b', -6.5, test=-6.6)
-  (tmp_path / 'jsb_dmm_b.eval_smc_test.json').write_text(json.dumps(
+  chosen = candidate('jsb_dmm_b', -6.5)
+  final = candidate('jsb_dmm_b_ep2000', -6.45, test=-6.6, epochs=2000, lr_constant_epochs=2000)
+  (tmp_path / 'jsb_dmm_b_ep2000.eval_smc_test.json').write_text(json.dumps(
       {'test': {'log_p_total_per_step': -6.4, 'log_p_per_step': -6.3}}))
+  candidate('piano_dmm_a', -7.5, dataset='piano')    # chosen, not yet trained on
   out = tmp_path / 'out' / 'TABLE.md'
   out.parent.mkdir()
   # In a process of its own: make_table's flags would clash with make_report's here.
@@ -843,7 +854,11 @@ def test_family_table_reads_the_chosen_candidate_beside_krishnan(tmp_path):
   body = text[text.index('## The rest of the family'):]
   body = body[:body.index('\n## ', 1)]
   row = next(line for line in body.splitlines() if line.startswith('| JSB | DMM-Aug. |'))
-  assert '| 2 |' in row and '| -6.500 |' in row and '-6.600 (-6.700)' in row
-  assert '-6.400 (-6.300)' in row and '-6.288 / -6.773 (-6.692)' in row
+  assert '| 2 | -6.500 (jsb_dmm_b) |' in row and '| -6.450 |' in row
+  assert '-6.600 (-6.700)' in row and '-6.400 (-6.300)' in row
+  assert '-6.288 / -6.773 (-6.692)' in row
   assert row.count('not run') == 1   # the IWAE, not measured
-  assert '| Piano | DMM-Aug.-NADE | 0 |' in body and chosen.name in body
+  piano = next(line for line in body.splitlines() if line.startswith('| Piano | DMM-Aug. |'))
+  assert '| 1 | -7.500 (piano_dmm_a) | not run |' in piano
+  assert '| Piano | DMM-Aug.-NADE | 0 |' in body
+  assert chosen.name in body and final.name in body

@@ -240,6 +240,24 @@ def test_early_stopping_ends_a_run_early(data_dir, tmp_path):
   assert summary['kept_epoch'] == int(np.argmax(val)) + 1 == len(val) - 1
 
 
+def test_a_finished_held_rate_run_trained_further_equals_one_capped_higher(data_dir, tmp_path):
+  """A run that held its learning rate through its cap, then trained to a higher cap with the
+  rate still held, has the history and weights of a run given the higher cap from the start
+  (the search's cap raised for models still improving at it)."""
+  held = lambda epochs: _small(data_dir, dataset='jsb', data_version='srnn2016', epochs=epochs,
+                               lr_constant_epochs=epochs, keep_best=True,
+                               early_stopping_patience=5)
+  trainer.train_and_evaluate(held(1), str(tmp_path / 'extended'), verbose=0)
+  extended = trainer.train_and_evaluate(held(2), str(tmp_path / 'extended'), verbose=0)
+  direct = trainer.train_and_evaluate(held(2), str(tmp_path / 'direct'), verbose=0)
+  untimed = lambda run: [{k: v for k, v in row.items() if k != 'steps_per_sec'}
+                         for row in _history(tmp_path / run)]
+  assert untimed('extended') == untimed('direct')
+  assert len(untimed('direct')) == 2
+  assert extended['valid'] == direct['valid']
+  assert extended['config'] == direct['config']
+
+
 def test_nan_stops_training_and_keeps_the_last_good_backup(tmp_path):
   rolls = (np.random.default_rng(0).random((32, 20, 88)) < 0.1).astype(np.float32)
   model = SRNN(z_dim=2, d_dim=4, a_dim=4, hidden_units=8, embed_units=(8,), seed=0)

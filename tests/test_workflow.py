@@ -59,6 +59,39 @@ def test_a_step_is_checked_and_a_choice_waits_for_its_candidates(tmp_path):
   assert plan.search_inputs(steps, str(tmp_path), 'jsb', 'boulanger', 'dmm') == []
 
 
+def test_each_family_search_s_chosen_candidate_is_trained_on_as_its_final_model(tmp_path):
+  """The DMM search's candidates (200 epochs, their test split unread) are not evaluated on
+  the test split; the one validation prefers, per emission, is trained again to 2,000 epochs
+  (`family_long`), and that run's test split and bounds are what the workflow reads."""
+  import dataclasses
+  from experiments import sweep
+  steps = [{'sweep': 'dmm', 'version': 'boulanger', 'datasets': ['jsb'], 'bounds': True},
+           {'sweep': 'family_long', 'version': 'boulanger', 'datasets': ['jsb'],
+            'bounds': True}]
+  candidates = plan.step_runs(steps[0], str(tmp_path), lambda *_: True)
+  assert len(candidates) == 8 and all(r.config.epochs == 200 for r in candidates)
+  valid = {run.name: -7.0 - 0.1 * i for i, run in enumerate(candidates)}  # the first wins
+  for run in candidates:
+    (tmp_path / f'{run.name}.json').write_text(json.dumps({
+        'config': dataclasses.asdict(run.config),
+        'valid': {'elbo_per_step': valid[run.name], 'elbo_total_per_step': valid[run.name]}}))
+  asked = []
+  targets = plan.targets(steps, str(tmp_path), str(tmp_path / 'runs'),
+                         lambda *key: asked.append(key) or True)
+  assert {key[2] for key in asked} == {'dmm', 'storn'}
+  longs = [t for t in targets if t.kind == 'train' and '_ep2000' in t.path]
+  chosen = {e: max((r for r in candidates if r.config.emission == e),
+                   key=lambda r: valid[r.name]) for e in ('bernoulli', 'nade')}
+  assert sorted(os.path.basename(t.path) for t in longs) == sorted(
+      f'{r.name}_ep2000.json' for r in chosen.values())
+  for t in longs:
+    config = t.runs[0].config
+    assert (config.epochs, config.lr_constant_epochs, config.evaluate_test) == (2000, 2000, True)
+  bounds = sorted(os.path.basename(t.path) for t in targets if t.kind == 'bound')
+  assert bounds == sorted(f'{r.name}_ep2000.eval_{b}_test.json'
+                          for r in chosen.values() for b in ('iwae', 'smc'))
+
+
 def test_the_real_config_dry_run_lists_only_what_is_missing(tmp_path):
   """`snakemake -n` over the committed results: every training it lists has no results
   JSON, and the tables come last."""
