@@ -257,3 +257,34 @@ def eval_throughput(model, sequences, bound, num_particles, repeats=2) -> dict:
   return {'steps_per_sec': frames / seconds,
           'particle_steps_per_sec': frames * num_particles / seconds,
           'seconds': seconds, 'frames': frames}
+
+
+def lstm_seconds(steps: int, rows: int, units: int, repeats: int = 5) -> float:
+  """Median seconds of one `recurrences.lstm` forward and backward pass (compiled): `steps`
+  steps of `rows` rows, `units` units (the input projection not included), a loss reading
+  every step's `h`."""
+  import tensorflow as tf
+  from srnn_tf import recurrences
+  rng = np.random.default_rng(0)
+  projected = tf.constant(rng.normal(size=(steps, rows, 4 * units)), tf.float32)
+  kernel = tf.constant(rng.normal(size=(units, 4 * units)) / np.sqrt(units), tf.float32)
+  bias = tf.zeros([4 * units])
+  zeros = tf.zeros([rows, units])
+  keep = tf.ones([steps, rows, 1])
+
+  @tf.function
+  def forward_backward():
+    with tf.GradientTape() as tape:
+      tape.watch([projected, kernel, bias])
+      h, _ = recurrences.lstm(projected, zeros, zeros, kernel, bias, keep)
+      loss = tf.reduce_sum(h)
+    return tape.gradient(loss, [projected, kernel, bias])
+
+  forward_backward()
+  times = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    forward_backward()
+    times.append(time.perf_counter() - start)
+  return float(np.median(times))
+

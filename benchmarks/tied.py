@@ -1,6 +1,6 @@
 """What the tied-parallel models cost at Johnson's sizes, against the machine's matmul peak.
 
-    python -m benchmarks.tied [--models=balstm,tp_lstm_nade] [--repeats=3]
+    python -m benchmarks.tied [--models=balstm,tp_lstm_nade] [--repeats=3] [--recurrences]
 
 Prints, for each model (`--config=balstm` / `tp_lstm_nade`: time axis 2 x 200, key axis
 2 x 100 or a tied NADE of 100), on JSB training batches (Boulanger splits, 16 x 100 frames):
@@ -14,6 +14,11 @@ Prints, for each model (`--config=balstm` / `tp_lstm_nade`: time axis 2 x 200, k
   product (`[B * 88, 200] x [200, 800]`) measured in the same process and thread settings;
 * sampling one piece (frames/s, the key axis unrolled in the compiled time loop);
 * the process's peak memory.
+
+With `--recurrences`, first what the LSTM loops alone take of a BALSTM training step
+(`recurrences.lstm` forward and backward, one core, at the step's shapes: a time-axis layer
+runs the batch's windows over B x 88 rows, a key-axis layer its 88 keys over B x T rows),
+beside that step (`--recurrence_batch` windows of 100 frames).
 """
 
 import time
@@ -29,6 +34,10 @@ _MODELS = flags.DEFINE_list('models', ['balstm', 'tp_lstm_nade'], 'Tied models t
 _STEPS = flags.DEFINE_integer('steps', 2, 'Training steps per measurement.')
 _REPEATS = flags.DEFINE_integer('repeats', 3, 'Alternating measurements; medians reported.')
 _SAMPLE_FRAMES = flags.DEFINE_integer('sample_frames', 200, 'Frames generated per piece.')
+_RECURRENCES = flags.DEFINE_bool('recurrences', False, 'Also time the LSTM loops alone against '
+                                  'a BALSTM training step.')
+_RECURRENCE_BATCH = flags.DEFINE_integer('recurrence_batch', 4, 'Windows per batch for '
+                                         '--recurrences (the configs\' 4).')
 _DATA_DIR = cli.data_dir_flag()
 
 # Training frames of each corpus (Boulanger splits), for the epoch times.
@@ -42,10 +51,42 @@ def _batches(config):
   return [{k: v.numpy() for k, v in b.items()} for b in ds.take(steps)], steps
 
 
+def recurrence_shares():
+  """Prints the seconds of the BALSTM's four LSTM loops (forward and backward) against its
+  whole training step, at `--recurrence_batch` windows."""
+  from srnn_tf import configs, trainer
+  batch = _RECURRENCE_BATCH.value
+  config = configs.get_config('balstm', dataset='jsb', data_dir=_DATA_DIR.value,
+                              batch_size=batch)
+  batches, steps = _batches(config)
+  model = trainer.build_model(config, steps)
+  for b in batches[:2]:
+    model.train_on_batch(b)
+  times = []
+  for i in range(_REPEATS.value):
+    start = time.perf_counter()
+    model.train_on_batch(batches[(i + 2) % len(batches)])
+    times.append(time.perf_counter() - start)
+  step = float(np.median(times))
+  frames = config.seq_len
+  layers = ([('time', frames, batch * 88, units) for units in config.time_units] +
+            [('key', 88, batch * frames, units) for units in config.key_units])
+  total = 0.0
+  for axis, length, rows, units in layers:
+    seconds = measure.lstm_seconds(length, rows, units, _REPEATS.value)
+    total += seconds
+    print(f'{axis}-axis LSTM, {length} steps x {rows} rows x {units} units, forward and '
+          f'backward: {seconds:.3f} s', flush=True)
+  print(f'BALSTM training step, {batch} x {frames} frames: {step:.2f} s, of which the LSTM '
+        f'loops {total:.2f} s ({100 * total / step:.0f}%)', flush=True)
+
+
 def main(argv):
   del argv
   cli.import_tensorflow_quietly(threads=(1, 2))   # as in training: each op on one core
   from srnn_tf import configs, trainer
+  if _RECURRENCES.value:
+    recurrence_shares()
   models, batches = {}, None
   for name in _MODELS.value:
     config = configs.get_config(name, dataset='jsb', data_dir=_DATA_DIR.value)

@@ -47,3 +47,8 @@ def test_counted_flops_of_a_tied_model_match_its_matmuls():
     width = units
   counted = measure.tied_train_flops_per_step(model, batch=2, steps=2)
   assert 2.5 * matmuls < counted < 6 * matmuls
+
+
+def test_lstm_timing_runs_the_loops_forward_and_backward():
+  seconds = measure.lstm_seconds(steps=5, rows=3, units=4, repeats=2)
+  assert 0 < seconds < 10
