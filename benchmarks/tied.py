@@ -87,6 +87,8 @@ def main(argv):
   from srnn_tf import configs, trainer
   if _RECURRENCES.value:
     recurrence_shares()
+  if not _MODELS.value:
+    return
   models, batches = {}, None
   for name in _MODELS.value:
     config = configs.get_config(name, dataset='jsb', data_dir=_DATA_DIR.value)
