@@ -54,8 +54,9 @@ def pending(runs_dir, datasets, bounds, results_dir, all_sizes=False):
   """`[(run_dir, bound)]` of finished runs without that bound's test JSON: IWAE and SMC
   (`bounds`) of the latent runs, and 'elbo' for a search's chosen candidate whose training
   left the test split unread (not the family's candidates: their chosen one trained on to
-  `sweep.FAMILY_EPOCHS` is the final model, and reads its test split itself). A search with a candidate still training here is not
-  judged until it finishes (`selection.searches_in_training`)."""
+  `sweep.FAMILY_EPOCHS` is the final model, and reads its test split itself). A search with
+  a candidate still training here is not judged until it finishes
+  (`selection.searches_in_training`)."""
   todo, candidates = [], {}   # the search candidates of each data version, read once
   training = selection.searches_in_training(runs_dir)
   for dataset in datasets:

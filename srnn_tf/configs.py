@@ -119,6 +119,12 @@ class Config:
       0.0, 'Free bits (Kingma et al. 2016), per frame: in training, a frame\'s KL below this '
       'many nats costs this many, against posterior collapse (the reported ELBO is the true '
       'one). 0: off; --objective=elbo only.')
+  aux_weight: float = _option(
+      0.0, 'Weight of an auxiliary training cost against posterior collapse (z-forcing-like, '
+      'Goyal et al. 2017): a linear head predicts from z_t how often each pitch class sounds '
+      'in the next --aux_frames frames. 0: off; --objective=elbo only; not in the reported '
+      'ELBO.')
+  aux_frames: int = _option(4, 'Following frames the --aux_weight cost\'s target covers.')
   kl_start: float = _option(0.2, 'Initial KL weight (temperature).')
   kl_anneal_epochs: int = _option(20, 'Epochs over which the KL weight rises linearly to 1 '
                                   '(per batch).')
@@ -173,10 +179,11 @@ class Config:
     if self.nade_pretrain_steps and self.emission != 'nade':
       raise UserError(f'--nade_pretrain_steps={self.nade_pretrain_steps}: needs '
                       '--emission=nade')
-    if self.free_bits and self.objective != 'elbo':
-      raise UserError(f'--free_bits={self.free_bits}: applies to --objective=elbo only')
-    if self.free_bits and self.model not in LATENT_MODELS:
-      raise UserError(f'--free_bits: --model={self.model} has no latent variables')
+    for name in ('free_bits', 'aux_weight'):
+      if getattr(self, name) and self.objective != 'elbo':
+        raise UserError(f'--{name}={getattr(self, name)}: applies to --objective=elbo only')
+      if getattr(self, name) and self.model not in LATENT_MODELS:
+        raise UserError(f'--{name}: --model={self.model} has no latent variables')
     if self.objective != 'elbo' and self.carry_state:
       raise UserError(f'--objective={self.objective}: needs --nocarry_state (each window\'s '
                       'particles start afresh)')
@@ -193,11 +200,12 @@ _LAYER_SIZES = (lambda v: len(v) > 0 and min(v) >= 1, 'needs one or more positiv
 RANGES = {
     **dict.fromkeys(('frames_per_quarter', 'z_dim', 'd_dim', 'a_dim', 'hidden_units',
                      'nade_units', 'epochs', 'batch_size', 'seq_len', 'num_particles',
-                     'validation_freq', 'eval_samples'), _AT_LEAST_1),
+                     'validation_freq', 'eval_samples', 'aux_frames'), _AT_LEAST_1),
     **dict.fromkeys(('lr_constant_epochs', 'kl_anneal_epochs', 'early_stopping_patience',
                      'media_every', 'nade_pretrain_steps', 'transpose_augment',
                      'intra_op_threads', 'inter_op_threads',
-                     'learning_rate', 'clip_norm', 'clip_value', 'free_bits'),   # clip 0: none
+                     'learning_rate', 'clip_norm', 'clip_value', 'free_bits',   # clip 0: none
+                     'aux_weight'),
                     _NOT_NEGATIVE),
     **dict.fromkeys(('embed_units', 'time_units', 'key_units'), _LAYER_SIZES),
     **dict.fromkeys(('adam_epsilon', 'lr_decay'), _POSITIVE),
@@ -406,7 +414,8 @@ def run_name(c: Config) -> str:
   units), the SRNN's inference GRU size (`_a150`, where it is not 300), dropout, objective,
   `_nocarry` for an ELBO run on shuffled independent windows (the like-for-like control
   of an IWAE or FIVO run, which always trains so), and `_tr<K>` with transposition
-  augmentation; `_ep<N>` after `_keepbest` for a run held at its learning rate to N epochs
+  augmentation, `_fb<nats>` with free bits, `_aux<weight>` with the auxiliary cost; `_ep<N>`
+  after `_keepbest` for a run held at its learning rate to N epochs
   rather than the searches' 200; `_seed<k>` last, for a replicate at a seed other than 0."""
   name = os.path.splitext(os.path.basename(os.path.normpath(c.dataset)))[0]
   if c.model in TIED_MODELS:
@@ -431,12 +440,20 @@ def run_name(c: Config) -> str:
     variant += '_nocarry'
   variant += f'_tr{c.transpose_augment}' if c.transpose_augment else ''
   variant += f'_fb{c.free_bits:g}' if c.free_bits else ''
+  variant += _aux(c)
   kept = ('_keepbest' if c.keep_best else '') + _longer(c) + (f'_seed{c.seed}' if c.seed else '')
   if c.model == 'rnn':
     return f'{name}_{c.data_version}_rnn{variant}_d{c.d_dim}{kept}'
   if c.model == 'dmm':
     return f'{name}_{c.data_version}_dmm{variant}_z{c.z_dim}_a{c.a_dim}{kept}'
   return f'{name}_{c.data_version}_{c.model}{variant}_z{c.z_dim}_d{c.d_dim}{kept}'
+
+
+def _aux(c: Config) -> str:
+  """`_aux<weight>` (and `f<frames>` where not 4) for a run with the auxiliary cost."""
+  if not c.aux_weight:
+    return ''
+  return f'_aux{c.aux_weight:g}' + (f'f{c.aux_frames}' if c.aux_frames != 4 else '')
 
 
 def _longer(c: Config) -> str:
@@ -466,5 +483,6 @@ def _tied_variant(c: Config) -> str:
     variant += '_nocarry'
   variant += f'_tr{c.transpose_augment}' if c.transpose_augment else ''
   variant += f'_fb{c.free_bits:g}' if c.free_bits else ''
+  variant += _aux(c)
   return (variant + ('_keepbest' if c.keep_best else '') + _longer(c) +
           (f'_seed{c.seed}' if c.seed else ''))

@@ -107,3 +107,34 @@ class NoteFeatures(keras.layers.Layer):
   def get_config(self):
     return {**super().get_config(), 'num_keys': self.num_keys, 'lowest_note': self.lowest_note,
             'position': self.position, 'causal': self.causal}
+
+
+def future_pitch_classes(x, mask, frames: int, lowest_note: int = LOWEST_NOTE):
+  """For each frame, how often each pitch class sounds in the next `frames` frames: the
+  auxiliary cost's target (what a frame-level latent should know of where the music goes).
+
+  Args:
+    x: frames `[B, T, K]` of 0/1, key 0 at MIDI note `lowest_note`.
+    mask: `[B, T]`, 1 on real frames.
+    frames: how many following frames (`t + 1 .. t + frames`) to look at.
+
+  Returns:
+    `(targets, valid)`: `targets` `[B, T, 12]`, for frame t the share of the following real
+    frames (at most `frames`) in which pitch class c (C = 0) sounds; `valid` `[B, T]`, 1 where
+    frame t is real and has at least one real frame after it.
+  """
+  x = tf.convert_to_tensor(x, tf.float32)
+  classes = np.eye(OCTAVE, dtype=np.float32)[(np.arange(x.shape[-1]) + lowest_note) % OCTAVE]
+  sounding = tf.cast(tf.einsum('btk,kc->btc', x, classes) > 0, tf.float32) * mask[..., None]
+  # Each window's sums (frames t + 1 .. t + frames, cut at T) as differences of cumulative
+  # sums that start from 0: S[end] - S[start], start = t + 1, end = min(t + 1 + frames, T).
+  steps = tf.shape(x)[1]
+  cum_sounding = tf.pad(tf.cumsum(sounding, axis=1), [[0, 0], [1, 0], [0, 0]])   # [B, T+1, 12]
+  cum_mask = tf.pad(tf.cumsum(mask, axis=1), [[0, 0], [1, 0]])                   # [B, T+1]
+  start = tf.range(steps) + 1
+  end = tf.minimum(start + frames, steps)
+  count = tf.gather(cum_mask, end, axis=1) - tf.gather(cum_mask, start, axis=1)
+  present = (tf.gather(cum_sounding, end, axis=1) - tf.gather(cum_sounding, start, axis=1))
+  valid = tf.cast(count > 0, tf.float32) * mask
+  return tf.math.divide_no_nan(present, count[..., None]), valid
+

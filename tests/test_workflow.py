@@ -64,7 +64,6 @@ def test_each_family_search_s_chosen_candidate_is_trained_on_as_its_final_model(
   the test split; the one validation prefers, per emission, is trained again to 2,000 epochs
   (`family_long`), and that run's test split and bounds are what the workflow reads."""
   import dataclasses
-  from experiments import sweep
   steps = [{'sweep': 'dmm', 'version': 'boulanger', 'datasets': ['jsb'], 'bounds': True},
            {'sweep': 'family_long', 'version': 'boulanger', 'datasets': ['jsb'],
             'bounds': True}]

@@ -18,11 +18,13 @@ import tensorflow as tf
 from srnn_tf import compiled
 from srnn_tf import configs
 from srnn_tf import layers
+from srnn_tf import note_features
 from srnn_tf import recurrences
 from srnn_tf import seeds
 from srnn_tf import smc
 from srnn_tf.features import INPUT_ERROR, checked_features, standardize_features
 from srnn_tf.keyboard import NUM_KEYS
+from srnn_tf.note_features import OCTAVE
 
 
 def input_errors(method):
@@ -101,6 +103,14 @@ class SequenceModel(keras.Model):
     free_bits: in training with the ELBO, a frame's KL below this many nats costs this many
       (Kingma et al. 2016's free bits, per frame), so that the posterior is not pulled onto the
       prior where it carries little; 0: off. The logged and evaluated ELBO is the true one.
+    aux_weight: in training with the ELBO, this times an auxiliary cost is added to the loss:
+      a linear head reads the posterior sample `z_t` and predicts how often each pitch class
+      sounds in the next `aux_frames` frames (`note_features.future_pitch_classes`; the
+      cross-entropy against those shares), so that `z_t` is made to carry what lies ahead, as
+      Goyal et al. 2017's z-forcing makes it predict the backward state; against posterior
+      collapse under a strong emission. 0: off (no head). The ELBO logged and evaluated is the
+      model's own; the head plays no part in it, in sampling or in the SavedModel.
+    aux_frames: how many following frames the auxiliary cost's target covers.
 
   Every constructor argument of a model (its own, its bases', these) is a hyperparameter of
   the same name as the `Config` field it comes from (`models.factory`); `get_config` and
@@ -123,16 +133,26 @@ class SequenceModel(keras.Model):
 
   def __init__(self, kl_start=0.2, kl_anneal_steps=0, clip_norm=1.0, clip_value=10.0,
                stateful_batch_size=0, seed=None, objective='elbo', num_particles=1,
-               train_precision='float32', free_bits=0.0, **kwargs):
+               train_precision='float32', free_bits=0.0, aux_weight=0.0, aux_frames=4,
+               **kwargs):
     super().__init__(**kwargs)
     _check_hyperparameters(type(self), self._hyperparameters)
     if objective != 'elbo' and stateful_batch_size:
       raise ValueError(f'the {objective} objective starts every window from the zero state; '
                        'it cannot carry state between batches (use --nocarry_state)')
-    if free_bits and objective != 'elbo':
-      raise ValueError(f'free_bits applies to the ELBO objective, not {objective!r}')
+    for name, value in (('free_bits', free_bits), ('aux_weight', aux_weight)):
+      if value and objective != 'elbo':
+        raise ValueError(f'{name} applies to the ELBO objective, not {objective!r}')
+    if aux_weight and not isinstance(self, LatentModel):
+      raise ValueError(f'{type(self).__name__}: aux_weight={aux_weight}: the model has no '
+                       'latent variables')
     self.objective = objective
     self.free_bits = free_bits
+    self.aux_weight = aux_weight
+    self.aux_frames = aux_frames
+    if aux_weight:
+      # The auxiliary cost's head: z_t -> a logit per pitch class (built in `build`).
+      self.aux_head = layers.dense(OCTAVE, name='aux_head')
     self.num_particles = num_particles
     self.train_precision = train_precision
     self.kl_start = kl_start
@@ -175,7 +195,8 @@ class SequenceModel(keras.Model):
     Returns:
       `{'log_px': [B, T], 'kl': [B, T], 'final_state': tuple of [B, n]}`: the reconstruction
       log-likelihood (exact for models without latents), the KL term (zeros there), and the
-      state after the last frame (held over padding).
+      state after the last frame (held over padding); a latent model adds the posterior
+      sample `'z'` `[B, T, Z]` (what the auxiliary cost reads).
     """
     raise NotImplementedError
 
@@ -276,6 +297,8 @@ class SequenceModel(keras.Model):
       return
     dummy = tf.zeros([1, 2, self.num_keys])
     self.compute_terms(standardize_features(dummy))
+    if self.aux_weight:
+      self.aux_head.build((None, self.latent_size()))
     if self.stateful_batch_size:
       self._carried = [self.add_weight(name=f'carried_state_{i}', initializer='zeros',
                                        shape=(self.stateful_batch_size, n), trainable=False)
@@ -383,9 +406,23 @@ class SequenceModel(keras.Model):
       if training and self.free_bits:   # free bits: below them a frame's KL costs them
         kl_cost_sum = tf.reduce_sum(tf.maximum(terms['kl'], self.free_bits) * mask)
       loss = -tf.math.divide_no_nan(log_px_sum - kl_weight * kl_cost_sum, global_frames)
+      if training and self.aux_weight:
+        terms['aux'] = self.aux_cost(terms['z'], features)
+        loss += self.aux_weight * tf.math.divide_no_nan(terms['aux'], global_frames)
     log_px = tf.math.divide_no_nan(log_px_sum, frames)
     kl = tf.math.divide_no_nan(kl_sum, frames)
     return loss, log_px, kl, frames, terms
+
+  def aux_cost(self, z, features):
+    """The auxiliary cost summed over the frames that have a following frame: the
+    cross-entropy of the head's pitch-class probabilities (from `z` `[B, T, Z]`) against the
+    shares of the next `aux_frames` frames in which each class sounds (a scalar)."""
+    targets, valid = note_features.future_pitch_classes(features['x'], features['mask'],
+                                                        self.aux_frames)
+    logits = self.aux_head(z)
+    per_frame = tf.reduce_sum(
+        tf.nn.sigmoid_cross_entropy_with_logits(labels=targets, logits=logits), -1)
+    return tf.reduce_sum(per_frame * valid)
 
   @staticmethod
   def _step_logs(logs):
@@ -430,6 +467,8 @@ class SequenceModel(keras.Model):
       for v, s in zip(self._carried, tf.nest.flatten(terms['final_state'])):
         v.assign(tf.stop_gradient(s))
     logs = self._update_metrics(loss, log_px, kl, frames)
+    if 'aux' in terms:   # this batch's auxiliary cost per frame, before its weight
+      logs['aux'] = tf.math.divide_no_nan(terms['aux'], frames)
     logs['kl_weight'] = kl_weight
     logs['learning_rate'] = tf.convert_to_tensor(self.optimizer.learning_rate)
     return self._step_logs(logs)

@@ -217,13 +217,13 @@ class DMM(FrameEmission, LatentModel):
       noise: optional standard normal `[B, T, Z]` for the chain (default: drawn).
 
     Returns:
-      {'log_px': `[B, T]`, 'kl': `[B, T]`, 'final_state': `(z_T,)`}.
+      {'log_px': `[B, T]`, 'kl': `[B, T]`, 'z': `[B, T, Z]`, 'final_state': `(z_T,)`}.
     """
     post = self.sample_posterior(features, initial_state, noise, training)
     u = features['u']
     log_px = self.decoder(post.z, u).log_prob(features['x'])
     kl = post.q.kl_divergence(layers.diag_gaussian(*self.prior(post.z_prev, u)))
-    return {'log_px': log_px, 'kl': kl, 'final_state': (post.z[:, -1],)}
+    return {'log_px': log_px, 'kl': kl, 'z': post.z, 'final_state': (post.z[:, -1],)}
 
   # -- generation and reconstruction -----------------------------------------------------------
 

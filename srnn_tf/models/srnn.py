@@ -165,13 +165,14 @@ class SRNN(FrameEmission, LatentModel):
       noise: optional standard normal `[B, T, Z]` for the z chain (default: drawn).
 
     Returns:
-      {'log_px': `[B, T]`, 'kl': `[B, T]`, 'final_state': `(d_T, z_T)`}.
+      {'log_px': `[B, T]`, 'kl': `[B, T]`, 'z': `[B, T, Z]`, 'final_state': `(d_T, z_T)`}.
     """
     post = self.sample_posterior(features, initial_state, noise, training)
     log_px = self.decoder(post.d_out, self._drop(post.z, 'z', training)).log_prob(features['x'])
     prior = self.transition.prior(post.d_out, post.z_prev, mean=post.prior_mean)
     kl = post.q.kl_divergence(layers.diag_gaussian(*prior))
-    return {'log_px': log_px, 'kl': kl, 'final_state': (post.d[:, -1], post.z[:, -1])}
+    return {'log_px': log_px, 'kl': kl, 'z': post.z,
+            'final_state': (post.d[:, -1], post.z[:, -1])}
 
   # -- generation and reconstruction -----------------------------------------------------------
 

@@ -113,12 +113,13 @@ class STORN(FrameEmission, LatentModel):
       noise: optional standard normal `[B, T, Z]` (default: drawn).
 
     Returns:
-      {'log_px': `[B, T]`, 'kl': `[B, T]`, 'final_state': `(d_T, a_T)`}.
+      {'log_px': `[B, T]`, 'kl': `[B, T]`, 'z': `[B, T, Z]`, 'final_state': `(d_T, a_T)`}.
     """
     post = self.sample_posterior(features, initial_state, noise, training)
     log_px = self.decoder(post.d).log_prob(features['x'])
     kl = post.q.kl_divergence(self._prior_like(post.z))
-    return {'log_px': log_px, 'kl': kl, 'final_state': (post.d[:, -1], post.a[:, -1])}
+    return {'log_px': log_px, 'kl': kl, 'z': post.z,
+            'final_state': (post.d[:, -1], post.a[:, -1])}
 
   @staticmethod
   def _prior_like(z):

@@ -112,14 +112,16 @@ class TiedChain(LatentModel):
     """Per-frame ELBO terms with one posterior sample.
 
     Returns:
-      {'log_px': `[B, T]`, 'kl': `[B, T]`, 'final_state': the time axis's, then `z_T`}.
+      {'log_px': `[B, T]`, 'kl': `[B, T]`, 'z': `[B, T, Z]`, 'final_state': the time
+      axis's, then `z_T`}.
     """
     post = self.sample_posterior(features, initial_state, noise, training)
     x = features['x']
     log_px = bernoulli_log_prob(self.key_logits(self.with_z(post.o, post.z), x, training), x)
     prior = self.transition.prior(post.d, post.z_prev, mean=post.prior_mean)
     kl = post.q.kl_divergence(layers.diag_gaussian(*prior))
-    return {'log_px': log_px, 'kl': kl, 'final_state': (*post.time_final, post.z[:, -1])}
+    return {'log_px': log_px, 'kl': kl, 'z': post.z,
+            'final_state': (*post.time_final, post.z[:, -1])}
 
   def joint_log_prob(self, x, z):
     """`log p(z_t | z_{t-1}, d_t) + log p(v_t | z_t, o_t)` `[B, T]`, in parallel over time."""

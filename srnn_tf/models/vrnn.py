@@ -136,12 +136,12 @@ class VRNN(FrameEmission, LatentModel):
     """Per-frame ELBO terms with one posterior sample.
 
     Returns:
-      {'log_px': `[B, T]`, 'kl': `[B, T]`, 'final_state': `(h_T,)`}.
+      {'log_px': `[B, T]`, 'kl': `[B, T]`, 'z': `[B, T, Z]`, 'final_state': `(h_T,)`}.
     """
     h_prev, z, q, h_last = self.sample_posterior(features, initial_state, noise, training)
     log_px = self.decoder(z, h_prev).log_prob(features['x'])
     kl = q.kl_divergence(self.prior(h_prev))
-    return {'log_px': log_px, 'kl': kl, 'final_state': (h_last,)}
+    return {'log_px': log_px, 'kl': kl, 'z': z, 'final_state': (h_last,)}
 
   # -- generation and reconstruction -----------------------------------------------------------
 
