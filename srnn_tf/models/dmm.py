@@ -24,10 +24,22 @@ a backward RNN, the past through `z_{t-1}`):
 ELBO = sum_t E_q[log p(x_t | .)] - E_q[KL(q(z_t | .) || p(z_t | .))], one reparameterised
 sample of the chain, the KL in closed form, as for the SRNN.
 
-What differs from their setup, and why: the backward RNN is a GRU (theirs a plain RNN; the
-package's GRU has the tested fast path and gives every latent model the same inference
-recurrence), and the emission MLP has the package's two hidden layers of `hidden_units` with
-the clipped leaky ReLU (theirs two ReLU layers of 100 units).
+What differs from their setup (their code, github.com/clinicalml/structuredinference, as
+run for the paper's polyphonic experiments), and why:
+
+* the backward RNN is a GRU straight over `x_t` (theirs an LSTM of 600 over a ReLU embedding
+  of `x_t` into 600 units, its output under dropout 0.1): the package's GRU has the tested fast
+  path and gives every latent model the same inference recurrence;
+* the Gaussians' softplus gives the standard deviation (theirs the variance), the
+  package's parameterisation for every latent model;
+* sizes: MLP_g and MLP_h have `hidden_units` (theirs twice their emission's 200, i.e. 400), and
+  the emission MLP has the package's two hidden layers of `hidden_units` with the clipped
+  leaky ReLU (theirs two ReLU layers of 200);
+* training: the package's protocol (Adam 1e-3, batches of 16 windows of 100 frames, gradient
+  norm 1, the KL weight from 0.2 to 1 over 20 epochs, no weight penalty) where theirs is Adam
+  8e-4 on batches of 20 whole pieces, gradient norm 1, the KL weight from 0.01 to 1 over 5,000
+  updates, an L2 penalty of 0.05 on the generative weights, up to 2,000 epochs;
+* `p(z_1)` is the transition from `z_0 = 0` (theirs N(0, I)).
 
 [1] R. G. Krishnan, U. Shalit, D. Sontag. Structured Inference Networks for Nonlinear State
     Space Models. AAAI 2017. arXiv:1609.09869.
