@@ -52,3 +52,13 @@ def test_counted_flops_of_a_tied_model_match_its_matmuls():
 def test_lstm_timing_runs_the_loops_forward_and_backward():
   seconds = measure.lstm_seconds(steps=5, rows=3, units=4, repeats=2)
   assert 0 < seconds < 10
+
+
+def test_chain_flops_split_into_the_shared_time_axis_and_each_particles_key_axis():
+  from benchmarks import chain_smc
+  from srnn_tf.testing import tiny
+  model = tiny.model('srnn_balstm', num_keys=12)      # time axis 5, 4; key axis 4, 3
+  work = chain_smc.flops_per_frame(model, key_lstms=True)
+  width = model.note_features.size
+  assert work['shared'] == 12 * (2 * (width + 5) * 20 + 2 * (5 + 4) * 16)
+  assert work['per_particle'] == 12 * (2 * (4 + 1 + 4) * 16 + 2 * (4 + 3) * 12)
