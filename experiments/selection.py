@@ -61,15 +61,20 @@ def is_family_long(config) -> bool:
           and config.get('epochs', 0) > configs.SEARCH_EPOCHS and not is_replicate(config))
 
 
-def family_long(folder, version='boulanger'):
-  """`{search_key: (json path, run)}`: the finished `is_family_long` runs of `version`."""
-  found = {}
+def finished_runs(folder, version, kind):
+  """`(json path, run)` of each finished run of `version` in `folder` whose config is of
+  `kind` (a predicate: `is_search`, `is_family_long`), by path."""
   for path in sorted(glob.glob(os.path.join(folder, '*.json'))):
     run = load_run(path)
     c = run.get('config', {})
-    if 'valid' in run and is_family_long(c) and c.get('data_version') == version:
-      found[search_key(c)] = (path, run)
-  return found
+    if 'valid' in run and kind(c) and c.get('data_version') == version:
+      yield path, run
+
+
+def family_long(folder, version='boulanger'):
+  """`{search_key: (json path, run)}`: the finished `is_family_long` runs of `version`."""
+  return {search_key(run['config']): (path, run)
+          for path, run in finished_runs(folder, version, is_family_long)}
 
 
 def search_key(config) -> tuple:
@@ -80,11 +85,8 @@ def search_key(config) -> tuple:
 def search_candidates(folder, version='boulanger'):
   """`{search_key: [(json path, run)]}`: the finished search candidates of `version`."""
   groups = {}
-  for path in sorted(glob.glob(os.path.join(folder, '*.json'))):
-    run = load_run(path)
-    c = run.get('config', {})
-    if 'valid' in run and is_search(c) and c.get('data_version') == version:
-      groups.setdefault(search_key(c), []).append((path, run))
+  for path, run in finished_runs(folder, version, is_search):
+    groups.setdefault(search_key(run['config']), []).append((path, run))
   return groups
 
 
