@@ -232,27 +232,30 @@ def lstm(projected, h_0, c_0, kernel, bias, keep):
       # that turn d c_t (the first three gates) and d h_t (the output gate) into the gates'
       # pre-activation gradients.
       dc_dh = o * (1.0 - tf.square(tanh_c))
-      coef_c = tf.concat([g * i * (1.0 - i), c_prev * f * (1.0 - f),
-                          i * (1.0 - tf.square(g))], -1)
-      coef_o = tanh_c * o * (1.0 - o)
-
-      def back(carry, elems):
-        dh_next, dc_next = carry[0], carry[1]   # from the step that read this state
-        dh_up, dc_up, keep_t, dc_dh_t, coef_c_t, coef_o_t, f_t = elems
-        dh, dc = dh_up + dh_next, dc_up + dc_next
-        dh_step, dc_held = keep_t * dh, (1.0 - keep_t) * dc
-        dc_step = keep_t * dc + dh_step * dc_dh_t          # d of the update's c_t
-        d_pre = tf.concat([tf.tile(dc_step, [1, 3]) * coef_c_t, dh_step * coef_o_t], -1)
-        dh_prev = dh - dh_step + tf.matmul(d_pre, kernel, transpose_b=True)
-        return dh_prev, dc_held + dc_step * f_t, d_pre
-
-      zeros_state = tf.zeros_like(h_0)
+      coef = tf.concat([g * i * (1.0 - i), c_prev * f * (1.0 - f), i * (1.0 - tf.square(g)),
+                        tanh_c * o * (1.0 - o)], -1)
       d_cells = tf.zeros_like(cells) if d_cells is None else d_cells
-      dh_prev, dc_prev, d_pre = tf.scan(
-          back, (d_states, d_cells, keep, dc_dh, coef_c, coef_o, f),
-          (zeros_state, zeros_state, tf.zeros_like(projected[0])), reverse=True)
-      return (d_pre, dh_prev[0], dc_prev[0], _weight_grad(h_prev, d_pre),
-              tf.reduce_sum(d_pre, [0, 1]))
+
+      # A while loop rather than `tf.scan`, which would stack every step's carry: only the
+      # pre-activations' gradients are kept for all steps (4-6% off the loop's time, measured at
+      # the BALSTM's shapes beside two trainings).
+      def back(t, dh_next, dc_next, d_pre_all):   # dh_next, dc_next: from step t + 1
+        dh, dc = d_states[t] + dh_next, d_cells[t] + dc_next
+        dh_step, dc_held = keep[t] * dh, (1.0 - keep[t]) * dc
+        dc_step = keep[t] * dc + dh_step * dc_dh[t]           # d of the update's c_t
+        # The input, forget and candidate gates' factors multiply d c_t; the output gate's, d h_t.
+        d_pre = tf.concat([dc_step, dc_step, dc_step, dh_step], -1) * coef[t]
+        dh_prev = dh - dh_step + tf.matmul(d_pre, kernel, transpose_b=True)
+        return t - 1, dh_prev, dc_held + dc_step * f[t], d_pre_all.write(t, d_pre)
+
+      steps = tf.shape(projected)[0]
+      zeros_state = tf.zeros_like(h_0)
+      _, d_h0, d_c0, d_pre = tf.while_loop(
+          lambda t, *_: t >= 0, back,
+          (steps - 1, zeros_state, zeros_state,
+           tf.TensorArray(projected.dtype, size=steps, element_shape=projected.shape[1:])))
+      d_pre = d_pre.stack()
+      return (d_pre, d_h0, d_c0, _weight_grad(h_prev, d_pre), tf.reduce_sum(d_pre, [0, 1]))
 
     return (states, cells), grad
 
