@@ -296,7 +296,7 @@ def family_table(folder):
               f'({os.path.basename(chosen_path)[:-len(".json")]})')
       final = finals.get((corpus, model, emission))
       if final is None or not final[0].startswith(chosen_path[:-len('.json')] + '_ep'):
-        lines.append(f'{head} |' + f' {QUEUED} |' + ' |' * 5 + f' {reference} |')
+        lines.append(f'{head} |' + f' {QUEUED} |' + ' |' * 6 + f' {reference} |')
         continue
       path, run = final
       sources.append(os.path.relpath(path))

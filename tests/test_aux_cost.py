@@ -115,6 +115,6 @@ def test_the_options_are_checked():
   with pytest.raises(UserError, match='--aux_frames=0: must be at least 1'):
     configs.get_config('paper', aux_frames=0)
   assert configs.run_name(configs.get_config('paper', aux_weight=0.5)) == \
-      'jsb_boulanger_srnn_pergate_aux0.5_z100_d300'
+      'jsb_boulanger_srnn_aux0.5_z100_d300'
   assert configs.run_name(configs.get_config('paper', aux_weight=1, aux_frames=8)).endswith(
       '_aux1f8_z100_d300')

@@ -861,4 +861,6 @@ def test_family_table_reads_the_chosen_candidate_beside_krishnan(tmp_path):
   piano = next(line for line in body.splitlines() if line.startswith('| Piano | DMM-Aug. |'))
   assert '| 1 | -7.500 (piano_dmm_a) | not run |' in piano
   assert '| Piano | DMM-Aug.-NADE | 0 |' in body
+  rows = [line for line in body.splitlines() if line.startswith('|')]
+  assert len({row.count('|') for row in rows}) == 1, rows     # every row has every column
   assert chosen.name in body and final.name in body

@@ -663,7 +663,7 @@ class FrameEmission:
   parameters (`self.frame.num_params` outputs).
   """
 
-  def __init__(self, gru_init='orthogonal_per_gate', emission='bernoulli', nade_units=150,
+  def __init__(self, gru_init='orthogonal', emission='bernoulli', nade_units=150,
                **kwargs):
     super().__init__(**kwargs)
     self.gru_init = gru_init
