@@ -53,7 +53,10 @@ def test_elbo_terms_match_a_step_by_step_oracle_values_and_gradients(emission):
 @pytest.fixture(scope='module')
 def tiny():
   keras.utils.set_random_seed(0)
-  model = STORN(z_dim=1, d_dim=4, a_dim=4, hidden_units=8, embed_units=(8,), seed=0)
+  # The per-gate start gives this tiny model's posterior a gap to log p that the estimators
+  # must close (0.06 nats; 0.03 with the stacked start, too little to test the ordering).
+  model = STORN(z_dim=1, d_dim=4, a_dim=4, hidden_units=8, embed_units=(8,), seed=0,
+                gru_init='orthogonal_per_gate')
   model.build()
   features = _features(seed=3, batch=1, steps=2)
   return model, features, exact_loglik.storn_log_px(model, features['x'][0])
